@@ -1,0 +1,38 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Sluice",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sluice", targets: ["sluice"]),
+        .library(name: "SluiceCore", targets: ["SluiceCore"]),
+        .library(name: "SpecLoader", targets: ["SpecLoader"]),
+        .library(name: "Checks", targets: ["Checks"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libyaml: the loader walks its event stream to keep every node's position.
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        // Diagnostics, CIDR math and the resolved model. No dependencies.
+        .target(name: "SluiceCore"),
+        // YAML (libyaml) -> located nodes -> Model, with diagnostics.
+        .target(name: "SpecLoader", dependencies: ["CYAML", "SluiceCore"]),
+        // The rule catalog and the network reasoning.
+        .target(name: "Checks", dependencies: ["SluiceCore"]),
+        // One file per verb; the executable only calls into it.
+        .target(name: "SluiceCLI", dependencies: [
+            "SluiceCore", "SpecLoader", "Checks",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "sluice", dependencies: ["SluiceCLI"]),
+        // libFuzzer entry point for spec -> model -> checks (built by fuzz/run).
+        .executableTarget(name: "SpecFuzzer", dependencies: ["SpecLoader", "Checks"], path: "fuzz/SpecFuzzer"),
+        .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore"]),
+        .testTarget(name: "SpecLoaderTests", dependencies: ["SpecLoader"]),
+        .testTarget(name: "ChecksTests", dependencies: ["Checks", "SpecLoader"]),
+        .testTarget(name: "SluiceCLITests", dependencies: ["SluiceCLI", "SpecLoader", "Checks"]),
+    ]
+)

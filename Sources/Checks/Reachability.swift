@@ -1,0 +1,318 @@
+import SluiceCore
+
+/// Where a network interface of a workload sits: one per subnet a function or endpoint spans.
+public struct Placement: Sendable, CustomStringConvertible {
+    /// `function 'etl'`, `host 'warehouse'`, `warehouse 'dw'`
+    public var owner: String
+    public var subnet: Subnet
+    public var securityGroups: [String]
+    public var hasPublicAddress: Bool
+    /// Lambda functions never get public addresses, whatever their subnet.
+    public var isFunction: Bool
+
+    public var description: String {
+        "\(owner) in subnet '\(subnet.name)' (\(subnet.type.rawValue)) with security group\(securityGroups.count == 1 ? "" : "s") \(securityGroups.map { "'\($0)'" }.joined(separator: ", "))"
+    }
+}
+
+/// Whether a property must hold for every address of a range (proving reachability) or can
+/// hold for some address (proving exposure). NACLs and CIDR peers are judged accordingly.
+public enum Quantifier: Sendable { case every, some }
+
+/// The answer to a reachability question, with the hops that justify it.
+public enum Verdict: Sendable {
+    case reachable(path: [String])
+    case blocked(reason: String, path: [String])
+
+    public var isReachable: Bool { if case .reachable = self { return true } else { return false } }
+    public var path: [String] {
+        switch self { case .reachable(let p), .blocked(_, let p): return p }
+    }
+}
+
+/// Answers "can A open a TCP connection to B on port P?" from the model alone: routes (longest
+/// prefix match), network ACLs (stateless, so the return traffic on ephemeral ports counts) and
+/// security groups (stateful, so only the initiating direction counts).
+public struct ReachabilityEngine: Sendable {
+    public let spec: Spec
+    var network: Network { spec.network }
+
+    public init(spec: Spec) { self.spec = spec }
+
+    // MARK: Placements
+
+    public func placements(ofFunction function: Function) -> [Placement] {
+        function.subnets.compactMap { network.subnet($0) }.map {
+            Placement(owner: "function '\(function.name)'", subnet: $0, securityGroups: function.securityGroups, hasPublicAddress: false, isFunction: true)
+        }
+    }
+
+    public func placements(ofHost host: Host) -> [Placement] {
+        network.subnet(host.subnet).map {
+            [Placement(owner: "host '\(host.name)'", subnet: $0, securityGroups: host.securityGroups, hasPublicAddress: host.publicIP, isFunction: false)]
+        } ?? []
+    }
+
+    public func placements(ofWorkload name: String) -> [Placement] {
+        if let function = spec.compute.function(name) { return placements(ofFunction: function) }
+        if let host = spec.compute.host(name) { return placements(ofHost: host) }
+        return []
+    }
+
+    public func placements(ofWarehouse warehouse: Warehouse) -> [Placement] {
+        var publicAddress = warehouse.publiclyAccessible
+        if case .ec2(let hostName) = warehouse.engine, let host = spec.compute.host(hostName) { publicAddress = publicAddress || host.publicIP }
+        return warehouse.subnets.compactMap { network.subnet($0) }.map {
+            Placement(owner: "warehouse '\(warehouse.name)'", subnet: $0, securityGroups: warehouse.securityGroups, hasPublicAddress: publicAddress,
+                      isFunction: false)
+        }
+    }
+
+    /// Every interface in the spec: functions, hosts, and the warehouse when it is managed.
+    public func allPlacements() -> [Placement] {
+        var result = spec.compute.functions.flatMap(placements(ofFunction:)) + spec.compute.hosts.flatMap(placements(ofHost:))
+        if let warehouse = spec.warehouse, warehouse.engine.isManaged { result += placements(ofWarehouse: warehouse) }
+        return result
+    }
+
+    // MARK: Inside the VPC
+
+    /// Can `source` connect to `destination` on TCP `port`?
+    public func reach(from source: Placement, to destination: Placement, port: Int, _ quantifier: Quantifier) -> Verdict {
+        var path = ["\(source)"]
+        let (from, to) = (source.subnet, destination.subnet)
+        for (a, b) in [(from, to), (to, from)] {
+            let table = network.routeTable(for: a.name)
+            if let route = bestRoute(in: table, to: b.cidr), route.target != .local {
+                return .blocked(reason: "subnet '\(a.name)' routes \(b.cidr) to \(route.target), not within the VPC", path: path + ["route table '\(table?.name ?? "main")' → \(route.destination) → \(route.target)"])
+            }
+        }
+        if from.name != to.name {
+            path.append("route table '\(network.routeTable(for: from.name)?.name ?? "main")' → \(to.cidr) → local")
+            if let blocked = aclBlocks(request: (from, to.cidr, to, from.cidr), port: PortRange(port), quantifier, path: path) { return blocked }
+        }
+        let egress = allowingRule(groups: source.securityGroups, egress: true, ports: PortRange(port), peerGroups: destination.securityGroups,
+                                  peerRange: to.cidr, prefixListOf: nil, quantifier)
+        guard let egress else {
+            return .blocked(reason: "no egress rule of \(groupList(source.securityGroups)) allows TCP \(port) to \(destination.owner)", path: path)
+        }
+        path.append("security group '\(egress.group)' egress \(egress.rule.ports) to \(egress.rule.peer)")
+        let ingress = allowingRule(groups: destination.securityGroups, egress: false, ports: PortRange(port), peerGroups: source.securityGroups,
+                                   peerRange: from.cidr, prefixListOf: nil, quantifier)
+        guard let ingress else {
+            return .blocked(reason: "no ingress rule of \(groupList(destination.securityGroups)) admits TCP \(port) from \(source.owner)", path: path)
+        }
+        path.append("security group '\(ingress.group)' ingress \(ingress.rule.ports) from \(ingress.rule.peer)")
+        path.append("\(destination)")
+        return .reachable(path: path)
+    }
+
+    // MARK: AWS services and the internet
+
+    /// Can `source` reach an AWS service (`s3`, `dynamodb`, `secretsmanager`, …) on 443? For S3 and
+    /// DynamoDB, `resource` is the bucket or table, which a gateway endpoint's policy must allow.
+    public func reachService(from source: Placement, service: String, resource: String? = nil) -> Verdict {
+        var path = ["\(source)"]
+        let table = network.routeTable(for: source.subnet.name)
+        let tableName = table?.name ?? "main"
+        let anywhere = CIDR.anyIPv4
+
+        // A gateway endpoint's prefix-list route is more specific than any default route.
+        if let endpoint = network.endpoints.first(where: { $0.type == .gateway && $0.service == service && $0.routeTables.contains(tableName) }) {
+            path.append("route table '\(tableName)' → prefix list of \(service) → gateway endpoint '\(endpoint.name)'")
+            if let resource, !endpointPolicyAllows(endpoint, resource) {
+                return .blocked(reason: "the policy of endpoint '\(endpoint.name)' does not allow '\(resource)'", path: path)
+            }
+            if let blocked = aclBlocks(request: (source.subnet, anywhere, nil, anywhere), port: PortRange(443), .every, path: path) { return blocked }
+            guard let rule = allowingRule(groups: source.securityGroups, egress: true, ports: PortRange(443), peerGroups: [], peerRange: anywhere,
+                                          prefixListOf: endpoint.name, .every) else {
+                return .blocked(reason: "no egress rule of \(groupList(source.securityGroups)) allows TCP 443 to the prefix list of endpoint '\(endpoint.name)'", path: path)
+            }
+            path.append("security group '\(rule.group)' egress \(rule.rule.ports) to \(rule.rule.peer)")
+            return .reachable(path: path + ["\(service)\(resource.map { " '\($0)'" } ?? "")"])
+        }
+        // An interface endpoint with private DNS answers for the service inside the VPC.
+        if let endpoint = network.endpoints.first(where: { $0.type == .interface && $0.service == service }) {
+            var reasons: [String] = []
+            for subnet in endpoint.subnets.compactMap({ network.subnet($0) }) {
+                let target = Placement(owner: "interface endpoint '\(endpoint.name)'", subnet: subnet, securityGroups: endpoint.securityGroups,
+                                       hasPublicAddress: false, isFunction: false)
+                switch reach(from: source, to: target, port: 443, .every) {
+                case .reachable(let hops): return .reachable(path: hops + [service])
+                case .blocked(let reason, _): reasons.append(reason)
+                }
+            }
+            return .blocked(reason: "interface endpoint '\(endpoint.name)' is not reachable: \(reasons.first ?? "it has no subnets")", path: path)
+        }
+        return reachInternet(from: source, purpose: service, path: path)
+    }
+
+    /// Out through the default route: a NAT gateway in a public subnet, or the internet gateway
+    /// for an interface with a public address.
+    func reachInternet(from source: Placement, purpose: String, path: [String]) -> Verdict {
+        var path = path
+        let table = network.routeTable(for: source.subnet.name)
+        let tableName = table?.name ?? "main"
+        guard let route = bestRoute(in: table, to: CIDR.anyIPv4) else {
+            return .blocked(reason: "subnet '\(source.subnet.name)' → route table '\(tableName)' has no gateway endpoint, interface endpoint or default route for \(purpose)", path: path)
+        }
+        path.append("route table '\(tableName)' → \(route.destination) → \(route.target)")
+        switch route.target {
+        case .natGateway(let name):
+            guard let nat = network.natGateway(name), let natSubnet = network.subnet(nat.subnet) else {
+                return .blocked(reason: "NAT gateway '\(name)' is not defined", path: path)
+            }
+            let natTable = network.routeTable(for: natSubnet.name)
+            guard let natRoute = bestRoute(in: natTable, to: CIDR.anyIPv4), case .internetGateway = natRoute.target else {
+                return .blocked(reason: "NAT gateway '\(name)' sits in subnet '\(natSubnet.name)', whose route table has no default route to an internet gateway", path: path)
+            }
+            path.append("NAT gateway '\(name)' in subnet '\(natSubnet.name)' → \(natRoute.target)")
+        case .internetGateway:
+            if source.isFunction {
+                return .blocked(reason: "a Lambda function never has a public address, so a route to the internet gateway gives it no internet access", path: path)
+            }
+            guard source.hasPublicAddress else {
+                return .blocked(reason: "\(source.owner) has no public address, so the internet gateway cannot carry its traffic", path: path)
+            }
+        case .local, .gatewayEndpoint:
+            return .blocked(reason: "the default route does not leave the VPC", path: path)
+        }
+        if let blocked = aclBlocks(request: (source.subnet, CIDR.anyIPv4, nil, CIDR.anyIPv4), port: PortRange(443), .every, path: path) { return blocked }
+        guard let rule = allowingRule(groups: source.securityGroups, egress: true, ports: PortRange(443), peerGroups: [], peerRange: CIDR.anyIPv4,
+                                      prefixListOf: nil, .every) else {
+            return .blocked(reason: "no egress rule of \(groupList(source.securityGroups)) allows TCP 443 to 0.0.0.0/0", path: path)
+        }
+        path.append("security group '\(rule.group)' egress \(rule.rule.ports) to \(rule.rule.peer)")
+        return .reachable(path: path + [purpose])
+    }
+
+    /// Can some host on the internet open a connection to `destination` on `port`?
+    public func reachFromInternet(to destination: Placement, port: Int) -> Verdict {
+        var path = ["the internet"]
+        let subnet = destination.subnet
+        let table = network.routeTable(for: subnet.name)
+        let defaultRoutes = [CIDR.anyIPv4, CIDR.anyIPv6].compactMap { bestRoute(in: table, to: $0) }
+        guard let route = defaultRoutes.first(where: { if case .internetGateway = $0.target { return true } else { return false } }) else {
+            return .blocked(reason: "subnet '\(subnet.name)' has no route to an internet gateway", path: path)
+        }
+        path.append("\(route.target) ← route table '\(table?.name ?? "main")' \(route.destination) (subnet '\(subnet.name)', \(subnet.type.rawValue))")
+        guard destination.hasPublicAddress else {
+            return .blocked(reason: "\(destination.owner) has no public address", path: path)
+        }
+        path.append("\(destination.owner) has a public address")
+        for internet in [CIDR.anyIPv4, CIDR.anyIPv6] {
+            if aclBlocks(request: (subnet, internet, nil, internet), port: PortRange(port), .some, path: path, inbound: true) != nil { continue }
+            guard let rule = allowingRule(groups: destination.securityGroups, egress: false, ports: PortRange(port), peerGroups: [],
+                                          peerRange: internet, prefixListOf: nil, .some, publicOnly: true) else { continue }
+            path.append("security group '\(rule.group)' ingress \(rule.rule.ports) from \(rule.rule.peer)")
+            return .reachable(path: path + ["\(destination)"])
+        }
+        return .blocked(reason: "no security group or network ACL rule admits internet traffic on \(port)", path: path)
+    }
+
+    // MARK: Building blocks
+
+    /// The route a table uses for `destination`: longest prefix match over its routes and the VPC's local routes.
+    public func bestRoute(in table: RouteTable?, to destination: CIDR) -> Route? {
+        var routes = table?.routes ?? []
+        routes.append(Route(destination: network.vpc.cidr, target: .local))
+        if let v6 = network.vpc.ipv6 { routes.append(Route(destination: v6, target: .local)) }
+        return CIDR.longestPrefixMatch(destination, in: routes.map { ($0.destination, $0) })?.1
+    }
+
+    /// Checks the four NACL crossings of a TCP connection from `request.from` (talking to
+    /// `request.toRange`) to `request.to` (seeing `request.fromRange`): the request out and in on
+    /// `port`, the response out and in on the ephemeral ports. Nil when every crossing allows.
+    func aclBlocks(request: (from: Subnet, toRange: CIDR, to: Subnet?, fromRange: CIDR), port: PortRange, _ quantifier: Quantifier,
+                   path: [String], inbound: Bool = false) -> Verdict? {
+        struct Crossing { let subnet: Subnet; let egress: Bool; let ports: PortRange; let peer: CIDR; let what: String }
+        var crossings: [Crossing] = []
+        if !inbound {
+            crossings.append(Crossing(subnet: request.from, egress: true, ports: port, peer: request.toRange, what: "request"))
+            crossings.append(Crossing(subnet: request.from, egress: false, ports: .ephemeral, peer: request.toRange, what: "response"))
+        }
+        if let to = request.to {
+            crossings.append(Crossing(subnet: to, egress: false, ports: port, peer: request.fromRange, what: "request"))
+            crossings.append(Crossing(subnet: to, egress: true, ports: .ephemeral, peer: request.fromRange, what: "response"))
+        } else if inbound {
+            crossings.append(Crossing(subnet: request.from, egress: false, ports: port, peer: request.toRange, what: "request"))
+            crossings.append(Crossing(subnet: request.from, egress: true, ports: .ephemeral, peer: request.toRange, what: "response"))
+        }
+        for crossing in crossings {
+            guard let acl = network.networkACL(for: crossing.subnet.name) else { continue }  // the default NACL allows everything
+            let entries = crossing.egress ? acl.egress : acl.ingress
+            let (allowed, entry) = NetworkACLEvaluation.evaluate(entries, proto: .tcp, ports: crossing.ports, range: crossing.peer, quantifier)
+            if !allowed {
+                let direction = crossing.egress ? "egress to" : "ingress from"
+                let rule = entry.map { "rule \($0.number) (\($0.action.rawValue) \($0.proto.rawValue) \($0.ports) \($0.cidr))" } ?? "the implicit deny (*)"
+                return .blocked(reason: "network ACL '\(acl.name)' of subnet '\(crossing.subnet.name)' blocks the \(crossing.what) (\(direction) \(crossing.peer) on \(crossing.ports)) by \(rule)",
+                                path: path)
+            }
+        }
+        return nil
+    }
+
+    /// The first rule of `groups` that allows the traffic, if any. Security groups only allow.
+    func allowingRule(groups: [String], egress: Bool, ports: PortRange, peerGroups: [String], peerRange: CIDR, prefixListOf endpoint: String?,
+                      _ quantifier: Quantifier, publicOnly: Bool = false) -> (group: String, rule: SecurityGroupRule)? {
+        for name in groups {
+            guard let group = network.securityGroup(name) else { continue }
+            for rule in egress ? group.egress : group.ingress where rule.proto.matches(.tcp) {
+                let portsMatch = quantifier == .every ? rule.ports.contains(ports) : rule.ports.overlaps(ports)
+                guard portsMatch else { continue }
+                switch rule.peer {
+                case .securityGroup(let peer): if peerGroups.contains(peer) { return (name, rule) }
+                case .prefixList(let e): if e == endpoint { return (name, rule) }
+                case .cidr(let block):
+                    if publicOnly && block.isPrivateRange { continue }
+                    let matches = quantifier == .every ? block.contains(peerRange) : block.overlaps(peerRange)
+                    if matches { return (name, rule) }
+                }
+            }
+        }
+        return nil
+    }
+
+    func endpointPolicyAllows(_ endpoint: Endpoint, _ resource: String) -> Bool {
+        switch endpoint.policy {
+        case .derived, .fullAccess: return true
+        case .resources(let names, _): return names.contains(resource)
+        case .statements(let statements):
+            return statements.contains { statement in
+                statement.effect == .allow && statement.resources.contains {
+                    switch $0 {
+                    case .any, .arn: return true
+                    case .bucket(let b), .bucketObjects(let b, _), .dynamoTable(let b): return b == resource
+                    default: return false
+                    }
+                }
+            }
+        }
+    }
+
+    func groupList(_ groups: [String]) -> String {
+        groups.count == 1 ? "security group '\(groups[0])'" : "security groups \(groups.map { "'\($0)'" }.joined(separator: ", "))"
+    }
+}
+
+/// First-match evaluation of NACL entries over a whole address and port range.
+public enum NetworkACLEvaluation {
+    /// `.every`: allowed only if every address and port of the range is allowed. A partially
+    /// overlapping deny refuses; a partially overlapping allow defers to later entries.
+    /// `.some`: allowed if some address and port could pass. A partial allow admits; a partial
+    /// deny defers. No decision means the implicit final deny.
+    public static func evaluate(_ entries: [NetworkACLEntry], proto: IPProtocol, ports: PortRange, range: CIDR,
+                                _ quantifier: Quantifier) -> (allowed: Bool, entry: NetworkACLEntry?) {
+        for entry in entries.sorted(by: { $0.number < $1.number }) {
+            guard entry.proto.matches(proto), entry.ports.overlaps(ports), entry.cidr.overlaps(range) else { continue }
+            let covers = entry.ports.contains(ports) && entry.cidr.contains(range)
+            if covers { return (entry.action == .allow, entry) }
+            switch (quantifier, entry.action) {
+            case (.every, .deny): return (false, entry)
+            case (.some, .allow): return (true, entry)
+            default: continue
+            }
+        }
+        return (false, nil)
+    }
+}

@@ -1,0 +1,14 @@
+import SluiceCore
+
+struct BucketPublicAccessRule: Rule {
+    static let documentation = RuleDocumentation(
+        id: "SL401", name: "bucket-public-access", severity: .error,
+        summary: "Every bucket blocks public access.",
+        explanation: "S3 Block Public Access (all four settings) stops an ACL or bucket policy written later from making raw data public. Raw, quarantine and result buckets of an analytics pipeline hold personal data; none of them is a website.")
+
+    func check(_ context: CheckContext) -> [Diagnostic] {
+        context.spec.storage.buckets.filter { !$0.blockPublicAccess }.map { bucket in
+            finding("bucket '\(bucket.name)' does not block public access", at: bucket.location, subject: "bucket:\(bucket.name)")
+        }
+    }
+}

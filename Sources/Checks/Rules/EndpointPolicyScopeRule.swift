@@ -1,0 +1,41 @@
+import SluiceCore
+
+struct EndpointPolicyScopeRule: Rule {
+    static let documentation = RuleDocumentation(
+        id: "SL302", name: "endpoint-policy-scope", severity: .error,
+        summary: "A gateway endpoint's policy names only the spec's own buckets or tables.",
+        explanation: """
+        Without a policy an S3 gateway endpoint lets anything in the subnet reach every bucket in every account: the classic \
+        exfiltration path from a 'private' subnet. Sluice derives the policy from the buckets the workloads touch; a full-access \
+        policy, a '*' resource or an ARN outside the spec is refused.
+        """)
+
+    func check(_ context: CheckContext) -> [Diagnostic] {
+        context.spec.network.endpoints.filter { $0.type == .gateway }.flatMap { endpoint -> [Diagnostic] in
+            switch endpoint.policy {
+            case .fullAccess(let location):
+                return [finding("endpoint '\(endpoint.name)' allows the whole \(endpoint.service) service", at: location, subject: "endpoint:\(endpoint.name)",
+                                evidence: ["endpoint '\(endpoint.name)' → policy full_access → every \(endpoint.service == "s3" ? "bucket" : "table") of every account"])]
+            case .statements(let statements):
+                return statements.flatMap { statement in
+                    statement.resources.compactMap { resource in
+                        switch resource {
+                        case .any, .arn:
+                            return finding("endpoint '\(endpoint.name)' policy names '\(resource)', which is not a resource of this spec", at: statement.location,
+                                           subject: "endpoint:\(endpoint.name)", evidence: ["endpoint '\(endpoint.name)' → statement → Resource \(resource)"])
+                        default: return nil
+                        }
+                    }
+                }
+            case .resources(let names, let location):
+                if names.isEmpty {
+                    return [finding("endpoint '\(endpoint.name)' has no bucket or table to allow; no workload uses it", at: location,
+                                    subject: "endpoint:\(endpoint.name)")]
+                }
+                return []
+            case .derived:
+                return []
+            }
+        }
+    }
+}

@@ -1,0 +1,28 @@
+import SluiceCore
+
+struct PipelineReachesSourceRule: Rule {
+    static let documentation = RuleDocumentation(
+        id: "SL210", name: "pipeline-reaches-buckets", severity: .error,
+        summary: "Every pipeline's workload can reach its source bucket (and quarantine bucket) from every subnet it runs in.",
+        explanation: """
+        The workload must reach S3 on TCP 443 from each of its subnets (a Lambda function runs in any of them): through an S3 \
+        gateway endpoint attached to the subnet's route table whose policy allows the bucket, or through a NAT gateway in a public \
+        subnet. Its security groups must allow the egress (to the endpoint's prefix list or 0.0.0.0/0) and the subnet's network \
+        ACL both the request and the response on the ephemeral ports. An internet-gateway route does not help a Lambda function: \
+        it never has a public address. The same holds for the quarantine bucket when rejects are also written to S3.
+        """)
+
+    func check(_ context: CheckContext) -> [Diagnostic] {
+        context.spec.pipelines.flatMap { pipeline -> [Diagnostic] in
+            let buckets = [pipeline.sourceBucket.map { ("source", $0) }, pipeline.quarantine.bucket.map { ("quarantine", $0) }].compactMap { $0 }
+            return context.reachability.placements(ofWorkload: pipeline.workload).flatMap { placement in
+                buckets.compactMap { role, bucket in
+                    guard case .blocked(let reason, let path) = context.reachability.reachService(from: placement, service: "s3", resource: bucket)
+                    else { return nil }
+                    return finding("pipeline '\(pipeline.name)': \(placement.owner) cannot reach \(role) bucket '\(bucket)' from subnet '\(placement.subnet.name)': \(reason)",
+                                   at: role == "source" ? pipeline.source.location : pipeline.location, subject: "pipeline:\(pipeline.name)", evidence: path)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import SluiceCore
+
+struct WarehouseClientsOnlyRule: Rule {
+    static let documentation = RuleDocumentation(
+        id: "SL214", name: "warehouse-clients-only", severity: .error,
+        summary: "Only the security groups named as warehouse clients can reach the database port.",
+        explanation: """
+        The warehouse lists its clients. Every other function, host and database interface of the spec is tested: if some \
+        address of it could connect to the database port (routes, network ACLs and security groups, including CIDR rules that \
+        cover its subnet), that is a path nobody declared. Admit clients by security group, not by CIDR, or add the group to \
+        'clients' if the access is intended.
+        """)
+
+    func check(_ context: CheckContext) -> [Diagnostic] {
+        guard let warehouse = context.spec.warehouse else { return [] }
+        let targets = context.reachability.placements(ofWarehouse: warehouse)
+        let hostName: String? = { if case .ec2(let host) = warehouse.engine { return host } else { return nil } }()
+        var findings: [Diagnostic] = []
+        for source in context.reachability.allPlacements() {
+            if source.owner == "host '\(hostName ?? "")'" || source.owner.hasPrefix("warehouse ") { continue }
+            if source.securityGroups.contains(where: warehouse.clients.contains) { continue }
+            for target in targets {
+                guard case .reachable(let path) = context.reachability.reach(from: source, to: target, port: warehouse.port, .some) else { continue }
+                findings.append(finding("\(source.owner) can reach warehouse '\(warehouse.name)' on port \(warehouse.port) but none of its security groups is a declared client",
+                                        at: warehouse.location, subject: "warehouse:\(warehouse.name)", evidence: path))
+                break
+            }
+        }
+        return findings
+    }
+}

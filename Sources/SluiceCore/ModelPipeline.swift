@@ -1,0 +1,264 @@
+// MARK: - Pipelines
+
+public enum SourceFormat: String, Sendable, CaseIterable {
+    case jsonLines = "jsonl"
+    case jsonArray = "json_array"
+    case csv
+}
+
+public enum Compression: String, Sendable, CaseIterable { case none, gzip, auto }
+
+public enum SourceLocationKind: Hashable, Sendable {
+    /// Objects in a spec bucket under a prefix template such as `events/{yyyy}/{MM}/{dd}/{HH}/`.
+    case bucket(name: String, prefixTemplate: String)
+    /// A local folder, for the embedded default and tests.
+    case folder(path: String)
+}
+
+public struct CSVOptions: Hashable, Sendable {
+    public var header: Bool
+    public var delimiter: Character
+    public var quote: Character
+    public init(header: Bool = true, delimiter: Character = ",", quote: Character = "\"") {
+        self.header = header
+        self.delimiter = delimiter
+        self.quote = quote
+    }
+}
+
+public struct PipelineSource: Hashable, Sendable {
+    public var kind: SourceLocationKind
+    public var format: SourceFormat
+    public var compression: Compression
+    public var csv: CSVOptions?
+    public var location: SourceLocation
+    public init(kind: SourceLocationKind, format: SourceFormat, compression: Compression = .auto, csv: CSVOptions? = nil,
+                location: SourceLocation = .unknown) {
+        self.kind = kind
+        self.format = format
+        self.compression = compression
+        self.csv = csv
+        self.location = location
+    }
+
+    /// The fixed part of the prefix template, before its first time placeholder: what IAM and listing can use.
+    public var staticPrefix: String {
+        guard case .bucket(_, let template) = kind else { return "" }
+        return String(template.prefix { $0 != "{" })
+    }
+}
+
+/// Value types a record's field can be validated as.
+public enum FieldType: String, Sendable, CaseIterable {
+    case string, integer, number, boolean, timestamp, date, uuid, email, object, array, any
+}
+
+public struct FieldRule: Hashable, Sendable {
+    /// Dotted JSON path (`user.id`) or CSV column name.
+    public var path: String
+    public var type: FieldType
+    public var required: Bool
+    public var pattern: String?
+    public var allowed: [String]
+    public var location: SourceLocation
+    public init(path: String, type: FieldType = .any, required: Bool = false, pattern: String? = nil, allowed: [String] = [],
+                location: SourceLocation = .unknown) {
+        self.path = path
+        self.type = type
+        self.required = required
+        self.pattern = pattern
+        self.allowed = allowed
+        self.location = location
+    }
+}
+
+public enum DerivationKind: String, Sendable, CaseIterable {
+    /// The UTC calendar date of a timestamp.
+    case date
+    /// The UTC hour (0-23) of a timestamp.
+    case hour
+}
+
+public struct DerivedField: Hashable, Sendable {
+    public var name: String
+    public var kind: DerivationKind
+    public var from: String
+    public var location: SourceLocation
+    public init(name: String, kind: DerivationKind, from: String, location: SourceLocation = .unknown) {
+        self.name = name
+        self.kind = kind
+        self.from = from
+        self.location = location
+    }
+}
+
+/// A record that matches is dropped and counted as filtered (never silently).
+public struct Filter: Hashable, Sendable {
+    public enum Condition: Hashable, Sendable {
+        case equals(String)
+        case oneOf([String])
+        case matches(String)
+        case exists
+    }
+    public var name: String
+    public var path: String
+    public var condition: Condition
+    public var location: SourceLocation
+    public init(name: String, path: String, condition: Condition, location: SourceLocation = .unknown) {
+        self.name = name
+        self.path = path
+        self.condition = condition
+        self.location = location
+    }
+}
+
+public enum Transform: Hashable, Sendable {
+    case trim, lower, upper
+    case nullIfEmpty
+    /// Value map; unmatched values pass through unless `fallback` is set.
+    case map([String: String], fallback: String?)
+}
+
+public enum Mask: String, Hashable, Sendable, CaseIterable {
+    /// Keyed SHA-256 (HMAC with a secret salt), hex: joins still work, the value is gone.
+    case hash
+    /// Replaced by a fixed marker.
+    case redact
+}
+
+public enum MappingSource: Hashable, Sendable, CustomStringConvertible {
+    case path(String)
+    case derived(String)
+    case constant(String)
+    /// The whole record, e.g. into a jsonb column.
+    case record
+
+    public var description: String {
+        switch self {
+        case .path(let p): return "field '\(p)'"
+        case .derived(let d): return "derived field '\(d)'"
+        case .constant(let c): return "constant '\(c)'"
+        case .record: return "the whole record"
+        }
+    }
+}
+
+public struct Mapping: Hashable, Sendable {
+    public var column: String
+    public var source: MappingSource
+    public var cast: PostgresType?
+    public var transforms: [Transform]
+    public var mask: Mask?
+    public var location: SourceLocation
+    public init(column: String, source: MappingSource, cast: PostgresType? = nil, transforms: [Transform] = [],
+                mask: Mask? = nil, location: SourceLocation = .unknown) {
+        self.column = column
+        self.source = source
+        self.cast = cast
+        self.transforms = transforms
+        self.mask = mask
+        self.location = location
+    }
+}
+
+public enum WriteMode: String, Sendable, CaseIterable {
+    case append
+    /// INSERT … ON CONFLICT (key) DO UPDATE.
+    case upsert
+    /// Upsert that only replaces a row with a newer version column.
+    case versionedUpsert = "versioned_upsert"
+}
+
+public struct PipelineTarget: Hashable, Sendable {
+    /// Qualified `schema.table`.
+    public var table: String
+    public var mode: WriteMode
+    public var key: [String]
+    public var versionColumn: String?
+    public var mappings: [Mapping]
+    public var location: SourceLocation
+    public init(table: String, mode: WriteMode, key: [String] = [], versionColumn: String? = nil, mappings: [Mapping],
+                location: SourceLocation = .unknown) {
+        self.table = table
+        self.mode = mode
+        self.key = key
+        self.versionColumn = versionColumn
+        self.mappings = mappings
+        self.location = location
+    }
+}
+
+public struct Quarantine: Hashable, Sendable {
+    /// Rejects always go to `sluice.quarantine`; optionally also to a bucket prefix.
+    public var bucket: String?
+    public var prefix: String
+    public init(bucket: String? = nil, prefix: String = "quarantine/") {
+        self.bucket = bucket
+        self.prefix = prefix
+    }
+}
+
+public enum PostLoadStep: Hashable, Sendable {
+    case refreshMaterializedView(String, location: SourceLocation)
+    case call(String, location: SourceLocation)
+}
+
+public struct Schedule: Hashable, Sendable {
+    /// `cron(…)` or `rate(…)`, as EventBridge takes it; validated by a check.
+    public var expression: String
+    public var location: SourceLocation
+    public init(expression: String, location: SourceLocation = .unknown) {
+        self.expression = expression
+        self.location = location
+    }
+}
+
+public struct Alarms: Hashable, Sendable {
+    public var topic: String
+    /// Alarm when the function reports this many errors in five minutes.
+    public var errorThreshold: Int
+    public init(topic: String, errorThreshold: Int = 1) {
+        self.topic = topic
+        self.errorThreshold = errorThreshold
+    }
+}
+
+public struct Pipeline: Named {
+    public var name: String
+    /// The function or host that runs it.
+    public var workload: String
+    public var schedule: Schedule?
+    public var source: PipelineSource
+    public var fields: [FieldRule]
+    public var derived: [DerivedField]
+    public var filters: [Filter]
+    public var dedupeKey: [String]
+    public var targets: [PipelineTarget]
+    public var quarantine: Quarantine
+    public var postLoad: [PostLoadStep]
+    public var alarms: Alarms?
+    public var location: SourceLocation
+    public init(name: String, workload: String, schedule: Schedule? = nil, source: PipelineSource, fields: [FieldRule] = [],
+                derived: [DerivedField] = [], filters: [Filter] = [], dedupeKey: [String] = [], targets: [PipelineTarget],
+                quarantine: Quarantine = .init(), postLoad: [PostLoadStep] = [], alarms: Alarms? = nil,
+                location: SourceLocation = .unknown) {
+        self.name = name
+        self.workload = workload
+        self.schedule = schedule
+        self.source = source
+        self.fields = fields
+        self.derived = derived
+        self.filters = filters
+        self.dedupeKey = dedupeKey
+        self.targets = targets
+        self.quarantine = quarantine
+        self.postLoad = postLoad
+        self.alarms = alarms
+        self.location = location
+    }
+
+    public var sourceBucket: String? {
+        if case .bucket(let name, _) = source.kind { return name }
+        return nil
+    }
+}

@@ -1,0 +1,282 @@
+import Foundation
+import SluiceCore
+
+extension SpecDecoder {
+    /// Placeholders a prefix template may use, expanded hour by hour in UTC.
+    static let timePlaceholders = ["yyyy", "MM", "dd", "HH"]
+
+    func decodePipeline(_ node: YAMLNode) -> Pipeline? {
+        guard let r = MapReader(node, context: "pipeline", allowed: ["name", "workload", "schedule", "source", "fields", "derive", "filters",
+                                                                      "dedupe_key", "targets", "quarantine", "post_load", "alarms"], sink: sink)
+        else { return nil }
+        let name = self.name(r, kind: "pipeline")
+        let workload = r.string("workload", required: true)
+        if let workload { refer("workload", workload, at: r.location(of: "workload")) }
+        let schedule = r.string("schedule").map { Schedule(expression: $0, location: r.location(of: "schedule")) }
+        let source = r.value("source", required: true).flatMap(decodeSource)
+        let fields = r.value("fields").map(decodeFields) ?? []
+        let derived = r.value("derive").map(decodeDerived) ?? []
+        let filters = r.list("filters").compactMap(decodeFilter)
+        let dedupe = r.strings("dedupe_key").map(\.value)
+        let derivedNames = Set(derived.map(\.name))
+        let targets = r.list("targets", required: true).compactMap { decodeTarget($0, derivedNames: derivedNames) }
+        var quarantine = Quarantine()
+        if let q = r.value("quarantine"), let qr = MapReader(q, context: "quarantine", allowed: ["bucket", "prefix"], sink: sink) {
+            let bucket = qr.string("bucket")
+            if let bucket { refer("bucket", bucket, at: qr.location(of: "bucket")) }
+            quarantine = Quarantine(bucket: bucket, prefix: qr.string("prefix") ?? "quarantine/")
+        }
+        let postLoad: [PostLoadStep] = r.list("post_load").compactMap { node in
+            guard let p = MapReader(node, context: "post-load step", allowed: ["refresh", "call"], sink: sink) else { return nil }
+            if let view = p.string("refresh") {
+                return .refreshMaterializedView(view, location: p.location(of: "refresh"))
+            }
+            if let procedure = p.string("call") { return .call(procedure, location: p.location(of: "call")) }
+            sink.add(LoaderDiagnostics.invalid("a post-load step is 'refresh: MATERIALIZED_VIEW' or 'call: PROCEDURE'", at: p.location))
+            return nil
+        }
+        var alarms: Alarms?
+        if let a = r.value("alarms"), let ar = MapReader(a, context: "alarms", allowed: ["topic", "error_threshold"], sink: sink),
+           let topic = ar.string("topic", required: true) {
+            refer("topic", topic, at: ar.location(of: "topic"))
+            alarms = Alarms(topic: topic, errorThreshold: ar.int("error_threshold", in: 1...100000) ?? 1)
+        }
+        guard let name, let workload, let source else { return nil }
+        return Pipeline(name: name.value, workload: workload, schedule: schedule, source: source, fields: fields, derived: derived,
+                        filters: filters, dedupeKey: dedupe, targets: targets, quarantine: quarantine, postLoad: postLoad, alarms: alarms,
+                        location: r.location)
+    }
+
+    private func decodeSource(_ node: YAMLNode) -> PipelineSource? {
+        guard let r = MapReader(node, context: "pipeline source", allowed: ["bucket", "prefix", "folder", "format", "compression", "csv"],
+                                sink: sink) else { return nil }
+        let format = r.word("format", as: SourceFormat.self, allowed: SourceFormat.allCases, required: true)
+        let compression = r.word("compression", as: Compression.self, allowed: Compression.allCases) ?? .auto
+        var kind: SourceLocationKind?
+        if let bucket = r.string("bucket") {
+            refer("bucket", bucket, at: r.location(of: "bucket"))
+            let prefix = r.string("prefix") ?? ""
+            validatePrefixTemplate(prefix, at: r.location(of: "prefix"))
+            kind = .bucket(name: bucket, prefixTemplate: prefix)
+            if r.has("folder") {
+                sink.add(LoaderDiagnostics.invalid("a source reads a bucket or a folder, not both", at: r.keyLocation(of: "folder")))
+            }
+        } else if let folder = r.string("folder") {
+            kind = .folder(path: folder)
+        } else {
+            sink.add(LoaderDiagnostics.missingKey("bucket", in: "pipeline source (or 'folder')", at: r.location))
+        }
+        var csv: CSVOptions?
+        if let c = r.value("csv"), let cr = MapReader(c, context: "csv options", allowed: ["header", "delimiter", "quote"], sink: sink) {
+            func character(_ key: String, _ fallback: Character) -> Character {
+                guard let text = cr.string(key) else { return fallback }
+                let decoded = text == "\\t" ? "\t" : text
+                guard decoded.count == 1, let char = decoded.first else {
+                    sink.add(LoaderDiagnostics.invalid("'\(key)' must be a single character", at: cr.location(of: key)))
+                    return fallback
+                }
+                return char
+            }
+            csv = CSVOptions(header: cr.bool("header") ?? true, delimiter: character("delimiter", ","), quote: character("quote", "\""))
+        }
+        if format == .csv && csv == nil { csv = CSVOptions() }
+        if format != .csv && r.has("csv"), format != nil {
+            sink.add(LoaderDiagnostics.invalid("'csv' options apply only to format: csv", at: r.keyLocation(of: "csv")))
+        }
+        guard let format, let kind else { return nil }
+        return PipelineSource(kind: kind, format: format, compression: compression, csv: csv, location: r.location)
+    }
+
+    /// `{yyyy}/{MM}/{dd}/{HH}` only, each at most once, coarse to fine, so an hour window expands to one prefix per hour.
+    private func validatePrefixTemplate(_ template: String, at location: SourceLocation) {
+        var used: [String] = []
+        var rest = Substring(template)
+        while let open = rest.firstIndex(of: "{") {
+            guard let close = rest[open...].firstIndex(of: "}") else {
+                sink.add(LoaderDiagnostics.invalid("prefix template '\(template)' has an unclosed '{'", at: location))
+                return
+            }
+            let placeholder = String(rest[rest.index(after: open)..<close])
+            guard Self.timePlaceholders.contains(placeholder) else {
+                var message = "unknown placeholder '{\(placeholder)}' in prefix template; use {yyyy}, {MM}, {dd}, {HH}"
+                if let s = Suggestion.closest(to: placeholder, among: Self.timePlaceholders) { message += "; did you mean '{\(s)}'?" }
+                sink.add(LoaderDiagnostics.invalid(message, at: location))
+                return
+            }
+            used.append(placeholder)
+            rest = rest[rest.index(after: close)...]
+        }
+        let order = used.compactMap { Self.timePlaceholders.firstIndex(of: $0) }
+        if order != order.sorted() || Set(order).count != order.count || order != Array(0..<order.count) {
+            sink.add(LoaderDiagnostics.invalid("prefix template placeholders must run {yyyy}, {MM}, {dd}, {HH} in that order, each once, without gaps",
+                                               at: location))
+        }
+    }
+
+    private func decodeFields(_ node: YAMLNode) -> [FieldRule] {
+        guard let pairs = node.mapping else {
+            sink.add(LoaderDiagnostics.wrongType(expected: "a mapping of field paths to rules", found: node, at: node.location))
+            return []
+        }
+        return pairs.compactMap { pair in
+            guard let path = pair.key.scalar else { return nil }
+            guard let r = MapReader(pair.value, context: "field '\(path)'", allowed: ["type", "required", "pattern", "enum"], sink: sink)
+            else { return nil }
+            let pattern = r.string("pattern")
+            if let pattern, (try? NSRegularExpression(pattern: pattern)) == nil {
+                sink.add(LoaderDiagnostics.invalid("pattern '\(pattern)' is not a valid regular expression", at: r.location(of: "pattern")))
+            }
+            return FieldRule(path: path, type: r.word("type", as: FieldType.self, allowed: FieldType.allCases) ?? .any,
+                             required: r.bool("required") ?? false, pattern: pattern, allowed: r.strings("enum").map(\.value),
+                             location: pair.key.location)
+        }
+    }
+
+    private func decodeDerived(_ node: YAMLNode) -> [DerivedField] {
+        guard let pairs = node.mapping else {
+            sink.add(LoaderDiagnostics.wrongType(expected: "a mapping of derived field names to derivations", found: node, at: node.location))
+            return []
+        }
+        return pairs.compactMap { pair in
+            guard let name = pair.key.scalar else { return nil }
+            let kinds = DerivationKind.allCases.map(\.rawValue)
+            guard let r = MapReader(pair.value, context: "derived field '\(name)'", allowed: kinds, sink: sink) else { return nil }
+            let given = kinds.filter(r.has)
+            guard given.count == 1, let kind = DerivationKind(rawValue: given[0]), let from = r.string(given[0]) else {
+                sink.add(LoaderDiagnostics.invalid("a derived field is one of: \(kinds.map { "\($0): FIELD" }.joined(separator: ", "))",
+                                                   at: pair.value.location))
+                return nil
+            }
+            return DerivedField(name: name, kind: kind, from: from, location: pair.key.location)
+        }
+    }
+
+    private func decodeFilter(_ node: YAMLNode) -> Filter? {
+        let conditions = ["equals", "in", "matches", "exists"]
+        guard let r = MapReader(node, context: "filter", allowed: ["name", "field"] + conditions, sink: sink) else { return nil }
+        let field = r.string("field", required: true)
+        let given = conditions.filter(r.contains)
+        guard given.count == 1 else {
+            sink.add(LoaderDiagnostics.invalid("a filter needs exactly one condition: equals, in, matches or exists", at: r.location))
+            return nil
+        }
+        var condition: Filter.Condition?
+        switch given[0] {
+        case "equals": condition = r.string("equals").map(Filter.Condition.equals)
+        case "in": condition = .oneOf(r.strings("in").map(\.value))
+        case "matches":
+            if let pattern = r.string("matches") {
+                if (try? NSRegularExpression(pattern: pattern)) == nil {
+                    sink.add(LoaderDiagnostics.invalid("'\(pattern)' is not a valid regular expression", at: r.location(of: "matches")))
+                }
+                condition = .matches(pattern)
+            }
+        default: condition = .exists
+        }
+        guard let field, let condition else { return nil }
+        return Filter(name: r.string("name") ?? "\(field) \(given[0])", path: field, condition: condition, location: r.location)
+    }
+
+    private func decodeTarget(_ node: YAMLNode, derivedNames: Set<String>) -> PipelineTarget? {
+        guard let r = MapReader(node, context: "pipeline target", allowed: ["table", "mode", "key", "version_column", "columns"], sink: sink),
+              let table = r.string("table", required: true) else { return nil }
+        let mode = r.word("mode", as: WriteMode.self, allowed: WriteMode.allCases) ?? .append
+        let key = r.strings("key")
+        if mode != .append, key.isEmpty { sink.add(LoaderDiagnostics.missingKey("key", in: "\(mode.rawValue) target", at: r.location)) }
+        let version = r.string("version_column")
+        if mode == .versionedUpsert, version == nil {
+            sink.add(LoaderDiagnostics.missingKey("version_column", in: "versioned_upsert target", at: r.location))
+        }
+        var mappings: [Mapping] = []
+        if let columns = r.value("columns", required: true) {
+            guard let pairs = columns.mapping else {
+                sink.add(LoaderDiagnostics.wrongType(expected: "a mapping of column names to sources", found: columns, at: columns.location))
+                return nil
+            }
+            mappings = pairs.compactMap { decodeMapping(column: $0.key, value: $0.value, derivedNames: derivedNames) }
+        }
+        return PipelineTarget(table: table, mode: mode, key: key.map(\.value), versionColumn: version, mappings: mappings, location: r.location)
+    }
+
+    /// `column: user.id` (a field path) or `column: {from | derived | const | record, cast, transform, map, default, mask}`.
+    private func decodeMapping(column: YAMLNode, value: YAMLNode, derivedNames: Set<String>) -> Mapping? {
+        guard let columnName = column.scalar else { return nil }
+        if let path = value.scalar, !value.isNull {
+            return Mapping(column: columnName, source: .path(path), location: column.location)
+        }
+        let sources = ["from", "derived", "const", "record"]
+        guard let r = MapReader(value, context: "mapping of column '\(columnName)'",
+                                allowed: sources + ["cast", "transform", "map", "map_default", "mask"], sink: sink) else { return nil }
+        let given = sources.filter(r.has)
+        guard given.count == 1 else {
+            sink.add(LoaderDiagnostics.invalid("column '\(columnName)' needs exactly one source: from, derived, const or record", at: r.location))
+            return nil
+        }
+        var source: MappingSource?
+        switch given[0] {
+        case "from": source = r.string("from").map(MappingSource.path)
+        case "derived":
+            if let name = r.string("derived") {
+                if !derivedNames.contains(name) {
+                    sink.add(LoaderDiagnostics.dangling("derived field", name, candidates: derivedNames.sorted(), at: r.location(of: "derived")))
+                }
+                source = .derived(name)
+            }
+        case "const": source = r.string("const").map(MappingSource.constant)
+        default: source = r.bool("record") == true ? .record : nil
+        }
+        var transforms: [Transform] = []
+        for word in r.strings("transform") {
+            switch word.value {
+            case "trim": transforms.append(.trim)
+            case "lower": transforms.append(.lower)
+            case "upper": transforms.append(.upper)
+            case "null_if_empty": transforms.append(.nullIfEmpty)
+            default:
+                sink.add(LoaderDiagnostics.badWord(word.value, for: "transform", allowed: ["trim", "lower", "upper", "null_if_empty"], at: word.location))
+            }
+        }
+        if r.has("map") {
+            let entries = r.stringMap("map")
+            transforms.append(.map(Dictionary(entries.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }), fallback: r.string("map_default")))
+        }
+        let cast = r.string("cast").flatMap { postgresType($0, at: r.location(of: "cast")) }
+        let mask = r.word("mask", as: Mask.self, allowed: Mask.allCases)
+        guard let source else { return nil }
+        return Mapping(column: columnName, source: source, cast: cast, transforms: transforms, mask: mask, location: column.location)
+    }
+
+    /// Target tables and refreshed views must exist; names are qualified (`schema.table`) in the model.
+    /// The mapping-level checks (columns, types) are rules, run on the model.
+    func resolvePipelineTables(_ pipelines: [Pipeline], warehouse: Warehouse?) -> [Pipeline] {
+        pipelines.map { pipeline in
+            var pipeline = pipeline
+            for index in pipeline.targets.indices {
+                if let table = warehouse?.table(pipeline.targets[index].table) { pipeline.targets[index].table = table.qualifiedName }
+            }
+            pipeline.postLoad = pipeline.postLoad.map { step in
+                guard case .refreshMaterializedView(let name, let location) = step else { return step }
+                let views = warehouse?.views.filter(\.materialized) ?? []
+                guard let view = views.first(where: { $0.qualifiedName == name || $0.name == name }) else {
+                    sink.add(LoaderDiagnostics.dangling("materialized view", name, candidates: views.map(\.qualifiedName), at: location))
+                    return step
+                }
+                return .refreshMaterializedView(view.qualifiedName, location: location)
+            }
+            return pipeline
+        }
+    }
+
+    func checkPipelineTables(_ pipelines: [Pipeline], warehouse: Warehouse?) {
+        for pipeline in pipelines {
+            for target in pipeline.targets where warehouse?.table(target.table) == nil {
+                if let w = warehouse, let view = w.views.first(where: { $0.name == target.table || $0.qualifiedName == target.table }) {
+                    sink.add(LoaderDiagnostics.invalid("pipelines load tables; '\(view.qualifiedName)' is a view", at: target.location))
+                    continue
+                }
+                sink.add(LoaderDiagnostics.dangling("table", target.table, candidates: warehouse?.tables.map(\.qualifiedName) ?? [],
+                                                    at: target.location))
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+import SluiceCore
+import Foundation
+
+/// Collects diagnostics while a spec is decoded; decoding goes on after an error so one run reports everything.
+final class DiagnosticSink {
+    var diagnostics: [Diagnostic] = []
+    func add(_ diagnostic: Diagnostic) { diagnostics.append(diagnostic) }
+}
+
+/// Reads one YAML mapping that accepts a fixed set of keys. Unknown keys are reported (with the
+/// closest allowed key) as soon as the reader is made; accessors report wrong types at the value.
+struct MapReader {
+    let node: YAMLNode
+    let context: String
+    let sink: DiagnosticSink
+    private let entries: [String: (key: YAMLNode, value: YAMLNode)]
+
+    /// Nil (with a diagnostic) when `node` is not a mapping.
+    init?(_ node: YAMLNode, context: String, allowed: [String], sink: DiagnosticSink) {
+        guard let pairs = node.mapping else {
+            sink.add(LoaderDiagnostics.wrongType(expected: "a mapping for \(context)", found: node, at: node.location))
+            return nil
+        }
+        self.node = node
+        self.context = context
+        self.sink = sink
+        var entries: [String: (key: YAMLNode, value: YAMLNode)] = [:]
+        for pair in pairs {
+            guard let key = pair.key.scalar else {
+                sink.add(LoaderDiagnostics.wrongType(expected: "a plain key", found: pair.key, at: pair.key.location))
+                continue
+            }
+            if !allowed.contains(key) {
+                sink.add(LoaderDiagnostics.unknownKey(key, in: context, suggestion: Suggestion.closest(to: key, among: allowed),
+                                                      at: pair.key.location))
+                continue
+            }
+            entries[key] = pair
+        }
+        self.entries = entries
+    }
+
+    var location: SourceLocation { node.location }
+
+    /// Whether the key is written at all, even with a null value.
+    func contains(_ key: String) -> Bool { entries[key] != nil }
+
+    func has(_ key: String) -> Bool { entries[key].map { !$0.value.isNull } ?? false }
+
+    /// The value node, nil when absent or null. Reports a missing required key.
+    func value(_ key: String, required: Bool = false) -> YAMLNode? {
+        if let entry = entries[key], !entry.value.isNull { return entry.value }
+        if required { sink.add(LoaderDiagnostics.missingKey(key, in: context, at: node.location)) }
+        return nil
+    }
+
+    /// Where the key's value is (or the mapping, when it is absent): what a finding about it points at.
+    func location(of key: String) -> SourceLocation { entries[key]?.value.location ?? node.location }
+    func keyLocation(of key: String) -> SourceLocation { entries[key]?.key.location ?? node.location }
+
+    func string(_ key: String, required: Bool = false) -> String? {
+        guard let value = value(key, required: required) else { return nil }
+        guard let text = value.scalar else {
+            sink.add(LoaderDiagnostics.wrongType(expected: "a string for '\(key)'", found: value, at: value.location))
+            return nil
+        }
+        return text
+    }
+
+    func int(_ key: String, in range: ClosedRange<Int>, required: Bool = false) -> Int? {
+        guard let value = value(key, required: required) else { return nil }
+        guard value.isPlainScalar, let text = value.scalar, let number = Int(text.replacingOccurrences(of: "_", with: "")) else {
+            sink.add(LoaderDiagnostics.wrongType(expected: "a whole number for '\(key)'", found: value, at: value.location))
+            return nil
+        }
+        guard range.contains(number) else {
+            sink.add(LoaderDiagnostics.wrongType(
+                expected: "a number from \(range.lowerBound) to \(range.upperBound) for '\(key)'", found: value, at: value.location))
+            return nil
+        }
+        return number
+    }
+
+    func bool(_ key: String) -> Bool? {
+        guard let value = value(key) else { return nil }
+        switch (value.isPlainScalar, value.scalar) {
+        case (true, "true"?), (true, "True"?), (true, "TRUE"?): return true
+        case (true, "false"?), (true, "False"?), (true, "FALSE"?): return false
+        default:
+            sink.add(LoaderDiagnostics.wrongType(expected: "true or false for '\(key)'", found: value, at: value.location))
+            return nil
+        }
+    }
+
+    /// One of a fixed set of words, e.g. a subnet type.
+    func word<T: RawRepresentable>(_ key: String, as type: T.Type, allowed: [T], required: Bool = false) -> T?
+    where T.RawValue == String {
+        guard let text = string(key, required: required) else { return nil }
+        if let word = T(rawValue: text), allowed.contains(where: { $0.rawValue == word.rawValue }) { return word }
+        sink.add(LoaderDiagnostics.badWord(text, for: key, allowed: allowed.map(\.rawValue), at: location(of: key)))
+        return nil
+    }
+
+    /// A list of strings; a single scalar is accepted as a one-element list.
+    func strings(_ key: String, required: Bool = false) -> [Located<String>] {
+        guard let value = value(key, required: required) else { return [] }
+        return SpecDecoder.strings(value, key: key, sink: sink)
+    }
+
+    /// Each element of a list of mappings; a mapping alone is not accepted (lists are lists).
+    func list(_ key: String, required: Bool = false) -> [YAMLNode] {
+        guard let value = value(key, required: required) else { return [] }
+        guard let items = value.sequence else {
+            sink.add(LoaderDiagnostics.wrongType(expected: "a list for '\(key)'", found: value, at: value.location))
+            return []
+        }
+        return items
+    }
+
+    /// A mapping of string keys to string values (tags, environment), sorted by key for determinism.
+    func stringMap(_ key: String) -> [(key: String, value: String, location: SourceLocation)] {
+        guard let value = value(key) else { return [] }
+        guard let pairs = value.mapping else {
+            sink.add(LoaderDiagnostics.wrongType(expected: "a mapping for '\(key)'", found: value, at: value.location))
+            return []
+        }
+        var out: [(key: String, value: String, location: SourceLocation)] = []
+        for pair in pairs {
+            guard let k = pair.key.scalar, let v = pair.value.scalar, !pair.value.isNull else {
+                sink.add(LoaderDiagnostics.wrongType(expected: "string keys and values in '\(key)'", found: pair.value,
+                                                     at: pair.value.location))
+                continue
+            }
+            out.append((k, v, pair.value.location))
+        }
+        return out.sorted { $0.key < $1.key }
+    }
+}
+
+/// A value with the position it was written at.
+struct Located<T> {
+    var value: T
+    var location: SourceLocation
+}
+
+extension SpecDecoder {
+    static func strings(_ node: YAMLNode, key: String, sink: DiagnosticSink) -> [Located<String>] {
+        if let scalar = node.scalar, !node.isNull { return [Located(value: scalar, location: node.location)] }
+        guard let items = node.sequence else {
+            sink.add(LoaderDiagnostics.wrongType(expected: "a string or list of strings for '\(key)'", found: node, at: node.location))
+            return []
+        }
+        var out: [Located<String>] = []
+        for item in items {
+            guard let text = item.scalar, !item.isNull else {
+                sink.add(LoaderDiagnostics.wrongType(expected: "a string in '\(key)'", found: item, at: item.location))
+                continue
+            }
+            out.append(Located(value: text, location: item.location))
+        }
+        return out
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import SluiceCore
+
+/// The result of loading a spec: a model when no error was found, and every diagnostic either way.
+public struct LoadResult: Sendable {
+    public var spec: Spec?
+    public var diagnostics: [Diagnostic]
+}
+
+/// Entry point: file(s) -> YAML nodes -> merged includes -> resolved `Spec`.
+public enum SpecLoader {
+    /// Reads and decodes the spec at `path` and the files it includes.
+    public static func load(path: String) -> LoadResult {
+        load(path: path) { file in
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw ReadError(reason: FileManager.default.fileExists(atPath: file) ? "permission denied or not a regular file"
+                                                                                      : "no such file")
+            }
+            return [UInt8](data)
+        }
+    }
+
+    public struct ReadError: Error { public var reason: String
+        public init(reason: String) { self.reason = reason }
+    }
+
+    /// Loads with a custom file reader (tests and the fuzzer keep everything in memory).
+    public static func load(path: String, read: (String) throws -> [UInt8]) -> LoadResult {
+        let sink = DiagnosticSink()
+        guard let root = readWithIncludes(path: path, read: read, sink: sink, chain: []) else {
+            return LoadResult(spec: nil, diagnostics: sink.diagnostics.sortedForOutput())
+        }
+        let spec = SpecDecoder(file: path, sink: sink).decode(root)
+        let diagnostics = sink.diagnostics.sortedForOutput()
+        return LoadResult(spec: diagnostics.hasErrors ? nil : spec, diagnostics: diagnostics)
+    }
+
+    /// Convenience for tests: a spec held in a string.
+    public static func load(text: String, file: String = "spec.yaml") -> LoadResult {
+        load(path: file) { name in
+            guard name == file else { throw ReadError(reason: "no such file") }
+            return Array(text.utf8)
+        }
+    }
+
+    private static func readWithIncludes(path: String, read: (String) throws -> [UInt8], sink: DiagnosticSink,
+                                         chain: [String], includedAt: SourceLocation? = nil) -> YAMLNode? {
+        let bytes: [UInt8]
+        do { bytes = try read(path) } catch let error as ReadError {
+            sink.add(LoaderDiagnostics.unreadable(path, reason: error.reason, at: includedAt))
+            return nil
+        } catch {
+            sink.add(LoaderDiagnostics.unreadable(path, reason: "\(error)", at: includedAt))
+            return nil
+        }
+        guard String(validating: bytes, as: UTF8.self) != nil else {
+            sink.add(LoaderDiagnostics.unreadable(path, reason: "not valid UTF-8 text", at: includedAt))
+            return nil
+        }
+        let (node, diagnostics) = YAMLReader(file: path).read(bytes)
+        diagnostics.forEach(sink.add)
+        guard var root = node else { return nil }
+        guard let pairs = root.mapping else {
+            sink.add(LoaderDiagnostics.wrongType(expected: "a mapping at the top of the spec", found: root, at: root.location))
+            return nil
+        }
+        // Includes are merged first, so the including file's own lists come after what it includes.
+        var merged = YAMLNode(kind: .mapping([]), location: root.location, expandedSize: 1)
+        var own: [(key: YAMLNode, value: YAMLNode)] = []
+        for pair in pairs {
+            guard pair.key.scalar == "include" else { own.append(pair); continue }
+            for include in SpecDecoder.strings(pair.value, key: "include", sink: sink) {
+                let target = resolve(include.value, relativeTo: path)
+                if chain.contains(target) || target == path {
+                    sink.add(LoaderDiagnostics.unreadable(target, reason: "include cycle: \((chain + [path, target]).joined(separator: " -> "))",
+                                                          at: include.location))
+                    continue
+                }
+                if let included = readWithIncludes(path: target, read: read, sink: sink, chain: chain + [path],
+                                                   includedAt: include.location) {
+                    merged = merge(merged, included, sink: sink)
+                }
+            }
+        }
+        root.kind = .mapping(own)
+        return merge(merged, root, sink: sink)
+    }
+
+    static func resolve(_ include: String, relativeTo file: String) -> String {
+        if include.hasPrefix("/") { return include }
+        let directory = (file as NSString).deletingLastPathComponent
+        return directory.isEmpty ? include : (directory as NSString).appendingPathComponent(include)
+    }
+
+    /// Mappings merge by key, lists concatenate; the same scalar key set twice is a duplicate.
+    static func merge(_ base: YAMLNode, _ addition: YAMLNode, sink: DiagnosticSink) -> YAMLNode {
+        switch (base.kind, addition.kind) {
+        case (.mapping(let a), .mapping(let b)):
+            var result = a
+            for pair in b {
+                if let index = result.firstIndex(where: { $0.key.scalar == pair.key.scalar }) {
+                    let existing = result[index]
+                    if existing.value.mapping != nil || existing.value.sequence != nil {
+                        result[index].value = merge(existing.value, pair.value, sink: sink)
+                        continue
+                    }
+                    sink.add(LoaderDiagnostics.duplicateKey(pair.key.scalar ?? "?", at: pair.key.location, first: existing.key.location))
+                    continue
+                }
+                result.append(pair)
+            }
+            let location = a.isEmpty ? addition.location : base.location
+            return YAMLNode(kind: .mapping(result), location: location, expandedSize: base.expandedSize + addition.expandedSize)
+        case (.sequence(let a), .sequence(let b)):
+            return YAMLNode(kind: .sequence(a + b), location: base.location, expandedSize: base.expandedSize + addition.expandedSize)
+        default:
+            sink.add(LoaderDiagnostics.wrongType(expected: "\(base.kindName) to merge with the included value", found: addition,
+                                                 at: addition.location))
+            return base
+        }
+    }
+}
