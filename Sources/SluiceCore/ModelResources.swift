@@ -183,10 +183,13 @@ public struct Storage: Sendable {
 public struct Topic: Named {
     public var name: String
     public var emailSubscribers: [String]
+    /// Queues of the spec subscribed to the topic (SNS fan-out to SQS).
+    public var queueSubscribers: [String]
     public var location: SourceLocation
-    public init(name: String, emailSubscribers: [String] = [], location: SourceLocation = .unknown) {
+    public init(name: String, emailSubscribers: [String] = [], queueSubscribers: [String] = [], location: SourceLocation = .unknown) {
         self.name = name
         self.emailSubscribers = emailSubscribers
+        self.queueSubscribers = queueSubscribers
         self.location = location
     }
 }

@@ -177,13 +177,15 @@ extension SpecDecoder {
     func decodeMessaging(_ node: YAMLNode) -> Messaging {
         guard let r = MapReader(node, context: "messaging", allowed: ["topics", "queues", "secrets"], sink: sink) else { return Messaging() }
         let topics: [Topic] = r.list("topics").compactMap { node in
-            guard let t = MapReader(node, context: "topic", allowed: ["name", "email"], sink: sink), let name = self.name(t, kind: "topic")
+            guard let t = MapReader(node, context: "topic", allowed: ["name", "email", "queues"], sink: sink), let name = self.name(t, kind: "topic")
             else { return nil }
             let emails = t.strings("email")
             for email in emails where !Self.looksLikeEmail(email.value) {
                 sink.add(LoaderDiagnostics.invalid("'\(email.value)' is not an e-mail address", at: email.location))
             }
-            return Topic(name: name.value, emailSubscribers: emails.map(\.value), location: t.location)
+            let queues = t.strings("queues")
+            refer("queue", queues)
+            return Topic(name: name.value, emailSubscribers: emails.map(\.value), queueSubscribers: queues.map(\.value), location: t.location)
         }
         let queues: [Queue] = r.list("queues").compactMap { node in
             guard let q = MapReader(node, context: "queue", allowed: ["name", "visibility_timeout", "retention_seconds", "dead_letter"],

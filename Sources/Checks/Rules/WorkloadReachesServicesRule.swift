@@ -1,0 +1,39 @@
+import SluiceCore
+
+struct WorkloadReachesServicesRule: Rule {
+    static let documentation = RuleDocumentation(
+        id: "SL212", name: "workload-reaches-services", severity: .error,
+        summary: "Every workload can reach each AWS service it uses, from every subnet it runs in.",
+        explanation: """
+        A workload calls the services behind what it uses: Secrets Manager for the warehouse password of the pipelines it runs \
+        and for its 'uses.secrets', DynamoDB, SNS, SQS and S3 for its tables, topics, queues and buckets. Each needs TCP 443 to the \
+        service: through a gateway endpoint on the subnet's route table (S3, DynamoDB; its policy must allow the resource), an \
+        interface endpoint whose security group admits the workload, or a NAT gateway. Isolated subnets have only endpoints.
+        """)
+
+    func check(_ context: CheckContext) -> [Diagnostic] {
+        let spec = context.spec
+        var findings: [Diagnostic] = []
+        let workloads: [(name: String, uses: Uses, location: SourceLocation)] =
+            spec.compute.functions.map { ($0.name, $0.uses, $0.location) } + spec.compute.hosts.map { ($0.name, $0.uses, $0.location) }
+        for workload in workloads {
+            var needs: [(service: String, resource: String?)] = []
+            let runsPipeline = spec.pipelines.contains { $0.workload == workload.name }
+            if (runsPipeline && spec.warehouse != nil) || !workload.uses.secrets.isEmpty { needs.append(("secretsmanager", nil)) }
+            needs += workload.uses.dynamoTables.map { ("dynamodb", $0) }
+            if !workload.uses.topics.isEmpty { needs.append(("sns", nil)) }
+            if !workload.uses.queues.isEmpty { needs.append(("sqs", nil)) }
+            needs += (workload.uses.readBuckets + workload.uses.writeBuckets).map { ("s3", $0) }
+            for placement in context.reachability.placements(ofWorkload: workload.name) {
+                for need in needs {
+                    guard case .blocked(let reason, let path) = context.reachability.reachService(from: placement, service: need.service, resource: need.resource)
+                    else { continue }
+                    let what = need.resource.map { "\(need.service) ('\($0)')" } ?? need.service
+                    findings.append(finding("\(placement.owner) cannot reach \(what) from subnet '\(placement.subnet.name)': \(reason)",
+                                            at: workload.location, subject: "workload:\(workload.name)", evidence: path))
+                }
+            }
+        }
+        return findings
+    }
+}
