@@ -72,7 +72,7 @@ public enum ScheduleExpression {
         if let bad = text.first(where: { !($0.isNumber || $0.isUppercase || field.wildcards.contains($0)) }) {
             return "'\(bad)' is not allowed here (allowed: digits\(field.names.isEmpty ? "" : ", names") and \(field.wildcards.sorted().map(String.init).joined(separator: " ")))"
         }
-        if text == "?" { return field.wildcards.contains("?") ? nil : "'?' is allowed only in day-of-month and day-of-week" }
+        if text == "?" { return nil }  // only reachable where the field takes '?'; the character check refused it elsewhere
         // L, W and # stand alone: never inside a list or range ("3#1,6#3" is two expressions, which EventBridge refuses).
         if text.contains("#") || text.contains("W") || text.contains("L") {
             if text.contains(",") || text.contains("-") || text.contains("/") {

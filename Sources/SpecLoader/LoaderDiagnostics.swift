@@ -12,7 +12,7 @@ public enum LoaderDiagnostics {
         .init(id: "SL103", name: "wrong-type", severity: .error, summary: "A value of the wrong kind or out of range.",
               explanation: "The key expects a scalar, a list or a mapping, a number in a range, true/false, or one of a fixed set of words; the message says which and what was found."),
         .init(id: "SL104", name: "missing-key", severity: .error, summary: "A required key is missing.",
-              explanation: "The message names the key and the mapping that needs it."),
+              explanation: "The message names the key and the mapping that needs it; docs/spec.md lists every key with its type and default, and which keys are required."),
         .init(id: "SL105", name: "duplicate-name", severity: .error, summary: "Two things of one kind share a name, or a mapping repeats a key.",
               explanation: "Names are how spec parts refer to each other and how CloudFormation logical IDs are derived, so they must be unique within their kind. The note points at the first definition."),
         .init(id: "SL106", name: "dangling-reference", severity: .error, summary: "A reference to something the spec does not define.",

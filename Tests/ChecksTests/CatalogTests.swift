@@ -1,0 +1,39 @@
+import Foundation
+import Testing
+import SluiceCore
+@testable import Checks
+@testable import SpecLoader
+
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+@Suite struct CatalogTests {
+    @Test func ruleIDsAndNamesAreUniqueAndDocumented() {
+        let all = Checker.catalog + LoaderDiagnostics.catalog + [Checker.unusedSuppression]
+        #expect(Set(all.map(\.id)).count == all.count)
+        #expect(Set(all.map(\.name)).count == all.count)
+        for rule in all {
+            #expect(rule.id.hasPrefix("SL") && rule.id.count == 5)
+            #expect(rule.summary.count > 20 && rule.explanation.count > 60, "\(rule.id) needs real documentation")
+        }
+    }
+
+    /// `specs/invalid/` holds one broken spec per rule: the rule tests.
+    @Test func everyRuleHasAnInvalidSpec() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: packageRoot.appendingPathComponent("specs/invalid").path)
+        for rule in Checker.catalog + LoaderDiagnostics.catalog + [Checker.unusedSuppression] {
+            let matching = files.filter { $0.hasPrefix(rule.id + "-") && $0.hasSuffix(".yaml") }
+            #expect(!matching.isEmpty, "no specs/invalid/\(rule.id)-*.yaml")
+        }
+    }
+
+    @Test func suppressionsNeedAMatchAndKeepTheirReason() throws {
+        let path = packageRoot.appendingPathComponent("specs/invalid/SL215-open-admin-port.yaml").path
+        var text = try String(contentsOfFile: path, encoding: .utf8)
+        text += "suppressions:\n  - rule: SL215\n    subject: security_group:admin\n    reason: break-glass access while the VPN is rebuilt\n"
+        let spec = try #require(SpecLoader.load(text: text).spec)
+        let findings = Checker.run(spec)
+        let suppressed = try #require(findings.first { $0.code == "SL215" })
+        #expect(suppressed.suppressedBecause == "break-glass access while the VPN is rebuilt")
+        #expect(!findings.hasErrors)
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+
+@Suite struct CLIConventionTests {
+    @Test func referenceSpecsAreClean() throws {
+        let result = try CLI.run(["check", "--strict", "--no-color", "specs/clickstream.yaml", "specs/serverless-canonical.yaml",
+                                  "specs/sme-reporting.yaml", "specs/streaming-lake.yaml", "specs/data-platform.yaml"])
+        #expect(result.status == 0, "\(result.stdout)")
+        #expect(result.stdout.contains("checked 5 specs: 0 errors, 0 warnings, 0 suppressed"))
+        // With no arguments, check reads specs/*.yaml of the working directory.
+        #expect(try CLI.run(["check"]).status == 0)
+    }
+
+    @Test func usageErrorsExit64() throws {
+        #expect(try CLI.run(["check", "--bogus"]).status == 64)
+        #expect(try CLI.run(["check", "--format", "xml", "specs/clickstream.yaml"]).status == 64)
+        let unknown = try CLI.run(["explain", "SL2O1"])
+        #expect(unknown.status == 64)
+        #expect(unknown.stderr.contains("did you mean 'SL201'?"))
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-empty-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: empty) }
+        #expect(try CLI.run(["check"], in: empty).status == 64)
+    }
+
+    @Test func unreadableSpecIsAnErrorWithItsReason() throws {
+        let result = try CLI.run(["check", "--no-color", "specs/missing.yaml"])
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("specs/missing.yaml:1:1: error: cannot read 'specs/missing.yaml': no such file [SL101]"))
+    }
+
+    @Test func helpEverywhere() throws {
+        for arguments in [["--help"], ["check", "--help"], ["explain", "--help"], ["help", "check"]] {
+            let result = try CLI.run(arguments)
+            #expect(result.status == 0, "\(arguments)")
+            #expect(result.stdout.contains("USAGE"), "\(arguments)")
+        }
+    }
+
+    @Test func explainPrintsTheRuleAndTheList() throws {
+        let one = try CLI.run(["explain", "SL201"])
+        #expect(one.status == 0)
+        #expect(one.stdout.hasPrefix("SL201 private-default-route (error)"))
+        #expect(try CLI.run(["explain", "private-default-route"]).stdout == one.stdout)
+        let list = try CLI.run(["explain"])
+        #expect(list.stdout.split(separator: "\n").count >= 38)
+    }
+
+    @Test func githubAnnotationsEscapeTheirData() throws {
+        let result = try CLI.run(["check", "--format", "github", "specs/invalid/SL213-warehouse-internet-exposure.yaml"])
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count == 3)
+        #expect(lines.allSatisfy { $0.hasPrefix("::error file=specs/invalid/SL213-warehouse-internet-exposure.yaml,line=") })
+        #expect(result.stdout.contains("title=SL213::warehouse 'dw' can be reached from the internet on port 5432 in subnet 'public'%0Aevidence: the internet"))
+    }
+
+    @Test func colourOnlyWhenAsked() throws {
+        let plain = try CLI.run(["check", "specs/invalid/SL201-private-default-route.yaml"])
+        #expect(!plain.stdout.contains("\u{1B}["))  // a pipe is not a terminal
+        let coloured = try CLI.run(["check", "--color", "specs/invalid/SL201-private-default-route.yaml"])
+        #expect(coloured.stdout.contains("\u{1B}[1;31merror\u{1B}[0m"))
+    }
+
+    @Test func suppressionsAreListedWithTheirReasons() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-suppress-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var text = try String(contentsOf: packageRoot.appendingPathComponent("specs/invalid/SL215-open-admin-port.yaml"), encoding: .utf8)
+        text += "suppressions:\n  - rule: SL215\n    subject: security_group:admin\n    reason: break-glass access while the VPN is rebuilt\n"
+        try text.write(to: directory.appendingPathComponent("spec.yaml"), atomically: true, encoding: .utf8)
+        let result = try CLI.run(["check", "spec.yaml"], in: directory)
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("suppressed findings (1):"))
+        #expect(result.stdout.contains("reason: break-glass access while the VPN is rebuilt"))
+        let sarif = try CLI.run(["check", "--format", "sarif", "spec.yaml"], in: directory)
+        #expect(sarif.stdout.contains("\"justification\" : \"break-glass access while the VPN is rebuilt\""))
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+import SluiceCore
+@testable import SpecLoader
+
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+@Suite struct LoaderTests {
+    static let minimal = """
+    project: { name: t, region: eu-west-1 }
+    network:
+      vpc: { cidr: 10.0.0.0/16 }
+      subnets:
+        - { name: pub, cidr: 10.0.0.0/24, az: a, type: public }
+        - { name: app-a, cidr: 10.0.1.0/24, az: a, type: private }
+        - { name: app-b, cidr: 10.0.2.0/24, az: b, type: private }
+        - { name: db, cidr: 10.0.3.0/24, az: b, type: isolated }
+      nat_gateways:
+        - { name: nat-b, subnet: pub }
+      endpoints:
+        - { name: s3, service: s3 }
+      security_groups:
+        - { name: app, egress: [{ port: 443, cidr: 0.0.0.0/0 }] }
+    storage:
+      buckets: [{ name: raw }]
+    compute:
+      functions:
+        - { name: fn, subnets: [app-a, app-b], security_groups: [app], uses: { read_buckets: [raw] } }
+
+    """
+
+    @Test func reportsEveryProblemInOnePass() {
+        let result = SpecLoader.load(text: """
+        project: { name: t, region: eu-west-1, colour: blue }
+        network:
+          vpc: { cird: 10.0.0.0/16 }
+          subnets:
+            - { name: a, cidr: 10.0.0.0/33, az: a, type: privat }
+        """)
+        #expect(result.spec == nil)
+        let codes = result.diagnostics.map(\.code)
+        // Sorted by position: the missing key is reported at the start of its mapping.
+        #expect(codes == ["SL102", "SL104", "SL102", "SL107", "SL103"])
+        #expect(result.diagnostics[2].message == "unknown key 'cird' in vpc; did you mean 'cidr'?")
+        #expect(result.diagnostics[0].message.contains("'colour'"))
+    }
+
+    @Test func derivesRouteTablesLikeCDK() throws {
+        let spec = try #require(SpecLoader.load(text: Self.minimal).spec)
+        let tables = spec.network.routeTables.map { ($0.name, $0.subnets, $0.routes.map { "\($0.destination) \($0.target)" }) }
+        #expect(tables.count == 4)
+        #expect(tables[0] == ("public", ["pub"], ["0.0.0.0/0 internet gateway 'igw'"]))
+        #expect(tables[1] == ("private-a", ["app-a"], ["0.0.0.0/0 NAT gateway 'nat-b'"]))  // no NAT in zone a: the first NAT
+        #expect(tables[2] == ("private-b", ["app-b"], ["0.0.0.0/0 NAT gateway 'nat-b'"]))
+        #expect(tables[3] == ("isolated", ["db"], []))
+        // Gateway endpoints attach to every non-public table and allow exactly what workloads use.
+        let s3 = try #require(spec.network.endpoint("s3"))
+        #expect(s3.routeTables == ["private-a", "private-b", "isolated"])
+        #expect(s3.policy == .resources(["raw"], location: s3.location))
+    }
+
+    @Test func derivesLeastPrivilegeRoles() throws {
+        let spec = try #require(SpecLoader.load(path: packageRoot.appendingPathComponent("specs/clickstream.yaml").path).spec)
+        let role = try #require(spec.identity.role(for: "etl"))
+        let byAction = Dictionary(role.statements.flatMap { s in s.actions.map { ($0, s) } }, uniquingKeysWith: { a, _ in a })
+        #expect(byAction["s3:GetObject"]?.resources == [.bucketObjects("raw", prefix: "events/")])
+        #expect(byAction["s3:ListBucket"]?.resources == [.bucket("raw")])
+        #expect(byAction["s3:ListBucket"]?.conditions == ["StringLike": ["s3:prefix": ["events/*"]]])
+        #expect(byAction["secretsmanager:GetSecretValue"]?.resources == [.secret("dw-credentials")])
+        #expect(byAction["logs:PutLogEvents"]?.resources == [.logGroup(function: "etl")])
+        #expect(byAction["s3:PutObject"] == nil)  // clickstream keeps rejects in the database only
+    }
+
+    @Test func securityGroupEgressDefaultsToAWSBehaviour() throws {
+        let result = SpecLoader.load(text: """
+        project: { name: t, region: eu-west-1 }
+        network:
+          vpc: { cidr: 10.0.0.0/16 }
+          subnets: [{ name: a, cidr: 10.0.1.0/24, az: a, type: isolated }]
+          security_groups:
+            - { name: closed, egress: [] }
+            - { name: open }
+        """)
+        let spec = try #require(result.spec, "\(result.diagnostics.map(\.message))")
+        #expect(spec.network.securityGroup("closed")?.egress.isEmpty == true)
+        #expect(spec.network.securityGroup("open")?.egress.map(\.peer) == [.cidr(.anyIPv4)])
+    }
+
+    @Test func includesMergeMappingsAndConcatenateLists() throws {
+        let files: [String: String] = [
+            "dir/main.yaml": "include: [shared/net.yaml]\nproject: { name: t, region: eu-west-1 }\nnetwork:\n  subnets:\n    - { name: b, cidr: 10.0.2.0/24, az: b, type: isolated }\n",
+            "dir/shared/net.yaml": "network:\n  vpc: { cidr: 10.0.0.0/16 }\n  subnets:\n    - { name: a, cidr: 10.0.1.0/24, az: a, type: isolated }\n",
+        ]
+        let result = SpecLoader.load(path: "dir/main.yaml") { path in
+            guard let text = files[path] else { throw SpecLoader.ReadError(reason: "no such file") }
+            return Array(text.utf8)
+        }
+        #expect(result.diagnostics.isEmpty)
+        let spec = try #require(result.spec)
+        #expect(spec.network.subnets.map(\.name) == ["a", "b"])
+        #expect(spec.network.subnets[0].location.file == "dir/shared/net.yaml")
+    }
+
+    @Test func includeCyclesAreReported() {
+        let files = ["a.yaml": "include: [b.yaml]\nproject: { name: t, region: eu-west-1 }\n", "b.yaml": "include: [a.yaml]\n"]
+        let result = SpecLoader.load(path: "a.yaml") { path in
+            guard let text = files[path] else { throw SpecLoader.ReadError(reason: "no such file") }
+            return Array(text.utf8)
+        }
+        #expect(result.diagnostics.contains { $0.code == "SL101" && $0.message.contains("include cycle") })
+    }
+
+    @Test func secretsAreNeverLiterals() {
+        let result = SpecLoader.load(text: Self.minimal + "messaging:\n  secrets:\n    - { name: db, value: hunter2 }\n")
+        #expect(result.diagnostics.contains { $0.code == "SL111" && $0.message.contains("never written in a spec") })
+    }
+
+    @Test func referenceSpecsLoadWithoutDiagnostics() throws {
+        let specs = try FileManager.default.contentsOfDirectory(atPath: packageRoot.appendingPathComponent("specs").path)
+            .filter { $0.hasSuffix(".yaml") }
+        #expect(specs.count == 5)
+        for name in specs {
+            let result = SpecLoader.load(path: packageRoot.appendingPathComponent("specs/\(name)").path)
+            #expect(result.diagnostics.isEmpty, "\(name): \(result.diagnostics.map(\.message))")
+        }
+    }
+}
