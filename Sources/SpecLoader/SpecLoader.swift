@@ -9,6 +9,10 @@ public struct LoadResult: Sendable {
 
 /// Entry point: file(s) -> YAML nodes -> merged includes -> resolved `Spec`.
 public enum SpecLoader {
+    /// Includes nest at most this deep. Cycle detection by name alone cannot stop a chain whose
+    /// paths keep growing (`a/x.yaml` including `a/x.yaml` relative to itself, or a directory link to itself).
+    public static let maxIncludeDepth = 16
+
     /// Reads and decodes the spec at `path` and the files it includes.
     public static func load(path: String) -> LoadResult {
         load(path: path) { file in
@@ -71,6 +75,10 @@ public enum SpecLoader {
             guard pair.key.scalar == "include" else { own.append(pair); continue }
             for include in SpecDecoder.strings(pair.value, key: "include", sink: sink) {
                 let target = resolve(include.value, relativeTo: path)
+                if chain.count + 1 >= maxIncludeDepth {
+                    sink.add(LoaderDiagnostics.unreadable(target, reason: "includes nest deeper than \(maxIncludeDepth) files", at: include.location))
+                    continue
+                }
                 if chain.contains(target) || target == path {
                     sink.add(LoaderDiagnostics.unreadable(target, reason: "include cycle: \((chain + [path, target]).joined(separator: " -> "))",
                                                           at: include.location))
@@ -86,10 +94,17 @@ public enum SpecLoader {
         return merge(merged, root, sink: sink)
     }
 
+    /// The include's path relative to the including file, normalised (`a/./b/../c` is `a/c`) so cycles are seen.
     static func resolve(_ include: String, relativeTo file: String) -> String {
-        if include.hasPrefix("/") { return include }
         let directory = (file as NSString).deletingLastPathComponent
-        return directory.isEmpty ? include : (directory as NSString).appendingPathComponent(include)
+        let joined = include.hasPrefix("/") || directory.isEmpty ? include : (directory as NSString).appendingPathComponent(include)
+        var parts: [Substring] = []
+        for part in joined.split(separator: "/", omittingEmptySubsequences: true) {
+            if part == "." { continue }
+            if part == "..", let last = parts.last, last != ".." { parts.removeLast(); continue }
+            parts.append(part)
+        }
+        return (joined.hasPrefix("/") ? "/" : "") + parts.joined(separator: "/")
     }
 
     /// Mappings merge by key, lists concatenate; the same scalar key set twice is a duplicate.

@@ -106,3 +106,18 @@ enum Mutator {
         print("robustness: \(total) mutated specs, \(outcomes["loaded", default: 0]) loaded, \(outcomes["refused", default: 0]) refused with diagnostics")
     }
 }
+
+@Suite struct FuzzRegressionTests {
+    /// Inputs that once crashed or hung the fuzz target (fuzz/run); each must now end in diagnostics or a model.
+    @Test func fuzzerFindingsStayFixed() throws {
+        let directory = packageRoot.appendingPathComponent("fuzz/regressions")
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+        #expect(!names.isEmpty)
+        for name in names {
+            let bytes = try [UInt8](Data(contentsOf: directory.appendingPathComponent(name)))
+            // The fuzz target reads every include as the same bytes; so does this.
+            let result = SpecLoader.load(path: "fuzz.yaml") { _ in bytes }
+            if let spec = result.spec { _ = Checker.run(spec) } else { #expect(result.diagnostics.hasErrors, "\(name)") }
+        }
+    }
+}

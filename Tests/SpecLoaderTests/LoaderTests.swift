@@ -125,3 +125,26 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         }
     }
 }
+
+@Suite struct IncludeLimitTests {
+    /// Found by the fuzzer: a file that includes `d/self.yaml` relative to itself never repeats a path.
+    @Test func growingIncludeChainsStopAtTheDepthLimit() {
+        let text = Array("include: [d/self.yaml]\nproject: { name: t, region: eu-west-1 }\n".utf8)
+        let result = SpecLoader.load(path: "self.yaml") { _ in text }
+        let limit = result.diagnostics.filter { $0.code == "SL101" }
+        #expect(limit.count == 1)
+        #expect(limit.first?.message.contains("nest deeper than \(SpecLoader.maxIncludeDepth)") == true)
+    }
+
+    @Test func pathsAreNormalisedBeforeCycleDetection() {
+        #expect(SpecLoader.resolve("../b/./c.yaml", relativeTo: "specs/a/main.yaml") == "specs/b/c.yaml")
+        #expect(SpecLoader.resolve("/etc/x.yaml", relativeTo: "specs/main.yaml") == "/etc/x.yaml")
+        #expect(SpecLoader.resolve("x.yaml", relativeTo: "main.yaml") == "x.yaml")
+        let files = ["specs/main.yaml": "include: [./../specs/main.yaml]\n"]
+        let result = SpecLoader.load(path: "specs/main.yaml") { path in
+            guard let text = files[path] else { throw SpecLoader.ReadError(reason: "no such file") }
+            return Array(text.utf8)
+        }
+        #expect(result.diagnostics.contains { $0.message.contains("include cycle") })
+    }
+}
