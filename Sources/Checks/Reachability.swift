@@ -2,13 +2,17 @@ import SluiceCore
 
 /// Where a network interface of a workload sits: one per subnet a function or endpoint spans.
 public struct Placement: Sendable, CustomStringConvertible {
-    /// `function 'etl'`, `host 'warehouse'`, `warehouse 'dw'`
-    public var owner: String
+    public enum Kind: String, Sendable { case function, host, warehouse, endpoint = "interface endpoint" }
+    public var kind: Kind
+    public var name: String
     public var subnet: Subnet
     public var securityGroups: [String]
     public var hasPublicAddress: Bool
     /// Lambda functions never get public addresses, whatever their subnet.
     public var isFunction: Bool
+
+    /// `function 'etl'`, `host 'warehouse'`, `warehouse 'dw'`
+    public var owner: String { "\(kind.rawValue) '\(name)'" }
 
     public var description: String {
         "\(owner) in subnet '\(subnet.name)' (\(subnet.type.rawValue)) with security group\(securityGroups.count == 1 ? "" : "s") \(securityGroups.map { "'\($0)'" }.joined(separator: ", "))"
@@ -43,13 +47,13 @@ public struct ReachabilityEngine: Sendable {
 
     public func placements(ofFunction function: Function) -> [Placement] {
         function.subnets.compactMap { network.subnet($0) }.map {
-            Placement(owner: "function '\(function.name)'", subnet: $0, securityGroups: function.securityGroups, hasPublicAddress: false, isFunction: true)
+            Placement(kind: .function, name: function.name, subnet: $0, securityGroups: function.securityGroups, hasPublicAddress: false, isFunction: true)
         }
     }
 
     public func placements(ofHost host: Host) -> [Placement] {
         network.subnet(host.subnet).map {
-            [Placement(owner: "host '\(host.name)'", subnet: $0, securityGroups: host.securityGroups, hasPublicAddress: host.publicIP, isFunction: false)]
+            [Placement(kind: .host, name: host.name, subnet: $0, securityGroups: host.securityGroups, hasPublicAddress: host.publicIP, isFunction: false)]
         } ?? []
     }
 
@@ -63,7 +67,7 @@ public struct ReachabilityEngine: Sendable {
         var publicAddress = warehouse.publiclyAccessible
         if case .ec2(let hostName) = warehouse.engine, let host = spec.compute.host(hostName) { publicAddress = publicAddress || host.publicIP }
         return warehouse.subnets.compactMap { network.subnet($0) }.map {
-            Placement(owner: "warehouse '\(warehouse.name)'", subnet: $0, securityGroups: warehouse.securityGroups, hasPublicAddress: publicAddress,
+            Placement(kind: .warehouse, name: warehouse.name, subnet: $0, securityGroups: warehouse.securityGroups, hasPublicAddress: publicAddress,
                       isFunction: false)
         }
     }
@@ -135,7 +139,7 @@ public struct ReachabilityEngine: Sendable {
         if let endpoint = network.endpoints.first(where: { $0.type == .interface && $0.service == service }) {
             var reasons: [String] = []
             for subnet in endpoint.subnets.compactMap({ network.subnet($0) }) {
-                let target = Placement(owner: "interface endpoint '\(endpoint.name)'", subnet: subnet, securityGroups: endpoint.securityGroups,
+                let target = Placement(kind: .endpoint, name: endpoint.name, subnet: subnet, securityGroups: endpoint.securityGroups,
                                        hasPublicAddress: false, isFunction: false)
                 switch reach(from: source, to: target, port: 443, .every) {
                 case .reachable(let hops): return .reachable(path: hops + [service])

@@ -59,7 +59,7 @@ import SluiceCore
     }
 
     func placement(_ engine: ReachabilityEngine, _ subnet: String, _ groups: [String], function: Bool = true, publicIP: Bool = false) -> Placement {
-        Placement(owner: "x", subnet: engine.spec.network.subnet(subnet)!, securityGroups: groups, hasPublicAddress: publicIP, isFunction: function)
+        Placement(kind: function ? .function : .host, name: "x", subnet: engine.spec.network.subnet(subnet)!, securityGroups: groups, hasPublicAddress: publicIP, isFunction: function)
     }
 
     @Test func securityGroupsAreStatefulButNACLsAreNot() throws {

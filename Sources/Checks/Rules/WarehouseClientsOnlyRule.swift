@@ -17,7 +17,7 @@ struct WarehouseClientsOnlyRule: Rule {
         let hostName: String? = { if case .ec2(let host) = warehouse.engine { return host } else { return nil } }()
         var findings: [Diagnostic] = []
         for source in context.reachability.allPlacements() {
-            if source.owner == "host '\(hostName ?? "")'" || source.owner.hasPrefix("warehouse ") { continue }
+            if source.kind == .warehouse || (source.kind == .host && source.name == hostName) { continue }
             if source.securityGroups.contains(where: warehouse.clients.contains) { continue }
             for target in targets {
                 guard case .reachable(let path) = context.reachability.reach(from: source, to: target, port: warehouse.port, .some) else { continue }
