@@ -95,9 +95,10 @@ public enum SpecLoader {
     }
 
     /// The include's path relative to the including file, normalised (`a/./b/../c` is `a/c`) so cycles are seen.
+    /// Plain string arithmetic: Foundation's NSString path methods trap on some inputs (found by the fuzzer).
     static func resolve(_ include: String, relativeTo file: String) -> String {
-        let directory = (file as NSString).deletingLastPathComponent
-        let joined = include.hasPrefix("/") || directory.isEmpty ? include : (directory as NSString).appendingPathComponent(include)
+        let directory = file.lastIndex(of: "/").map { String(file[...$0]) } ?? ""
+        let joined = include.hasPrefix("/") ? include : directory + include
         var parts: [Substring] = []
         for part in joined.split(separator: "/", omittingEmptySubsequences: true) {
             if part == "." { continue }

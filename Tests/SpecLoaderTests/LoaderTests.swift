@@ -140,6 +140,13 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         #expect(SpecLoader.resolve("../b/./c.yaml", relativeTo: "specs/a/main.yaml") == "specs/b/c.yaml")
         #expect(SpecLoader.resolve("/etc/x.yaml", relativeTo: "specs/main.yaml") == "/etc/x.yaml")
         #expect(SpecLoader.resolve("x.yaml", relativeTo: "main.yaml") == "x.yaml")
+        // Odd paths (the fuzzer's) resolve without trapping.
+        #expect(SpecLoader.resolve("1", relativeTo: "1") == "1")
+        #expect(SpecLoader.resolve("", relativeTo: "a/b.yaml") == "a")
+        #expect(SpecLoader.resolve("../../..", relativeTo: "x.yaml") == "../../..")
+        #expect(SpecLoader.resolve("c//d.yaml", relativeTo: "/a//b.yaml") == "/a/c/d.yaml")
+        #expect(SpecLoader.resolve("/", relativeTo: "") == "/")
+        #expect(SpecLoader.resolve("é/ü.yaml", relativeTo: "ß/x.yaml") == "ß/é/ü.yaml")
         let files = ["specs/main.yaml": "include: [./../specs/main.yaml]\n"]
         let result = SpecLoader.load(path: "specs/main.yaml") { path in
             guard let text = files[path] else { throw SpecLoader.ReadError(reason: "no such file") }

@@ -7,8 +7,9 @@ struct WarehouseClientsOnlyRule: Rule {
         explanation: """
         The warehouse lists its clients. Every other function, host and database interface of the spec is tested: if some \
         address of it could connect to the database port (routes, network ACLs and security groups, including CIDR rules that \
-        cover its subnet), that is a path nobody declared. Admit clients by security group, not by CIDR, or add the group to \
-        'clients' if the access is intended.
+        cover its subnet), that is a path nobody declared. So is an ingress rule of the warehouse's groups that names a \
+        security group outside 'clients', whether or not anything in the spec wears it. Admit clients by security group, not \
+        by CIDR, or add the group to 'clients' if the access is intended.
         """)
 
     func check(_ context: CheckContext) -> [Diagnostic] {
@@ -16,6 +17,18 @@ struct WarehouseClientsOnlyRule: Rule {
         let targets = context.reachability.placements(ofWarehouse: warehouse)
         let hostName: String? = { if case .ec2(let host) = warehouse.engine { return host } else { return nil } }()
         var findings: [Diagnostic] = []
+        // A rule naming a non-client group is an undeclared path even if nothing in the spec wears that group
+        // (a load balancer or bastion managed elsewhere would).
+        for groupName in warehouse.securityGroups {
+            guard let group = context.spec.network.securityGroup(groupName) else { continue }
+            for rule in group.ingress where rule.proto.matches(.tcp) && rule.ports.contains(port: warehouse.port) {
+                guard case .securityGroup(let peer) = rule.peer, !warehouse.clients.contains(peer), !warehouse.securityGroups.contains(peer)
+                else { continue }
+                findings.append(finding("security group '\(groupName)' admits security group '\(peer)' on port \(warehouse.port), which is not a declared client of warehouse '\(warehouse.name)'",
+                                        at: rule.location, subject: "warehouse:\(warehouse.name)",
+                                        evidence: ["security group '\(groupName)' ingress \(rule.ports) from security group '\(peer)'", "clients: \(warehouse.clients.joined(separator: ", "))"]))
+            }
+        }
         for source in context.reachability.allPlacements() {
             if source.kind == .warehouse || (source.kind == .host && source.name == hostName) { continue }
             if source.securityGroups.contains(where: warehouse.clients.contains) { continue }
