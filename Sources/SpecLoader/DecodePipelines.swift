@@ -246,13 +246,21 @@ extension SpecDecoder {
         return Mapping(column: columnName, source: source, cast: cast, transforms: transforms, mask: mask, location: column.location)
     }
 
-    /// Target tables and refreshed views must exist; names are qualified (`schema.table`) in the model.
-    /// The mapping-level checks (columns, types) are rules, run on the model.
+    /// Target tables and refreshed views must exist (a view is not a load target); names become qualified
+    /// (`schema.table`) in the model. The mapping-level checks (columns, types) are rules, run on the model.
     func resolvePipelineTables(_ pipelines: [Pipeline], warehouse: Warehouse?) -> [Pipeline] {
         pipelines.map { pipeline in
             var pipeline = pipeline
             for index in pipeline.targets.indices {
-                if let table = warehouse?.table(pipeline.targets[index].table) { pipeline.targets[index].table = table.qualifiedName }
+                let target = pipeline.targets[index]
+                if let table = warehouse?.table(target.table) {
+                    pipeline.targets[index].table = table.qualifiedName
+                } else if let view = warehouse?.views.first(where: { $0.name == target.table || $0.qualifiedName == target.table }) {
+                    sink.add(LoaderDiagnostics.invalid("pipelines load tables; '\(view.qualifiedName)' is a view", at: target.location))
+                } else {
+                    sink.add(LoaderDiagnostics.dangling("table", target.table, candidates: warehouse?.tables.map(\.qualifiedName) ?? [],
+                                                        at: target.location))
+                }
             }
             pipeline.postLoad = pipeline.postLoad.map { step in
                 guard case .refreshMaterializedView(let name, let location) = step else { return step }
@@ -264,19 +272,6 @@ extension SpecDecoder {
                 return .refreshMaterializedView(view.qualifiedName, location: location)
             }
             return pipeline
-        }
-    }
-
-    func checkPipelineTables(_ pipelines: [Pipeline], warehouse: Warehouse?) {
-        for pipeline in pipelines {
-            for target in pipeline.targets where warehouse?.table(target.table) == nil {
-                if let w = warehouse, let view = w.views.first(where: { $0.name == target.table || $0.qualifiedName == target.table }) {
-                    sink.add(LoaderDiagnostics.invalid("pipelines load tables; '\(view.qualifiedName)' is a view", at: target.location))
-                    continue
-                }
-                sink.add(LoaderDiagnostics.dangling("table", target.table, candidates: warehouse?.tables.map(\.qualifiedName) ?? [],
-                                                    at: target.location))
-            }
         }
     }
 }

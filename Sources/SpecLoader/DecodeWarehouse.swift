@@ -10,8 +10,10 @@ extension SpecDecoder {
         let name = r.has("name") ? self.name(r, kind: "warehouse")?.value : "warehouse"
         let engineWord = r.string("engine", required: true)
         var engine: WarehouseEngine?
-        var subnets = r.strings("subnets")
-        var groups = r.strings("security_groups")
+        let explicitSubnets = r.strings("subnets"), explicitGroups = r.strings("security_groups")
+        refer("subnet", explicitSubnets)
+        refer("security group", explicitGroups)
+        var subnets = explicitSubnets.map(\.value), groups = explicitGroups.map(\.value)
         switch engineWord {
         case "ec2"?:
             if let host = r.string("host", required: true) {
@@ -19,8 +21,8 @@ extension SpecDecoder {
                 engine = .ec2(host: host)
                 // The database lives where its host lives, unless the spec says otherwise.
                 if let h = compute.host(host) {
-                    if subnets.isEmpty { subnets = [Located(value: h.subnet, location: r.location(of: "host"))] }
-                    if groups.isEmpty { groups = h.securityGroups.map { Located(value: $0, location: r.location(of: "host")) } }
+                    if subnets.isEmpty { subnets = [h.subnet] }
+                    if groups.isEmpty { groups = h.securityGroups }
                 }
             }
         case "rds"?: engine = .rds(instanceClass: r.string("instance_class") ?? "db.t4g.medium")
@@ -31,8 +33,6 @@ extension SpecDecoder {
         }
         if engine?.isManaged == true, subnets.isEmpty { sink.add(LoaderDiagnostics.missingKey("subnets", in: "warehouse", at: r.location)) }
         if engine?.isManaged == true, groups.isEmpty { sink.add(LoaderDiagnostics.missingKey("security_groups", in: "warehouse", at: r.location)) }
-        refer("subnet", subnets.filter { $0.location != r.location(of: "host") })
-        refer("security group", groups.filter { $0.location != r.location(of: "host") })
         let clients = r.strings("clients", required: true)
         refer("security group", clients)
         let secret = r.string("credentials_secret", required: true)
@@ -52,7 +52,7 @@ extension SpecDecoder {
         let roles = r.list("roles").compactMap(decodeDatabaseRole)
         checkForeignKeys(tables)
         guard let name, let engine, let database, let secret else { return nil }
-        return Warehouse(name: name, engine: engine, subnets: subnets.map(\.value), securityGroups: groups.map(\.value),
+        return Warehouse(name: name, engine: engine, subnets: subnets, securityGroups: groups,
                          port: r.int("port", in: 1...65535) ?? 5432, database: database, credentialsSecret: secret,
                          clients: clients.map(\.value), publiclyAccessible: r.bool("publicly_accessible") ?? false, schemas: schemas,
                          tables: tables, views: views, roles: roles, location: r.location)

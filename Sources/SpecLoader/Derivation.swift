@@ -3,7 +3,7 @@ import SluiceCore
 /// What the compiler fills in when the spec leaves it implicit. Derived values are ordinary
 /// model values, so the checks prove properties of exactly what will be rendered.
 extension SpecDecoder {
-    func deriveNetwork(_ network: Network, storage: Storage, pipelines: [Pipeline], compute: Compute) -> Network {
+    func deriveNetwork(_ network: Network, pipelines: [Pipeline], compute: Compute) -> Network {
         var network = network
         let hasPublic = network.subnets.contains { $0.type == .public }
         if network.internetGateway == nil, hasPublic {

@@ -35,11 +35,10 @@ final class SpecDecoder {
         let suppressions = top.list("suppressions").compactMap(decodeSuppression)
 
         resolveReferences()
-        checkPipelineTables(pipelines, warehouse: warehouse)
         pipelines = resolvePipelineTables(pipelines, warehouse: warehouse)
         guard let project, var network else { return nil }
 
-        network = deriveNetwork(network, storage: storage, pipelines: pipelines, compute: compute)
+        network = deriveNetwork(network, pipelines: pipelines, compute: compute)
         let roles = deriveRoles(compute: compute, pipelines: pipelines, warehouse: warehouse, explicit: explicitRoles)
         return Spec(file: file, project: project, network: network, identity: Identity(roles: roles), storage: storage,
                     messaging: messaging, compute: compute, warehouse: warehouse, pipelines: pipelines,

@@ -155,3 +155,48 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         #expect(result.diagnostics.contains { $0.message.contains("include cycle") })
     }
 }
+
+@Suite struct PipelineResolutionTests {
+    static let spec = """
+    project: { name: t, region: eu-west-1 }
+    network:
+      vpc: { cidr: 10.0.0.0/16 }
+      subnets: [{ name: a, cidr: 10.0.1.0/24, az: a, type: isolated }]
+      security_groups: [{ name: g }]
+    storage: { buckets: [{ name: raw }] }
+    messaging: { secrets: [{ name: s }] }
+    compute: { functions: [{ name: f, subnets: [a], security_groups: [g] }] }
+    warehouse:
+      engine: rds
+      subnets: [a]
+      security_groups: [g]
+      database: d
+      credentials_secret: s
+      clients: [g]
+      schemas: [dw]
+      tables: [{ name: facts, columns: [{ name: id, type: bigint, primary_key: true }] }]
+      views: [{ name: recent, sql: SELECT 1 }]
+    pipelines:
+      - name: p
+        workload: f
+        source: { bucket: raw, format: jsonl }
+        targets:
+          - { table: facts, columns: { id: id } }
+          - { table: recent, columns: { id: id } }
+          - { table: fact, columns: { id: id } }
+        post_load: [{ refresh: recent }]
+
+    """
+
+    @Test func targetsMustBeTablesAndNamesAreQualified() {
+        let result = SpecLoader.load(text: Self.spec)
+        let messages = result.diagnostics.map(\.message)
+        #expect(messages.contains("pipelines load tables; 'dw.recent' is a view"))
+        #expect(messages.contains("table 'fact' is not defined"))
+        #expect(messages.contains { $0.hasPrefix("materialized view 'recent' is not defined") })
+        let fixed = SpecLoader.load(text: Self.spec.replacingOccurrences(of: "      - { table: recent, columns: { id: id } }\n", with: "")
+            .replacingOccurrences(of: "      - { table: fact, columns: { id: id } }\n", with: "")
+            .replacingOccurrences(of: "    post_load: [{ refresh: recent }]\n", with: ""))
+        #expect(fixed.spec?.pipelines.first?.targets.map(\.table) == ["dw.facts"], "\(fixed.diagnostics.map(\.message))")
+    }
+}
