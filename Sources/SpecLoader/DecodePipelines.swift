@@ -258,8 +258,8 @@ extension SpecDecoder {
                 } else if let view = warehouse?.views.first(where: { $0.name == target.table || $0.qualifiedName == target.table }) {
                     sink.add(LoaderDiagnostics.invalid("pipelines load tables; '\(view.qualifiedName)' is a view", at: target.location))
                 } else {
-                    sink.add(LoaderDiagnostics.dangling("table", target.table, candidates: warehouse?.tables.map(\.qualifiedName) ?? [],
-                                                        at: target.location))
+                    let names = warehouse?.tables.flatMap { [$0.name, $0.qualifiedName] } ?? []
+                    sink.add(LoaderDiagnostics.dangling("table", target.table, candidates: names, at: target.location))
                 }
             }
             pipeline.postLoad = pipeline.postLoad.map { step in

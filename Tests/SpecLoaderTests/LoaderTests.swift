@@ -192,7 +192,7 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         let result = SpecLoader.load(text: Self.spec)
         let messages = result.diagnostics.map(\.message)
         #expect(messages.contains("pipelines load tables; 'dw.recent' is a view"))
-        #expect(messages.contains("table 'fact' is not defined"))
+        #expect(messages.contains("table 'fact' is not defined; did you mean 'facts'?"))
         #expect(messages.contains { $0.hasPrefix("materialized view 'recent' is not defined") })
         let fixed = SpecLoader.load(text: Self.spec.replacingOccurrences(of: "      - { table: recent, columns: { id: id } }\n", with: "")
             .replacingOccurrences(of: "      - { table: fact, columns: { id: id } }\n", with: "")
