@@ -171,6 +171,13 @@ public struct ReachabilityEngine: Sendable {
                 return .blocked(reason: "NAT gateway '\(name)' sits in subnet '\(natSubnet.name)', whose route table has no default route to an internet gateway", path: path)
             }
             path.append("NAT gateway '\(name)' in subnet '\(natSubnet.name)' → \(natRoute.target)")
+            // The NAT subnet's ACL sees the request arrive from the source subnet and leave for the internet
+            // (packets keep their internet destination), and the response come back the same way.
+            if let blocked = aclBlocks(request: (natSubnet, source.subnet.cidr, nil, source.subnet.cidr), port: PortRange(443), .every,
+                                       path: path, inbound: true) { return blocked }
+            if let blocked = aclBlocks(request: (natSubnet, CIDR.anyIPv4, nil, CIDR.anyIPv4), port: PortRange(443), .every, path: path) {
+                return blocked
+            }
         case .internetGateway:
             if source.isFunction {
                 return .blocked(reason: "a Lambda function never has a public address, so a route to the internet gateway gives it no internet access", path: path)

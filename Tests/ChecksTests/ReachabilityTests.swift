@@ -95,6 +95,28 @@ import SluiceCore
         #expect(engine.reachService(from: placement(engine, "pub", ["etl"], function: false, publicIP: true), service: "s3").isReachable)
     }
 
+    @Test func theNATSubnetsACLCountsBothWays() throws {
+        let tables = [RouteTable(name: "public", subnets: ["pub"], routes: [Route(destination: .anyIPv4, target: .internetGateway("igw"))]),
+                      RouteTable(name: "private", subnets: ["etl"], routes: [Route(destination: .anyIPv4, target: .natGateway("nat"))])]
+        let egress = [SecurityGroupRule(ports: PortRange(443), peer: .cidr(.anyIPv4))]
+        func spec(_ acls: [NetworkACL]) -> Spec {
+            var spec = Self.spec(acls: acls, routes: tables, etlEgress: egress)
+            spec.network.natGateways = [NATGateway(name: "nat", subnet: "pub")]
+            return spec
+        }
+        let open = ReachabilityEngine(spec: spec([]))
+        #expect(open.reachService(from: placement(open, "etl", ["etl"]), service: "sns").isReachable)
+        // The public subnet's ACL lets the internet in and out, but forgets the private subnet's responses.
+        let publicACL = NetworkACL(name: "public-acl", subnets: ["pub"],
+            ingress: [NetworkACLEntry(number: 100, proto: .all, ports: .all, cidr: .anyIPv4, action: .allow)],
+            egress: [NetworkACLEntry(number: 100, proto: .tcp, ports: PortRange(443), cidr: .anyIPv4, action: .allow)])
+        let engine = ReachabilityEngine(spec: spec([publicACL]))
+        guard case .blocked(let reason, _) = engine.reachService(from: placement(engine, "etl", ["etl"]), service: "sns") else {
+            Issue.record("the NAT subnet's ACL blocks the response to the private subnet"); return
+        }
+        #expect(reason.contains("network ACL 'public-acl' of subnet 'pub' blocks the response (egress to 10.0.1.0/24 on 1024-65535)"))
+    }
+
     @Test func moreSpecificRouteLeavingTheVPCBreaksLocalTraffic() throws {
         let tables = [RouteTable(name: "isolated", subnets: ["etl", "db"], routes: []),
                       RouteTable(name: "odd", subnets: ["pub"], routes: [Route(destination: try CIDR(parsing: "10.0.2.0/24"), target: .natGateway("nat"))])]
