@@ -16,6 +16,14 @@ let package = Package(
     targets: [
         // System libyaml: the loader walks its event stream to keep every node's position.
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        // System libpq: the warehouse client, COPY included.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // A small Swift API over libpq: parameterised queries, transactions, COPY, SQLSTATE errors.
+        .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
+        // The warehouse as the spec wants it: desired schema, DDL statements, schema.sql. No database needed.
+        .target(name: "WarehouseDDL", dependencies: ["SluiceCore"]),
+        // The warehouse as it is: the throwaway local cluster, the live catalog, migrations.
+        .target(name: "Warehouse", dependencies: ["PostgresClient", "WarehouseDDL", "SluiceCore"]),
         // Diagnostics, CIDR math and the resolved model. No dependencies.
         .target(name: "SluiceCore"),
         // YAML (libyaml) -> located nodes -> Model, with diagnostics.
@@ -24,7 +32,7 @@ let package = Package(
         .target(name: "Checks", dependencies: ["SluiceCore"]),
         // One file per verb; the executable only calls into it.
         .target(name: "SluiceCLI", dependencies: [
-            "SluiceCore", "SpecLoader", "Checks",
+            "SluiceCore", "SpecLoader", "Checks", "WarehouseDDL", "Warehouse", "PostgresClient",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "sluice", dependencies: ["SluiceCLI"]),

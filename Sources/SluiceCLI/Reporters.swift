@@ -183,6 +183,3 @@ enum GitHubReporter {
     }
 }
 
-public enum SluiceVersion {
-    public static let current = "0.1.0"
-}

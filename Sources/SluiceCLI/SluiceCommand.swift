@@ -1,4 +1,5 @@
 import ArgumentParser
+import SluiceCore
 
 /// `sluice <verb>`: the root holds only configuration and subcommands.
 public struct SluiceCommand: ParsableCommand {
@@ -6,7 +7,7 @@ public struct SluiceCommand: ParsableCommand {
         commandName: "sluice",
         abstract: "Compile one spec into a proven private network, CloudFormation, SQL and a runnable ETL plan.",
         version: SluiceVersion.current,
-        subcommands: [CheckCommand.self, ExplainCommand.self])
+        subcommands: [CheckCommand.self, PlanCommand.self, ApplyCommand.self, ExplainCommand.self, DBCommand.self])
 
     public init() {}
 }

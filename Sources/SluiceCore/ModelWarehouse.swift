@@ -16,14 +16,17 @@ public struct Column: Hashable, Sendable {
     /// SQL expression, e.g. `now()` or `'pending'`.
     public var defaultExpression: String?
     public var description: String?
+    /// `GENERATED ALWAYS AS IDENTITY`: numbered by the database, no sequence grant needed to insert.
+    public var identity: Bool
     public var location: SourceLocation
     public init(name: String, type: PostgresType, notNull: Bool = false, defaultExpression: String? = nil,
-                description: String? = nil, location: SourceLocation = .unknown) {
+                description: String? = nil, identity: Bool = false, location: SourceLocation = .unknown) {
         self.name = name
         self.type = type
-        self.notNull = notNull
+        self.notNull = notNull || identity
         self.defaultExpression = defaultExpression
         self.description = description
+        self.identity = identity
         self.location = location
     }
 }

@@ -20,3 +20,7 @@ public struct SourceLocation: Hashable, Sendable, Comparable, CustomStringConver
         (a.file, a.line, a.column) < (b.file, b.line, b.column)
     }
 }
+
+public enum SluiceVersion {
+    public static let current = "0.1.0"
+}

@@ -89,7 +89,7 @@ extension SpecDecoder {
         var columns: [Column] = []
         for columnNode in r.list("columns", required: true) {
             guard let c = MapReader(columnNode, context: "column", allowed: ["name", "type", "not_null", "default", "primary_key", "unique",
-                                                                               "references", "description"], sink: sink),
+                                                                               "references", "description", "identity"], sink: sink),
                   let columnName = c.string("name", required: true) else { continue }
             guard Self.isIdentifier(columnName) else {
                 sink.add(LoaderDiagnostics.invalid("column name '\(columnName)' must be a lower-case SQL identifier", at: c.location(of: "name")))
@@ -117,8 +117,13 @@ extension SpecDecoder {
                 }
             }
             guard let type else { continue }
+            let identity = c.bool("identity") ?? false
+            if identity, type.category != .integer || type.isArray || type.hasImplicitDefault || c.string("default") != nil {
+                sink.add(LoaderDiagnostics.invalid("an identity column must be smallint, integer or bigint, without a default", at: c.location(of: "identity")))
+            }
             columns.append(Column(name: columnName, type: type, notNull: (c.bool("not_null") ?? false) || isKey,
-                                  defaultExpression: c.string("default"), description: c.string("description"), location: c.location))
+                                  defaultExpression: c.string("default"), description: c.string("description"), identity: identity,
+                                  location: c.location))
         }
         for fk in r.list("foreign_keys") {
             guard let f = MapReader(fk, context: "foreign key", allowed: ["columns", "references", "on_delete"], sink: sink),

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import PostgresClient
+import SluiceCore
+import Warehouse
+import WarehouseDDL
+
+struct ApplyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Migrate the warehouse database to the spec, in one transaction.",
+        discussion: """
+        Reads the database's catalog, plans the steps and runs them in one transaction under an advisory lock, so two \
+        concurrent applies never interleave and the second finds nothing to do. Destructive steps (dropping a table or \
+        column, narrowing a type) are refused unless --allow-destructive; objects the spec does not know are reported as \
+        drift and left alone.
+        Database: --database URL; else libpq's PG* environment; else a throwaway local cluster in .sluice/ (or \
+        $SLUICE_DB_DIR), started on demand, with the spec's database created in it.
+        Exit status: 0 applied or already up to date; 1 refused or failed; 64 usage error.
+        """)
+
+    @Argument(help: "The spec whose warehouse to migrate.")
+    var spec: String
+
+    @Option(help: "A PostgreSQL URL (postgresql://user@host:5432/db). Default: the PG* environment, else the local cluster.")
+    var database: String?
+
+    @Flag(help: "Also run destructive steps: dropped tables and columns, narrowed types.")
+    var allowDestructive = false
+
+    @Option(help: "Output format: text or json.")
+    var format: PlanFormat = .text
+
+    func run() throws {
+        let compilation = Compilation.run(path: spec)
+        guard let loaded = compilation.spec, compilation.errorCount == 0 else {
+            FileHandle.standardError.write(Data(Reporter.render([compilation], as: .text, color: Terminal.isInteractive(fileDescriptor: 2)).utf8))
+            throw ExitCode.failure
+        }
+        guard let warehouse = loaded.warehouse else { throw ValidationError("\(spec) has no warehouse") }
+        let target = DatabaseTarget.resolve(database)
+        let conninfo = try target.connectionString(database: warehouse.database)
+        let description = target.describe(database: warehouse.database)
+        let connection = try Connection(conninfo)
+        let migrator = Migrator(DesiredSchema(warehouse: warehouse, pipelines: loaded.pipelines))
+        let started = Date()
+        do {
+            let plan = try migrator.apply(on: connection, allowDestructive: allowDestructive)
+            let seconds = Date().timeIntervalSince(started)
+            if format == .json {
+                print(MigrationReport(plan, target: description, applied: !plan.isEmpty).json(), terminator: "")
+                return
+            }
+            if plan.isEmpty {
+                print("\(warehouse.database) on \(description): up to date, nothing to do")
+                print(MigrationReport.lines(plan), terminator: "")
+            } else {
+                print("\(warehouse.database) on \(description): applied \(plan.steps.count) change(s), \(plan.statementCount) statement(s) in \(String(format: "%.2f", seconds)) s")
+                print(MigrationReport.lines(plan), terminator: "")
+            }
+            if case .localCluster(let cluster) = target {
+                print("connect: psql '\(cluster.url(database: warehouse.database))'   (or: sluice db psql --database \(warehouse.database))")
+            }
+        } catch let refusal as Migrator.Refusal {
+            if format == .json {
+                print(MigrationReport(refusal.plan, target: description, applied: false, refusal: refusal.description).json(), terminator: "")
+            } else {
+                print("\(warehouse.database) on \(description): \(refusal.plan.steps.count) change(s) planned")
+                print(MigrationReport.lines(refusal.plan), terminator: "")
+                FileHandle.standardError.write(Data("error: \(refusal.description)\n".utf8))
+            }
+            throw ExitCode.failure
+        }
+    }
+}

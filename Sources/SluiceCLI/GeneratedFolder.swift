@@ -1,0 +1,82 @@
+import Foundation
+import SluiceCore
+import WarehouseDDL
+
+/// `generated/<spec>/`: every renderer's output for one spec, and how it differs from what is on disk.
+struct GeneratedFolder {
+    enum Status: String, Encodable { case added, changed, unchanged, removed }
+
+    struct FileChange: Encodable {
+        var path: String
+        var status: Status
+        var linesAdded: Int
+        var linesRemoved: Int
+    }
+
+    let directory: URL
+    /// File name → contents, from every renderer that has something for this spec.
+    let files: [(name: String, contents: String)]
+
+    init(spec: Spec, specPath: String, root: String) {
+        let base = URL(fileURLWithPath: specPath).deletingPathExtension().lastPathComponent
+        directory = URL(fileURLWithPath: root).appendingPathComponent(base)
+        var files: [(String, String)] = []
+        if let schema = SchemaScript.render(spec: spec) { files.append(("schema.sql", schema)) }
+        self.files = files
+    }
+
+    /// What writing would change. Files in the folder that no renderer produces any more are `removed`.
+    func changes() -> [FileChange] {
+        var result: [FileChange] = []
+        for file in files {
+            let path = directory.appendingPathComponent(file.name).path
+            guard let old = try? String(contentsOfFile: path, encoding: .utf8) else {
+                result.append(FileChange(path: path, status: .added, linesAdded: Self.lines(file.contents).count, linesRemoved: 0))
+                continue
+            }
+            if old == file.contents {
+                result.append(FileChange(path: path, status: .unchanged, linesAdded: 0, linesRemoved: 0))
+            } else {
+                let (added, removed) = Self.lineDifference(old, file.contents)
+                result.append(FileChange(path: path, status: .changed, linesAdded: added, linesRemoved: removed))
+            }
+        }
+        let produced = Set(files.map(\.name))
+        for name in ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).sorted() where !produced.contains(name) {
+            let path = directory.appendingPathComponent(name).path
+            let old = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            result.append(FileChange(path: path, status: .removed, linesAdded: 0, linesRemoved: Self.lines(old).count))
+        }
+        return result
+    }
+
+    func write() throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        for file in files {
+            let url = directory.appendingPathComponent(file.name)
+            if (try? String(contentsOf: url, encoding: .utf8)) == file.contents { continue }
+            try Data(file.contents.utf8).write(to: url, options: .atomic)
+        }
+        let produced = Set(files.map(\.name))
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where !produced.contains(name) {
+            try FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+        }
+    }
+
+    private static func lines(_ text: String) -> [Substring] { text.split(separator: "\n", omittingEmptySubsequences: false) }
+
+    /// Lines added and removed, by longest common subsequence over lines (files here are small).
+    static func lineDifference(_ old: String, _ new: String) -> (added: Int, removed: Int) {
+        let a = lines(old), b = lines(new)
+        var previous = [Int](repeating: 0, count: b.count + 1)
+        for i in 0..<a.count {
+            var current = [Int](repeating: 0, count: b.count + 1)
+            for j in 0..<b.count {
+                current[j + 1] = a[i] == b[j] ? previous[j] + 1 : max(previous[j + 1], current[j])
+            }
+            previous = current
+        }
+        let common = previous[b.count]
+        return (b.count - common, a.count - common)
+    }
+}

@@ -1,0 +1,123 @@
+import ArgumentParser
+import Foundation
+import PostgresClient
+import SluiceCore
+import Warehouse
+import WarehouseDDL
+
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Check specs, render generated/<spec>/, and show what changed (and, with --database, the migration).",
+        discussion: """
+        Writes generated/<spec>/ for each spec that passes its checks and lists the files added, changed or removed. \
+        With --database URL (one spec), also reads that database's catalog and prints the SQL `sluice apply` would run; \
+        nothing in the database changes.
+        Exit status: 0 ok; 1 a spec has errors, or (--check) generated/ is stale; 2 changes, with --detailed-exitcode; 64 usage error.
+        """)
+
+    @Argument(help: "Spec files (YAML). Default: every specs/*.yaml under the current directory.")
+    var specs: [String] = []
+
+    @Option(help: "Folder the rendered files go to, one subfolder per spec.")
+    var output = "generated"
+
+    @Flag(help: "Write nothing; exit 1 when generated/ differs from what the specs render (the CI drift gate).")
+    var check = false
+
+    @Flag(help: "Exit 0 when nothing changed, 2 when something did, 1 on error (Terraform's convention).")
+    var detailedExitcode = false
+
+    @Option(help: "A PostgreSQL URL: also plan the migration of this database (one spec only).")
+    var database: String?
+
+    @Option(help: "Output format: text or json.")
+    var format: PlanFormat = .text
+
+    func validate() throws {
+        if specs.isEmpty, CheckCommand.defaultSpecs().isEmpty {
+            throw ValidationError("no spec given and no specs/*.yaml in the current directory")
+        }
+        if database != nil, specs.count != 1 { throw ValidationError("--database plans one spec's warehouse: name exactly one spec") }
+    }
+
+    struct SpecResult: Encodable {
+        var spec: String
+        var files: [GeneratedFolder.FileChange]
+        var migration: MigrationReport?
+    }
+
+    func run() throws {
+        let paths = specs.isEmpty ? CheckCommand.defaultSpecs() : specs
+        let compilations = paths.map(Compilation.run(path:))
+        let failed = compilations.filter { $0.errorCount > 0 || $0.spec == nil }
+        if !failed.isEmpty {
+            FileHandle.standardError.write(Data(Reporter.render(failed, as: .text, color: Terminal.isInteractive(fileDescriptor: 2)).utf8))
+            throw ExitCode.failure
+        }
+        var results: [SpecResult] = []
+        var changed = false
+        for compilation in compilations {
+            guard let spec = compilation.spec else { continue }
+            let folder = GeneratedFolder(spec: spec, specPath: compilation.file, root: output)
+            let changes = folder.changes()
+            if changes.contains(where: { $0.status != .unchanged }) { changed = true }
+            if !check { try folder.write() }
+            var result = SpecResult(spec: compilation.file, files: changes)
+            if let database {
+                guard let warehouse = spec.warehouse else { throw ValidationError("\(compilation.file) has no warehouse to plan a migration for") }
+                let connection = try Connection(database)
+                let plan = try Migrator(DesiredSchema(warehouse: warehouse, pipelines: spec.pipelines)).plan(on: connection)
+                if !plan.isEmpty { changed = true }
+                result.migration = MigrationReport(plan, target: DatabaseTarget.redacted(database), applied: false)
+                if format == .text {
+                    print(text(result, plan: plan))
+                }
+            } else if format == .text {
+                print(text(result, plan: nil))
+            }
+            results.append(result)
+        }
+        if format == .json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(["specs": results]), as: UTF8.self))
+        }
+        let stale = results.contains { $0.files.contains { $0.status != .unchanged } }
+        if check, stale {
+            FileHandle.standardError.write(Data("\(output)/ is stale: run `sluice plan` and commit the result\n".utf8))
+            throw ExitCode.failure
+        }
+        if detailedExitcode, changed { throw ExitCode(2) }
+    }
+
+    private func text(_ result: SpecResult, plan: MigrationPlan?) -> String {
+        var text = "\(result.spec)\n"
+        for file in result.files {
+            let relative = file.path.hasPrefix(FileManager.default.currentDirectoryPath + "/")
+                ? String(file.path.dropFirst(FileManager.default.currentDirectoryPath.count + 1)) : file.path
+            switch file.status {
+            case .added: text += "  + \(relative) (new, \(file.linesAdded) lines)\n"
+            case .changed: text += "  ~ \(relative) (+\(file.linesAdded) -\(file.linesRemoved) lines)\n"
+            case .removed: text += "  - \(relative) (no renderer produces it any more)\n"
+            case .unchanged: text += "  = \(relative) unchanged\n"
+            }
+        }
+        if check, result.files.contains(where: { $0.status != .unchanged }) { text += "  (--check: nothing written)\n" }
+        if let plan, let migration = result.migration {
+            if plan.isEmpty {
+                text += "database \(migration.target): up to date\n"
+                text += MigrationReport.lines(plan)
+            } else {
+                text += "database \(migration.target): \(plan.steps.count) change(s)\n"
+                text += MigrationReport.lines(plan)
+                text += "\n" + plan.script
+            }
+        }
+        return text
+    }
+}
+
+enum PlanFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}

@@ -1,0 +1,436 @@
+import PostgresClient
+import SluiceCore
+import WarehouseDDL
+
+/// Compares the live catalog with the desired schema and lists the steps between them. Runs inside
+/// the caller's transaction (Migrator), so what it reads cannot change before the steps run.
+struct MigrationPlanner {
+    let desired: DesiredSchema
+    let live: LiveCatalog
+    let probe: Probe
+    let connection: Connection
+
+    /// Steps by phase; the plan runs the phases in declaration order.
+    private var dropViews: [MigrationStep] = []
+    private var dropIndexes: [MigrationStep] = []
+    private var dropConstraints: [MigrationStep] = []
+    private var createRoles: [MigrationStep] = []
+    private var createSchemas: [MigrationStep] = []
+    private var createTables: [MigrationStep] = []
+    private var alterColumns: [MigrationStep] = []
+    private var dropTables: [MigrationStep] = []
+    private var addConstraints: [MigrationStep] = []
+    private var addForeignKeys: [MigrationStep] = []
+    private var createIndexes: [MigrationStep] = []
+    private var createViews: [MigrationStep] = []
+    private var functions: [MigrationStep] = []
+    private var comments: [MigrationStep] = []
+    private var privileges: [MigrationStep] = []
+    private var drift: [DriftItem] = []
+    private var notes: [String] = []
+    /// Relations dropped or created by this plan: their privileges start from nothing.
+    private var recreated: Set<String> = []
+
+    init(desired: DesiredSchema, live: LiveCatalog, probe: Probe, connection: Connection) {
+        self.desired = desired
+        self.live = live
+        self.probe = probe
+        self.connection = connection
+    }
+
+    static func plan(_ desired: DesiredSchema, on connection: Connection) throws -> MigrationPlan {
+        let live = try LiveCatalog.read(connection, schemas: desired.schemas)
+        let existingTables = Set(live.relations.filter { $0.value.kind == "r" || $0.value.kind == "p" }.keys)
+        let existingViews = Set(live.relations.filter { $0.value.kind == "v" || $0.value.kind == "m" }.keys)
+        let probe = try Probe.run(desired, existingTables: existingTables, existingViews: existingViews, on: connection)
+        var planner = MigrationPlanner(desired: desired, live: live, probe: probe, connection: connection)
+        try planner.compare()
+        return planner.finish()
+    }
+
+    private func isManaged(_ kind: String, _ name: String) -> Bool { live.managed.contains(ManagedObject(kind: kind, name: name)) }
+
+    private mutating func compare() throws {
+        for role in desired.roles {
+            if let canLogin = live.roles[role.name] {
+                if canLogin != role.login { createRoles.append(MigrationStep("\(role.login ? "allow" : "forbid") login for role \(role.name)", [DDL.alterRoleLogin(role)])) }
+            } else {
+                createRoles.append(MigrationStep("create role \(role.name)", [DDL.createRole(role)]))
+            }
+        }
+        for managedRole in live.managed.filter({ $0.kind == "role" }) where !desired.roles.contains(where: { $0.name == managedRole.name }) {
+            notes.append("role \(managedRole.name) is no longer in the spec: its privileges here are revoked, the role itself is left (roles belong to the whole cluster)")
+        }
+        for schema in desired.schemas where !live.schemas.contains(schema) {
+            createSchemas.append(MigrationStep("create schema \(schema)", [DDL.createSchema(schema)]))
+        }
+        let tablesToRebuildViewsOf = try compareTables()
+        compareViews(alteredTables: tablesToRebuildViewsOf)
+        compareIndexes()
+        compareFunctions()
+        comparePrivileges()
+        reportUnknownRelations()
+    }
+
+    // MARK: - Tables
+
+    /// Returns the tables whose column changes force the views reading them to be rebuilt.
+    private mutating func compareTables() throws -> Set<String> {
+        var forcing: Set<String> = []
+        let deferred = desired.deferredForeignKeys
+        for table in desired.tables {
+            let name = table.qualifiedName
+            guard let relation = live.relations[name] else {
+                if live.relations[name] != nil { continue }
+                let own = deferred.filter { $0.table.qualifiedName == name }.map(\.foreignKey)
+                createTables.append(MigrationStep("create table \(name)", [DDL.createTable(table, deferring: own)] + tableComments(table)))
+                for constraint in DDL.constraints(of: table) where constraint.foreignKey.map(own.contains) ?? false {
+                    addForeignKeys.append(MigrationStep("add constraint \(name).\(constraint.name)", [DDL.addConstraint(constraint, to: table)]))
+                }
+                recreated.insert(name)
+                continue
+            }
+            guard relation.kind == "r" || relation.kind == "p" else {
+                createTables.append(MigrationStep("create table \(name)", [], safety: .blocked,
+                                                  reason: "\(name) exists as a \(relation.kind == "m" ? "materialized view" : "view"); drop or rename it first"))
+                continue
+            }
+            if try compareColumns(table, relation) { forcing.insert(name) }
+            compareConstraints(table, relation)
+            var commentStatements: [String] = []
+            if (relation.comment ?? nil) != table.description { commentStatements.append(DDL.commentOnTable(name, table.description)) }
+            for column in table.columns {
+                let liveComment = relation.columns.first { $0.name == column.name }?.comment
+                if liveComment != column.description { commentStatements.append(DDL.commentOnColumn(name, column.name, column.description)) }
+            }
+            if !commentStatements.isEmpty { comments.append(MigrationStep("update comments of \(name)", commentStatements)) }
+        }
+        // Tables Sluice made that the spec no longer has.
+        for object in live.managed where object.kind == "table" && desired.table(object.name) == nil && live.relations[object.name] != nil {
+            let rows = try hasRows(object.name)
+            dropTables.append(MigrationStep("drop table \(object.name)", ["DROP TABLE \(SQL.qualified(object.name));"], safety: .destructive,
+                                            reason: rows ? "it has rows, which would be lost" : "it is empty now, but the table and its definition go"))
+            forcing.insert(object.name)
+        }
+        return forcing
+    }
+
+    private func tableComments(_ table: Table) -> [String] {
+        (table.description.map { [DDL.commentOnTable(table.qualifiedName, $0)] } ?? [])
+            + table.columns.compactMap { column in column.description.map { DDL.commentOnColumn(table.qualifiedName, column.name, $0) } }
+    }
+
+    /// Returns whether a column's type changed or a column is dropped (views reading the table must be rebuilt).
+    private mutating func compareColumns(_ table: Table, _ relation: LiveCatalog.Relation) throws -> Bool {
+        let name = table.qualifiedName, target = SQL.qualified(name)
+        var forcesViews = false
+        var tableHasRows: Bool?
+        func rows() throws -> Bool {
+            if let tableHasRows { return tableHasRows }
+            let value = try hasRows(name)
+            tableHasRows = value
+            return value
+        }
+        for column in table.columns {
+            let columnName = "\(name).\(column.name)", quoted = SQL.identifier(column.name)
+            guard let current = relation.columns.first(where: { $0.name == column.name }) else {
+                let step = MigrationStep("add column \(columnName) \(column.type)", ["ALTER TABLE \(target) ADD COLUMN \(DDL.columnDefinition(column));"])
+                if column.notNull, column.defaultExpression == nil, !column.identity, !column.type.hasImplicitDefault, try rows() {
+                    alterColumns.append(MigrationStep(step.summary, step.statements, safety: .blocked,
+                                                      reason: "\(name) has rows and the new column is NOT NULL without a default; give it a default, or add it nullable and backfill"))
+                } else {
+                    alterColumns.append(step)
+                }
+                continue
+            }
+            let wantedType = probe.columnTypes[name]?[column.name] ?? column.type.description
+            if wantedType != current.type {
+                let change = TypeChange.classify(from: current.type, to: column.type)
+                let statement = "ALTER TABLE \(target) ALTER COLUMN \(quoted) TYPE \(column.type) USING \(quoted)::\(column.type);"
+                let summary = "change type of \(columnName) from \(current.type) to \(column.type)"
+                switch change {
+                case .widening:
+                    alterColumns.append(MigrationStep(summary, [statement]))
+                case .narrowing(let why):
+                    alterColumns.append(MigrationStep(summary, [statement], safety: .destructive, reason: why))
+                }
+                forcesViews = true
+            }
+            if column.identity != current.identity {
+                alterColumns.append(column.identity
+                    ? MigrationStep("make \(columnName) an identity column", ["ALTER TABLE \(target) ALTER COLUMN \(quoted) ADD GENERATED ALWAYS AS IDENTITY;"])
+                    : MigrationStep("stop numbering \(columnName) (drop identity)", ["ALTER TABLE \(target) ALTER COLUMN \(quoted) DROP IDENTITY;"]))
+            }
+            if !column.identity, !column.type.hasImplicitDefault {
+                let wantedDefault = column.defaultExpression.map { probe.defaults[name]?[column.name] ?? $0 }
+                if wantedDefault != current.defaultExpression {
+                    if let value = column.defaultExpression {
+                        alterColumns.append(MigrationStep("set default of \(columnName) to \(value)", ["ALTER TABLE \(target) ALTER COLUMN \(quoted) SET DEFAULT \(value);"]))
+                    } else {
+                        alterColumns.append(MigrationStep("drop default of \(columnName)", ["ALTER TABLE \(target) ALTER COLUMN \(quoted) DROP DEFAULT;"]))
+                    }
+                }
+            }
+            if column.notNull != current.notNull, !column.identity {
+                if column.notNull {
+                    let nulls = try connection.query("SELECT count(*) FROM \(target) WHERE \(quoted) IS NULL").scalar.flatMap { Int($0) } ?? 0
+                    let statement = "ALTER TABLE \(target) ALTER COLUMN \(quoted) SET NOT NULL;"
+                    if nulls == 0 {
+                        alterColumns.append(MigrationStep("set NOT NULL on \(columnName)", [statement]))
+                    } else if let value = column.defaultExpression {
+                        alterColumns.append(MigrationStep("set NOT NULL on \(columnName), filling its \(nulls) NULL(s) with the default",
+                                                          ["UPDATE \(target) SET \(quoted) = \(value) WHERE \(quoted) IS NULL;", statement],
+                                                          safety: .destructive, reason: "\(nulls) row(s) have NULL, which would be replaced by \(value)"))
+                    } else {
+                        alterColumns.append(MigrationStep("set NOT NULL on \(columnName)", [statement], safety: .blocked,
+                                                          reason: "\(nulls) row(s) have NULL there; backfill them or give the column a default first"))
+                    }
+                } else {
+                    alterColumns.append(MigrationStep("drop NOT NULL on \(columnName)", ["ALTER TABLE \(target) ALTER COLUMN \(quoted) DROP NOT NULL;"]))
+                }
+            }
+        }
+        for current in relation.columns where table.column(current.name) == nil {
+            let columnName = "\(name).\(current.name)"
+            if isManaged("column", columnName) {
+                alterColumns.append(MigrationStep("drop column \(columnName)", ["ALTER TABLE \(target) DROP COLUMN \(SQL.identifier(current.name));"],
+                                                  safety: .destructive, reason: try rows() ? "its values in every row would be lost" : "the table is empty, but the column goes"))
+                forcesViews = true
+            } else {
+                drift.append(DriftItem(kind: "column", name: columnName, detail: "\(current.type), not in the spec"))
+            }
+        }
+        return forcesViews
+    }
+
+    private mutating func compareConstraints(_ table: Table, _ relation: LiveCatalog.Relation) {
+        let name = table.qualifiedName
+        let wanted = DDL.constraints(of: table)
+        for constraint in wanted {
+            let add = MigrationStep("add constraint \(name).\(constraint.name)", [DDL.addConstraint(constraint, to: table)])
+            guard let current = relation.constraints.first(where: { $0.name == constraint.name }) else {
+                if constraint.kind == .foreignKey { addForeignKeys.append(add) } else { addConstraints.append(add) }
+                continue
+            }
+            if !same(constraint, current, table: name) {
+                dropConstraints.append(MigrationStep("drop constraint \(name).\(constraint.name) (definition changed)", [DDL.dropConstraint(constraint.name, from: name)]))
+                let replace = MigrationStep("re-add constraint \(name).\(constraint.name): \(constraint.definition)", add.statements)
+                if constraint.kind == .foreignKey { addForeignKeys.append(replace) } else { addConstraints.append(replace) }
+            }
+        }
+        for current in relation.constraints where !wanted.contains(where: { $0.name == current.name }) {
+            let qualified = "\(name).\(current.name)"
+            if isManaged("constraint", qualified) {
+                dropConstraints.append(MigrationStep("drop constraint \(qualified)", [DDL.dropConstraint(current.name, from: name)]))
+            } else {
+                drift.append(DriftItem(kind: "constraint", name: qualified, detail: current.definition))
+            }
+        }
+    }
+
+    private func same(_ constraint: TableConstraint, _ current: LiveCatalog.Constraint, table: String) -> Bool {
+        guard constraint.kind.rawValue == current.kind else { return false }
+        switch constraint.kind {
+        case .primaryKey:
+            return current.columns == desired.table(table)?.primaryKey
+        case .unique:
+            return constraint.definition == "UNIQUE (\(SQL.list(current.columns)))"
+        case .foreignKey:
+            guard let fk = constraint.foreignKey else { return false }
+            let actions = ["no action": "a", "restrict": "r", "cascade": "c", "set null": "n", "set default": "d"]
+            return fk.columns == current.columns && fk.referencedTable == current.referencedTable
+                && fk.referencedColumns == current.referencedColumns && actions[(fk.onDelete ?? "no action").lowercased()] == current.onDelete
+        case .check:
+            guard let normalised = probe.checks[table]?[constraint.name] else { return false }
+            return normalised == current.definition
+        }
+    }
+
+    private func hasRows(_ table: String) throws -> Bool {
+        try connection.query("SELECT EXISTS (SELECT FROM \(SQL.qualified(table)))").scalar == "t"
+    }
+
+    // MARK: - Views
+
+    private mutating func compareViews(alteredTables: Set<String>) {
+        var rebuild: [String: String] = [:]
+        for view in desired.views {
+            guard let relation = live.relations[view.qualifiedName] else { continue }
+            let wantedKind = view.materialized ? "m" : "v"
+            if relation.kind == "r" || relation.kind == "p" {
+                createViews.append(MigrationStep("create \(view.materialized ? "materialized view" : "view") \(view.qualifiedName)", [], safety: .blocked,
+                                                 reason: "a table named \(view.qualifiedName) is in the way"))
+            } else if relation.kind != wantedKind {
+                rebuild[view.qualifiedName] = view.materialized ? "it becomes a materialized view" : "it stops being a materialized view"
+            } else if probe.viewDefinitions[view.qualifiedName] != relation.definition {
+                rebuild[view.qualifiedName] = "its definition changed"
+            }
+        }
+        // Views Sluice made that the spec dropped.
+        var dropped: [String: String] = [:]
+        for object in live.managed where (object.kind == "view" || object.kind == "materialized view") && desired.view(object.name) == nil {
+            if live.relations[object.name] != nil { dropped[object.name] = "no longer in the spec" }
+        }
+        // Whatever reads a rebuilt view, a dropped one, or a table whose columns change must go first and come back after.
+        var changed = Set(rebuild.keys).union(dropped.keys).union(alteredTables)
+        var grew = true
+        while grew {
+            grew = false
+            for (view, reads) in live.reads where !changed.contains(view) && !reads.isDisjoint(with: changed) {
+                changed.insert(view)
+                grew = true
+                if desired.view(view) != nil {
+                    rebuild[view] = rebuild[view] ?? "it reads \(reads.intersection(changed).sorted().joined(separator: ", ")), which changes"
+                } else if !dropped.keys.contains(view) {
+                    createViews.append(MigrationStep("rebuild what reads \(reads.intersection(changed).sorted().joined(separator: ", "))", [], safety: .blocked,
+                                                     reason: "view \(view) is not in the spec and reads something this migration changes; add it to the spec or drop it"))
+                }
+            }
+        }
+        // Drop dependents before what they read: reverse dependency order of the live views.
+        let dropOrder = Self.liveDropOrder(Set(rebuild.keys).union(dropped.keys), reads: live.reads)
+        for view in dropOrder {
+            let materialized = live.relations[view]?.kind == "m"
+            if let reason = dropped[view] {
+                dropViews.append(MigrationStep("drop \(materialized ? "materialized view" : "view") \(view) (\(reason))", [DDL.dropView(view, materialized: materialized)]))
+            } else {
+                dropViews.append(MigrationStep("drop \(materialized ? "materialized view" : "view") \(view) to rebuild it: \(rebuild[view]!)",
+                                               [DDL.dropView(view, materialized: materialized)]))
+            }
+            recreated.insert(view)
+        }
+        for view in desired.views where live.relations[view.qualifiedName] == nil || rebuild[view.qualifiedName] != nil {
+            let verb = live.relations[view.qualifiedName] == nil ? "create" : "rebuild"
+            createViews.append(MigrationStep("\(verb) \(view.materialized ? "materialized view" : "view") \(view.qualifiedName)", DDL.createView(view)))
+            recreated.insert(view.qualifiedName)
+        }
+    }
+
+    /// Live views in an order where each comes before anything it reads.
+    static func liveDropOrder(_ views: Set<String>, reads: [String: Set<String>]) -> [String] {
+        var remaining = views.sorted(), ordered: [String] = []
+        while !remaining.isEmpty {
+            // Next: a view no other remaining view reads.
+            let index = remaining.firstIndex { candidate in !remaining.contains { reads[$0]?.contains(candidate) ?? false } } ?? 0
+            ordered.append(remaining.remove(at: index))
+        }
+        return ordered
+    }
+
+    // MARK: - Indexes
+
+    private mutating func compareIndexes() {
+        var wanted: [String: (index: Index, table: String, schema: String, create: String)] = [:]
+        for table in desired.tables {
+            for index in table.indexes {
+                wanted["\(table.schema).\(DDL.indexName(index))"] = (index, table.qualifiedName, table.schema, DDL.createIndex(index, on: table))
+            }
+        }
+        for view in desired.views {
+            guard let key = DDL.materializedViewKey(view) else { continue }
+            let create = DDL.createView(view).last!
+            wanted["\(view.schema).\(key.name)"] = (key, view.qualifiedName, view.schema, create)
+        }
+        for (name, item) in wanted.sorted(by: { $0.key < $1.key }) {
+            // New tables and (re)built views create their indexes themselves.
+            if live.relations[item.table] == nil { if !desired.views.contains(where: { $0.qualifiedName == item.table }) { createIndexes.append(MigrationStep("create index \(name)", [item.create])) }; continue }
+            if recreated.contains(item.table) { continue }
+            guard let current = live.indexes[name] else {
+                createIndexes.append(MigrationStep("create index \(name)", [item.create]))
+                continue
+            }
+            let predicate = item.index.whereClause.map { probe.predicates[item.table]?[name.split(separator: ".").last.map(String.init) ?? ""] ?? $0 }
+            if current.table != item.table || current.unique != item.index.unique || current.method != item.index.method
+                || current.columns != item.index.columns || current.predicate != predicate {
+                dropIndexes.append(MigrationStep("drop index \(name) (definition changed)", ["DROP INDEX \(SQL.qualified(name));"]))
+                createIndexes.append(MigrationStep("re-create index \(name)", [item.create]))
+            }
+        }
+        for (name, current) in live.indexes.sorted(by: { $0.key < $1.key }) where wanted[name] == nil && !current.backsConstraint {
+            guard !recreated.contains(current.table), !dropTables.contains(where: { $0.summary == "drop table \(current.table)" }) else { continue }
+            if isManaged("index", name) {
+                dropIndexes.append(MigrationStep("drop index \(name) (no longer in the spec)", ["DROP INDEX \(SQL.qualified(name));"]))
+            } else {
+                drift.append(DriftItem(kind: "index", name: name, detail: "on \(current.table) (\(current.columns.joined(separator: ", "))), not in the spec"))
+            }
+        }
+    }
+
+    // MARK: - Functions and privileges
+
+    private mutating func compareFunctions() {
+        for function in desired.functions {
+            guard let current = live.functions[function.signature] else {
+                functions.append(MigrationStep("create function \(function.signature)", DDL.createFunction(function)))
+                recreated.insert(function.signature)
+                continue
+            }
+            let settings = ["search_path=pg_catalog, pg_temp"]
+            if current.body.trimmingCharacters(in: .whitespacesAndNewlines) != function.body.trimmingCharacters(in: .whitespacesAndNewlines)
+                || !current.securityDefiner || current.settings != settings {
+                functions.append(MigrationStep("replace function \(function.signature)", Array(DDL.createFunction(function, replacing: true).prefix(1))))
+            }
+        }
+        for (signature, _) in live.functions.sorted(by: { $0.key < $1.key }) where !desired.functions.contains(where: { $0.signature == signature }) {
+            if isManaged("function", signature) {
+                functions.append(MigrationStep("drop function \(signature) (no longer used)", ["DROP FUNCTION \(signature);"]))
+            } else {
+                drift.append(DriftItem(kind: "function", name: signature, detail: "not created by Sluice"))
+            }
+        }
+    }
+
+    private mutating func comparePrivileges() {
+        let wanted = Set(desired.privileges)
+        let desiredObjects = Set(desired.schemas + desired.tables.map(\.qualifiedName) + desired.views.map(\.qualifiedName) + desired.functions.map(\.signature))
+        let knownRoles = Set(desired.roles.map(\.name)).union(live.managed.filter { $0.kind == "role" }.map(\.name))
+        // Objects this plan creates or re-creates have no grants yet, whatever the catalog says now.
+        let current = live.privileges.filter { !recreated.contains($0.object) }
+        let missing = wanted.subtracting(current).sorted()
+        var unwanted: [Privilege] = []
+        for privilege in current.subtracting(wanted).sorted() where desiredObjects.contains(privilege.object) {
+            if knownRoles.contains(privilege.role) || (privilege.role == "PUBLIC" && privilege.kind == .function) {
+                unwanted.append(privilege)
+            } else {
+                drift.append(DriftItem(kind: "privilege", name: "\(privilege.privilege) on \(privilege.object)",
+                                       detail: "held by \(privilege.role), which the spec does not grant"))
+            }
+        }
+        for (statement, group) in zip(DDL.grants(missing), Self.groups(missing)) {
+            privileges.append(MigrationStep("grant \(group.privileges) on \(group.object) to \(group.role)", [statement]))
+        }
+        for (statement, group) in zip(DDL.revokes(unwanted), Self.groups(unwanted)) {
+            privileges.append(MigrationStep("revoke \(group.privileges) on \(group.object) from \(group.role)", [statement]))
+        }
+    }
+
+    /// The same grouping DDL.grants uses, for the step summaries.
+    private static func groups(_ privileges: [Privilege]) -> [(role: String, object: String, privileges: String)] {
+        var result: [(role: String, object: String, kind: Privilege.ObjectKind, privileges: [String])] = []
+        for privilege in privileges.sorted() {
+            if let last = result.last, last.role == privilege.role, last.kind == privilege.kind, last.object == privilege.object {
+                result[result.count - 1].privileges.append(privilege.privilege)
+            } else {
+                result.append((privilege.role, privilege.object, privilege.kind, [privilege.privilege]))
+            }
+        }
+        let order = ["USAGE", "EXECUTE", "SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"]
+        return result.map { ($0.role, $0.object, $0.privileges.sorted { (order.firstIndex(of: $0) ?? 99) < (order.firstIndex(of: $1) ?? 99) }.joined(separator: ", ")) }
+    }
+
+    private mutating func reportUnknownRelations() {
+        for (name, relation) in live.relations.sorted(by: { $0.key < $1.key }) {
+            guard desired.table(name) == nil, desired.view(name) == nil else { continue }
+            let kind = ["r": "table", "p": "table", "v": "view", "m": "materialized view"][relation.kind] ?? "relation"
+            if !isManaged(kind, name) { drift.append(DriftItem(kind: kind, name: name, detail: "not in the spec and not created by Sluice")) }
+        }
+    }
+
+    private func finish() -> MigrationPlan {
+        let steps = dropViews + dropIndexes + dropConstraints + createRoles + createSchemas + createTables + alterColumns + dropTables
+            + addConstraints + addForeignKeys + createIndexes + createViews + functions + comments + privileges
+        let bookkeeping = desired.bookkeeping(source: "sluice apply \(SluiceVersion.current)", statementCount: steps.reduce(0) { $0 + $1.statements.count })
+        return MigrationPlan(database: desired.database, steps: steps, drift: drift.sorted { ($0.kind, $0.name) < ($1.kind, $1.name) }, notes: notes,
+                             appliedDigest: nil, desiredDigest: desired.digest, bookkeeping: bookkeeping)
+    }
+}

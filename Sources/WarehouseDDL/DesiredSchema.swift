@@ -1,0 +1,196 @@
+import SluiceCore
+
+/// One privilege of one role on one object, the unit grants are rendered, compared and revoked in.
+public struct Privilege: Hashable, Comparable, Sendable {
+    public enum ObjectKind: String, Sendable, Comparable {
+        case schema, table, function
+        public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+    }
+    public var role: String
+    public var privilege: String
+    public var kind: ObjectKind
+    /// The schema name, a qualified `schema.relation`, or a function signature.
+    public var object: String
+
+    public init(role: String, privilege: String, kind: ObjectKind, object: String) {
+        self.role = role
+        self.privilege = privilege
+        self.kind = kind
+        self.object = object
+    }
+
+    public static func < (a: Privilege, b: Privilege) -> Bool {
+        (a.role, a.kind, a.object, a.privilege) < (b.role, b.kind, b.object, b.privilege)
+    }
+}
+
+/// Everything one spec's warehouse database should hold, Sluice's control schema included, in
+/// the order it can be created: tables after the tables they reference, views after what they read.
+/// The schema script and the migration planner both work from this, so they cannot disagree.
+public struct DesiredSchema: Sendable {
+    public var database: String
+    /// Spec schemas in spec order, then `sluice`.
+    public var schemas: [String]
+    public var tables: [Table]
+    /// Plain and materialized views together, in dependency order.
+    public var views: [View]
+    public var roles: [DatabaseRole]
+    public var privileges: [Privilege]
+    public var functions: [FunctionDefinition]
+
+    public init(warehouse: Warehouse, pipelines: [Pipeline]) {
+        database = warehouse.database
+        schemas = warehouse.schemas.filter { $0 != ControlSchema.name } + [ControlSchema.name]
+        tables = Self.inForeignKeyOrder(warehouse.tables + ControlSchema.tables)
+        views = Self.inDependencyOrder(warehouse.views)
+        roles = warehouse.roles.sorted { $0.name < $1.name }
+        functions = [ControlSchema.refreshFunction]
+        privileges = Self.privileges(warehouse: warehouse, pipelines: pipelines)
+    }
+
+    public func table(_ qualifiedName: String) -> Table? { tables.first { $0.qualifiedName == qualifiedName } }
+    public func view(_ qualifiedName: String) -> View? { views.first { $0.qualifiedName == qualifiedName } }
+
+    /// Foreign keys whose table comes before the table they reference (a cycle): added after all tables.
+    public var deferredForeignKeys: [(table: Table, foreignKey: ForeignKey)] {
+        var created: Set<String> = []
+        var deferred: [(Table, ForeignKey)] = []
+        for table in tables {
+            created.insert(table.qualifiedName)
+            for fk in table.foreignKeys where !created.contains(fk.referencedTable) { deferred.append((table, fk)) }
+        }
+        return deferred
+    }
+
+    // MARK: - Ordering
+
+    /// Kahn's algorithm, taking the earliest ready table in spec order so the output is stable and
+    /// reads like the spec. Tables in a cycle keep spec order; their back references are deferred.
+    static func inForeignKeyOrder(_ tables: [Table]) -> [Table] {
+        let names = Set(tables.map(\.qualifiedName))
+        var remaining = tables
+        var placed: Set<String> = []
+        var ordered: [Table] = []
+        while !remaining.isEmpty {
+            let ready = remaining.firstIndex { table in
+                table.foreignKeys.allSatisfy { fk in
+                    fk.referencedTable == table.qualifiedName || placed.contains(fk.referencedTable) || !names.contains(fk.referencedTable)
+                }
+            } ?? 0
+            let table = remaining.remove(at: ready)
+            placed.insert(table.qualifiedName)
+            ordered.append(table)
+        }
+        return ordered
+    }
+
+    static func inDependencyOrder(_ views: [View]) -> [View] {
+        var remaining = views
+        var placed: Set<String> = []
+        var ordered: [View] = []
+        while !remaining.isEmpty {
+            let ready = remaining.firstIndex { view in
+                remaining.allSatisfy { other in other.qualifiedName == view.qualifiedName || !reads(view, other) }
+            } ?? 0
+            let view = remaining.remove(at: ready)
+            placed.insert(view.qualifiedName)
+            ordered.append(view)
+        }
+        return ordered
+    }
+
+    /// Whether a view's SQL names another view, qualified or bare, as a whole word.
+    static func reads(_ view: View, _ other: View) -> Bool {
+        mentions(view.sql, other.qualifiedName) || mentions(view.sql, other.name)
+    }
+
+    static func mentions(_ sql: String, _ name: String) -> Bool {
+        let text = Array(sql.lowercased().utf8), word = Array(name.lowercased().utf8)
+        guard !word.isEmpty, text.count >= word.count else { return false }
+        func isWordByte(_ byte: UInt8) -> Bool {
+            (byte >= 97 && byte <= 122) || (byte >= 48 && byte <= 57) || byte == 95 || byte == 36 || byte >= 128
+        }
+        for start in 0...(text.count - word.count) where text[start..<(start + word.count)].elementsEqual(word) {
+            let before = start == 0 ? nil : text[start - 1]
+            let after = start + word.count == text.count ? nil : text[start + word.count]
+            // A bare name preceded by a dot belongs to some other schema.
+            if let before, isWordByte(before) || before == 46 { continue }
+            if let after, isWordByte(after) { continue }
+            return true
+        }
+        return false
+    }
+
+    // MARK: - Privileges
+
+    static func privileges(warehouse: Warehouse, pipelines: [Pipeline]) -> [Privilege] {
+        var result: Set<Privilege> = []
+        let relations = warehouse.tables.map(\.qualifiedName) + warehouse.views.map(\.qualifiedName)
+        for role in warehouse.roles {
+            for grant in role.grants {
+                for target in grant.on {
+                    if target.hasPrefix("schema:") {
+                        let schema = String(target.dropFirst("schema:".count))
+                        result.insert(Privilege(role: role.name, privilege: "USAGE", kind: .schema, object: schema))
+                        for privilege in grant.privileges where privilege != "USAGE" {
+                            for relation in relations where relation.hasPrefix(schema + ".") {
+                                result.insert(Privilege(role: role.name, privilege: privilege, kind: .table, object: relation))
+                            }
+                        }
+                    } else {
+                        let relation = warehouse.table(target)?.qualifiedName ?? target
+                        if let dot = relation.firstIndex(of: ".") {
+                            result.insert(Privilege(role: role.name, privilege: "USAGE", kind: .schema, object: String(relation[..<dot])))
+                        }
+                        for privilege in grant.privileges where privilege != "USAGE" {
+                            result.insert(Privilege(role: role.name, privilege: privilege, kind: .table, object: relation))
+                        }
+                    }
+                }
+            }
+        }
+        // The roles that load a pipeline keep its bookkeeping and may refresh the views it refreshes.
+        for pipeline in pipelines {
+            let writers = writerRoles(of: pipeline, in: warehouse)
+            for writer in writers {
+                result.insert(Privilege(role: writer, privilege: "USAGE", kind: .schema, object: ControlSchema.name))
+                for (table, privileges) in ControlSchema.writerPrivileges {
+                    for privilege in privileges {
+                        result.insert(Privilege(role: writer, privilege: privilege, kind: .table, object: table))
+                    }
+                }
+                if pipeline.postLoad.contains(where: { if case .refreshMaterializedView = $0 { true } else { false } }) {
+                    result.insert(Privilege(role: writer, privilege: "EXECUTE", kind: .function, object: ControlSchema.refreshFunction.signature))
+                }
+            }
+        }
+        return result.sorted()
+    }
+
+    /// Roles with INSERT or UPDATE on one of the pipeline's target tables.
+    public static func writerRoles(of pipeline: Pipeline, in warehouse: Warehouse) -> [String] {
+        let targets = Set(pipeline.targets.compactMap { warehouse.table($0.table)?.qualifiedName })
+        return warehouse.roles.filter { role in
+            role.grants.contains { grant in
+                guard grant.privileges.contains(where: { $0 == "INSERT" || $0 == "UPDATE" }) else { return false }
+                return grant.on.contains { target in
+                    if target.hasPrefix("schema:") {
+                        return targets.contains { $0.hasPrefix(String(target.dropFirst("schema:".count)) + ".") }
+                    }
+                    return warehouse.table(target).map { targets.contains($0.qualifiedName) } ?? false
+                }
+            }
+        }.map(\.name).sorted()
+    }
+}
+
+/// A function Sluice owns in its control schema.
+public struct FunctionDefinition: Hashable, Sendable {
+    /// `sluice.name(argument types)`, as `regprocedure` prints it.
+    public var signature: String
+    public var qualifiedName: String
+    public var arguments: String
+    public var returns: String
+    public var attributes: String
+    public var body: String
+}
