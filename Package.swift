@@ -41,6 +41,7 @@ let package = Package(
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore"]),
         .testTarget(name: "SpecLoaderTests", dependencies: ["SpecLoader"]),
         .testTarget(name: "ChecksTests", dependencies: ["Checks", "SpecLoader"]),
+        .testTarget(name: "WarehouseTests", dependencies: ["Warehouse", "WarehouseDDL", "PostgresClient", "SluiceCore", "SpecLoader"]),
         .testTarget(name: "SluiceCLITests", dependencies: ["SluiceCLI", "SpecLoader", "Checks"]),
     ]
 )

@@ -51,6 +51,7 @@ struct GeneratedFolder {
     }
 
     func write() throws {
+        if files.isEmpty, !FileManager.default.fileExists(atPath: directory.path) { return }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         for file in files {
             let url = directory.appendingPathComponent(file.name)

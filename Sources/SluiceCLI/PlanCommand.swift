@@ -93,6 +93,7 @@ struct PlanCommand: ParsableCommand {
 
     private func text(_ result: SpecResult, plan: MigrationPlan?) -> String {
         var text = "\(result.spec)\n"
+        if result.files.isEmpty { text += "  (no warehouse: nothing to render yet)\n" }
         for file in result.files {
             let relative = file.path.hasPrefix(FileManager.default.currentDirectoryPath + "/")
                 ? String(file.path.dropFirst(FileManager.default.currentDirectoryPath.count + 1)) : file.path

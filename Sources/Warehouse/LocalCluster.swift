@@ -16,12 +16,20 @@ public struct LocalCluster: Sendable {
 
     public init(root: URL) { self.root = root.standardizedFileURL }
 
-    /// `.sluice/` under the working directory, or `$SLUICE_DB_DIR`.
+    /// `.sluice/` under the working directory, or `$SLUICE_DB_DIR`. As root, when the server's user
+    /// cannot enter the working directory (a checkout under /root, say), a folder under /tmp named
+    /// after the working directory instead, so each checkout still has its own cluster.
     public static func `default`() -> LocalCluster {
         if let dir = ProcessInfo.processInfo.environment["SLUICE_DB_DIR"], !dir.isEmpty {
             return LocalCluster(root: URL(fileURLWithPath: dir))
         }
-        return LocalCluster(root: URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".sluice"))
+        let workingDirectory = FileManager.default.currentDirectoryPath
+        if let user = serverUser, (try? execute("/usr/sbin/runuser", ["-u", user, "--", "test", "-x", workingDirectory])) == nil {
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in workingDirectory.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+            return LocalCluster(root: URL(fileURLWithPath: "/tmp/sluice-\(String(hash, radix: 16).prefix(12))"))
+        }
+        return LocalCluster(root: URL(fileURLWithPath: workingDirectory).appendingPathComponent(".sluice"))
     }
 
     public struct Failure: Error, CustomStringConvertible {
@@ -133,6 +141,11 @@ public struct LocalCluster: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else of ours reaches the tool, or the server it leaves running: an inherited pipe
+        // (our caller's stdout, say) would stay open for the server's whole life.
+        for descriptor in openDescriptors() where descriptor > 2 {
+            posix_spawn_file_actions_addclose(&actions, descriptor)
+        }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
@@ -152,5 +165,12 @@ public struct LocalCluster: Sendable {
             throw Failure(description: "\(URL(fileURLWithPath: executable).lastPathComponent) \(arguments.first ?? "") failed (\(how)): \(text.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
         return text
+    }
+
+    /// This process's open file descriptors, from /proc/self/fd (Linux).
+    private static func openDescriptors() -> [Int32] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        // The listing's own descriptor is closed again by the time we spawn: keep only those still open.
+        return names.compactMap { Int32($0) }.filter { fcntl($0, F_GETFD) != -1 }
     }
 }

@@ -57,7 +57,8 @@ public struct MigrationPlan: Sendable {
             if step.safety != .safe { comment += " [\(step.safety.rawValue.uppercased())\(step.reason.map { ": \($0)" } ?? "")]" }
             text += "\n" + comment + "\n" + step.statements.joined(separator: "\n") + "\n"
         }
-        text += "\n-- bookkeeping\n" + bookkeeping.joined(separator: "\n") + "\nCOMMIT;\n"
+        // The bookkeeping rows are long and say nothing a reviewer needs; `sluice apply` writes them.
+        text += "\n-- then sluice apply rewrites sluice.managed_objects and adds a row to sluice.schema_version\nCOMMIT;\n"
         return text
     }
 }

@@ -415,7 +415,7 @@ struct MigrationPlanner {
             }
         }
         let order = ["USAGE", "EXECUTE", "SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"]
-        return result.map { ($0.role, $0.object, $0.privileges.sorted { (order.firstIndex(of: $0) ?? 99) < (order.firstIndex(of: $1) ?? 99) }.joined(separator: ", ")) }
+        return result.map { ($0.role, $0.kind == .table ? $0.object : "\($0.kind.rawValue) \($0.object)", $0.privileges.sorted { (order.firstIndex(of: $0) ?? 99) < (order.firstIndex(of: $1) ?? 99) }.joined(separator: ", ")) }
     }
 
     private mutating func reportUnknownRelations() {

@@ -3,7 +3,7 @@ import SluiceCore
 import WarehouseDDL
 
 /// Plans and applies migrations on one database.
-public struct Migrator {
+public struct Migrator: Sendable {
     /// The advisory lock every Sluice migration of a database takes (`pg_advisory_xact_lock`), so two
     /// applies never interleave: the second waits, then finds nothing left to do.
     public static let lockKey: Int64 = 0x736c_7569_6365_0001  // "sluice" in ASCII, then 1

@@ -100,14 +100,15 @@ public enum DDL {
         return text
     }
 
-    /// Roles belong to the cluster, not the database, so they are created only when missing.
+    /// Roles belong to the cluster, not the database, so one may exist already (another database made
+    /// it, or a concurrent migration did a moment ago): both cases leave the existing role alone.
     public static func createRole(_ role: DatabaseRole) -> String {
         """
         DO $$
         BEGIN
-            IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = \(SQL.literal(role.name))) THEN
-                CREATE ROLE \(SQL.identifier(role.name)) \(role.login ? "LOGIN" : "NOLOGIN");
-            END IF;
+            CREATE ROLE \(SQL.identifier(role.name)) \(role.login ? "LOGIN" : "NOLOGIN");
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            RAISE NOTICE 'role % exists already', \(SQL.literal(role.name));
         END
         $$;
         """

@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+
+/// `sluice plan`, `sluice apply` and `sluice db` as a user runs them, on Sluice's own throwaway cluster.
+@Suite("plan, apply and db commands", .serialized)
+struct WarehouseCommandTests {
+    static func temporaryDirectory(_ label: String) throws -> URL {
+        let url = URL(fileURLWithPath: "/tmp/sluice-\(label)-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    @Test func planCheckPassesOnTheCommittedGeneratedFolder() throws {
+        let result = try CLI.run(["plan", "--check"])
+        #expect(result.status == 0, "generated/ is stale: \(result.stdout)\(result.stderr)")
+    }
+
+    @Test func checkAndDetailedExitcodeFollowTheirConventions() throws {
+        let output = try Self.temporaryDirectory("plan")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let stale = try CLI.run(["plan", "--check", "--output", output.path, "specs/clickstream.yaml"])
+        #expect(stale.status == 1)
+        #expect(stale.stderr.contains("is stale"))
+        #expect(!FileManager.default.fileExists(atPath: output.appendingPathComponent("clickstream").path), "--check writes nothing")
+        let first = try CLI.run(["plan", "--detailed-exitcode", "--output", output.path, "specs/clickstream.yaml"])
+        #expect(first.status == 2)
+        #expect(first.stdout.contains("+ \(output.path)/clickstream/schema.sql (new"))
+        let second = try CLI.run(["plan", "--detailed-exitcode", "--output", output.path, "specs/clickstream.yaml"])
+        #expect(second.status == 0)
+        let file = output.appendingPathComponent("clickstream/schema.sql")
+        try Data("-- edited by hand\n".utf8).write(to: file)
+        let edited = try CLI.run(["plan", "--check", "--format", "json", "--output", output.path, "specs/clickstream.yaml"])
+        #expect(edited.status == 1)
+        let report = try JSONSerialization.jsonObject(with: Data(edited.stdout.utf8)) as? [String: Any]
+        let files = ((report?["specs"] as? [[String: Any]])?.first?["files"] as? [[String: Any]]) ?? []
+        #expect(files.first?["status"] as? String == "changed")
+        #expect(try String(contentsOf: file, encoding: .utf8) == "-- edited by hand\n")
+    }
+
+    @Test func planningADatabaseNeedsExactlyOneSpec() throws {
+        let result = try CLI.run(["plan", "--database", "postgresql:///x", "specs/clickstream.yaml", "specs/sme-reporting.yaml"])
+        #expect(result.status == 64)
+    }
+
+    @Test func applyOnTheThrowawayClusterThenManageIt() throws {
+        let root = try Self.temporaryDirectory("db")
+        let environment = ["SLUICE_DB_DIR": root.appendingPathComponent("cluster").path]
+        defer {
+            _ = try? CLI.run(["db", "stop"], environment: environment)
+            try? FileManager.default.removeItem(at: root)
+        }
+        let missing = try CLI.run(["db", "status"], environment: environment)
+        #expect(missing.status == 1)
+
+        let spec = root.appendingPathComponent("clickstream.yaml")
+        try FileManager.default.copyItem(at: packageRoot.appendingPathComponent("specs/clickstream.yaml"), to: spec)
+        let applied = try CLI.run(["apply", spec.path], environment: environment)
+        #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+        #expect(applied.stdout.contains("applied"))
+        #expect(applied.stdout.contains("+ create table analytics.fact_events"))
+        #expect(applied.stdout.contains("connect: psql"))
+
+        let again = try CLI.run(["apply", "--format", "json", spec.path], environment: environment)
+        let report = try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any]
+        #expect(report?["upToDate"] as? Bool == true)
+        #expect(report?["applied"] as? Bool == false)
+
+        let url = try CLI.run(["db", "url", "--database", "analytics"], environment: environment).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(url.hasPrefix("postgresql:///analytics?host="))
+        let planned = try CLI.run(["plan", "--output", root.appendingPathComponent("generated").path, "--database", url, spec.path], environment: environment)
+        #expect(planned.status == 0)
+        #expect(planned.stdout.contains(": up to date"))
+
+        // Drop a column from the spec: refused without --allow-destructive, and nothing changes.
+        let text = try String(contentsOf: spec, encoding: .utf8)
+        let line = "        - { name: created_at, type: timestamptz, not_null: true, default: now() }\n"
+        #expect(text.contains(line))
+        try Data(text.replacingOccurrences(of: line, with: "").utf8).write(to: spec)
+        let refused = try CLI.run(["apply", spec.path], environment: environment)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("refused 1 destructive change(s): drop column analytics.fact_events.created_at"))
+        #expect(refused.stdout.contains("! drop column analytics.fact_events.created_at"))
+        let plannedSQL = try CLI.run(["plan", "--output", root.appendingPathComponent("generated").path, "--database", url, spec.path], environment: environment)
+        #expect(plannedSQL.stdout.contains("ALTER TABLE analytics.fact_events DROP COLUMN created_at;"))
+        let forced = try CLI.run(["apply", "--allow-destructive", spec.path], environment: environment)
+        #expect(forced.status == 0, "\(forced.stdout)\(forced.stderr)")
+
+        #expect(try CLI.run(["db", "status"], environment: environment).status == 0)
+        #expect(try CLI.run(["db", "stop"], environment: environment).status == 0)
+        let stopped = try CLI.run(["db", "status"], environment: environment)
+        #expect(stopped.status == 1)
+        #expect(stopped.stdout.contains("is stopped"))
+    }
+}

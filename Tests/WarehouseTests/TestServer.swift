@@ -1,0 +1,69 @@
+import Foundation
+import PostgresClient
+import SluiceCore
+import Testing
+import Warehouse
+
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// A real PostgreSQL server for the whole test process: Sluice's own throwaway cluster, started once
+/// from the system's binaries under /tmp and stopped when the process exits. Every test gets its own
+/// database. When the server cannot start, the tests that need it fail with the reason; they never skip.
+enum TestServer {
+    static let cluster: Result<LocalCluster, Error> = {
+        let root = URL(fileURLWithPath: "/tmp/sluice-tests-\(getpid())")
+        let cluster = LocalCluster(root: root)
+        do {
+            try cluster.start()
+            testClusterRoot = root.path
+            atexit {
+                guard let root = testClusterRoot else { return }
+                try? LocalCluster(root: URL(fileURLWithPath: root)).stop()
+                try? FileManager.default.removeItem(atPath: root)
+            }
+            return .success(cluster)
+        } catch {
+            return .failure(error)
+        }
+    }()
+
+    private static let counter = Counter()
+
+    /// A new, empty database; returns its connection URL.
+    static func freshDatabase(_ label: String = "t") throws -> String {
+        let cluster = try cluster.get()
+        let name = "\(label)_\(getpid())_\(counter.next())"
+        try cluster.createDatabase(name)
+        return cluster.url(database: name)
+    }
+
+    /// A name unique to this test run, for cluster-wide objects such as roles.
+    static func uniqueName(_ base: String) -> String { "\(base)_\(counter.next())" }
+}
+
+nonisolated(unsafe) var testClusterRoot: String?
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func next() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        value += 1
+        return value
+    }
+}
+
+/// Runs psql, as a user checking schema.sql would.
+func psql(_ url: String, file: String) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["psql", url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", file]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+}
