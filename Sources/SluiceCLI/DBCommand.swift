@@ -49,7 +49,7 @@ struct DBCommand: ParsableCommand {
     struct PSQL: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "psql", abstract: "Open psql on a database of the cluster.")
         @Option(help: "Database name.") var database = "postgres"
-        @Argument(parsing: .captureForPassthrough, help: "Arguments passed to psql.") var psqlArguments: [String] = []
+        @Argument(parsing: .postTerminator, help: "Arguments for psql, after `--` (sluice db psql -- -c '\\dt').") var psqlArguments: [String] = []
         func run() throws {
             let url = LocalCluster.default().url(database: database)
             let arguments = ["psql", url] + psqlArguments

@@ -81,7 +81,6 @@ struct MigrationPlanner {
         for table in desired.tables {
             let name = table.qualifiedName
             guard let relation = live.relations[name] else {
-                if live.relations[name] != nil { continue }
                 let own = deferred.filter { $0.table.qualifiedName == name }.map(\.foreignKey)
                 createTables.append(MigrationStep("create table \(name)", [DDL.createTable(table, deferring: own)] + tableComments(table)))
                 for constraint in DDL.constraints(of: table) where constraint.foreignKey.map(own.contains) ?? false {
@@ -98,7 +97,7 @@ struct MigrationPlanner {
             if try compareColumns(table, relation) { forcing.insert(name) }
             compareConstraints(table, relation)
             var commentStatements: [String] = []
-            if (relation.comment ?? nil) != table.description { commentStatements.append(DDL.commentOnTable(name, table.description)) }
+            if relation.comment != table.description { commentStatements.append(DDL.commentOnTable(name, table.description)) }
             for column in table.columns {
                 let liveComment = relation.columns.first { $0.name == column.name }?.comment
                 if liveComment != column.description { commentStatements.append(DDL.commentOnColumn(name, column.name, column.description)) }
@@ -332,14 +331,18 @@ struct MigrationPlanner {
             wanted["\(view.schema).\(key.name)"] = (key, view.qualifiedName, view.schema, create)
         }
         for (name, item) in wanted.sorted(by: { $0.key < $1.key }) {
-            // New tables and (re)built views create their indexes themselves.
-            if live.relations[item.table] == nil { if !desired.views.contains(where: { $0.qualifiedName == item.table }) { createIndexes.append(MigrationStep("create index \(name)", [item.create])) }; continue }
-            if recreated.contains(item.table) { continue }
+            let onView = desired.view(item.table) != nil
+            if live.relations[item.table] == nil {
+                // A new table gets its indexes here; a new view creates its key itself.
+                if !onView { createIndexes.append(MigrationStep("create index \(name)", [item.create])) }
+                continue
+            }
+            if onView, recreated.contains(item.table) { continue }
             guard let current = live.indexes[name] else {
                 createIndexes.append(MigrationStep("create index \(name)", [item.create]))
                 continue
             }
-            let predicate = item.index.whereClause.map { probe.predicates[item.table]?[name.split(separator: ".").last.map(String.init) ?? ""] ?? $0 }
+            let predicate = item.index.whereClause.map { probe.predicates[item.table]?[DDL.indexName(item.index)] ?? $0 }
             if current.table != item.table || current.unique != item.index.unique || current.method != item.index.method
                 || current.columns != item.index.columns || current.predicate != predicate {
                 dropIndexes.append(MigrationStep("drop index \(name) (definition changed)", ["DROP INDEX \(SQL.qualified(name));"]))

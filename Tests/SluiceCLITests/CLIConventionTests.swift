@@ -21,6 +21,9 @@ import Testing
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: empty) }
         #expect(try CLI.run(["check"], in: empty).status == 64)
+        #expect(try CLI.run(["apply"]).status == 64)
+        #expect(try CLI.run(["plan", "--format", "yaml"]).status == 64)
+        #expect(try CLI.run(["db", "launch"]).status == 64)
     }
 
     @Test func unreadableSpecIsAnErrorWithItsReason() throws {
@@ -30,7 +33,8 @@ import Testing
     }
 
     @Test func helpEverywhere() throws {
-        for arguments in [["--help"], ["check", "--help"], ["explain", "--help"], ["help", "check"]] {
+        let commands = [["check"], ["explain"], ["plan"], ["apply"], ["db"], ["db", "start"], ["db", "stop"], ["db", "status"], ["db", "url"], ["db", "psql"]]
+        for arguments in [["--help"], ["help", "check"]] + commands.map({ $0 + ["--help"] }) {
             let result = try CLI.run(arguments)
             #expect(result.status == 0, "\(arguments)")
             #expect(result.stdout.contains("USAGE"), "\(arguments)")
