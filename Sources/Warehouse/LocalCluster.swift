@@ -99,6 +99,12 @@ public struct LocalCluster: Sendable {
         try run("pg_ctl", ["stop", "-D", dataDirectory.path, "-m", "fast", "-w"])
     }
 
+    /// Stops the cluster and deletes its folder, data included.
+    public func destroy() throws {
+        try stop()
+        _ = try Self.execute("/bin/rm", ["-rf", root.path])
+    }
+
     /// Creates the database if it does not exist (names are checked identifiers).
     public func createDatabase(_ name: String) throws {
         let connection = try Connection(url(database: "postgres"))

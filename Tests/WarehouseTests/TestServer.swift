@@ -18,8 +18,7 @@ enum TestServer {
             testClusterRoot = root.path
             atexit {
                 guard let root = testClusterRoot else { return }
-                try? LocalCluster(root: URL(fileURLWithPath: root)).stop()
-                try? FileManager.default.removeItem(atPath: root)
+                try? LocalCluster(root: URL(fileURLWithPath: root)).destroy()
             }
             return .success(cluster)
         } catch {
