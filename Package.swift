@@ -20,6 +20,8 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // A small Swift API over libpq: parameterised queries, transactions, COPY, SQLSTATE errors.
         .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
+        // CloudFormation: the template tree, the libyaml emitter, one renderer per part of the spec.
+        .target(name: "CloudFormation", dependencies: ["CYAML", "SluiceCore"]),
         // The warehouse as the spec wants it: desired schema, DDL statements, schema.sql. No database needed.
         .target(name: "WarehouseDDL", dependencies: ["SluiceCore"]),
         // The warehouse as it is: the throwaway local cluster, the live catalog, migrations.
@@ -41,6 +43,7 @@ let package = Package(
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore"]),
         .testTarget(name: "SpecLoaderTests", dependencies: ["SpecLoader"]),
         .testTarget(name: "ChecksTests", dependencies: ["Checks", "SpecLoader"]),
+        .testTarget(name: "CloudFormationTests", dependencies: ["CloudFormation", "SpecLoader"]),
         .testTarget(name: "WarehouseTests", dependencies: ["Warehouse", "WarehouseDDL", "PostgresClient", "SluiceCore", "SpecLoader"]),
         .testTarget(name: "SluiceCLITests", dependencies: ["SluiceCLI", "SpecLoader", "Checks"]),
     ]
