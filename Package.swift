@@ -20,6 +20,8 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // A small Swift API over libpq: parameterised queries, transactions, COPY, SQLSTATE errors.
         .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
+        // generated/<spec>/architecture.md: Mermaid diagrams of the network, connections and data flow.
+        .target(name: "ArchitectureDiagram", dependencies: ["SluiceCore"]),
         // CloudFormation: the template tree, the libyaml emitter, one renderer per part of the spec.
         .target(name: "CloudFormation", dependencies: ["CYAML", "SluiceCore"]),
         // The warehouse as the spec wants it: desired schema, DDL statements, schema.sql. No database needed.
@@ -34,7 +36,7 @@ let package = Package(
         .target(name: "Checks", dependencies: ["SluiceCore"]),
         // One file per verb; the executable only calls into it.
         .target(name: "SluiceCLI", dependencies: [
-            "SluiceCore", "SpecLoader", "Checks", "WarehouseDDL", "Warehouse", "PostgresClient",
+            "SluiceCore", "SpecLoader", "Checks", "ArchitectureDiagram", "WarehouseDDL", "Warehouse", "PostgresClient",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "sluice", dependencies: ["SluiceCLI"]),
@@ -43,6 +45,7 @@ let package = Package(
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore"]),
         .testTarget(name: "SpecLoaderTests", dependencies: ["SpecLoader"]),
         .testTarget(name: "ChecksTests", dependencies: ["Checks", "SpecLoader"]),
+        .testTarget(name: "ArchitectureDiagramTests", dependencies: ["ArchitectureDiagram", "SpecLoader", "SluiceCore"]),
         .testTarget(name: "CloudFormationTests", dependencies: ["CloudFormation", "SpecLoader"]),
         .testTarget(name: "WarehouseTests", dependencies: ["Warehouse", "WarehouseDDL", "PostgresClient", "SluiceCore", "SpecLoader"]),
         .testTarget(name: "SluiceCLITests", dependencies: ["SluiceCLI", "SpecLoader", "Checks"]),

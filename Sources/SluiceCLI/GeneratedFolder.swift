@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import ArchitectureDiagram
 import WarehouseDDL
 
 /// `generated/<spec>/`: every renderer's output for one spec, and how it differs from what is on disk.
@@ -20,7 +21,7 @@ struct GeneratedFolder {
     init(spec: Spec, specPath: String, root: String) {
         let base = URL(fileURLWithPath: specPath).deletingPathExtension().lastPathComponent
         directory = URL(fileURLWithPath: root).appendingPathComponent(base)
-        var files: [(String, String)] = []
+        var files: [(String, String)] = [("architecture.md", ArchitectureDiagram.render(spec: spec))]
         if let schema = SchemaScript.render(spec: spec) { files.append(("schema.sql", schema)) }
         self.files = files
     }

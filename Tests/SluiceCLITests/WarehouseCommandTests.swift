@@ -25,6 +25,7 @@ struct WarehouseCommandTests {
         let first = try CLI.run(["plan", "--detailed-exitcode", "--output", output.path, "specs/clickstream.yaml"])
         #expect(first.status == 2)
         #expect(first.stdout.contains("+ \(output.path)/clickstream/schema.sql (new"))
+        #expect(first.stdout.contains("+ \(output.path)/clickstream/architecture.md (new"))
         let second = try CLI.run(["plan", "--detailed-exitcode", "--output", output.path, "specs/clickstream.yaml"])
         #expect(second.status == 0)
         let file = output.appendingPathComponent("clickstream/schema.sql")
@@ -33,8 +34,25 @@ struct WarehouseCommandTests {
         #expect(edited.status == 1)
         let report = try JSONSerialization.jsonObject(with: Data(edited.stdout.utf8)) as? [String: Any]
         let files = ((report?["specs"] as? [[String: Any]])?.first?["files"] as? [[String: Any]]) ?? []
-        #expect(files.first?["status"] as? String == "changed")
+        #expect(files.first { ($0["path"] as? String)?.hasSuffix("schema.sql") == true }?["status"] as? String == "changed")
+        #expect(files.first { ($0["path"] as? String)?.hasSuffix("architecture.md") == true }?["status"] as? String == "unchanged")
         #expect(try String(contentsOf: file, encoding: .utf8) == "-- edited by hand\n")
+    }
+
+    @Test func renderingTwiceGivesIdenticalBytes() throws {
+        let first = try Self.temporaryDirectory("render1"), second = try Self.temporaryDirectory("render2")
+        defer { try? FileManager.default.removeItem(at: first); try? FileManager.default.removeItem(at: second) }
+        #expect(try CLI.run(["plan", "--output", first.path]).status == 0)
+        #expect(try CLI.run(["plan", "--output", second.path]).status == 0)
+        let files = try FileManager.default.subpathsOfDirectory(atPath: first.path).sorted()
+        #expect(files.contains("clickstream/schema.sql") && files.contains("streaming-lake/architecture.md"))
+        #expect(files == (try FileManager.default.subpathsOfDirectory(atPath: second.path).sorted()))
+        for file in files where !file.hasSuffix("/") {
+            var isDirectory: ObjCBool = false
+            FileManager.default.fileExists(atPath: first.appendingPathComponent(file).path, isDirectory: &isDirectory)
+            if isDirectory.boolValue { continue }
+            #expect(try Data(contentsOf: first.appendingPathComponent(file)) == Data(contentsOf: second.appendingPathComponent(file)), "\(file)")
+        }
     }
 
     @Test func planningADatabaseNeedsExactlyOneSpec() throws {
