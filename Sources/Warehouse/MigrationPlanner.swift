@@ -430,8 +430,16 @@ struct MigrationPlanner {
     }
 
     private func finish() -> MigrationPlan {
-        let steps = dropViews + dropIndexes + dropConstraints + createRoles + createSchemas + createTables + alterColumns + dropTables
+        var steps = dropViews + dropIndexes + dropConstraints + createRoles + createSchemas + createTables + alterColumns + dropTables
             + addConstraints + addForeignKeys + createIndexes + createViews + functions + comments + privileges
+        // Objects the spec describes that someone created before Sluice did: from now on they are Sluice's,
+        // so removing one from the spec drops it instead of leaving it as drift.
+        let adopted = Set(desired.managedObjects).subtracting(live.managed)
+        if steps.isEmpty, !adopted.isEmpty, live.relations["\(ControlSchema.name).managed_objects"] != nil {
+            steps.append(MigrationStep("adopt \(adopted.count) object(s) that match the spec but Sluice did not create: "
+                                       + adopted.sorted().prefix(3).map { "\($0.kind) \($0.name)" }.joined(separator: ", ")
+                                       + (adopted.count > 3 ? ", …" : ""), []))
+        }
         let bookkeeping = desired.bookkeeping(source: "sluice apply \(SluiceVersion.current)", statementCount: steps.reduce(0) { $0 + $1.statements.count })
         return MigrationPlan(database: desired.database, steps: steps, drift: drift.sorted { ($0.kind, $0.name) < ($1.kind, $1.name) }, notes: notes,
                              appliedDigest: nil, desiredDigest: desired.digest, bookkeeping: bookkeeping)

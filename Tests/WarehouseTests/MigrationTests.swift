@@ -247,6 +247,18 @@ struct MigrationTests {
         #expect(try connection.query("SELECT to_regclass('analytics.adhoc_export') IS NOT NULL, to_regclass('analytics.orders_by_hand') IS NOT NULL").rows == [["t", "t"]])
     }
 
+    @Test func objectsThatMatchTheSpecAreAdoptedThenManaged() throws {
+        let connection = try seeded()
+        try connection.execute("DELETE FROM sluice.managed_objects WHERE name = 'analytics.orders_customer_id_idx'")
+        let adopted = try migrator(warehouse()).apply(on: connection)
+        #expect(adopted.steps.map(\.summary) == ["adopt 1 object(s) that match the spec but Sluice did not create: index analytics.orders_customer_id_idx"])
+        try expectUpToDate(warehouse(), connection)
+        var withoutIndex = orders
+        withoutIndex.indexes = []
+        let dropped = try migrator(warehouse(tables: [customers, withoutIndex])).plan(on: connection)
+        #expect(dropped.steps.map(\.summary) == ["drop index analytics.orders_customer_id_idx (no longer in the spec)"])
+    }
+
     @Test func privilegesFollowTheSpecBothWays() throws {
         let connection = try seeded()
         let target = warehouse(roles: [
