@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "Checks", dependencies: ["SluiceCore"]),
         // One file per verb; the executable only calls into it.
         .target(name: "SluiceCLI", dependencies: [
-            "SluiceCore", "SpecLoader", "Checks", "ArchitectureDiagram", "WarehouseDDL", "Warehouse", "PostgresClient",
+            "SluiceCore", "SpecLoader", "Checks", "ArchitectureDiagram", "CloudFormation", "WarehouseDDL", "Warehouse", "PostgresClient",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "sluice", dependencies: ["SluiceCLI"]),

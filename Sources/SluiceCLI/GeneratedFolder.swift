@@ -1,6 +1,7 @@
 import Foundation
 import SluiceCore
 import ArchitectureDiagram
+import CloudFormation
 import WarehouseDDL
 
 /// `generated/<spec>/`: every renderer's output for one spec, and how it differs from what is on disk.
@@ -18,10 +19,13 @@ struct GeneratedFolder {
     /// File name → contents, from every renderer that has something for this spec.
     let files: [(name: String, contents: String)]
 
-    init(spec: Spec, specPath: String, root: String) {
+    init(spec: Spec, specPath: String, root: String) throws {
         let base = URL(fileURLWithPath: specPath).deletingPathExtension().lastPathComponent
         directory = URL(fileURLWithPath: root).appendingPathComponent(base)
-        var files: [(String, String)] = [("architecture.md", ArchitectureDiagram.render(spec: spec))]
+        var files: [(String, String)] = [
+            ("architecture.md", ArchitectureDiagram.render(spec: spec)),
+            ("cloudformation.yaml", try TemplateRenderer.render(spec: spec)),
+        ]
         if let schema = SchemaScript.render(spec: spec) { files.append(("schema.sql", schema)) }
         self.files = files
     }

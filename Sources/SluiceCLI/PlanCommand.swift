@@ -59,7 +59,7 @@ struct PlanCommand: ParsableCommand {
         var changed = false
         for compilation in compilations {
             guard let spec = compilation.spec else { continue }
-            let folder = GeneratedFolder(spec: spec, specPath: compilation.file, root: output)
+            let folder = try GeneratedFolder(spec: spec, specPath: compilation.file, root: output)
             let changes = folder.changes()
             if changes.contains(where: { $0.status != .unchanged }) { changed = true }
             if !check { try folder.write() }

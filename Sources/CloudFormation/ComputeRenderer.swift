@@ -1,0 +1,121 @@
+import SluiceCore
+
+/// Lambda functions with their log groups, schedules and alarms; EC2 hosts.
+enum ComputeRenderer {
+    static func render(into t: TemplateBuilder) {
+        let spec = t.spec
+        if !spec.compute.functions.isEmpty {
+            t.parameter("ArtifactBucket", description: "Bucket holding the functions' deployment packages.")
+        }
+        for function in spec.compute.functions {
+            let id = LogicalID.function(function.name), logGroup = LogicalID.logGroup(function.name)
+            let codeKey = LogicalID.make("CodeKey", function.name)
+            t.parameter(codeKey, description: "Key of \(function.name)'s deployment package in ArtifactBucket.")
+            t.resource(logGroup, "AWS::Logs::LogGroup", [
+                ("LogGroupName", .string("/sluice/\(spec.project.name)/\(function.name)")),
+                ("RetentionInDays", .int(function.logRetentionDays)),
+                ("Tags", t.tags(function.name)),
+            ], attributes: [("DeletionPolicy", "Delete"), ("UpdateReplacePolicy", "Delete")])  // named: a retained group would block a redeploy
+            var properties: [(String, TemplateValue)] = [
+                ("Architectures", .list([.string(function.architecture)])),
+                ("Code", .map([("S3Bucket", .ref("ArtifactBucket")), ("S3Key", .ref(codeKey))])),
+                ("Description", .string("\(function.name) (\(spec.project.name))")),
+                ("Handler", .string(function.handler)),
+                ("LoggingConfig", .map([("LogFormat", "JSON"), ("LogGroup", .ref(logGroup))])),
+                ("MemorySize", .int(function.memoryMB)),
+                ("Role", .getAtt(LogicalID.role(spec.identity.role(for: function.name)?.name ?? "\(function.name)-role"), "Arn")),
+                ("Runtime", .string(function.runtime)),
+                ("Timeout", .int(function.timeoutSeconds)),
+                ("VpcConfig", .map([
+                    ("SecurityGroupIds", .list(function.securityGroups.map { .getAtt(LogicalID.securityGroup($0), "GroupId") })),
+                    ("SubnetIds", .list(function.subnets.map { .ref(LogicalID.subnet($0)) })),
+                ])),
+            ]
+            if let concurrency = function.reservedConcurrency { properties.append(("ReservedConcurrentExecutions", .int(concurrency))) }
+            if !function.environment.isEmpty {
+                properties.append(("Environment", .map([("Variables", .map(function.environment.map { ($0.key, .string($0.value)) }))])))
+            }
+            if let queue = function.deadLetterQueue {
+                properties.append(("DeadLetterConfig", .map([("TargetArn", .getAtt(LogicalID.queue(queue), "Arn"))])))
+            }
+            properties.append(("Tags", t.tags(function.name)))
+            t.resource(id, "AWS::Lambda::Function", properties)
+        }
+        for pipeline in spec.pipelines {
+            guard spec.compute.function(pipeline.workload) != nil else { continue }
+            let function = LogicalID.function(pipeline.workload)
+            if let schedule = pipeline.schedule {
+                let rule = LogicalID.make("Schedule", pipeline.name)
+                t.resource(rule, "AWS::Events::Rule", [
+                    ("Description", .string("Runs pipeline \(pipeline.name)")),
+                    ("ScheduleExpression", .string(schedule.expression)),
+                    ("State", "ENABLED"),
+                    ("Targets", .list([.map([
+                        ("Arn", .getAtt(function, "Arn")),
+                        ("Id", .string(LogicalID.make("Run", pipeline.name))),
+                        ("Input", .string("{\"pipeline\":\"\(pipeline.name)\"}")),
+                    ])])),
+                ])
+                t.resource(LogicalID.make("Permission", "\(pipeline.name) schedule"), "AWS::Lambda::Permission", [
+                    ("Action", "lambda:InvokeFunction"),
+                    ("FunctionName", .ref(function)),
+                    ("Principal", "events.amazonaws.com"),
+                    ("SourceArn", .getAtt(rule, "Arn")),
+                ])
+            }
+            if let alarms = pipeline.alarms {
+                t.resource(LogicalID.make("Alarm", "\(pipeline.name) errors"), "AWS::CloudWatch::Alarm", [
+                    ("AlarmDescription", .string("Pipeline \(pipeline.name): \(pipeline.workload) reported errors")),
+                    ("AlarmActions", .list([.ref(LogicalID.topic(alarms.topic))])),
+                    ("ComparisonOperator", "GreaterThanOrEqualToThreshold"),
+                    ("Dimensions", .list([.map([("Name", "FunctionName"), ("Value", .ref(function))])])),
+                    ("EvaluationPeriods", 1),
+                    ("MetricName", "Errors"),
+                    ("Namespace", "AWS/Lambda"),
+                    ("Period", 300),
+                    ("Statistic", "Sum"),
+                    ("Threshold", .int(alarms.errorThreshold)),
+                    ("TreatMissingData", "notBreaching"),
+                ])
+            }
+        }
+        for host in spec.compute.hosts {
+            let arm = isGraviton(host.instanceType)
+            let ami = arm ? "LatestAmiArm64" : "LatestAmiX8664"
+            t.parameter(ami, type: "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
+                        description: "Amazon Linux 2023 image for \(arm ? "arm64" : "x86_64") hosts.",
+                        default: .string("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-\(arm ? "arm64" : "x86_64")"))
+            let groups: TemplateValue = .list(host.securityGroups.map { .getAtt(LogicalID.securityGroup($0), "GroupId") })
+            var properties: [(String, TemplateValue)] = [
+                ("BlockDeviceMappings", .list([.map([("DeviceName", "/dev/xvda"), ("Ebs", .map([
+                    ("DeleteOnTermination", true), ("Encrypted", true), ("VolumeSize", .int(host.purpose?.contains("warehouse") == true ? 200 : 30)),
+                    ("VolumeType", "gp3"),
+                ]))])])),
+                ("IamInstanceProfile", .ref(LogicalID.make("InstanceProfile", host.name))),
+                ("ImageId", .ref(ami)),
+                ("InstanceType", .string(host.instanceType)),
+                // IMDSv2 only: a request must first fetch a session token, which SSRF cannot.
+                ("MetadataOptions", .map([("HttpEndpoint", "enabled"), ("HttpPutResponseHopLimit", 1), ("HttpTokens", "required")])),
+                ("Monitoring", true),
+            ]
+            if host.publicIP {
+                properties.append(("NetworkInterfaces", .list([.map([
+                    ("AssociatePublicIpAddress", true), ("DeviceIndex", "0"), ("GroupSet", groups), ("SubnetId", .ref(LogicalID.subnet(host.subnet))),
+                ])])))
+            } else {
+                properties.append(("SecurityGroupIds", groups))
+                properties.append(("SubnetId", .ref(LogicalID.subnet(host.subnet))))
+            }
+            properties.append(("Tags", t.tags(host.name)))
+            t.resource(LogicalID.host(host.name), "AWS::EC2::Instance", properties)
+            t.output(LogicalID.make("", host.name) + "PrivateIp", .getAtt(LogicalID.host(host.name), "PrivateIp"), description: "Private address of host \(host.name)")
+        }
+    }
+
+    /// Graviton types carry a `g` after the generation digit: t4g, r6g, m7gd, c7gn.
+    static func isGraviton(_ instanceType: String) -> Bool {
+        let family = instanceType.split(separator: ".").first.map(String.init) ?? instanceType
+        guard let digit = family.firstIndex(where: \.isNumber) else { return false }
+        return family[family.index(after: digit)...].hasPrefix("g")
+    }
+}
