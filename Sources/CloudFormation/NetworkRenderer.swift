@@ -201,7 +201,10 @@ enum NetworkRenderer {
         zone.hasPrefix(region) ? .sub("${AWS::Region}\(zone.dropFirst(region.count))") : .string(zone)
     }
 
+    /// `default`, or the range with `x` between its parts (`10x0x0x0x8`), so that 1.11.0.0/16 and
+    /// 11.1.0.0/16 stay apart.
     static func routeName(_ destination: CIDR) -> String {
-        destination.isDefault ? (destination.family == .v4 ? "default" : "default v6") : destination.description
+        if destination.isDefault { return destination.family == .v4 ? "default" : "default v6" }
+        return String(destination.description.map { $0.isLetter || $0.isNumber ? $0 : "x" })
     }
 }

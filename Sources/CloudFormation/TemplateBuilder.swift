@@ -7,6 +7,8 @@ final class TemplateBuilder {
     private(set) var parameters: [(String, TemplateValue)] = []
     private(set) var resources: [(String, TemplateValue)] = []
     private(set) var outputs: [(String, TemplateValue)] = []
+    /// Logical IDs two spec names both map to (`etl-a` and `etl_a`): the template cannot be rendered.
+    private(set) var duplicates: [String] = []
 
     init(spec: Spec) { self.spec = spec }
 
@@ -21,7 +23,10 @@ final class TemplateBuilder {
     /// Adds a resource. `metadata` carries, for instance, the reason of a suppressed finding.
     func resource(_ id: String, _ type: String, _ properties: [(String, TemplateValue)], dependsOn: [String] = [],
                   attributes: [(String, TemplateValue)] = [], metadata: [(String, TemplateValue)] = []) {
-        precondition(!resources.contains { $0.0 == id }, "logical ID \(id) used twice")
+        guard !resources.contains(where: { $0.0 == id }) else {
+            duplicates.append(id)
+            return
+        }
         var entries: [(String, TemplateValue)] = [("Type", .string(type))]
         if !dependsOn.isEmpty { entries.append(("DependsOn", .list(dependsOn.map(TemplateValue.string)))) }
         entries += attributes

@@ -2,7 +2,13 @@ import SluiceCore
 
 /// `generated/<spec>/cloudformation.yaml`: every resource the spec describes, in one template.
 public enum TemplateRenderer {
-    public static func template(spec: Spec) -> TemplateValue {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public static func template(spec: Spec) -> TemplateValue { builder(spec: spec).template }
+
+    static func builder(spec: Spec) -> TemplateBuilder {
         let builder = TemplateBuilder(spec: spec)
         let policies = PolicyRenderer(spec: spec)
         NetworkRenderer.render(into: builder, policies: policies)
@@ -11,10 +17,15 @@ public enum TemplateRenderer {
         IdentityRenderer.render(into: builder, policies: policies)
         ComputeRenderer.render(into: builder)
         WarehouseRenderer.render(into: builder)
-        return builder.template
+        return builder
     }
 
     public static func render(spec: Spec) throws -> String {
-        try YAMLEmitter.emit(template(spec: spec))
+        let builder = builder(spec: spec)
+        if !builder.duplicates.isEmpty {
+            throw Failure(description: "\(spec.file): two names in the spec become the same CloudFormation logical ID (\(builder.duplicates.joined(separator: ", "))); "
+                          + "names that differ only in punctuation or case must be renamed")
+        }
+        return try YAMLEmitter.emit(builder.template)
     }
 }

@@ -44,6 +44,8 @@ struct PlanCommand: ParsableCommand {
     struct SpecResult: Encodable {
         var spec: String
         var files: [GeneratedFolder.FileChange]
+        /// Against the cloudformation.yaml already in generated/.
+        var cloudformation: TemplateChanges?
         var migration: MigrationReport?
     }
 
@@ -62,8 +64,10 @@ struct PlanCommand: ParsableCommand {
             let folder = try GeneratedFolder(spec: spec, specPath: compilation.file, root: output)
             let changes = folder.changes()
             if changes.contains(where: { $0.status != .unchanged }) { changed = true }
+            // Compared before writing, with what the previous plan left in generated/.
+            let template = TemplateChanges.compute(spec: spec, previousFile: folder.directory.appendingPathComponent("cloudformation.yaml"))
             if !check { try folder.write() }
-            var result = SpecResult(spec: compilation.file, files: changes)
+            var result = SpecResult(spec: compilation.file, files: changes, cloudformation: template.isEmpty ? nil : template)
             if let database {
                 guard let warehouse = spec.warehouse else { throw ValidationError("\(compilation.file) has no warehouse to plan a migration for") }
                 let connection = try Connection(database)
@@ -103,6 +107,12 @@ struct PlanCommand: ParsableCommand {
             case .removed: text += "  - \(relative) (no renderer produces it any more)\n"
             case .unchanged: text += "  = \(relative) unchanged\n"
             }
+        }
+        if let template = result.cloudformation {
+            if result.files.contains(where: { $0.path.hasSuffix("/cloudformation.yaml") && $0.status == .added }) {
+                text += "    (a new template: every resource and security row below is new)\n"
+            }
+            text += template.text
         }
         if check, result.files.contains(where: { $0.status != .unchanged }) { text += "  (--check: nothing written)\n" }
         if let plan, let migration = result.migration {

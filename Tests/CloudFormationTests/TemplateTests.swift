@@ -111,6 +111,15 @@ struct TemplateTests {
         }
     }
 
+    @Test func namesThatCollideAsLogicalIDsAreAClearError() throws {
+        var spec = try load("clickstream.yaml")
+        var twin = try #require(spec.network.subnet("etl-a"))
+        twin.name = "etl_a"
+        spec.network.subnets.append(twin)
+        let error = #expect(throws: TemplateRenderer.Failure.self) { try TemplateRenderer.render(spec: spec) }
+        #expect(error?.description.contains("SubnetEtlA") == true)
+    }
+
     @Test func theETLRoleIsLeastPrivilege() throws {
         let text = try TemplateRenderer.render(spec: try load("clickstream.yaml"))
         #expect(text.contains("arn:${AWS::Partition}:s3:::clickstream-raw-${AWS::AccountId}-${AWS::Region}/events/*"))
