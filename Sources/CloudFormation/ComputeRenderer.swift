@@ -12,6 +12,7 @@ enum ComputeRenderer {
             let codeKey = LogicalID.make("CodeKey", function.name)
             t.parameter(codeKey, description: "Key of \(function.name)'s deployment package in ArtifactBucket.")
             t.resource(logGroup, "AWS::Logs::LogGroup", [
+                ("KmsKeyId", .getAtt(KeyRenderer.id, "Arn")),
                 ("LogGroupName", .string("/sluice/\(spec.project.name)/\(function.name)")),
                 ("RetentionInDays", .int(function.logRetentionDays)),
                 ("Tags", t.tags(function.name)),
@@ -21,6 +22,7 @@ enum ComputeRenderer {
                 ("Code", .map([("S3Bucket", .ref("ArtifactBucket")), ("S3Key", .ref(codeKey))])),
                 ("Description", .string("\(function.name) (\(spec.project.name))")),
                 ("Handler", .string(function.handler)),
+                ("KmsKeyArn", .getAtt(KeyRenderer.id, "Arn")),
                 ("LoggingConfig", .map([("LogFormat", "JSON"), ("LogGroup", .ref(logGroup))])),
                 ("MemorySize", .int(function.memoryMB)),
                 ("Role", .getAtt(LogicalID.role(spec.identity.role(for: function.name)?.name ?? "\(function.name)-role"), "Arn")),

@@ -12,10 +12,22 @@ enum IdentityRenderer {
                 ])])),
                 ("Description", .string("Role of \(role.workload), derived by Sluice from what it does")),
             ]
-            if !role.statements.isEmpty {
+            var statements = role.statements.map { policies.statement($0) }
+            // Secrets, queues, topics, tables and the function's own settings are encrypted with the
+            // project key: a workload that touches any of them decrypts through it.
+            let touchesKey = t.spec.compute.function(role.workload) != nil || role.statements.contains { statement in
+                statement.resources.contains { resource in
+                    switch resource {
+                    case .secret, .queue, .topic, .dynamoTable: return true
+                    default: return false
+                    }
+                }
+            }
+            if touchesKey, t.hasResource(KeyRenderer.id) { statements.append(KeyRenderer.statement()) }
+            if !statements.isEmpty {
                 properties.append(("Policies", .list([.map([
                     ("PolicyName", .string(LogicalID.make("", role.name))),
-                    ("PolicyDocument", policies.document(role.statements.map { policies.statement($0) })),
+                    ("PolicyDocument", policies.document(statements)),
                 ])])))
             }
             properties.append(("Tags", t.tags(role.name)))

@@ -7,7 +7,7 @@ enum MessagingRenderer {
         for queue in messaging.queues {
             var properties: [(String, TemplateValue)] = [
                 ("MessageRetentionPeriod", .int(queue.retentionSeconds)),
-                ("SqsManagedSseEnabled", true),
+                ("KmsMasterKeyId", .ref(KeyRenderer.id)),
                 ("VisibilityTimeout", .int(queue.visibilityTimeout)),
             ]
             if let deadLetter = queue.deadLetter {
@@ -23,7 +23,7 @@ enum MessagingRenderer {
         }
         for topic in messaging.topics {
             let id = LogicalID.topic(topic.name)
-            t.resource(id, "AWS::SNS::Topic", [("KmsMasterKeyId", "alias/aws/sns"), ("Tags", t.tags(topic.name))])
+            t.resource(id, "AWS::SNS::Topic", [("KmsMasterKeyId", .ref(KeyRenderer.id)), ("Tags", t.tags(topic.name))])
             for (index, address) in topic.emailSubscribers.enumerated() {
                 t.resource(LogicalID.make("Subscription", "\(topic.name) email \(index + 1)"), "AWS::SNS::Subscription", [
                     ("Endpoint", .string(address)), ("Protocol", "email"), ("TopicArn", .ref(id)),
@@ -59,6 +59,7 @@ enum MessagingRenderer {
                     ("PasswordLength", 32),
                     ("SecretStringTemplate", .string("{\"username\":\"\(username)\"}")),
                 ])),
+                ("KmsKeyId", .ref(KeyRenderer.id)),
                 ("Tags", t.tags(secret.name)),
             ], attributes: [("DeletionPolicy", "Retain"), ("UpdateReplacePolicy", "Retain")])  // credentials outlive a stack that keeps snapshots
         }

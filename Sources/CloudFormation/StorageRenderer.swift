@@ -113,7 +113,7 @@ enum StorageRenderer {
                 ("AttributeDefinitions", .list(attributes)),
                 ("KeySchema", .list(keys)),
                 ("PointInTimeRecoverySpecification", .map([("PointInTimeRecoveryEnabled", true)])),
-                ("SSESpecification", .map([("SSEEnabled", true)])),
+                ("SSESpecification", .map([("KMSMasterKeyId", .ref(KeyRenderer.id)), ("SSEEnabled", true), ("SSEType", "KMS")])),
             ]
             if let ttl = table.ttlAttribute {
                 properties.append(("TimeToLiveSpecification", .map([("AttributeName", .string(ttl)), ("Enabled", true)])))

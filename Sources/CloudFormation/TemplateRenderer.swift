@@ -11,12 +11,14 @@ public enum TemplateRenderer {
     static func builder(spec: Spec) -> TemplateBuilder {
         let builder = TemplateBuilder(spec: spec)
         let policies = PolicyRenderer(spec: spec)
+        KeyRenderer.render(into: builder)
         NetworkRenderer.render(into: builder, policies: policies)
         StorageRenderer.render(into: builder, policies: policies)
         MessagingRenderer.render(into: builder, policies: policies)
         IdentityRenderer.render(into: builder, policies: policies)
         ComputeRenderer.render(into: builder)
         WarehouseRenderer.render(into: builder)
+        ScannerSuppressions.apply(to: builder)
         return builder
     }
 

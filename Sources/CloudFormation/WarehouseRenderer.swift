@@ -15,6 +15,17 @@ enum WarehouseRenderer {
         let username: TemplateValue = .sub("{{resolve:secretsmanager:${\(secret)}:SecretString:username}}")
         let password: TemplateValue = .sub("{{resolve:secretsmanager:${\(secret)}:SecretString:password}}")
         let keep: [(String, TemplateValue)] = [("DeletionPolicy", "Snapshot"), ("UpdateReplacePolicy", "Snapshot")]
+        // Enhanced monitoring: per-process and OS metrics every minute, which the basic metrics lack.
+        let monitoringRole = LogicalID.make("RoleMonitoring", warehouse.name)
+        t.resource(monitoringRole, "AWS::IAM::Role", [
+            ("AssumeRolePolicyDocument", .map([("Version", "2012-10-17"), ("Statement", .list([.map([
+                ("Effect", "Allow"), ("Principal", .map([("Service", "monitoring.rds.amazonaws.com")])), ("Action", .list(["sts:AssumeRole"])),
+            ])]))])),
+            ("Description", .string("Enhanced monitoring of warehouse \(warehouse.name)")),
+            ("ManagedPolicyArns", .list([.sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole")])),
+            ("Tags", t.tags("\(warehouse.name)-monitoring")),
+        ])
+        let monitoring: [(String, TemplateValue)] = [("MonitoringInterval", 60), ("MonitoringRoleArn", .getAtt(monitoringRole, "Arn"))]
         let target: String
         switch warehouse.engine {
         case .ec2: return
@@ -34,6 +45,7 @@ enum WarehouseRenderer {
                 ("EngineVersion", "17.6"),
                 ("MasterUserPassword", password),
                 ("MasterUsername", username),
+            ] + monitoring + [
                 ("MultiAZ", true),
                 ("Port", .string(String(warehouse.port))),
                 ("PubliclyAccessible", .bool(warehouse.publiclyAccessible)),
@@ -67,6 +79,7 @@ enum WarehouseRenderer {
                     ("DBClusterIdentifier", .ref(target)),
                     ("DBInstanceClass", .string(instanceClass)),
                     ("Engine", "aurora-postgresql"),
+                ] + monitoring + [
                     ("PubliclyAccessible", .bool(warehouse.publiclyAccessible)),
                     ("Tags", t.tags("\(warehouse.name)-\(index)")),
                 ], attributes: [("DeletionPolicy", "Delete"), ("UpdateReplacePolicy", "Delete")])  // the cluster holds the data and its snapshot

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CloudFormation
 import Foundation
 import PostgresClient
 import SluiceCore
@@ -64,6 +65,9 @@ struct PlanCommand: ParsableCommand {
             let folder = try GeneratedFolder(spec: spec, specPath: compilation.file, root: output)
             let changes = folder.changes()
             if changes.contains(where: { $0.status != .unchanged }) { changed = true }
+            for suppression in ScannerSuppressions.unmatched(spec) {
+                FileHandle.standardError.write(Data("\(suppression.location): warning: suppression of \(suppression.rule) names '\(suppression.subject ?? "")', which is nothing in the template\n".utf8))
+            }
             // Compared before writing, with what the previous plan left in generated/.
             let template = TemplateChanges.compute(spec: spec, previousFile: folder.directory.appendingPathComponent("cloudformation.yaml"))
             if !check { try folder.write() }

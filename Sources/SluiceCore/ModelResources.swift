@@ -345,3 +345,11 @@ public struct Suppression: Sendable {
         self.location = location
     }
 }
+
+extension Suppression {
+    /// A suppression of a policy scanner's check (checkov's `CKV_AWS_18`) rather than of a Sluice
+    /// rule: the renderer writes it into the flagged resource's Metadata, with the reason.
+    public var isForScanner: Bool {
+        (rule.hasPrefix("CKV_AWS_") || rule.hasPrefix("CKV2_AWS_")) && rule.split(separator: "_").last.map { Int($0) != nil } == true
+    }
+}

@@ -135,3 +135,40 @@ struct TemplateTests {
         #expect(wildcard.map { $0["Sid"] } == [.string("ManageVpcNetworkInterfaces")])
     }
 }
+
+@Suite("policy scanner")
+struct PolicyScannerTests {
+    /// checkov on every reference template: nothing fails that the spec did not suppress with a
+    /// reason, and every suppression reached the resource's Metadata.
+    @Test func checkovFlagsNothingUnsuppressed() throws {
+        let checkov = packageRoot.appendingPathComponent(".build/tools/checkov/bin/checkov")
+        #expect(FileManager.default.isExecutableFile(atPath: checkov.path), "checkov is missing: bash scripts/setup --test installs it")
+        let directory = URL(fileURLWithPath: "/tmp/sluice-checkov-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var suppressions = 0
+        for name in referenceSpecs() {
+            let spec = try load(name)
+            suppressions += spec.suppressions.filter(\.isForScanner).count
+            try Data(try TemplateRenderer.render(spec: spec).utf8).write(to: directory.appendingPathComponent(name))
+        }
+        let process = Process()
+        process.executableURL = checkov
+        process.arguments = ["-d", directory.path, "--framework", "cloudformation", "-o", "json"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let parsed = try JSONSerialization.jsonObject(with: data)
+        let reports = (parsed as? [[String: Any]]) ?? [(parsed as? [String: Any]) ?? [:]]
+        let results = reports.compactMap { $0["results"] as? [String: Any] }
+        let failed = results.flatMap { ($0["failed_checks"] as? [[String: Any]]) ?? [] }
+        #expect(failed.map { "\($0["check_id"] ?? "") \($0["resource"] ?? "")" } == [])
+        let skipped = results.flatMap { ($0["skipped_checks"] as? [[String: Any]]) ?? [] }
+        // The spec's suppressions, plus Sluice's own reasoned exemption of Lambda's ENI wildcard.
+        #expect(skipped.count >= suppressions)
+        #expect(skipped.allSatisfy { ((($0["check_result"] as? [String: Any])?["suppress_comment"] as? String) ?? "").count > 20 })
+    }
+}
