@@ -68,6 +68,13 @@ struct PlanCommand: ParsableCommand {
             for suppression in ScannerSuppressions.unmatched(spec) {
                 FileHandle.standardError.write(Data("\(suppression.location): warning: suppression of \(suppression.rule) names '\(suppression.subject ?? "")', which is nothing in the template\n".utf8))
             }
+            if let template = folder.files.first(where: { $0.name == "cloudformation.yaml" })?.contents {
+                // CloudFormation's own quotas: such a template renders and lints but does not deploy as one stack.
+                let resources = template.components(separatedBy: "\n    Type: AWS::").count - 1
+                if resources > 500 || template.utf8.count > 1_000_000 {
+                    FileHandle.standardError.write(Data("\(compilation.file): warning: the template has \(resources) resources and \(template.utf8.count) bytes; CloudFormation takes at most 500 resources and 1,000,000 bytes per stack, so this spec must be split to deploy\n".utf8))
+                }
+            }
             // Compared before writing, with what the previous plan left in generated/.
             let template = TemplateChanges.compute(spec: spec, previousFile: folder.directory.appendingPathComponent("cloudformation.yaml"))
             if !check { try folder.write() }
