@@ -22,6 +22,8 @@ let package = Package(
         .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
         // generated/<spec>/architecture.md: Mermaid diagrams of the network, connections and data flow.
         .target(name: "ArchitectureDiagram", dependencies: ["SluiceCore"]),
+        // generated/<spec>/plan.json: the pipelines compiled for the executor, with the SQL each batch runs.
+        .target(name: "ETLPlan", dependencies: ["SluiceCore", "WarehouseDDL"]),
         // CloudFormation: the template tree, the libyaml emitter, one renderer per part of the spec.
         .target(name: "CloudFormation", dependencies: ["CYAML", "SluiceCore"]),
         // The warehouse as the spec wants it: desired schema, DDL statements, schema.sql. No database needed.
@@ -36,7 +38,7 @@ let package = Package(
         .target(name: "Checks", dependencies: ["SluiceCore"]),
         // One file per verb; the executable only calls into it.
         .target(name: "SluiceCLI", dependencies: [
-            "SluiceCore", "SpecLoader", "Checks", "ArchitectureDiagram", "CloudFormation", "WarehouseDDL", "Warehouse", "PostgresClient",
+            "SluiceCore", "SpecLoader", "Checks", "ArchitectureDiagram", "CloudFormation", "ETLPlan", "WarehouseDDL", "Warehouse", "PostgresClient",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "sluice", dependencies: ["SluiceCLI"]),
@@ -47,7 +49,7 @@ let package = Package(
         .testTarget(name: "ChecksTests", dependencies: ["Checks", "SpecLoader"]),
         .testTarget(name: "ArchitectureDiagramTests", dependencies: ["ArchitectureDiagram", "SpecLoader", "SluiceCore"]),
         .testTarget(name: "CloudFormationTests", dependencies: ["CloudFormation", "SpecLoader"]),
-        .testTarget(name: "WarehouseTests", dependencies: ["Warehouse", "WarehouseDDL", "PostgresClient", "SluiceCore", "SpecLoader"]),
+        .testTarget(name: "WarehouseTests", dependencies: ["Warehouse", "WarehouseDDL", "PostgresClient", "SluiceCore", "SpecLoader", "ETLPlan"]),
         .testTarget(name: "SluiceCLITests", dependencies: ["SluiceCLI", "SpecLoader", "Checks"]),
     ]
 )

@@ -2,6 +2,7 @@ import Foundation
 import SluiceCore
 import ArchitectureDiagram
 import CloudFormation
+import ETLPlan
 import WarehouseDDL
 
 /// `generated/<spec>/`: every renderer's output for one spec, and how it differs from what is on disk.
@@ -26,6 +27,7 @@ struct GeneratedFolder {
             ("architecture.md", ArchitectureDiagram.render(spec: spec)),
             ("cloudformation.yaml", try TemplateRenderer.render(spec: spec)),
         ]
+        if let plan = try PlanCompiler.render(spec) { files.append(("plan.json", plan)) }
         if let schema = SchemaScript.render(spec: spec) { files.append(("schema.sql", schema)) }
         self.files = files
     }
