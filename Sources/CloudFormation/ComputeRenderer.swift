@@ -90,7 +90,7 @@ enum ComputeRenderer {
             let groups: TemplateValue = .list(host.securityGroups.map { .getAtt(LogicalID.securityGroup($0), "GroupId") })
             var properties: [(String, TemplateValue)] = [
                 ("BlockDeviceMappings", .list([.map([("DeviceName", "/dev/xvda"), ("Ebs", .map([
-                    ("DeleteOnTermination", true), ("Encrypted", true), ("VolumeSize", .int(host.purpose?.contains("warehouse") == true ? 200 : 30)),
+                    ("DeleteOnTermination", true), ("Encrypted", true), ("VolumeSize", .int(isWarehouseHost(host.name, spec) ? 200 : 30)),
                     ("VolumeType", "gp3"),
                 ]))])])),
                 ("IamInstanceProfile", .ref(LogicalID.make("InstanceProfile", host.name))),
@@ -112,6 +112,12 @@ enum ComputeRenderer {
             t.resource(LogicalID.host(host.name), "AWS::EC2::Instance", properties)
             t.output(LogicalID.make("", host.name) + "PrivateIp", .getAtt(LogicalID.host(host.name), "PrivateIp"), description: "Private address of host \(host.name)")
         }
+    }
+
+    /// The host a self-managed warehouse runs on gets room for its data.
+    static func isWarehouseHost(_ name: String, _ spec: Spec) -> Bool {
+        if case .ec2(let host)? = spec.warehouse?.engine { return host == name }
+        return false
     }
 
     /// Graviton types carry a `g` after the generation digit: t4g, r6g, m7gd, c7gn.
