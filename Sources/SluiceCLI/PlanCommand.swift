@@ -11,7 +11,10 @@ struct PlanCommand: ParsableCommand {
         commandName: "plan",
         abstract: "Check specs, render generated/<spec>/, and show what changed (and, with --database, the migration).",
         discussion: """
-        Writes generated/<spec>/ for each spec that passes its checks and lists the files added, changed or removed. \
+        Writes generated/<spec>/ (cloudformation.yaml, schema.sql, plan.json, architecture.md) for each spec that passes its \
+        checks and lists the files added, changed or removed; for the template, the resources added, removed and modified \
+        and every security-relevant row (policy statements, Lambda permissions, security-group rules, routes, ACL entries) \
+        added or removed. \
         With --database URL (one spec), also reads that database's catalog and prints the SQL `sluice apply` would run; \
         nothing in the database changes.
         Exit status: 0 ok; 1 a spec has errors, or (--check) generated/ is stale; 2 changes, with --detailed-exitcode; 64 usage error.
@@ -65,16 +68,7 @@ struct PlanCommand: ParsableCommand {
             let folder = try GeneratedFolder(spec: spec, specPath: compilation.file, root: output)
             let changes = folder.changes()
             if changes.contains(where: { $0.status != .unchanged }) { changed = true }
-            for suppression in ScannerSuppressions.unmatched(spec) {
-                FileHandle.standardError.write(Data("\(suppression.location): warning: suppression of \(suppression.rule) names '\(suppression.subject ?? "")', which is nothing in the template\n".utf8))
-            }
-            if let template = folder.files.first(where: { $0.name == "cloudformation.yaml" })?.contents {
-                // CloudFormation's own quotas: such a template renders and lints but does not deploy as one stack.
-                let resources = template.components(separatedBy: "\n    Type: AWS::").count - 1
-                if resources > 500 || template.utf8.count > 1_000_000 {
-                    FileHandle.standardError.write(Data("\(compilation.file): warning: the template has \(resources) resources and \(template.utf8.count) bytes; CloudFormation takes at most 500 resources and 1,000,000 bytes per stack, so this spec must be split to deploy\n".utf8))
-                }
-            }
+            warn(about: spec, file: compilation.file, folder: folder)
             // Compared before writing, with what the previous plan left in generated/.
             let template = TemplateChanges.compute(spec: spec, previousFile: folder.directory.appendingPathComponent("cloudformation.yaml"))
             if !check { try folder.write() }
@@ -106,9 +100,24 @@ struct PlanCommand: ParsableCommand {
         if detailedExitcode, changed { throw ExitCode(2) }
     }
 
+    /// Warnings that do not stop the plan: suppressions naming nothing, and a template beyond what
+    /// one CloudFormation stack takes (it renders and lints, but does not deploy as one stack).
+    private func warn(about spec: Spec, file: String, folder: GeneratedFolder) {
+        var warnings: [String] = []
+        for suppression in ScannerSuppressions.unmatched(spec) {
+            warnings.append("\(suppression.location): warning: suppression of \(suppression.rule) names '\(suppression.subject ?? "")', which is nothing in the template")
+        }
+        if let template = folder.files.first(where: { $0.name == "cloudformation.yaml" })?.contents {
+            let resources = template.components(separatedBy: "\n    Type: AWS::").count - 1
+            if resources > 500 || template.utf8.count > 1_000_000 {
+                warnings.append("\(file): warning: the template has \(resources) resources and \(template.utf8.count) bytes; CloudFormation takes at most 500 resources and 1,000,000 bytes per stack, so this spec must be split to deploy")
+            }
+        }
+        for warning in warnings { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
+    }
+
     private func text(_ result: SpecResult, plan: MigrationPlan?) -> String {
         var text = "\(result.spec)\n"
-        if result.files.isEmpty { text += "  (no warehouse: nothing to render yet)\n" }
         for file in result.files {
             let relative = file.path.hasPrefix(FileManager.default.currentDirectoryPath + "/")
                 ? String(file.path.dropFirst(FileManager.default.currentDirectoryPath.count + 1)) : file.path
