@@ -12,6 +12,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // SHA-256 and HMAC for SigV4 (and, later, the keyed hash that masks values).
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // System libyaml: the loader walks its event stream to keep every node's position.
@@ -24,6 +26,8 @@ let package = Package(
         .target(name: "ArchitectureDiagram", dependencies: ["SluiceCore"]),
         // generated/<spec>/plan.json: the pipelines compiled for the executor, with the SQL each batch runs.
         .target(name: "ETLPlan", dependencies: ["SluiceCore", "WarehouseDDL"]),
+        // AWS Signature Version 4, as S3 and every AWS API take it.
+        .target(name: "AWSSigning", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // CloudFormation: the template tree, the libyaml emitter, one renderer per part of the spec.
         .target(name: "CloudFormation", dependencies: ["CYAML", "SluiceCore"]),
         // The warehouse as the spec wants it: desired schema, DDL statements, schema.sql. No database needed.
@@ -48,6 +52,7 @@ let package = Package(
         .testTarget(name: "SpecLoaderTests", dependencies: ["SpecLoader"]),
         .testTarget(name: "ChecksTests", dependencies: ["Checks", "SpecLoader"]),
         .testTarget(name: "ArchitectureDiagramTests", dependencies: ["ArchitectureDiagram", "SpecLoader", "SluiceCore"]),
+        .testTarget(name: "AWSSigningTests", dependencies: ["AWSSigning"]),
         .testTarget(name: "CloudFormationTests", dependencies: ["CloudFormation", "SpecLoader"]),
         .testTarget(name: "WarehouseTests", dependencies: ["Warehouse", "WarehouseDDL", "PostgresClient", "SluiceCore", "SpecLoader", "ETLPlan"]),
         .testTarget(name: "SluiceCLITests", dependencies: ["SluiceCLI", "SpecLoader", "Checks"]),
