@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // SHA-256 and HMAC for SigV4 (and, later, the keyed hash that masks values).
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // The S3 API: streaming bodies, connection pooling, timeouts.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // System libyaml: the loader walks its event stream to keep every node's position.
@@ -28,6 +30,10 @@ let package = Package(
         .target(name: "ETLPlan", dependencies: ["SluiceCore", "WarehouseDDL"]),
         // AWS Signature Version 4, as S3 and every AWS API take it.
         .target(name: "AWSSigning", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // The S3 API over HTTP: ListObjectsV2, streaming GetObject, PutObject, retries, SigV4.
+        .target(name: "S3Client", dependencies: [
+            "AWSSigning", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
         // CloudFormation: the template tree, the libyaml emitter, one renderer per part of the spec.
         .target(name: "CloudFormation", dependencies: ["CYAML", "SluiceCore"]),
         // The warehouse as the spec wants it: desired schema, DDL statements, schema.sql. No database needed.
@@ -53,6 +59,7 @@ let package = Package(
         .testTarget(name: "ChecksTests", dependencies: ["Checks", "SpecLoader"]),
         .testTarget(name: "ArchitectureDiagramTests", dependencies: ["ArchitectureDiagram", "SpecLoader", "SluiceCore"]),
         .testTarget(name: "AWSSigningTests", dependencies: ["AWSSigning"]),
+        .testTarget(name: "S3ClientTests", dependencies: ["S3Client", "AWSSigning"]),
         .testTarget(name: "CloudFormationTests", dependencies: ["CloudFormation", "SpecLoader"]),
         .testTarget(name: "WarehouseTests", dependencies: ["Warehouse", "WarehouseDDL", "PostgresClient", "SluiceCore", "SpecLoader", "ETLPlan"]),
         .testTarget(name: "SluiceCLITests", dependencies: ["SluiceCLI", "SpecLoader", "Checks"]),

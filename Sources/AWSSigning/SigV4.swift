@@ -109,13 +109,13 @@ public struct SigV4Signer: Sendable {
     }
 
     /// Each segment percent-encoded once (S3's rule; the path is not normalised), slashes kept.
-    static func canonicalPath(_ path: String) -> String {
+    public static func canonicalPath(_ path: String) -> String {
         let encoded = path.split(separator: "/", omittingEmptySubsequences: false).map { uriEncode(String($0)) }.joined(separator: "/")
         return encoded.isEmpty ? "/" : encoded
     }
 
     /// Sorted by encoded name, then encoded value; `name=` for an empty value.
-    static func canonicalQuery(_ query: [(name: String, value: String)]) -> String {
+    public static func canonicalQuery(_ query: [(name: String, value: String)]) -> String {
         let encoded: [(name: String, value: String)] = query.map { (uriEncode($0.name), uriEncode($0.value)) }
         let sorted = encoded.sorted { a, b in a.name == b.name ? a.value < b.value : a.name < b.name }
         return sorted.map { "\($0.name)=\($0.value)" }.joined(separator: "&")

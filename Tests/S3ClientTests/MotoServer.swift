@@ -1,0 +1,78 @@
+import AWSSigning
+import Foundation
+import Testing
+
+/// A real S3 API endpoint for the whole test process: moto_server on loopback, started with
+/// INITIAL_NO_AUTH_ACTION_COUNT so that after creating a user, its key and its policy, moto checks
+/// every request's signature and the caller's permissions. When it cannot start, the tests that need
+/// it fail with the reason; they never skip.
+enum MotoServer {
+    struct Instance: Sendable {
+        var endpoint: URL
+        var credentials: AWSCredentials
+    }
+
+    static let shared: Result<Instance, Error> = Result { try start() }
+
+    struct Failure: Error, CustomStringConvertible { var description: String }
+
+    static func start() throws -> Instance {
+        let port = 41_000 + Int(getpid() % 9_000)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["moto_server", "-H", "127.0.0.1", "-p", String(port)]
+        var environment = ProcessInfo.processInfo.environment
+        // create-user, create-access-key and put-user-policy go through unauthenticated; nothing after.
+        environment["INITIAL_NO_AUTH_ACTION_COUNT"] = "3"
+        environment["PATH"] = (environment["PATH"] ?? "") + ":" + NSHomeDirectory() + "/.local/bin"
+        server.environment = environment
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        do { try server.run() } catch { throw Failure(description: "moto_server cannot start: \(error); bash scripts/setup --test installs it") }
+        motoPID = server.processIdentifier
+        atexit { if motoPID > 0 { kill(motoPID, SIGTERM) } }
+        let endpoint = URL(string: "http://127.0.0.1:\(port)")!
+        // Wait until it listens (a TCP connect, which moto does not count as an action).
+        var ready = false
+        for _ in 0..<150 {
+            if listening(port) { ready = true; break }
+            usleep(100_000)
+        }
+        guard ready else { throw Failure(description: "moto_server did not answer on \(endpoint)") }
+        let script = """
+        import boto3, json, sys
+        iam = boto3.client("iam", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+        iam.create_user(UserName="sluice-etl")
+        key = iam.create_access_key(UserName="sluice-etl")["AccessKey"]
+        iam.put_user_policy(UserName="sluice-etl", PolicyName="s3", PolicyDocument=json.dumps({"Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+        print(key["AccessKeyId"], key["SecretAccessKey"])
+        """
+        let bootstrap = Process()
+        bootstrap.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        bootstrap.arguments = ["python3", "-c", script, endpoint.absoluteString]
+        let output = Pipe()
+        bootstrap.standardOutput = output
+        try bootstrap.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        bootstrap.waitUntilExit()
+        let parts = text.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        guard bootstrap.terminationStatus == 0, parts.count == 2 else { throw Failure(description: "could not create moto's IAM user: \(text)") }
+        return Instance(endpoint: endpoint, credentials: AWSCredentials(accessKeyID: parts[0], secretAccessKey: parts[1]))
+    }
+}
+
+nonisolated(unsafe) var motoPID: Int32 = 0
+
+func listening(_ port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+    }
+}
