@@ -34,8 +34,10 @@ enum ComputeRenderer {
                 ])),
             ]
             if let concurrency = function.reservedConcurrency { properties.append(("ReservedConcurrentExecutions", .int(concurrency))) }
-            if !function.environment.isEmpty {
-                properties.append(("Environment", .map([("Variables", .map(function.environment.map { ($0.key, .string($0.value)) }))])))
+            var variables: [(String, TemplateValue)] = function.environment.map { ($0.key, .string($0.value)) }
+            variables += warehouseVariables(for: function.name, spec)
+            if !variables.isEmpty {
+                properties.append(("Environment", .map([("Variables", .map(variables.sorted { $0.0 < $1.0 }))])))
             }
             if let queue = function.deadLetterQueue {
                 properties.append(("DeadLetterConfig", .map([("TargetArn", .getAtt(LogicalID.queue(queue), "Arn"))])))
@@ -112,6 +114,24 @@ enum ComputeRenderer {
             t.resource(LogicalID.host(host.name), "AWS::EC2::Instance", properties)
             t.output(LogicalID.make("", host.name) + "PrivateIp", .getAtt(LogicalID.host(host.name), "PrivateIp"), description: "Private address of host \(host.name)")
         }
+    }
+
+    /// Where a function that runs a pipeline finds the warehouse once deployed: the credentials
+    /// secret's ARN and the database's address, which only the deployed stack knows.
+    static func warehouseVariables(for function: String, _ spec: Spec) -> [(String, TemplateValue)] {
+        guard let warehouse = spec.warehouse, spec.pipelines.contains(where: { $0.workload == function }) else { return [] }
+        let host: TemplateValue
+        switch warehouse.engine {
+        case .ec2(let name): host = .getAtt(LogicalID.host(name), "PrivateIp")
+        case .rds: host = .getAtt(LogicalID.make("Database", warehouse.name), "Endpoint.Address")
+        case .aurora: host = .getAtt(LogicalID.make("DatabaseCluster", warehouse.name), "Endpoint.Address")
+        }
+        return [
+            ("SLUICE_WAREHOUSE_DATABASE", .string(warehouse.database)),
+            ("SLUICE_WAREHOUSE_HOST", host),
+            ("SLUICE_WAREHOUSE_PORT", .string(String(warehouse.port))),
+            ("SLUICE_WAREHOUSE_SECRET", .ref(LogicalID.secret(warehouse.credentialsSecret))),
+        ]
     }
 
     /// The host a self-managed warehouse runs on gets room for its data.
