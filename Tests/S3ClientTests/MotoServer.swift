@@ -18,9 +18,11 @@ enum MotoServer {
 
     static func start() throws -> Instance {
         let port = 41_000 + Int(getpid() % 9_000)
+        // The interpreter itself, not a wrapper (pyenv's shims fork): the PID we hold is moto's, so
+        // it can be stopped when the tests end.
         let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        server.arguments = ["moto_server", "-H", "127.0.0.1", "-p", String(port)]
+        server.executableURL = URL(fileURLWithPath: try pythonExecutable())
+        server.arguments = ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)]
         var environment = ProcessInfo.processInfo.environment
         // create-user, create-access-key and put-user-policy go through unauthenticated; nothing after.
         environment["INITIAL_NO_AUTH_ACTION_COUNT"] = "3"
@@ -28,9 +30,9 @@ enum MotoServer {
         server.environment = environment
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
-        do { try server.run() } catch { throw Failure(description: "moto_server cannot start: \(error); bash scripts/setup --test installs it") }
+        do { try server.run() } catch { throw Failure(description: "moto cannot start: \(error); bash scripts/setup --test installs it") }
         motoPID = server.processIdentifier
-        atexit { if motoPID > 0 { kill(motoPID, SIGTERM) } }
+        atexit { if motoPID > 0 { kill(motoPID, SIGKILL) } }
         let endpoint = URL(string: "http://127.0.0.1:\(port)")!
         // Wait until it listens (a TCP connect, which moto does not count as an action).
         var ready = false
@@ -63,6 +65,20 @@ enum MotoServer {
 }
 
 nonisolated(unsafe) var motoPID: Int32 = 0
+
+/// `sys.executable` of the `python3` on PATH.
+func pythonExecutable() throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", "-c", "import sys; print(sys.executable)"]
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let path = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    process.waitUntilExit()
+    guard process.terminationStatus == 0, !path.isEmpty else { throw MotoServer.Failure(description: "python3 is not on PATH") }
+    return path
+}
 
 func listening(_ port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
