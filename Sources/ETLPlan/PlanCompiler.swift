@@ -69,9 +69,7 @@ public enum PlanCompiler {
 
     /// FNV-1a of `pipeline:<name>`, kept positive and away from the migration's key.
     static func lockKey(_ name: String) -> Int64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in "sluice pipeline:\(name)".utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return Int64(hash & 0x7fff_ffff_ffff_ffff)
+        Int64(FNV1a("sluice pipeline:\(name)").value & 0x7fff_ffff_ffff_ffff)
     }
 
     static func target(_ target: PipelineTarget, table: Table, index: Int) -> PipelinePlan.Target {

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresClient
+import SluiceCore
 import WarehouseDDL
 
 /// A throwaway PostgreSQL cluster under a folder (by default `.sluice/` of the working directory),
@@ -25,9 +26,7 @@ public struct LocalCluster: Sendable {
         }
         let workingDirectory = FileManager.default.currentDirectoryPath
         if let user = serverUser, (try? execute("/usr/sbin/runuser", ["-u", user, "--", "test", "-x", workingDirectory])) == nil {
-            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-            for byte in workingDirectory.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-            return LocalCluster(root: URL(fileURLWithPath: "/tmp/sluice-\(String(hash, radix: 16).prefix(12))"))
+            return LocalCluster(root: URL(fileURLWithPath: "/tmp/sluice-\(FNV1a(workingDirectory).hex.prefix(12))"))
         }
         return LocalCluster(root: URL(fileURLWithPath: workingDirectory).appendingPathComponent(".sluice"))
     }

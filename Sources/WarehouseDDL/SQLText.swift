@@ -1,3 +1,5 @@
+import SluiceCore
+
 /// Quoting for the SQL text Sluice writes. Identifiers are quoted only where PostgreSQL needs it
 /// (as `quote_ident` and pg_dump do), so generated files read like hand-written SQL; values never
 /// reach SQL text: they travel as parameters. Literals appear only in DDL that takes none (COMMENT ON).
@@ -34,9 +36,7 @@ public enum SQL {
     /// a prefix and end in a hash of the whole name, so they stay unique and stable.
     public static func fitted(_ name: String) -> String {
         guard name.utf8.count > 63 else { return name }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        let suffix = "_" + String(String(hash, radix: 16).suffix(8))
+        let suffix = "_" + String(FNV1a(name).hex.suffix(8))
         var prefix = ""
         for character in name {
             if prefix.utf8.count + character.utf8.count + suffix.utf8.count > 63 { break }

@@ -61,11 +61,9 @@ extension DesiredSchema {
 
     /// A fingerprint of the DDL (FNV-1a 64): equal digests mean the same desired schema.
     public var digest: String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for statement in creationSections.flatMap(\.statements) {
-            for byte in statement.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        }
-        let hex = String(hash, radix: 16)
+        var hash = FNV1a()
+        for statement in creationSections.flatMap(\.statements) { hash.add(statement) }
+        let hex = hash.hex
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
