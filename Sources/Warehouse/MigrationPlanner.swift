@@ -399,26 +399,12 @@ struct MigrationPlanner {
                                        detail: "held by \(privilege.role), which the spec does not grant"))
             }
         }
-        for (statement, group) in zip(DDL.grants(missing), Self.groups(missing)) {
-            privileges.append(MigrationStep("grant \(group.privileges) on \(group.object) to \(group.role)", [statement]))
+        for group in DDL.grouped(missing) {
+            privileges.append(MigrationStep("grant \(group.privileges.joined(separator: ", ")) on \(group.objectLabel) to \(group.role)", [DDL.grant(group)]))
         }
-        for (statement, group) in zip(DDL.revokes(unwanted), Self.groups(unwanted)) {
-            privileges.append(MigrationStep("revoke \(group.privileges) on \(group.object) from \(group.role)", [statement]))
+        for group in DDL.grouped(unwanted) {
+            privileges.append(MigrationStep("revoke \(group.privileges.joined(separator: ", ")) on \(group.objectLabel) from \(group.role)", [DDL.revoke(group)]))
         }
-    }
-
-    /// The same grouping DDL.grants uses, for the step summaries.
-    private static func groups(_ privileges: [Privilege]) -> [(role: String, object: String, privileges: String)] {
-        var result: [(role: String, object: String, kind: Privilege.ObjectKind, privileges: [String])] = []
-        for privilege in privileges.sorted() {
-            if let last = result.last, last.role == privilege.role, last.kind == privilege.kind, last.object == privilege.object {
-                result[result.count - 1].privileges.append(privilege.privilege)
-            } else {
-                result.append((privilege.role, privilege.object, privilege.kind, [privilege.privilege]))
-            }
-        }
-        let order = ["USAGE", "EXECUTE", "SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"]
-        return result.map { ($0.role, $0.kind == .table ? $0.object : "\($0.kind.rawValue) \($0.object)", $0.privileges.sorted { (order.firstIndex(of: $0) ?? 99) < (order.firstIndex(of: $1) ?? 99) }.joined(separator: ", ")) }
     }
 
     private mutating func reportUnknownRelations() {

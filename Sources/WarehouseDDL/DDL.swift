@@ -125,37 +125,51 @@ public enum DDL {
         ]
     }
 
-    static func target(_ privilege: Privilege) -> String {
-        switch privilege.kind {
-        case .schema: return "SCHEMA \(SQL.identifier(privilege.object))"
-        case .table: return "TABLE \(SQL.qualified(privilege.object))"
-        case .function: return "FUNCTION \(privilege.object)"
+    static func target(_ group: PrivilegeGroup) -> String {
+        switch group.kind {
+        case .schema: return "SCHEMA \(SQL.identifier(group.object))"
+        case .table: return "TABLE \(SQL.qualified(group.object))"
+        case .function: return "FUNCTION \(group.object)"
         }
     }
 
-    /// One GRANT per role and object, privileges in a fixed order.
-    public static func grants(_ privileges: [Privilege]) -> [String] {
-        grouped(privileges).map { "GRANT \($0.privileges.joined(separator: ", ")) ON \(target($0.first)) TO \(SQL.identifier($0.first.role));" }
+    /// The privileges of one role on one object, in a fixed order: what one GRANT or REVOKE covers.
+    public struct PrivilegeGroup: Sendable {
+        public var role: String
+        public var kind: Privilege.ObjectKind
+        public var object: String
+        public var privileges: [String]
+
+        /// `analytics.t` for a table, `schema analytics` or `function …` otherwise: how plans name it.
+        public var objectLabel: String { kind == .table ? object : "\(kind.rawValue) \(object)" }
     }
 
-    public static func revokes(_ privileges: [Privilege]) -> [String] {
-        grouped(privileges).map { "REVOKE \($0.privileges.joined(separator: ", ")) ON \(target($0.first)) FROM \(SQL.identifier($0.first.role));" }
-    }
-
-    private static func grouped(_ privileges: [Privilege]) -> [(first: Privilege, privileges: [String])] {
+    public static func grouped(_ privileges: [Privilege]) -> [PrivilegeGroup] {
         let order = ["USAGE", "EXECUTE", "SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"]
-        var groups: [(first: Privilege, privileges: [String])] = []
+        var groups: [PrivilegeGroup] = []
         for privilege in privileges.sorted() {
-            if let last = groups.last, last.first.role == privilege.role, last.first.kind == privilege.kind, last.first.object == privilege.object {
+            if let last = groups.last, last.role == privilege.role, last.kind == privilege.kind, last.object == privilege.object {
                 groups[groups.count - 1].privileges.append(privilege.privilege)
             } else {
-                groups.append((privilege, [privilege.privilege]))
+                groups.append(PrivilegeGroup(role: privilege.role, kind: privilege.kind, object: privilege.object, privileges: [privilege.privilege]))
             }
         }
-        return groups.map { group in
-            (group.first, group.privileges.sorted { (order.firstIndex(of: $0) ?? 99) < (order.firstIndex(of: $1) ?? 99) })
+        for index in groups.indices {
+            groups[index].privileges.sort { (order.firstIndex(of: $0) ?? 99) < (order.firstIndex(of: $1) ?? 99) }
         }
+        return groups
     }
+
+    public static func grant(_ group: PrivilegeGroup) -> String {
+        "GRANT \(group.privileges.joined(separator: ", ")) ON \(target(group)) TO \(SQL.identifier(group.role));"
+    }
+
+    public static func revoke(_ group: PrivilegeGroup) -> String {
+        "REVOKE \(group.privileges.joined(separator: ", ")) ON \(target(group)) FROM \(SQL.identifier(group.role));"
+    }
+
+    /// One GRANT per role and object.
+    public static func grants(_ privileges: [Privilege]) -> [String] { grouped(privileges).map(grant) }
 
     public static func commentOnTable(_ table: String, _ text: String?) -> String {
         "COMMENT ON TABLE \(SQL.qualified(table)) IS \(text.map(SQL.literal) ?? "NULL");"
