@@ -22,12 +22,22 @@ public enum TemplateRenderer {
         return builder
     }
 
-    public static func render(spec: Spec) throws -> String {
+    public static func render(spec: Spec) throws -> String { try rendered(spec: spec).text }
+
+    /// The template as a tree (what `sluice plan` diffs) and as the YAML written to generated/.
+    public static func rendered(spec: Spec) throws -> (template: TemplateValue, text: String) {
         let builder = builder(spec: spec)
         if !builder.duplicates.isEmpty {
             throw Failure(description: "\(spec.file): two names in the spec become the same CloudFormation logical ID (\(builder.duplicates.joined(separator: ", "))); "
                           + "names that differ only in punctuation or case must be renamed")
         }
-        return try YAMLEmitter.emit(builder.template)
+        let template = builder.template
+        return (template, try YAMLEmitter.emit(template))
+    }
+
+    /// How many resources a template holds (CloudFormation takes at most 500 per stack).
+    public static func resourceCount(_ template: TemplateValue) -> Int {
+        guard case .map(let resources)? = template["Resources"] else { return 0 }
+        return resources.count
     }
 }

@@ -19,13 +19,17 @@ struct GeneratedFolder {
     let directory: URL
     /// File name → contents, from every renderer that has something for this spec.
     let files: [(name: String, contents: String)]
+    /// The CloudFormation template as a tree, for the plan's diff and quota check.
+    let template: TemplateValue
 
     init(spec: Spec, specPath: String, root: String) throws {
         let base = URL(fileURLWithPath: specPath).deletingPathExtension().lastPathComponent
         directory = URL(fileURLWithPath: root).appendingPathComponent(base)
+        let cloudformation = try TemplateRenderer.rendered(spec: spec)
+        template = cloudformation.template
         var files: [(String, String)] = [
             ("architecture.md", ArchitectureDiagram.render(spec: spec)),
-            ("cloudformation.yaml", try TemplateRenderer.render(spec: spec)),
+            ("cloudformation.yaml", cloudformation.text),
         ]
         if let plan = try PlanCompiler.render(spec) { files.append(("plan.json", plan)) }
         if let schema = SchemaScript.render(spec: spec) { files.append(("schema.sql", schema)) }

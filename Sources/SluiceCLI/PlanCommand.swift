@@ -70,7 +70,7 @@ struct PlanCommand: ParsableCommand {
             if changes.contains(where: { $0.status != .unchanged }) { changed = true }
             warn(about: spec, file: compilation.file, folder: folder)
             // Compared before writing, with what the previous plan left in generated/.
-            let template = TemplateChanges.compute(spec: spec, previousFile: folder.directory.appendingPathComponent("cloudformation.yaml"))
+            let template = TemplateChanges.compute(spec: spec, template: folder.template, previousFile: folder.directory.appendingPathComponent("cloudformation.yaml"))
             if !check { try folder.write() }
             var result = SpecResult(spec: compilation.file, files: changes, cloudformation: template.isEmpty ? nil : template)
             if let database {
@@ -107,11 +107,10 @@ struct PlanCommand: ParsableCommand {
         for suppression in ScannerSuppressions.unmatched(spec) {
             warnings.append("\(suppression.location): warning: suppression of \(suppression.rule) names '\(suppression.subject ?? "")', which is nothing in the template")
         }
-        if let template = folder.files.first(where: { $0.name == "cloudformation.yaml" })?.contents {
-            let resources = template.components(separatedBy: "\n    Type: AWS::").count - 1
-            if resources > 500 || template.utf8.count > 1_000_000 {
-                warnings.append("\(file): warning: the template has \(resources) resources and \(template.utf8.count) bytes; CloudFormation takes at most 500 resources and 1,000,000 bytes per stack, so this spec must be split to deploy")
-            }
+        let resources = TemplateRenderer.resourceCount(folder.template)
+        let bytes = folder.files.first { $0.name == "cloudformation.yaml" }?.contents.utf8.count ?? 0
+        if resources > 500 || bytes > 1_000_000 {
+            warnings.append("\(file): warning: the template has \(resources) resources and \(bytes) bytes; CloudFormation takes at most 500 resources and 1,000,000 bytes per stack, so this spec must be split to deploy")
         }
         for warning in warnings { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
     }

@@ -28,11 +28,11 @@ struct TemplateChanges: Encodable {
         security = diff.security.map { Row(table: $0.table, change: $0.change.rawValue, row: $0.text) }
     }
 
-    static func compute(spec: Spec, previousFile: URL) -> TemplateChanges {
+    static func compute(spec: Spec, template: TemplateValue, previousFile: URL) -> TemplateChanges {
         let previous = (try? Data(contentsOf: previousFile)).flatMap { data in
             YAMLReader(file: previousFile.path).read(Array(data)).root.map(templateValue)
         }
-        return TemplateChanges(TemplateDiff(old: previous, new: TemplateRenderer.template(spec: spec), names: TemplateRenderer.displayNames(spec: spec)))
+        return TemplateChanges(TemplateDiff(old: previous, new: template, names: TemplateRenderer.displayNames(spec: spec)))
     }
 
     /// A template file read back: the emitter writes numbers and booleans plain and quotes any

@@ -67,6 +67,24 @@ struct PlanDiffTests {
         #expect(!all.contains { $0.contains("Fn::") })
     }
 
+    @Test func aTemplateBeyondOneStacksQuotasIsWarnedAbout() throws {
+        let generator = Process()
+        generator.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        generator.arguments = ["python3", packageRoot.appendingPathComponent("bench/gen_large.py").path]
+        generator.standardOutput = FileHandle.nullDevice
+        try generator.run()
+        generator.waitUntilExit()
+        #expect(generator.terminationStatus == 0)
+        let output = URL(fileURLWithPath: "/tmp/sluice-quota-\(getpid())-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let result = try CLI.run(["plan", "--output", output.path, "bench/out/large.yaml"])
+        #expect(result.status == 0)
+        #expect(result.stderr.contains("warning: the template has 2670 resources"))
+        #expect(result.stderr.contains("CloudFormation takes at most 500 resources"))
+        let small = try CLI.run(["plan", "--output", output.path, "specs/clickstream.yaml"])
+        #expect(!small.stderr.contains("warning"))
+    }
+
     @Test func nothingChangedIsExitCodeZeroAndNoTables() throws {
         let result = try planAfter("clickstream.yaml") { $0 + "\n# a comment changes nothing\n" }
         #expect(result.status == 0)
