@@ -49,7 +49,7 @@ enum ComputeRenderer {
             guard spec.compute.function(pipeline.workload) != nil else { continue }
             let function = LogicalID.function(pipeline.workload)
             if let schedule = pipeline.schedule {
-                let rule = LogicalID.make("Schedule", pipeline.name)
+                let rule = LogicalID.schedule(pipeline.name)
                 t.resource(rule, "AWS::Events::Rule", [
                     ("Description", .string("Runs pipeline \(pipeline.name)")),
                     ("ScheduleExpression", .string(schedule.expression)),
@@ -95,7 +95,7 @@ enum ComputeRenderer {
                     ("DeleteOnTermination", true), ("Encrypted", true), ("VolumeSize", .int(isWarehouseHost(host.name, spec) ? 200 : 30)),
                     ("VolumeType", "gp3"),
                 ]))])])),
-                ("IamInstanceProfile", .ref(LogicalID.make("InstanceProfile", host.name))),
+                ("IamInstanceProfile", .ref(LogicalID.instanceProfile(host.name))),
                 ("ImageId", .ref(ami)),
                 ("InstanceType", .string(host.instanceType)),
                 // IMDSv2 only: a request must first fetch a session token, which SSRF cannot.
@@ -123,8 +123,8 @@ enum ComputeRenderer {
         let host: TemplateValue
         switch warehouse.engine {
         case .ec2(let name): host = .getAtt(LogicalID.host(name), "PrivateIp")
-        case .rds: host = .getAtt(LogicalID.make("Database", warehouse.name), "Endpoint.Address")
-        case .aurora: host = .getAtt(LogicalID.make("DatabaseCluster", warehouse.name), "Endpoint.Address")
+        case .rds: host = .getAtt(LogicalID.database(warehouse.name), "Endpoint.Address")
+        case .aurora: host = .getAtt(LogicalID.databaseCluster(warehouse.name), "Endpoint.Address")
         }
         return [
             ("SLUICE_WAREHOUSE_DATABASE", .string(warehouse.database)),

@@ -33,7 +33,7 @@ enum IdentityRenderer {
             properties.append(("Tags", t.tags(role.name)))
             t.resource(id, "AWS::IAM::Role", properties)
             if t.spec.compute.host(role.workload) != nil {
-                t.resource(LogicalID.make("InstanceProfile", role.workload), "AWS::IAM::InstanceProfile", [("Roles", .list([.ref(id)]))])
+                t.resource(LogicalID.instanceProfile(role.workload), "AWS::IAM::InstanceProfile", [("Roles", .list([.ref(id)]))])
             }
         }
     }

@@ -127,34 +127,29 @@ enum NetworkRenderer {
     /// groups that refer to each other do not form a dependency cycle; the rest stay inline.
     static func renderSecurityGroup(_ group: SecurityGroup, vpc: String, into t: TemplateBuilder) {
         let id = LogicalID.securityGroup(group.name)
-        var inlineIngress: [TemplateValue] = [], inlineEgress: [TemplateValue] = []
         var separate: [(String, String, [(String, TemplateValue)])] = []
-        for (index, rule) in group.ingress.enumerated() {
-            var entry = ruleProperties(rule, direction: "ingress", group: group.name)
-            switch rule.peer {
-            case .cidr(let block): entry.append(block.family == .v4 ? ("CidrIp", .string(block.description)) : ("CidrIpv6", .string(block.description)))
-            case .prefixList(let endpoint): entry.append(("SourcePrefixListId", prefixList(endpoint, t)))
-            case .securityGroup(let peer):
-                entry.append(("SourceSecurityGroupId", .getAtt(LogicalID.securityGroup(peer), "GroupId")))
-                separate.append((LogicalID.make("\(id)Ingress", "\(index + 1) \(peer) \(rule.ports.from)"), "AWS::EC2::SecurityGroupIngress",
-                                 [("GroupId", .getAtt(id, "GroupId"))] + entry))
-                continue
+        /// The rules of one direction that stay inline; those naming a group go to `separate`.
+        func inline(_ rules: [SecurityGroupRule], ingress: Bool) -> [TemplateValue] {
+            let (direction, side, resourceType) = ingress ? ("Ingress", "Source", "AWS::EC2::SecurityGroupIngress")
+                                                          : ("Egress", "Destination", "AWS::EC2::SecurityGroupEgress")
+            var kept: [TemplateValue] = []
+            for (index, rule) in rules.enumerated() {
+                var entry = ruleProperties(rule, direction: direction.lowercased())
+                switch rule.peer {
+                case .cidr(let block): entry.append(block.family == .v4 ? ("CidrIp", .string(block.description)) : ("CidrIpv6", .string(block.description)))
+                case .prefixList(let endpoint): entry.append(("\(side)PrefixListId", prefixList(endpoint, t)))
+                case .securityGroup(let peer):
+                    entry.append(("\(side)SecurityGroupId", .getAtt(LogicalID.securityGroup(peer), "GroupId")))
+                    separate.append((LogicalID.make("\(id)\(direction)", "\(index + 1) \(peer) \(rule.ports.from)"), resourceType,
+                                     [("GroupId", .getAtt(id, "GroupId"))] + entry))
+                    continue
+                }
+                kept.append(.map(entry))
             }
-            inlineIngress.append(.map(entry))
+            return kept
         }
-        for (index, rule) in group.egress.enumerated() {
-            var entry = ruleProperties(rule, direction: "egress", group: group.name)
-            switch rule.peer {
-            case .cidr(let block): entry.append(block.family == .v4 ? ("CidrIp", .string(block.description)) : ("CidrIpv6", .string(block.description)))
-            case .prefixList(let endpoint): entry.append(("DestinationPrefixListId", prefixList(endpoint, t)))
-            case .securityGroup(let peer):
-                entry.append(("DestinationSecurityGroupId", .getAtt(LogicalID.securityGroup(peer), "GroupId")))
-                separate.append((LogicalID.make("\(id)Egress", "\(index + 1) \(peer) \(rule.ports.from)"), "AWS::EC2::SecurityGroupEgress",
-                                 [("GroupId", .getAtt(id, "GroupId"))] + entry))
-                continue
-            }
-            inlineEgress.append(.map(entry))
-        }
+        let inlineIngress = inline(group.ingress, ingress: true)
+        var inlineEgress = inline(group.egress, ingress: false)
         if inlineEgress.isEmpty {
             // Without an inline egress rule AWS allows all outbound traffic; this one (as AWS CDK
             // writes it) matches nothing, so the group has exactly the egress the spec gives it.
@@ -169,7 +164,7 @@ enum NetworkRenderer {
         for (ruleID, type, ruleProperties) in separate { t.resource(ruleID, type, ruleProperties) }
     }
 
-    static func ruleProperties(_ rule: SecurityGroupRule, direction: String, group: String) -> [(String, TemplateValue)] {
+    static func ruleProperties(_ rule: SecurityGroupRule, direction: String) -> [(String, TemplateValue)] {
         let description = rule.description ?? "\(direction) \(rule.proto.rawValue) \(rule.ports) (\(rule.peer))"
         var entry: [(String, TemplateValue)] = [("Description", .string(description)), ("IpProtocol", .string(rule.proto == .all ? "-1" : rule.proto.rawValue))]
         switch rule.proto {

@@ -28,9 +28,9 @@ public enum ScannerSuppressions {
             guard let warehouse = spec.warehouse, warehouse.name == name else { return [] }
             switch warehouse.engine {
             case .ec2(let host): return [LogicalID.host(host)]
-            case .rds: return [LogicalID.make("Database", name)]
+            case .rds: return [LogicalID.database(name)]
             case .aurora(_, let instances):
-                return [LogicalID.make("DatabaseCluster", name)] + (1...max(instances, 1)).map { LogicalID.make("DatabaseInstance", "\(name) \($0)") }
+                return [LogicalID.databaseCluster(name)] + (1...max(instances, 1)).map { LogicalID.databaseInstance(name, $0) }
             }
         default: return []
         }

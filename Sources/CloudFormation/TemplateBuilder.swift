@@ -106,4 +106,9 @@ enum LogicalID {
     static func function(_ name: String) -> String { make("Function", name) }
     static func logGroup(_ function: String) -> String { make("LogGroup", function) }
     static func host(_ name: String) -> String { make("Instance", name) }
+    static func instanceProfile(_ host: String) -> String { make("InstanceProfile", host) }
+    static func schedule(_ pipeline: String) -> String { make("Schedule", pipeline) }
+    static func database(_ warehouse: String) -> String { make("Database", warehouse) }
+    static func databaseCluster(_ warehouse: String) -> String { make("DatabaseCluster", warehouse) }
+    static func databaseInstance(_ warehouse: String, _ index: Int) -> String { make("DatabaseInstance", "\(warehouse) \(index)") }
 }

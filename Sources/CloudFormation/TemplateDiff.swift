@@ -220,7 +220,7 @@ extension TemplateRenderer {
             names[LogicalID.logGroup(function.name)] = "log group of \(function.name)"
         }
         for host in spec.compute.hosts { names[LogicalID.host(host.name)] = "host \(host.name)" }
-        for pipeline in spec.pipelines { names[LogicalID.make("Schedule", pipeline.name)] = "schedule of \(pipeline.name)" }
+        for pipeline in spec.pipelines { names[LogicalID.schedule(pipeline.name)] = "schedule of \(pipeline.name)" }
         return names
     }
 }

@@ -30,7 +30,7 @@ enum WarehouseRenderer {
         switch warehouse.engine {
         case .ec2: return
         case .rds(let instanceClass):
-            target = LogicalID.make("Database", warehouse.name)
+            target = LogicalID.database(warehouse.name)
             t.resource(target, "AWS::RDS::DBInstance", [
                 ("AllocatedStorage", "100"),
                 ("AutoMinorVersionUpgrade", true),
@@ -56,7 +56,7 @@ enum WarehouseRenderer {
             ], attributes: keep)
             t.output(LogicalID.make("", warehouse.name) + "Endpoint", .getAtt(target, "Endpoint.Address"), description: "Address of warehouse \(warehouse.name)")
         case .aurora(let instanceClass, let instances):
-            target = LogicalID.make("DatabaseCluster", warehouse.name)
+            target = LogicalID.databaseCluster(warehouse.name)
             t.resource(target, "AWS::RDS::DBCluster", [
                 ("BackupRetentionPeriod", 7),
                 ("CopyTagsToSnapshot", true),
@@ -74,7 +74,7 @@ enum WarehouseRenderer {
                 ("Tags", t.tags(warehouse.name)),
             ], attributes: keep)
             for index in 1...max(instances, 1) {
-                t.resource(LogicalID.make("DatabaseInstance", "\(warehouse.name) \(index)"), "AWS::RDS::DBInstance", [
+                t.resource(LogicalID.databaseInstance(warehouse.name, index), "AWS::RDS::DBInstance", [
                     ("AutoMinorVersionUpgrade", true),
                     ("DBClusterIdentifier", .ref(target)),
                     ("DBInstanceClass", .string(instanceClass)),
