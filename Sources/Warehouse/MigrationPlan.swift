@@ -37,9 +37,6 @@ public struct MigrationPlan: Sendable {
     public var steps: [MigrationStep]
     public var drift: [DriftItem]
     public var notes: [String]
-    /// What sluice.schema_version says was last applied, when anything was.
-    public var appliedDigest: String?
-    public var desiredDigest: String
     /// The bookkeeping (managed objects, schema version) written after the steps.
     public var bookkeeping: [String]
 

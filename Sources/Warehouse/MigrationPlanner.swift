@@ -428,6 +428,6 @@ struct MigrationPlanner {
         }
         let bookkeeping = desired.bookkeeping(source: "sluice apply \(SluiceVersion.current)", statementCount: steps.reduce(0) { $0 + $1.statements.count })
         return MigrationPlan(database: desired.database, steps: steps, drift: drift.sorted { ($0.kind, $0.name) < ($1.kind, $1.name) }, notes: notes,
-                             appliedDigest: nil, desiredDigest: desired.digest, bookkeeping: bookkeeping)
+                             bookkeeping: bookkeeping)
     }
 }

@@ -43,8 +43,7 @@ public struct Migrator: Sendable {
             }
             guard !plan.isEmpty else { return plan }
             // The spec's schemas first on the path, so view queries and defaults resolve as written.
-            let path = (desired.schemas.map(SQL.identifier) + ["pg_catalog"]).joined(separator: ", ")
-            try connection.query("SET LOCAL search_path = \(path)")
+            try connection.query("SET LOCAL search_path = \(desired.searchPath)")
             for step in plan.steps {
                 for statement in step.statements {
                     do {

@@ -21,14 +21,13 @@ struct Probe {
     /// Runs inside the caller's transaction and leaves nothing behind.
     static func run(_ schema: DesiredSchema, existingTables: Set<String>, existingViews: Set<String>, on connection: Connection) throws -> Probe {
         var probe = Probe()
-        let specPath = (schema.schemas.map(SQL.identifier) + ["pg_catalog"]).joined(separator: ", ")
         try connection.query("SAVEPOINT sluice_probe")
         defer {
             _ = try? connection.query("ROLLBACK TO SAVEPOINT sluice_probe")
             _ = try? connection.query("RELEASE SAVEPOINT sluice_probe")
             _ = try? connection.query("SET LOCAL search_path = pg_catalog")
         }
-        try connection.query("SET LOCAL search_path = \(specPath)")
+        try connection.query("SET LOCAL search_path = \(schema.searchPath)")
         var tableProbes: [(table: Table, name: String)] = []
         for (number, table) in schema.tables.enumerated() where existingTables.contains(table.qualifiedName) {
             let name = "sluice_probe_\(number)"

@@ -48,6 +48,10 @@ public struct DesiredSchema: Sendable {
         privileges = Self.privileges(warehouse: warehouse, pipelines: pipelines)
     }
 
+    /// The search_path DDL runs under: the spec's schemas first, so view queries and defaults
+    /// resolve as written, the same way in schema.sql, the probe and `sluice apply`.
+    public var searchPath: String { (schemas.map(SQL.identifier) + ["pg_catalog"]).joined(separator: ", ") }
+
     public func table(_ qualifiedName: String) -> Table? { tables.first { $0.qualifiedName == qualifiedName } }
     public func view(_ qualifiedName: String) -> View? { views.first { $0.qualifiedName == qualifiedName } }
 

@@ -94,7 +94,7 @@ public enum SchemaScript {
         BEGIN;
 
         -- View queries and defaults resolve in the spec's schemas first, as they do under `sluice apply`.
-        SET LOCAL search_path = \(schema.schemas.map(SQL.identifier).joined(separator: ", ")), pg_catalog;
+        SET LOCAL search_path = \(schema.searchPath);
 
         """
         for section in sections {
