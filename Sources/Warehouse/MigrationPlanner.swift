@@ -30,6 +30,8 @@ struct MigrationPlanner {
     private var notes: [String] = []
     /// Relations dropped or created by this plan: their privileges start from nothing.
     private var recreated: Set<String> = []
+    /// Managed tables the spec no longer has, dropped by this plan.
+    private var droppedTables: Set<String> = []
 
     init(desired: DesiredSchema, live: LiveCatalog, probe: Probe, connection: Connection) {
         self.desired = desired
@@ -107,6 +109,7 @@ struct MigrationPlanner {
         // Tables Sluice made that the spec no longer has.
         for object in live.managed where object.kind == "table" && desired.table(object.name) == nil && live.relations[object.name] != nil {
             let rows = try hasRows(object.name)
+            droppedTables.insert(object.name)
             dropTables.append(MigrationStep("drop table \(object.name)", ["DROP TABLE \(SQL.qualified(object.name));"], safety: .destructive,
                                             reason: rows ? "it has rows, which would be lost" : "it is empty now, but the table and its definition go"))
             forcing.insert(object.name)
@@ -350,7 +353,7 @@ struct MigrationPlanner {
             }
         }
         for (name, current) in live.indexes.sorted(by: { $0.key < $1.key }) where wanted[name] == nil && !current.backsConstraint {
-            guard !recreated.contains(current.table), !dropTables.contains(where: { $0.summary == "drop table \(current.table)" }) else { continue }
+            guard !recreated.contains(current.table), !droppedTables.contains(current.table) else { continue }
             if isManaged("index", name) {
                 dropIndexes.append(MigrationStep("drop index \(name) (no longer in the spec)", ["DROP INDEX \(SQL.qualified(name));"]))
             } else {
