@@ -11,7 +11,7 @@ public enum PlanCompiler {
                                     schemaDigest: DesiredSchema(warehouse: warehouse, pipelines: spec.pipelines).digest)
         }
         return ETLPlan(generatedFrom: spec.file.split(separator: "/").last.map(String.init) ?? spec.file, project: spec.project.name,
-                       warehouse: warehouse, pipelines: spec.pipelines.map { pipeline($0, warehouse: spec.warehouse) })
+                       warehouse: warehouse, pipelines: spec.pipelines.map { pipeline($0, spec: spec) })
     }
 
     public static func render(_ spec: Spec) throws -> String? {
@@ -21,14 +21,17 @@ public enum PlanCompiler {
         return String(decoding: try encoder.encode(plan), as: UTF8.self) + "\n"
     }
 
-    static func pipeline(_ pipeline: Pipeline, warehouse: Warehouse?) -> PipelinePlan {
+    static func pipeline(_ pipeline: Pipeline, spec: Spec) -> PipelinePlan {
+        let warehouse = spec.warehouse
         let source: PipelinePlan.Source
         switch pipeline.source.kind {
         case .bucket(let name, let template):
-            source = .init(kind: "s3", bucket: name, path: nil, prefixTemplate: template, staticPrefix: pipeline.source.staticPrefix,
+            // The same name the template gives the bucket (StorageRenderer), with the spec's account and region.
+            let deployed = spec.project.account.map { "\(spec.project.name.lowercased())-\(name.lowercased())-\($0)-\(spec.project.region)" }
+            source = .init(kind: "s3", bucket: name, bucketName: deployed, path: nil, prefixTemplate: template, staticPrefix: pipeline.source.staticPrefix,
                            format: pipeline.source.format.rawValue, compression: pipeline.source.compression.rawValue, csv: csv(pipeline.source.csv))
         case .folder(let path):
-            source = .init(kind: "folder", bucket: nil, path: path, prefixTemplate: nil, staticPrefix: nil,
+            source = .init(kind: "folder", bucket: nil, bucketName: nil, path: path, prefixTemplate: nil, staticPrefix: nil,
                            format: pipeline.source.format.rawValue, compression: pipeline.source.compression.rawValue, csv: csv(pipeline.source.csv))
         }
         let targets = pipeline.targets.enumerated().compactMap { index, target -> PipelinePlan.Target? in
@@ -58,7 +61,7 @@ public enum PlanCompiler {
                 case .exists: return .init(name: filter.name, path: filter.path, exists: true)
                 }
             },
-            dedupeKey: pipeline.dedupeKey, targets: targets,
+            dedupeKey: pipeline.dedupeKey, targets: targets, staging: staging(targets),
             quarantine: .init(table: "sluice.quarantine", bucket: pipeline.quarantine.bucket, prefix: pipeline.quarantine.prefix),
             postLoad: postLoad, lockKey: lockKey(pipeline.name))
     }
@@ -72,10 +75,31 @@ public enum PlanCompiler {
         Int64(FNV1a("sluice pipeline:\(name)").value & 0x7fff_ffff_ffff_ffff)
     }
 
+    /// The staging table's bookkeeping columns, before the targets' columns.
+    static let controlColumns: [(name: String, type: String)] = [
+        ("sluice_ordinal", "bigint NOT NULL"), ("sluice_line", "bigint"), ("sluice_reason", "text"), ("sluice_field", "text"), ("sluice_record", "text"),
+    ]
+
+    static func staging(_ targets: [PipelinePlan.Target]) -> PipelinePlan.Staging {
+        let table = "pg_temp.sluice_stage"
+        let columns = targets.flatMap(\.columns)
+        let names = controlColumns.map(\.name) + columns.map(\.staged)
+        let definitions = controlColumns.map { "\($0.name) \($0.type)" } + columns.map { "\(SQL.identifier($0.staged)) \($0.type)" }
+        return .init(
+            table: table, columns: names,
+            drop: "DROP TABLE IF EXISTS \(table);",
+            create: "CREATE TEMP TABLE sluice_stage (\n    " + definitions.joined(separator: ",\n    ") + "\n) ON COMMIT DROP;",
+            copy: "COPY \(table) (\(SQL.list(names))) FROM STDIN;",
+            quarantine: "INSERT INTO sluice.quarantine (run_id, pipeline, object_key, line, field, reason, record)\n"
+                + "SELECT $1::bigint, $2::text, $3::text, sluice_line, sluice_field, sluice_reason, sluice_record FROM \(table)\n"
+                + "WHERE sluice_reason IS NOT NULL ORDER BY sluice_ordinal;")
+    }
+
     static func target(_ target: PipelineTarget, table: Table, index: Int) -> PipelinePlan.Target {
         let columns: [PipelinePlan.Column] = target.mappings.map { mapping in
             let column = table.column(mapping.column)
-            var entry = PipelinePlan.Column(column: mapping.column, type: column?.type.description ?? "text", notNull: column?.notNull ?? false,
+            var entry = PipelinePlan.Column(column: mapping.column, staged: SQL.fitted("t\(index + 1)_\(mapping.column)"),
+                                            type: column?.type.description ?? "text", notNull: column?.notNull ?? false,
                                             transforms: mapping.transforms.map(transform), cast: mapping.cast?.description, mask: mapping.mask?.rawValue)
             switch mapping.source {
             case .path(let path): entry.path = path
@@ -85,53 +109,56 @@ public enum PlanCompiler {
             }
             return entry
         }
-        let staging = "sluice_stage_\(index + 1)"
+        let staging = "pg_temp.sluice_stage"
+        let staged = Dictionary(uniqueKeysWithValues: columns.map { ($0.column, SQL.identifier($0.staged)) })
         let names = columns.map(\.column)
         let list = SQL.list(names)
         let qualified = SQL.qualified(table.schema, table.name)
-        let createStaging = "CREATE TEMP TABLE \(staging) (sluice_ordinal bigint NOT NULL, "
-            + columns.map { "\(SQL.identifier($0.column)) \($0.type)" }.joined(separator: ", ") + ") ON COMMIT DROP;"
-        let copy = "COPY pg_temp.\(staging) (sluice_ordinal, \(list)) FROM STDIN;"
+        // Only the records that passed: refused ones share the staging table.
+        let accepted = "sluice_reason IS NULL"
         let merge: String
-        let key = SQL.list(target.key)
+        let key = target.key.map { staged[$0] ?? SQL.identifier($0) }.joined(separator: ", ")
         switch target.mode {
         case .append:
             // Rows already there (a re-sent event) are skipped and counted as duplicates.
-            merge = "INSERT INTO \(qualified) (\(list))\nSELECT \(list) FROM pg_temp.\(staging) ORDER BY sluice_ordinal\nON CONFLICT DO NOTHING;"
+            merge = "INSERT INTO \(qualified) (\(list))\nSELECT \(names.map { staged[$0]! }.joined(separator: ", ")) FROM \(staging)\n"
+                + "WHERE \(accepted) ORDER BY sluice_ordinal\nON CONFLICT DO NOTHING;"
         case .upsert, .versionedUpsert:
-            let version = target.versionColumn.map(SQL.identifier)
-            let present = (target.key + (target.versionColumn.map { [$0] } ?? [])).map { "\(SQL.identifier($0)) IS NOT NULL" }.joined(separator: " AND ")
+            let version = target.versionColumn.map { staged[$0] ?? SQL.identifier($0) }
+            let present = [accepted] + (target.key + (target.versionColumn.map { [$0] } ?? [])).map { "\(staged[$0] ?? SQL.identifier($0)) IS NOT NULL" }
             // One row per key (ON CONFLICT cannot touch a row twice): the newest version, or the values merged.
-            let order = target.key.map(SQL.identifier) + (version.map { ["\($0) DESC"] } ?? []) + ["sluice_ordinal DESC"]
+            let order = target.key.map { staged[$0] ?? SQL.identifier($0) } + (version.map { ["\($0) DESC"] } ?? []) + ["sluice_ordinal DESC"]
             let updated = names.filter { !target.key.contains($0) }
             var text: String
             if version == nil {
                 // Per key and column, the batch's last value that is not NULL: the same result however
                 // the records fall into batches, since a missing value never erases a known one.
                 let values = names.map { name -> String in
-                    let column = SQL.identifier(name)
+                    let column = staged[name]!
                     return target.key.contains(name) ? column
                         : "(array_agg(\(column) ORDER BY sluice_ordinal DESC) FILTER (WHERE \(column) IS NOT NULL))[1]"
                 }
-                text = "INSERT INTO \(qualified) AS target (\(list))\nSELECT \(values.joined(separator: ", "))\nFROM pg_temp.\(staging)\nWHERE \(present)\nGROUP BY \(key)\n"
+                text = "INSERT INTO \(qualified) AS target (\(list))\nSELECT \(values.joined(separator: ", "))\nFROM \(staging)\n"
+                    + "WHERE \(present.joined(separator: " AND "))\nGROUP BY \(key)\n"
             } else {
-                text = "INSERT INTO \(qualified) AS target (\(list))\nSELECT DISTINCT ON (\(key)) \(list) FROM pg_temp.\(staging)\nWHERE \(present)\nORDER BY \(order.joined(separator: ", "))\n"
+                text = "INSERT INTO \(qualified) AS target (\(list))\nSELECT DISTINCT ON (\(key)) \(names.map { staged[$0]! }.joined(separator: ", ")) FROM \(staging)\n"
+                    + "WHERE \(present.joined(separator: " AND "))\nORDER BY \(order.joined(separator: ", "))\n"
             }
             if updated.isEmpty {
-                text += "ON CONFLICT (\(key)) DO NOTHING;"
-            } else if let version {
+                text += "ON CONFLICT (\(SQL.list(target.key))) DO NOTHING;"
+            } else if let versionColumn = target.versionColumn {
                 // A newer version replaces the row whole; an older or equal one is ignored.
-                text += "ON CONFLICT (\(key)) DO UPDATE SET " + updated.map { "\(SQL.identifier($0)) = EXCLUDED.\(SQL.identifier($0))" }.joined(separator: ", ")
-                    + "\nWHERE target.\(version) < EXCLUDED.\(version);"
+                let column = SQL.identifier(versionColumn)
+                text += "ON CONFLICT (\(SQL.list(target.key))) DO UPDATE SET " + updated.map { "\(SQL.identifier($0)) = EXCLUDED.\(SQL.identifier($0))" }.joined(separator: ", ")
+                    + "\nWHERE target.\(column) < EXCLUDED.\(column);"
             } else {
                 // A record without a value keeps what an earlier record said (events carry partial dimensions).
-                text += "ON CONFLICT (\(key)) DO UPDATE SET " + updated.map { "\(SQL.identifier($0)) = COALESCE(EXCLUDED.\(SQL.identifier($0)), target.\(SQL.identifier($0)))" }.joined(separator: ", ") + ";"
+                text += "ON CONFLICT (\(SQL.list(target.key))) DO UPDATE SET " + updated.map { "\(SQL.identifier($0)) = COALESCE(EXCLUDED.\(SQL.identifier($0)), target.\(SQL.identifier($0)))" }.joined(separator: ", ") + ";"
             }
             merge = text
         }
         return PipelinePlan.Target(table: table.qualifiedName, mode: target.mode.rawValue, key: target.key, versionColumn: target.versionColumn,
-                                   columns: columns, sql: .init(createStaging: createStaging, copy: copy, merge: merge,
-                                                                dropStaging: "DROP TABLE IF EXISTS pg_temp.\(staging);"))
+                                   columns: columns, merge: merge)
     }
 
     static func transform(_ transform: Transform) -> PipelinePlan.Transform {

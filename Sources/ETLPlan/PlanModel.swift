@@ -33,6 +33,9 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
     public var filters: [Filter]
     public var dedupeKey: [String]
     public var targets: [Target]
+    /// The one temporary table a batch is copied into: every target's columns side by side, plus the
+    /// refused records, so a batch is a single COPY stream.
+    public var staging: Staging
     public var quarantine: Quarantine
     public var postLoad: [PostLoad]
     /// The advisory lock that keeps one runner per pipeline.
@@ -41,7 +44,10 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
     public struct Source: Codable, Equatable, Sendable {
         /// `s3` or `folder`.
         public var kind: String
+        /// The spec's name for the bucket (the folder name under `sluice run --source DIR`)…
         public var bucket: String?
+        /// …and the deployed bucket's name, as the template names it (`<project>-<bucket>-<account>-<region>`).
+        public var bucketName: String?
         public var path: String?
         /// `{yyyy}`, `{MM}`, `{dd}`, `{HH}` are expanded hour by hour for `sluice run --from --to`.
         public var prefixTemplate: String?
@@ -93,12 +99,15 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
         public var key: [String]
         public var versionColumn: String?
         public var columns: [Column]
-        /// The statements one batch runs, in order, inside the batch's transaction.
-        public var sql: Statements
+        /// From the staging table into the target, by write mode. Its row count is what was written;
+        /// the rest of the staged rows were duplicates (or, for upserts, rows without a key).
+        public var merge: String
     }
 
     public struct Column: Codable, Equatable, Sendable {
         public var column: String
+        /// Its column in the staging table.
+        public var staged: String
         /// The column's PostgreSQL type: values are cast to it in the staging table.
         public var type: String
         public var notNull: Bool
@@ -120,15 +129,19 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
         public var fallback: String?
     }
 
-    public struct Statements: Codable, Equatable, Sendable {
-        /// A temporary table of the mapped columns, plus `sluice_ordinal` (record order in the batch).
-        public var createStaging: String
-        /// `COPY … FROM STDIN` into it, text format.
+    /// The statements of one batch, in this order inside its transaction: `drop` (a leftover),
+    /// `create`, `copy`, each target's merge, `quarantine`.
+    public struct Staging: Codable, Equatable, Sendable {
+        public var table: String
+        /// COPY's column order: `sluice_ordinal`, `sluice_line`, `sluice_reason`, `sluice_field`,
+        /// `sluice_record`, then each target's `staged` columns in target order.
+        public var columns: [String]
+        public var drop: String
+        public var create: String
+        /// `COPY … FROM STDIN`, text format.
         public var copy: String
-        /// From staging into the target, by write mode. Its row count is what was written; the rest
-        /// of the staged rows were duplicates (or, for upserts, rows without a key).
-        public var merge: String
-        public var dropStaging: String
+        /// Refused records (`sluice_reason` set) into `sluice.quarantine`; `$1` run, `$2` pipeline, `$3` object key.
+        public var quarantine: String
     }
 
     public struct Quarantine: Codable, Equatable, Sendable {

@@ -102,6 +102,18 @@ public final class Connection: @unchecked Sendable {
     /// Returns the number of rows the server took.
     @discardableResult
     public func copyIn(_ sql: String, _ write: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> Int {
+        try startCopy(sql)
+        do {
+            try write { try sendCopyData($0) }
+        } catch {
+            _ = try? finishCopy(abortingWith: "aborted by client: \(error)")
+            throw error
+        }
+        return try finishCopy()
+    }
+
+    /// The parts of `copyIn`, for callers whose data arrives asynchronously (an S3 download).
+    public func startCopy(_ sql: String) throws {
         guard let handle else { throw PostgresError(sqlState: "08003", message: "connection is closed") }
         let start = PQexec(handle, sql)
         guard PQresultStatus(start) == PGRES_COPY_IN else {
@@ -110,25 +122,30 @@ public final class Connection: @unchecked Sendable {
             throw PostgresError(message: "\(sql) did not start a COPY")
         }
         PQclear(start)
-        var failure: Error?
-        do {
-            try write { chunk in
-                guard chunk.count > 0 else { return }
-                let sent = PQputCopyData(handle, chunk.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(chunk.count))
-                if sent != 1 { throw PostgresError(message: String(cString: PQerrorMessage(handle))) }
-            }
-        } catch {
-            failure = error
+    }
+
+    public func sendCopyData(_ chunk: UnsafeRawBufferPointer) throws {
+        guard let handle else { throw PostgresError(sqlState: "08003", message: "connection is closed") }
+        guard chunk.count > 0 else { return }
+        if PQputCopyData(handle, chunk.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(chunk.count)) != 1 {
+            throw PostgresError(sqlState: "08006", message: String(cString: PQerrorMessage(handle)).trimmingCharacters(in: .whitespacesAndNewlines))
         }
-        let end = failure == nil ? PQputCopyEnd(handle, nil) : PQputCopyEnd(handle, "aborted by client: \(failure!)")
-        if end != 1 { throw PostgresError(sqlState: "08006", message: String(cString: PQerrorMessage(handle))) }
+    }
+
+    /// Ends the COPY (or aborts it with `reason`, which the server reports back as the error) and
+    /// returns the rows it took.
+    @discardableResult
+    public func finishCopy(abortingWith reason: String? = nil) throws -> Int {
+        guard let handle else { throw PostgresError(sqlState: "08003", message: "connection is closed") }
+        if PQputCopyEnd(handle, reason) != 1 {
+            throw PostgresError(sqlState: "08006", message: String(cString: PQerrorMessage(handle)).trimmingCharacters(in: .whitespacesAndNewlines))
+        }
         var affected = 0
         var serverError: Error?
         while let result = PQgetResult(handle) {
             do { affected = try read(result).affectedRows } catch { serverError = serverError ?? error }
             PQclear(result)
         }
-        if let failure { throw failure }
         if let serverError { throw serverError }
         return affected
     }

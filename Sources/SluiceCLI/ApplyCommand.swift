@@ -1,4 +1,5 @@
 import ArgumentParser
+import ETLPlan
 import Foundation
 import PostgresClient
 import SluiceCore
@@ -8,7 +9,7 @@ import WarehouseDDL
 struct ApplyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply",
-        abstract: "Migrate the warehouse database to the spec, in one transaction.",
+        abstract: "Migrate the warehouse database to the spec, in one transaction, then run every pipeline once.",
         discussion: """
         Reads the database's catalog, plans the steps and runs them in one transaction under an advisory lock, so two \
         concurrent applies never interleave and the second finds nothing to do. Destructive steps (dropping a table or \
@@ -16,7 +17,10 @@ struct ApplyCommand: ParsableCommand {
         drift and left alone.
         Database: --database URL; else libpq's PG* environment; else a throwaway local cluster in .sluice/ (or \
         $SLUICE_DB_DIR), started on demand, with the spec's database created in it.
-        Exit status: 0 applied or already up to date; 1 refused or failed; 64 usage error.
+        Then each pipeline runs once, as `sluice run` does: every source object not yet in sluice.manifest is loaded \
+        in its own transaction (--no-run skips this). Hashed columns need the key in SLUICE_MASK_KEY.
+        Exit status: 0 applied and loaded; 1 refused, or an object failed; 75 a pipeline is being run by another \
+        runner; 64 usage error.
         """)
 
     @Argument(help: "The spec whose warehouse to migrate.")
@@ -30,6 +34,12 @@ struct ApplyCommand: ParsableCommand {
 
     @Option(help: "Output format: text or json.")
     var format: PlanFormat = .text
+
+    @Flag(help: "Migrate only; run no pipeline.")
+    var noRun = false
+
+    @OptionGroup(title: "Pipelines")
+    var sources: SourceOptions
 
     func run() throws {
         let compilation = Compilation.run(path: spec)
@@ -47,8 +57,11 @@ struct ApplyCommand: ParsableCommand {
         do {
             let plan = try migrator.apply(on: connection, allowDestructive: allowDestructive)
             let seconds = Date().timeIntervalSince(started)
+            let etl = noRun ? nil : PlanCompiler.compile(loaded)
             if format == .json {
-                print(MigrationReport(plan, target: description, applied: !plan.isEmpty).json(), terminator: "")
+                let run = try etl.map { try runPipelines($0, conninfo: conninfo, region: loaded.project.region) }
+                print(PipelineExecution.json(ApplyReport(migration: MigrationReport(plan, target: description, applied: !plan.isEmpty), run: run?.report)))
+                if let status = run?.status, status != 0 { throw ExitCode(status) }
                 return
             }
             if plan.isEmpty {
@@ -58,12 +71,17 @@ struct ApplyCommand: ParsableCommand {
                 print("\(warehouse.database) on \(description): applied \(plan.steps.count) change(s), \(plan.statementCount) statement(s) in \(String(format: "%.2f", seconds)) s")
                 print(MigrationReport.lines(plan), terminator: "")
             }
+            if let etl {
+                let status = try runPipelines(etl, conninfo: conninfo, region: loaded.project.region).status
+                if status != 0 { throw ExitCode(status) }
+            }
             if case .localCluster(let cluster) = target {
                 print("connect: psql '\(cluster.url(database: warehouse.database))'   (or: sluice db psql --database \(warehouse.database))")
             }
         } catch let refusal as Migrator.Refusal {
             if format == .json {
-                print(MigrationReport(refusal.plan, target: description, applied: false, refusal: refusal.description).json(), terminator: "")
+                print(PipelineExecution.json(ApplyReport(migration: MigrationReport(refusal.plan, target: description, applied: false,
+                                                                                    refusal: refusal.description), run: nil)))
             } else {
                 print("\(warehouse.database) on \(description): \(refusal.plan.steps.count) change(s) planned")
                 print(MigrationReport.lines(refusal.plan), terminator: "")
@@ -71,5 +89,16 @@ struct ApplyCommand: ParsableCommand {
             }
             throw ExitCode.failure
         }
+    }
+
+    /// `sluice apply --format json`: the migration, then what the pipelines did (absent with --no-run).
+    struct ApplyReport: Encodable {
+        var migration: MigrationReport
+        var run: PipelineExecution.Report?
+    }
+
+    private func runPipelines(_ plan: ETLPlan, conninfo: String, region: String) throws -> (status: Int32, report: PipelineExecution.Report) {
+        try PipelineExecution.run(plan: plan, pipelines: plan.pipelines, database: conninfo, sources: sources, window: nil, region: region,
+                                  baseDirectory: URL(fileURLWithPath: spec).deletingLastPathComponent(), json: format == .json)
     }
 }

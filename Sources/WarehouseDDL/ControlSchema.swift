@@ -31,8 +31,14 @@ public enum ControlSchema {
             column("finished_at", .timestamptz, notNull: false, "When it ended; null while it runs."),
             column("status", .text, default: "'running'", "running, succeeded or failed."),
             column("objects_loaded", .integer, default: "0", "Source objects loaded by this run."),
-            column("rows_loaded", .bigint, default: "0", "Rows written to target tables."),
-            column("rows_quarantined", .bigint, default: "0", "Rows refused and kept in sluice.quarantine."),
+            column("objects_skipped", .integer, default: "0", "Source objects already in the manifest."),
+            column("objects_changed", .integer, default: "0", "Objects rewritten after they were loaded: reported, not reloaded."),
+            column("objects_failed", .integer, default: "0", "Objects whose load failed and was rolled back."),
+            column("records_read", .bigint, default: "0", "Records read from the loaded objects."),
+            column("records_loaded", .bigint, default: "0", "Records written to the target tables."),
+            column("records_duplicate", .bigint, default: "0", "Records whose dedupe key was already seen or loaded."),
+            column("records_filtered", .bigint, default: "0", "Records a filter rule dropped."),
+            column("records_quarantined", .bigint, default: "0", "Records refused and kept in sluice.quarantine."),
             column("error", .text, notNull: false, "Why a failed run failed."),
         ], primaryKey: ["run_id"], checks: [
             CheckConstraint(name: "load_runs_status_check", expression: "status IN ('running', 'succeeded', 'failed')"),
@@ -45,8 +51,9 @@ public enum ControlSchema {
             column("etag", .text, "The object's ETag (S3) or content hash (local): a rewritten object is new."),
             column("size_bytes", .bigint, "Object size when loaded."),
             column("run_id", .bigint, "The run that loaded it."),
-            column("rows_loaded", .bigint, "Rows written from this object."),
-            column("rows_quarantined", .bigint, "Rows of this object refused."),
+            column("records_read", .bigint, "Records read from this object."),
+            column("records_loaded", .bigint, "Records of this object written to the target tables."),
+            column("records_quarantined", .bigint, "Records of this object refused."),
             column("loaded_at", .timestamptz, default: "now()", "When its load committed."),
         ], primaryKey: ["pipeline", "object_key", "etag"], foreignKeys: [
             ForeignKey(columns: ["run_id"], referencedTable: "\(name).load_runs", referencedColumns: ["run_id"]),
@@ -75,6 +82,7 @@ public enum ControlSchema {
     public static let writerPrivileges: [(table: String, privileges: [String])] = [
         ("\(name).load_runs", ["INSERT", "SELECT", "UPDATE"]),
         ("\(name).manifest", ["INSERT", "SELECT"]),
+        ("\(name).schema_version", ["SELECT"]),
         ("\(name).quarantine", ["INSERT", "SELECT"]),
     ]
 

@@ -72,14 +72,14 @@ struct WarehouseCommandTests {
 
         let spec = root.appendingPathComponent("clickstream.yaml")
         try FileManager.default.copyItem(at: packageRoot.appendingPathComponent("specs/clickstream.yaml"), to: spec)
-        let applied = try CLI.run(["apply", spec.path], environment: environment)
+        let applied = try CLI.run(["apply", "--no-run", spec.path], environment: environment)
         #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
         #expect(applied.stdout.contains("applied"))
         #expect(applied.stdout.contains("+ create table analytics.fact_events"))
         #expect(applied.stdout.contains("connect: psql"))
 
-        let again = try CLI.run(["apply", "--format", "json", spec.path], environment: environment)
-        let report = try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any]
+        let again = try CLI.run(["apply", "--no-run", "--format", "json", spec.path], environment: environment)
+        let report = (try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any])?["migration"] as? [String: Any]
         #expect(report?["upToDate"] as? Bool == true)
         #expect(report?["applied"] as? Bool == false)
 
@@ -94,13 +94,13 @@ struct WarehouseCommandTests {
         let line = "        - { name: created_at, type: timestamptz, not_null: true, default: now() }\n"
         #expect(text.contains(line))
         try Data(text.replacingOccurrences(of: line, with: "").utf8).write(to: spec)
-        let refused = try CLI.run(["apply", spec.path], environment: environment)
+        let refused = try CLI.run(["apply", "--no-run", spec.path], environment: environment)
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("refused 1 destructive change(s): drop column analytics.fact_events.created_at"))
         #expect(refused.stdout.contains("! drop column analytics.fact_events.created_at"))
         let plannedSQL = try CLI.run(["plan", "--output", root.appendingPathComponent("generated").path, "--database", url, spec.path], environment: environment)
         #expect(plannedSQL.stdout.contains("ALTER TABLE analytics.fact_events DROP COLUMN created_at;"))
-        let forced = try CLI.run(["apply", "--allow-destructive", spec.path], environment: environment)
+        let forced = try CLI.run(["apply", "--no-run", "--allow-destructive", spec.path], environment: environment)
         #expect(forced.status == 0, "\(forced.stdout)\(forced.stderr)")
 
         #expect(try CLI.run(["db", "status"], environment: environment).status == 0)

@@ -20,16 +20,25 @@ struct PlanSQLTests {
         return (plan, connection)
     }
 
-    /// Runs one batch for a target: staging, COPY of `rows` (tab-separated, `\N` for NULL, ordinal first), merge.
+    /// Runs one batch for a target: staging, COPY of `rows` (the ordinal, then the target's columns,
+    /// tab-separated, `\N` for NULL; the other targets' staging columns NULL), the target's merge.
     @discardableResult
-    func batch(_ target: PipelinePlan.Target, _ rows: [String], on connection: Connection) throws -> Int {
-        try connection.transaction {
-            try connection.execute(target.sql.dropStaging)
-            try connection.execute(target.sql.createStaging)
-            try connection.copyIn(target.sql.copy) { send in
-                try Array(rows.map { $0 + "\n" }.joined().utf8).withUnsafeBytes { try send($0) }
+    func batch(_ target: PipelinePlan.Target, of pipeline: PipelinePlan, _ rows: [String], on connection: Connection) throws -> Int {
+        let staged = rows.map { row -> String in
+            let fields = row.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            var line = [fields[0], "\\N", "\\N", "\\N", "\\N"]
+            for other in pipeline.targets {
+                line += other.table == target.table ? Array(fields.dropFirst()) : Array(repeating: "\\N", count: other.columns.count)
             }
-            return try connection.query(target.sql.merge).affectedRows
+            return line.joined(separator: "\t") + "\n"
+        }
+        return try connection.transaction {
+            try connection.execute(pipeline.staging.drop)
+            try connection.execute(pipeline.staging.create)
+            try connection.copyIn(pipeline.staging.copy) { send in
+                try Array(staged.joined().utf8).withUnsafeBytes { try send($0) }
+            }
+            return try connection.query(target.merge).affectedRows
         }
     }
 
@@ -37,14 +46,14 @@ struct PlanSQLTests {
         let (plan, connection) = try prepared("clickstream.yaml")
         let users = try #require(plan.pipelines[0].targets.first { $0.table == "analytics.dim_users" })
         #expect(users.columns.map(\.column) == ["user_id", "email_hash", "country", "first_seen_at"])
-        let written = try batch(users, [
+        let written = try batch(users, of: plan.pipelines[0], [
             "1\tu1\th1\tDE\t2026-01-01 10:00:00+00",
             "2\tu1\t\\N\tFR\t2026-01-01 11:00:00+00",
             "3\t\\N\th9\tIT\t2026-01-01 12:00:00+00",
         ], on: connection)
         #expect(written == 1, "one row for u1; the keyless record is not a user")
         #expect(try connection.query("SELECT email_hash, country FROM analytics.dim_users").rows == [["h1", "FR"]])
-        try batch(users, ["1\tu1\t\\N\t\\N\t2026-01-02 09:00:00+00"], on: connection)
+        try batch(users, of: plan.pipelines[0], ["1\tu1\t\\N\t\\N\t2026-01-02 09:00:00+00"], on: connection)
         #expect(try connection.query("SELECT email_hash, country FROM analytics.dim_users").rows == [["h1", "FR"]])
     }
 
@@ -54,14 +63,15 @@ struct PlanSQLTests {
         let facts = try #require(targets.first { $0.table == "analytics.fact_events" })
         let event = "\t2026-01-01 10:00:00+00\t2026-01-01\t10\tpage_view\t\\N\ts1\tc1\t\\N\t/home\tads"
         let id1 = "7f0c7a52-2c5b-4c43-9d0e-7c1a8f7f1a01", id2 = "7f0c7a52-2c5b-4c43-9d0e-7c1a8f7f1a02"
-        #expect(try batch(facts, ["1\t\(id1)\(event)", "2\t\(id2)\(event)"], on: connection) == 2)
-        #expect(try batch(facts, ["1\t\(id2)\(event)"], on: connection) == 0, "a re-sent event is a duplicate, not a second row")
+        #expect(try batch(facts, of: plan.pipelines[0], ["1\t\(id1)\(event)", "2\t\(id2)\(event)"], on: connection) == 2)
+        #expect(try batch(facts, of: plan.pipelines[0], ["1\t\(id2)\(event)"], on: connection) == 0, "a re-sent event is a duplicate, not a second row")
         #expect(try connection.query("SELECT count(*) FROM analytics.fact_events").scalar == "2")
     }
 
     @Test func versionedUpsertIgnoresOlderVersions() throws {
         let (plan, connection) = try prepared("serverless-canonical.yaml")
-        let customers = try #require(plan.pipelines.flatMap(\.targets).first { $0.table.hasSuffix(".customers") })
+        let pipeline = try #require(plan.pipelines.first { $0.targets.contains { $0.table.hasSuffix(".customers") } })
+        let customers = try #require(pipeline.targets.first { $0.table.hasSuffix(".customers") })
         #expect(customers.mode == "versioned_upsert")
         let columns = customers.columns.map(\.column)
         func row(_ ordinal: Int, name: String, version: Int) -> String {
@@ -69,10 +79,10 @@ struct PlanSQLTests {
                                             "country": "DE", "attributes": "{}", "version": String(version)]
             return ([String(ordinal)] + columns.map { values[$0] ?? "\\N" }).joined(separator: "\t")
         }
-        try batch(customers, [row(1, name: "v2", version: 2), row(2, name: "v1", version: 1)], on: connection)
+        try batch(customers, of: pipeline, [row(1, name: "v2", version: 2), row(2, name: "v1", version: 1)], on: connection)
         #expect(try connection.query("SELECT display_name FROM \(SQL.qualified(customers.table))").scalar == "v2", "the newest version wins inside a batch")
-        #expect(try batch(customers, [row(1, name: "old", version: 1)], on: connection) == 0)
-        try batch(customers, [row(1, name: "v3", version: 3)], on: connection)
+        #expect(try batch(customers, of: pipeline, [row(1, name: "old", version: 1)], on: connection) == 0)
+        try batch(customers, of: pipeline, [row(1, name: "v3", version: 3)], on: connection)
         #expect(try connection.query("SELECT display_name, version FROM \(SQL.qualified(customers.table))").rows == [["v3", "3"]])
     }
 

@@ -66,7 +66,7 @@ struct SchemaScriptTests {
         try connection.query("INSERT INTO analytics.dim_users (user_id, first_seen_at) VALUES ($1, now())", ["u1"])
         try connection.query("INSERT INTO analytics.fact_events (event_id, event_timestamp, event_date, event_hour, event_name, user_id) VALUES (gen_random_uuid(), now(), current_date, 3, 'page_view', 'u1')")
         let run = try connection.query("INSERT INTO sluice.load_runs (pipeline) VALUES ('clickstream') RETURNING run_id").scalar
-        try connection.query("INSERT INTO sluice.manifest (pipeline, object_key, etag, size_bytes, run_id, rows_loaded, rows_quarantined) VALUES ('clickstream', 'k', 'e', 1, $1, 1, 0)", [run])
+        try connection.query("INSERT INTO sluice.manifest (pipeline, object_key, etag, size_bytes, run_id, records_read, records_loaded, records_quarantined) VALUES ('clickstream', 'k', 'e', 1, $1, 1, 1, 0)", [run])
         try connection.query("SELECT sluice.refresh_materialized_view('analytics.daily_event_counts')")
         try connection.query("SELECT sluice.refresh_materialized_view('analytics.daily_event_counts')")  // now concurrently
         let read = #expect(throws: PostgresError.self) { try connection.query("SELECT events FROM analytics.daily_event_counts") }

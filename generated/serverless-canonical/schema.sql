@@ -100,8 +100,14 @@ CREATE TABLE sluice.load_runs (
     finished_at timestamptz,
     status text NOT NULL DEFAULT 'running',
     objects_loaded integer NOT NULL DEFAULT 0,
-    rows_loaded bigint NOT NULL DEFAULT 0,
-    rows_quarantined bigint NOT NULL DEFAULT 0,
+    objects_skipped integer NOT NULL DEFAULT 0,
+    objects_changed integer NOT NULL DEFAULT 0,
+    objects_failed integer NOT NULL DEFAULT 0,
+    records_read bigint NOT NULL DEFAULT 0,
+    records_loaded bigint NOT NULL DEFAULT 0,
+    records_duplicate bigint NOT NULL DEFAULT 0,
+    records_filtered bigint NOT NULL DEFAULT 0,
+    records_quarantined bigint NOT NULL DEFAULT 0,
     error text,
     CONSTRAINT load_runs_pkey PRIMARY KEY (run_id),
     CONSTRAINT load_runs_status_check CHECK (status IN ('running', 'succeeded', 'failed'))
@@ -121,9 +127,21 @@ COMMENT ON COLUMN sluice.load_runs.status IS 'running, succeeded or failed.';
 
 COMMENT ON COLUMN sluice.load_runs.objects_loaded IS 'Source objects loaded by this run.';
 
-COMMENT ON COLUMN sluice.load_runs.rows_loaded IS 'Rows written to target tables.';
+COMMENT ON COLUMN sluice.load_runs.objects_skipped IS 'Source objects already in the manifest.';
 
-COMMENT ON COLUMN sluice.load_runs.rows_quarantined IS 'Rows refused and kept in sluice.quarantine.';
+COMMENT ON COLUMN sluice.load_runs.objects_changed IS 'Objects rewritten after they were loaded: reported, not reloaded.';
+
+COMMENT ON COLUMN sluice.load_runs.objects_failed IS 'Objects whose load failed and was rolled back.';
+
+COMMENT ON COLUMN sluice.load_runs.records_read IS 'Records read from the loaded objects.';
+
+COMMENT ON COLUMN sluice.load_runs.records_loaded IS 'Records written to the target tables.';
+
+COMMENT ON COLUMN sluice.load_runs.records_duplicate IS 'Records whose dedupe key was already seen or loaded.';
+
+COMMENT ON COLUMN sluice.load_runs.records_filtered IS 'Records a filter rule dropped.';
+
+COMMENT ON COLUMN sluice.load_runs.records_quarantined IS 'Records refused and kept in sluice.quarantine.';
 
 COMMENT ON COLUMN sluice.load_runs.error IS 'Why a failed run failed.';
 
@@ -133,8 +151,9 @@ CREATE TABLE sluice.manifest (
     etag text NOT NULL,
     size_bytes bigint NOT NULL,
     run_id bigint NOT NULL,
-    rows_loaded bigint NOT NULL,
-    rows_quarantined bigint NOT NULL,
+    records_read bigint NOT NULL,
+    records_loaded bigint NOT NULL,
+    records_quarantined bigint NOT NULL,
     loaded_at timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT manifest_pkey PRIMARY KEY (pipeline, object_key, etag),
     CONSTRAINT manifest_run_id_fkey FOREIGN KEY (run_id) REFERENCES sluice.load_runs (run_id)
@@ -152,9 +171,11 @@ COMMENT ON COLUMN sluice.manifest.size_bytes IS 'Object size when loaded.';
 
 COMMENT ON COLUMN sluice.manifest.run_id IS 'The run that loaded it.';
 
-COMMENT ON COLUMN sluice.manifest.rows_loaded IS 'Rows written from this object.';
+COMMENT ON COLUMN sluice.manifest.records_read IS 'Records read from this object.';
 
-COMMENT ON COLUMN sluice.manifest.rows_quarantined IS 'Rows of this object refused.';
+COMMENT ON COLUMN sluice.manifest.records_loaded IS 'Records of this object written to the target tables.';
+
+COMMENT ON COLUMN sluice.manifest.records_quarantined IS 'Records of this object refused.';
 
 COMMENT ON COLUMN sluice.manifest.loaded_at IS 'When its load committed.';
 
@@ -257,6 +278,8 @@ GRANT SELECT, INSERT ON TABLE sluice.manifest TO loader_writer;
 
 GRANT SELECT, INSERT ON TABLE sluice.quarantine TO loader_writer;
 
+GRANT SELECT ON TABLE sluice.schema_version TO loader_writer;
+
 -- What this script made Sluice responsible for; `sluice apply` reports anything else as drift
 
 INSERT INTO sluice.managed_objects (kind, name) VALUES
@@ -281,10 +304,16 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('column', 'canonical.orders.version'),
     ('column', 'sluice.load_runs.error'),
     ('column', 'sluice.load_runs.finished_at'),
+    ('column', 'sluice.load_runs.objects_changed'),
+    ('column', 'sluice.load_runs.objects_failed'),
     ('column', 'sluice.load_runs.objects_loaded'),
+    ('column', 'sluice.load_runs.objects_skipped'),
     ('column', 'sluice.load_runs.pipeline'),
-    ('column', 'sluice.load_runs.rows_loaded'),
-    ('column', 'sluice.load_runs.rows_quarantined'),
+    ('column', 'sluice.load_runs.records_duplicate'),
+    ('column', 'sluice.load_runs.records_filtered'),
+    ('column', 'sluice.load_runs.records_loaded'),
+    ('column', 'sluice.load_runs.records_quarantined'),
+    ('column', 'sluice.load_runs.records_read'),
     ('column', 'sluice.load_runs.run_id'),
     ('column', 'sluice.load_runs.started_at'),
     ('column', 'sluice.load_runs.status'),
@@ -294,8 +323,9 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('column', 'sluice.manifest.loaded_at'),
     ('column', 'sluice.manifest.object_key'),
     ('column', 'sluice.manifest.pipeline'),
-    ('column', 'sluice.manifest.rows_loaded'),
-    ('column', 'sluice.manifest.rows_quarantined'),
+    ('column', 'sluice.manifest.records_loaded'),
+    ('column', 'sluice.manifest.records_quarantined'),
+    ('column', 'sluice.manifest.records_read'),
     ('column', 'sluice.manifest.run_id'),
     ('column', 'sluice.manifest.size_bytes'),
     ('column', 'sluice.quarantine.field'),
@@ -344,6 +374,6 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('table', 'sluice.quarantine'),
     ('table', 'sluice.schema_version');
 
-INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('100e6e1d0031020e', 'schema.sql', 66);
+INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('a73f628ed7d4d008', 'schema.sql', 74);
 
 COMMIT;

@@ -1,0 +1,299 @@
+import Crypto
+import ETLPlan
+import Foundation
+import PostgresClient
+
+/// How a run is asked for.
+public struct RunOptions: Sendable {
+    /// libpq connection string or URL of the warehouse.
+    public var database: String
+    /// Expand the prefix template hour by hour over [from, to); nil lists the template's fixed part.
+    public var window: (from: Date, to: Date)?
+    /// Queue behind a runner that holds the pipeline instead of exiting at once.
+    public var wait = false
+    /// The key `mask: hash` columns are HMAC-SHA-256'd with.
+    public var maskKey: Data?
+    /// Connection losses tolerated per object before it counts as failed.
+    public var maxAttempts = 5
+    /// First retry delay; doubled per attempt.
+    public var retryDelay: Duration = .milliseconds(200)
+
+    public init(database: String, window: (from: Date, to: Date)? = nil, wait: Bool = false, maskKey: Data? = nil) {
+        self.database = database
+        self.window = window
+        self.wait = wait
+        self.maskKey = maskKey
+    }
+}
+
+/// What the runner reports while it works (progress display) — never needed for correctness.
+public enum RunEvent: Sendable {
+    case listed(pipeline: String, objects: Int, toLoad: Int)
+    case objectStarted(key: String)
+    case records(key: String, count: Int)
+    case objectFinished(key: String, counts: ObjectCounts)
+    case retrying(key: String, attempt: Int, reason: String)
+}
+
+/// One pipeline run's result: what `sluice run` prints and `sluice.load_runs` records.
+public struct PipelineResult: Codable, Equatable, Sendable {
+    public struct Failure: Codable, Equatable, Sendable {
+        public var key: String
+        public var error: String
+    }
+
+    public var pipeline: String
+    public var runID: Int
+    public var objectsListed = 0
+    public var objectsLoaded = 0
+    public var objectsSkipped = 0
+    /// Keys whose content changed after they were loaded: reported, not reloaded.
+    public var objectsChanged: [String] = []
+    public var objectsFailed: [Failure] = []
+    public var counts = ObjectCounts()
+    public var postLoad: [String] = []
+    public var seconds = 0.0
+
+    public var succeeded: Bool { objectsFailed.isEmpty }
+}
+
+/// Runs one pipeline of a plan: one runner at a time (advisory lock), every listed object not yet in
+/// the manifest loaded in its own transaction, connection losses retried on a new connection.
+/// Used by one task at a time; the class holds its connection between objects.
+public final class PipelineRunner: @unchecked Sendable {
+    let plan: ETLPlan
+    let pipeline: PipelinePlan
+    let store: ObjectStore
+    let options: RunOptions
+    let events: @Sendable (RunEvent) -> Void
+    private var connection: Connection?
+
+    public init(plan: ETLPlan, pipeline: PipelinePlan, store: ObjectStore, options: RunOptions, events: @escaping @Sendable (RunEvent) -> Void = { _ in }) {
+        self.plan = plan
+        self.pipeline = pipeline
+        self.store = store
+        self.options = options
+        self.events = events
+    }
+
+    public func run() async throws -> PipelineResult {
+        let started = Date()
+        let program = try RecordProgram(pipeline, maskKey: options.maskKey.map { SymmetricKey(data: $0) })
+        let connection = try await connect()
+        defer { connection.close() }
+        try checkSchema(connection)
+        // Holding the lock proves no other runner is alive: runs still marked running died.
+        try connection.query("""
+            UPDATE sluice.load_runs SET status = 'failed', finished_at = now(),
+                error = 'the runner stopped before it finished (found by the next run)'
+            WHERE pipeline = $1 AND status = 'running'
+            """, [pipeline.name])
+        let runID = try connection.query("INSERT INTO sluice.load_runs (pipeline) VALUES ($1) RETURNING run_id", [pipeline.name]).scalar ?? "0"
+        var result = PipelineResult(pipeline: pipeline.name, runID: Int(runID) ?? 0)
+        do {
+            try await load(into: &result, program: program, runID: runID)
+        } catch {
+            try? record(result, runID: runID, status: "failed", error: "\(error)", started: started)
+            throw error
+        }
+        result.seconds = Date().timeIntervalSince(started)
+        try record(result, runID: runID, status: result.succeeded ? "succeeded" : "failed",
+                   error: result.objectsFailed.first.map { "\($0.key): \($0.error)" }, started: started)
+        return result
+    }
+
+    private func load(into result: inout PipelineResult, program: RecordProgram, runID: String) async throws {
+        var objects: [SourceObject] = []
+        var keys = Set<String>()
+        for prefix in try prefixes() {
+            for object in try await store.list(prefix: prefix) where keys.insert(object.key).inserted { objects.append(object) }
+        }
+        objects.sort { $0.key < $1.key }
+        result.objectsListed = objects.count
+        FaultInjection.point("listed")
+        let loaded = try manifest()
+        var pending: [SourceObject] = []
+        for object in objects {
+            guard let previous = loaded[object.key] else { pending.append(object); continue }
+            // Same bytes: skip. Different bytes under a loaded key: say so, never load twice.
+            let same: Bool
+            if let etag = object.etag { same = previous.fingerprints.contains(etag) }
+            else if let size = previous.size, size != object.size { same = false }
+            else { same = previous.fingerprints.contains(try await store.fingerprint(object)) }
+            if same { result.objectsSkipped += 1 } else { result.objectsChanged.append(object.key) }
+        }
+        events(.listed(pipeline: pipeline.name, objects: objects.count, toLoad: pending.count))
+        for object in pending {
+            events(.objectStarted(key: object.key))
+            switch try await loadWithRetries(object, program: program, runID: runID) {
+            case .loaded(let counts):
+                result.objectsLoaded += 1
+                result.counts.add(counts)
+                events(.objectFinished(key: object.key, counts: counts))
+            case .alreadyLoaded:
+                result.objectsSkipped += 1
+            case .failed(let message):
+                result.objectsFailed.append(.init(key: object.key, error: message))
+            }
+        }
+        if result.objectsLoaded > 0 {
+            for step in pipeline.postLoad {
+                try await withConnectionRetries("post-load \(step.name)") { connection in try connection.execute(step.sql) }
+                result.postLoad.append(step.name)
+            }
+        }
+    }
+
+    enum ObjectOutcome {
+        case loaded(ObjectCounts)
+        /// The manifest has it after a lost connection: the COMMIT had gone through.
+        case alreadyLoaded
+        case failed(String)
+    }
+
+    private func loadWithRetries(_ object: SourceObject, program: RecordProgram, runID: String) async throws -> ObjectOutcome {
+        var attempt = 1
+        while true {
+            do {
+                let connection = try await liveConnection(checking: object)
+                if try committed(object, on: connection) { return .alreadyLoaded }
+                let loader = ObjectLoader(pipeline: pipeline, program: program, connection: connection, runID: runID) { [events] count in
+                    events(.records(key: object.key, count: count))
+                }
+                return .loaded(try await loader.load(object, from: store).0)
+            } catch let error as PostgresError where error.isConnectionFailure || !(connection?.isAlive ?? false) {
+                guard attempt < options.maxAttempts else { throw error }
+                events(.retrying(key: object.key, attempt: attempt, reason: error.message))
+                connection?.close()
+                connection = nil
+                try await Task.sleep(for: options.retryDelay * (1 << (attempt - 1)))
+                attempt += 1
+            } catch let error as PostgresError {
+                // The server refused the data (a constraint, a type the executor does not check):
+                // the object rolled back whole and is retried by the next run once fixed.
+                return .failed(error.description)
+            } catch let error as ExecutorError {
+                if case .busy = error { throw error }
+                return .failed(error.description)
+            } catch {
+                // Reading the source failed after the S3 client's own retries.
+                return .failed("\(error)")
+            }
+        }
+    }
+
+    private func withConnectionRetries(_ what: String, _ body: (Connection) throws -> Void) async throws {
+        var attempt = 1
+        while true {
+            do {
+                return try body(try await liveConnection(checking: nil))
+            } catch let error as PostgresError where error.isConnectionFailure && attempt < options.maxAttempts {
+                events(.retrying(key: what, attempt: attempt, reason: error.message))
+                connection?.close()
+                connection = nil
+                try await Task.sleep(for: options.retryDelay * (1 << (attempt - 1)))
+                attempt += 1
+            }
+        }
+    }
+
+    /// The session, reconnected (and the lock taken again) after a loss.
+    private func liveConnection(checking object: SourceObject?) async throws -> Connection {
+        if let connection, connection.isAlive { return connection }
+        return try await connect()
+    }
+
+    private func connect() async throws -> Connection {
+        var attempt = 1
+        while true {
+            do {
+                let connection = try Connection(options.database, applicationName: "sluice run \(pipeline.name)")
+                try lock(connection)
+                self.connection = connection
+                return connection
+            } catch let error as PostgresError where error.isConnectionFailure && attempt < options.maxAttempts {
+                try await Task.sleep(for: options.retryDelay * (1 << (attempt - 1)))
+                attempt += 1
+            }
+        }
+    }
+
+    /// One runner per pipeline: a session advisory lock, released when the session ends, however it ends.
+    private func lock(_ connection: Connection) throws {
+        let key = String(pipeline.lockKey)
+        if try connection.query("SELECT pg_try_advisory_lock($1::bigint)", [key]).scalar == "t" { return }
+        guard options.wait else {
+            let holder = try? connection.query("""
+                SELECT a.pid, a.application_name, a.backend_start FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+                WHERE l.locktype = 'advisory' AND l.granted
+                  AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint AND l.objsubid = 1
+                """, [key]).rows.first
+            let description = holder.map { "held by server process \($0[0] ?? "?") (\($0[1] ?? "")) since \($0[2] ?? "?")" } ?? "its lock is held"
+            throw ExecutorError.busy(pipeline: pipeline.name, holder: description)
+        }
+        try connection.query("SELECT pg_advisory_lock($1::bigint)", [key])
+    }
+
+    private func checkSchema(_ connection: Connection) throws {
+        guard let expected = plan.warehouse?.schemaDigest else { return }
+        let actual: String?
+        do {
+            actual = try connection.query("SELECT schema_digest FROM sluice.schema_version ORDER BY version DESC LIMIT 1").scalar
+        } catch let error as PostgresError where error.sqlState == "42P01" || error.sqlState == "3F000" {
+            throw ExecutorError.plan("the database has no Sluice schema yet: run sluice apply (or schema.sql) first")
+        }
+        guard actual == expected else {
+            throw ExecutorError.plan("the database's schema (\(actual ?? "none")) is not the one this plan was compiled against (\(expected)): migrate it with sluice apply first")
+        }
+    }
+
+    /// Loaded keys with the fingerprints and sizes they were loaded with.
+    private func manifest() throws -> [String: (fingerprints: Set<String>, size: Int64?)] {
+        guard let connection else { return [:] }
+        var loaded: [String: (fingerprints: Set<String>, size: Int64?)] = [:]
+        for row in try connection.query("SELECT object_key, etag, size_bytes FROM sluice.manifest WHERE pipeline = $1", [pipeline.name]).rows {
+            guard let key = row[0], let etag = row[1] else { continue }
+            loaded[key, default: ([], row[2].flatMap { Int64($0) })].fingerprints.insert(etag)
+        }
+        return loaded
+    }
+
+    private func committed(_ object: SourceObject, on connection: Connection) throws -> Bool {
+        try connection.query("SELECT 1 FROM sluice.manifest WHERE pipeline = $1 AND object_key = $2", [pipeline.name, object.key]).rows.count > 0
+    }
+
+    private func record(_ result: PipelineResult, runID: String, status: String, error: String?, started: Date) throws {
+        let connection = try connection.flatMap { $0.isAlive ? $0 : nil } ?? Connection(options.database)
+        try connection.query("""
+            UPDATE sluice.load_runs SET finished_at = now(), status = $2, error = $3,
+                objects_loaded = $4, objects_skipped = $5, objects_changed = $6, objects_failed = $7,
+                records_read = $8, records_loaded = $9, records_duplicate = $10, records_filtered = $11, records_quarantined = $12
+            WHERE run_id = $1
+            """, [runID, status, error, String(result.objectsLoaded), String(result.objectsSkipped), String(result.objectsChanged.count),
+                  String(result.objectsFailed.count), String(result.counts.recordsRead), String(result.counts.recordsLoaded),
+                  String(result.counts.recordsDuplicate), String(result.counts.filteredTotal), String(result.counts.recordsQuarantined)])
+    }
+
+    /// The prefixes to list: the template expanded hour by hour over the window, or its fixed part.
+    func prefixes() throws -> [String] {
+        guard pipeline.source.kind == "s3" else { return [""] }
+        guard let window = options.window, let template = pipeline.source.prefixTemplate, template.contains("{") else {
+            return [pipeline.source.staticPrefix ?? pipeline.source.prefixTemplate ?? ""]
+        }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        var hour = calendar.dateInterval(of: .hour, for: window.from)!.start
+        var prefixes: [String] = []
+        while hour < window.to {
+            let parts = calendar.dateComponents([.year, .month, .day, .hour], from: hour)
+            func two(_ value: Int?) -> String { String(format: "%02d", value ?? 0) }
+            let prefix = template.replacingOccurrences(of: "{yyyy}", with: String(format: "%04d", parts.year ?? 0))
+                .replacingOccurrences(of: "{MM}", with: two(parts.month)).replacingOccurrences(of: "{dd}", with: two(parts.day))
+                .replacingOccurrences(of: "{HH}", with: two(parts.hour))
+            if prefixes.last != prefix { prefixes.append(prefix) }
+            hour = hour.addingTimeInterval(3600)
+            guard prefixes.count <= 24 * 366 else { throw ExecutorError.plan("the window spans more than a year of hourly prefixes") }
+        }
+        return prefixes
+    }
+}

@@ -1,0 +1,275 @@
+import Crypto
+import ETLPlan
+import Foundation
+
+/// A pipeline's record program compiled from plan.json: field rules, filters, derived fields, the
+/// dedupe key and every target column's mapping. It turns one record's values into one staging row,
+/// or says why the record is filtered, a duplicate or refused.
+final class RecordProgram {
+    enum Outcome: Equatable {
+        case accepted
+        case filtered(String)
+        case duplicate
+        case refused(reason: String, field: String?)
+    }
+
+    /// Every path the program reads; the parsers fill values in this order. `""` is the whole record.
+    let paths: [String]
+    private let fields: [FieldRule]
+    private let filters: [FilterRule]
+    private let derived: [DerivedRule]
+    private let dedupe: [Int]
+    private let columns: [ColumnProgram]
+    private let maskKey: SymmetricKey?
+    private var seen = Set<DedupeKey>()
+
+    struct FieldRule {
+        var path: String
+        var index: Int
+        var type: String
+        var required: Bool
+        var pattern: Pattern?
+        var allowed: Set<String>?
+    }
+
+    struct FilterRule {
+        var name: String
+        var index: Int
+        var equals: String?
+        var oneOf: Set<String>?
+        var pattern: Pattern?
+        var exists: Bool
+    }
+
+    struct DerivedRule {
+        var name: String
+        var kind: String
+        var from: Int
+    }
+
+    enum Source {
+        case path(Int)
+        case derived(Int)
+        case constant(String)
+    }
+
+    struct ColumnProgram {
+        var name: String
+        var source: Source
+        var transforms: [PipelinePlan.Transform]
+        var cast: ColumnType?
+        var mask: String?
+        var type: ColumnType
+        var required: Bool
+        /// Set for upsert targets: a row without its key is not a row of that table.
+        var keyOfTarget: [Int]?
+    }
+
+    struct DedupeKey: Hashable {
+        var high: Int
+        var low: Int
+    }
+
+    init(_ pipeline: PipelinePlan, maskKey: SymmetricKey?) throws {
+        var paths: [String] = []
+        var indexOf: [String: Int] = [:]
+        func index(_ path: String) -> Int {
+            if let existing = indexOf[path] { return existing }
+            paths.append(path)
+            indexOf[path] = paths.count - 1
+            return paths.count - 1
+        }
+        fields = try pipeline.fields.map {
+            FieldRule(path: $0.path, index: index($0.path), type: $0.type, required: $0.required,
+                      pattern: try $0.pattern.map(Pattern.init), allowed: $0.allowed.map(Set.init))
+        }
+        filters = try pipeline.filters.map {
+            FilterRule(name: $0.name, index: index($0.path), equals: $0.equals, oneOf: $0.oneOf.map(Set.init),
+                       pattern: try $0.matches.map(Pattern.init), exists: $0.exists ?? false)
+        }
+        derived = pipeline.derived.map { DerivedRule(name: $0.name, kind: $0.kind, from: index($0.from)) }
+        dedupe = pipeline.dedupeKey.map(index)
+        var columns: [ColumnProgram] = []
+        var needsMaskKey = false
+        for target in pipeline.targets {
+            let first = columns.count
+            for column in target.columns {
+                let source: Source
+                if let path = column.path { source = .path(index(path)) }
+                else if let name = column.derived {
+                    guard let position = derived.firstIndex(where: { $0.name == name }) else {
+                        throw ExecutorError.plan("\(target.table).\(column.column) reads derived field \(name), which the pipeline does not define")
+                    }
+                    source = .derived(position)
+                } else if let constant = column.constant { source = .constant(constant) }
+                else { source = .path(index("")) }
+                if column.mask == "hash" { needsMaskKey = true }
+                columns.append(ColumnProgram(name: "\(target.table).\(column.column)", source: source, transforms: column.transforms,
+                                             cast: column.cast.map(ColumnType.init), mask: column.mask, type: ColumnType(column.type),
+                                             required: column.notNull, keyOfTarget: nil))
+            }
+            if target.mode != "append" {
+                let key = target.key.compactMap { name in target.columns.firstIndex { $0.column == name }.map { first + $0 } }
+                for position in first..<columns.count { columns[position].keyOfTarget = key }
+            }
+        }
+        self.columns = columns
+        self.paths = paths
+        if needsMaskKey, maskKey == nil {
+            throw ExecutorError.plan("pipeline \(pipeline.name) hashes columns (mask: hash) but no mask key is set: set SLUICE_MASK_KEY, the secret the hashes are keyed with")
+        }
+        self.maskKey = maskKey
+    }
+
+    /// Forgets the dedupe keys: a batch (one object) is deduplicated in memory, and across batches
+    /// the target's key does it.
+    func startBatch() { seen.removeAll(keepingCapacity: false) }
+
+    /// Evaluates one record and appends its staging columns (every target's, in order) to `row`.
+    func run(_ values: [Value], into row: inout CopyRow) -> Outcome {
+        for filter in filters {
+            let value = values[filter.index]
+            let text = value.text
+            let hit: Bool
+            if filter.exists { hit = !value.isAbsent }
+            else if let equals = filter.equals { hit = text == equals }
+            else if let oneOf = filter.oneOf { hit = text.map(oneOf.contains) ?? false }
+            else if let pattern = filter.pattern { hit = text.map(pattern.matches) ?? false }
+            else { hit = false }
+            if hit { return .filtered(filter.name) }
+        }
+        for field in fields {
+            if let reason = check(field, values[field.index]) { return .refused(reason: reason, field: field.path) }
+        }
+        var key: DedupeKey?
+        if !dedupe.isEmpty {
+            var high = Hasher(), low = Hasher()
+            low.combine(0x5eed)
+            for index in dedupe {
+                let text = values[index].text
+                high.combine(text)
+                low.combine(text)
+            }
+            key = DedupeKey(high: high.finalize(), low: low.finalize())
+            if seen.contains(key!) { return .duplicate }
+        }
+        var derivedValues: [Value] = []
+        derivedValues.reserveCapacity(derived.count)
+        for rule in derived {
+            guard case .string(let text) = values[rule.from], let timestamp = Timestamp.parse(text) else {
+                derivedValues.append(.null)
+                continue
+            }
+            derivedValues.append(rule.kind == "hour" ? .integer(Int64(timestamp.hour)) : .string(timestamp.dateText))
+        }
+        var encoded: [String?] = []
+        encoded.reserveCapacity(columns.count)
+        for column in columns {
+            switch evaluate(column, values, derivedValues) {
+            case .value(let text): encoded.append(text)
+            case .refused(let reason): return .refused(reason: "\(column.name): \(reason)", field: nil)
+            }
+        }
+        // NOT NULL columns, once the values are known: for upsert targets only rows that have their key.
+        for (position, column) in columns.enumerated() where column.required && encoded[position] == nil {
+            if let key = column.keyOfTarget, key.contains(where: { encoded[$0] == nil }) { continue }
+            return .refused(reason: "\(column.name) is NOT NULL, but the record gives it no value", field: nil)
+        }
+        for text in encoded {
+            row.separator()
+            row.field(text)
+        }
+        if let key { seen.insert(key) }
+        return .accepted
+    }
+
+    private func check(_ field: FieldRule, _ value: Value) -> String? {
+        if value.isAbsent { return field.required ? "required field \(field.path) is \(value == .missing ? "missing" : "null")" : nil }
+        let shown = ColumnType.show(value)
+        let problem: String?
+        switch field.type {
+        case "string":
+            if case .json = value { problem = "\(shown) is not a string" } else { problem = nil }
+        case "integer":
+            problem = ColumnType.integer(min: Int64.min, max: Int64.max).encode(value).refusal
+        case "number":
+            problem = ColumnType.float.encode(value).refusal
+        case "boolean":
+            problem = ColumnType.boolean.encode(value).refusal
+        case "timestamp":
+            if case .string(let text) = value, Timestamp.parse(text) != nil { problem = nil } else { problem = "\(shown) is not an RFC 3339 timestamp" }
+        case "date":
+            problem = ColumnType.date.encode(value).refusal
+        case "uuid":
+            problem = ColumnType.uuid.encode(value).refusal
+        case "email":
+            if case .string(let text) = value, Self.isEmail(text) { problem = nil } else { problem = "\(shown) is not an e-mail address" }
+        case "object":
+            if case .json(_, false) = value { problem = nil } else { problem = "\(shown) is not an object" }
+        case "array":
+            if case .json(_, true) = value { problem = nil } else { problem = "\(shown) is not an array" }
+        default:
+            problem = nil
+        }
+        if let problem { return "field \(field.path): \(problem)" }
+        if let pattern = field.pattern, let text = value.text, !pattern.matches(text) {
+            return "field \(field.path): \(shown) does not match /\(pattern.source)/"
+        }
+        if let allowed = field.allowed, let text = value.text, !allowed.contains(text) {
+            return "field \(field.path): \(shown) is not one of \(allowed.sorted().joined(separator: ", "))"
+        }
+        return nil
+    }
+
+    static func isEmail(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
+              text.utf8.count <= 254 else { return false }
+        return !text.unicodeScalars.contains { $0.properties.isWhitespace || $0.value < 0x20 }
+    }
+
+    private func evaluate(_ column: ColumnProgram, _ values: [Value], _ derivedValues: [Value]) -> ColumnType.Encoded {
+        var value: Value
+        switch column.source {
+        case .path(let index): value = values[index]
+        case .derived(let index): value = derivedValues[index]
+        case .constant(let text): value = .string(text)
+        }
+        for transform in column.transforms {
+            guard let text = value.text else { break }
+            switch transform.name {
+            case "trim": value = .string(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            case "lower": value = .string(text.lowercased())
+            case "upper": value = .string(text.uppercased())
+            case "null_if_empty": if text.isEmpty { value = .null }
+            case "map":
+                if let mapped = transform.map?[text] { value = .string(mapped) }
+                else if let fallback = transform.fallback { value = .string(fallback) }
+            default: break
+            }
+        }
+        if let cast = column.cast {
+            switch cast.encode(value) {
+            case .value(let text): value = text.map(Value.string) ?? .null
+            case .refused(let reason): return .refused("cast: \(reason)")
+            }
+        }
+        if let mask = column.mask, let text = value.text {
+            switch mask {
+            case "hash":
+                let code = HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: maskKey!)
+                value = .string(code.map { String(format: "%02x", $0) }.joined())
+            default:
+                if case .text = column.type { value = .string("[redacted]") } else { value = .null }
+            }
+        }
+        return column.type.encode(value)
+    }
+}
+
+extension ColumnType.Encoded {
+    var refusal: String? {
+        if case .refused(let reason) = self { return reason }
+        return nil
+    }
+}

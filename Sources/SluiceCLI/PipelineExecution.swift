@@ -1,0 +1,190 @@
+import ArgumentParser
+import AWSSigning
+import ETLPlan
+import Executor
+import Foundation
+import S3Client
+
+/// Where pipelines read from, for `sluice apply` and `sluice run`.
+struct SourceOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Where S3 pipelines read: s3 (the S3 API), or a folder with one subfolder per spec bucket, laid out as the bucket is (the samples: samples/<spec>).",
+                               valueName: "s3|folder"))
+    var source = "s3"
+
+    @Option(name: .customLong("s3-endpoint"), help: "An S3-compatible endpoint URL. Default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS's regional endpoint.")
+    var s3Endpoint: String?
+
+    @Option(name: .customLong("bucket"), help: ArgumentHelp("Read the spec's bucket NAME from the bucket DEPLOYED (repeatable). Default: the name the template gives it.",
+                                                            valueName: "NAME=DEPLOYED"))
+    var buckets: [String] = []
+
+    @Flag(help: "Queue behind a runner that holds a pipeline instead of exiting with status 75.")
+    var wait = false
+
+    func validate() throws {
+        for mapping in buckets where mapping.split(separator: "=").count != 2 {
+            throw ValidationError("--bucket takes NAME=DEPLOYED, not '\(mapping)'")
+        }
+        if let s3Endpoint, URL(string: s3Endpoint)?.scheme == nil { throw ValidationError("--s3-endpoint '\(s3Endpoint)' is not a URL") }
+    }
+
+    /// The store a pipeline reads. Folder sources are relative to the spec's (or plan's) folder.
+    func store(for pipeline: PipelinePlan, region: String, baseDirectory: URL) throws -> ObjectStore {
+        if pipeline.source.kind == "folder" {
+            let path = pipeline.source.path ?? "."
+            return FolderStore(root: URL(fileURLWithPath: path, relativeTo: baseDirectory))
+        }
+        let logical = pipeline.source.bucket ?? ""
+        if source != "s3" {
+            return FolderStore(root: URL(fileURLWithPath: source).appendingPathComponent(logical))
+        }
+        let overrides = Dictionary(buckets.map { entry -> (String, String) in
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            return (parts[0], parts[1])
+        }, uniquingKeysWith: { $1 })
+        guard let bucket = overrides[logical] ?? pipeline.source.bucketName else {
+            throw ValidationError("pipeline \(pipeline.name): the spec names no account, so give the deployed bucket: --bucket \(logical)=NAME")
+        }
+        guard let credentials = AWSCredentials.fromEnvironment() else {
+            throw ValidationError("reading s3://\(bucket) needs AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE; or --source FOLDER")
+        }
+        let region = ProcessInfo.processInfo.environment["AWS_REGION"] ?? region
+        return S3Store(client: S3Client(endpoint: s3Endpoint.flatMap(URL.init(string:)), region: region, credentials: credentials), bucket: bucket)
+    }
+}
+
+/// Runs pipelines and reports: a progress line on a terminal, a summary per pipeline, or JSON.
+enum PipelineExecution {
+    /// EX_TEMPFAIL: another runner holds the pipeline; try again later.
+    static let busyExitCode: Int32 = 75
+
+    struct Report: Encodable {
+        var pipelines: [PipelineResult]
+        var error: String?
+    }
+
+    /// Runs `pipelines` in order; text output is printed as it goes, JSON is the caller's to print.
+    static func run(plan: ETLPlan, pipelines: [PipelinePlan], database: String, sources: SourceOptions, window: (from: Date, to: Date)?,
+                    region: String, baseDirectory: URL, json: Bool) throws -> (status: Int32, report: Report) {
+        let maskKey = ProcessInfo.processInfo.environment["SLUICE_MASK_KEY"].map { Data($0.utf8) }
+        let progress = ProgressLine(enabled: !json && Terminal.isInteractive(fileDescriptor: 2))
+        var results: [PipelineResult] = []
+        var status: Int32 = 0
+        var failure: String?
+        for pipeline in pipelines {
+            var options = RunOptions(database: database, window: window, wait: sources.wait, maskKey: maskKey)
+            options.maxAttempts = 5
+            let runner = PipelineRunner(plan: plan, pipeline: pipeline, store: try sources.store(for: pipeline, region: region, baseDirectory: baseDirectory),
+                                        options: options, events: progress.handle)
+            do {
+                let result = try blocking { try await runner.run() }
+                progress.clear()
+                results.append(result)
+                if !json { print(summary(result)) }
+                for failed in result.objectsFailed {
+                    FileHandle.standardError.write(Data("error: \(pipeline.name): \(failed.key): \(failed.error)\n".utf8))
+                }
+                for key in result.objectsChanged {
+                    FileHandle.standardError.write(Data("warning: \(pipeline.name): \(key) changed after it was loaded; it is not loaded again (load it under a new key)\n".utf8))
+                }
+                if !result.succeeded { status = 1 }
+            } catch let error as ExecutorError {
+                progress.clear()
+                if case .busy = error { status = busyExitCode } else { status = 1 }
+                failure = "\(pipeline.name): \(error)"
+                FileHandle.standardError.write(Data("error: \(pipeline.name): \(error)\n".utf8))
+                if case .busy = error { continue }
+                break
+            } catch {
+                progress.clear()
+                failure = "\(pipeline.name): \(error)"
+                FileHandle.standardError.write(Data("error: \(pipeline.name): \(error)\n".utf8))
+                status = 1
+                break
+            }
+        }
+        return (status, Report(pipelines: results, error: failure))
+    }
+
+    static func json<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self)
+    }
+
+    static func summary(_ result: PipelineResult) -> String {
+        let counts = result.counts
+        let rate = result.seconds > 0 ? Double(counts.recordsRead) / result.seconds : 0
+        var parts = ["\(result.pipeline): \(result.objectsLoaded) object(s) loaded, \(result.objectsSkipped) already loaded"]
+        if !result.objectsChanged.isEmpty { parts[0] += ", \(result.objectsChanged.count) changed" }
+        if !result.objectsFailed.isEmpty { parts[0] += ", \(result.objectsFailed.count) FAILED" }
+        parts.append("\(group(counts.recordsRead)) records: \(group(counts.recordsLoaded)) loaded, \(group(counts.recordsDuplicate)) duplicate, "
+                     + "\(group(counts.filteredTotal)) filtered, \(group(counts.recordsQuarantined)) quarantined")
+        parts.append(String(format: "%.2f s (%@ records/s), run %d", result.seconds, group(Int(rate)), result.runID))
+        return parts.joined(separator: " · ")
+    }
+
+    static func group(_ value: Int) -> String {
+        let digits = String(value)
+        var out = ""
+        for (index, character) in digits.enumerated() {
+            if index > 0, (digits.count - index) % 3 == 0 { out.append(",") }
+            out.append(character)
+        }
+        return out
+    }
+
+    /// Runs async work from a synchronous command (libpq is blocking anyway).
+    static func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+        let semaphore = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var outcome: Result<T, Error>?
+        Task.detached {
+            do { outcome = .success(try await body()) } catch { outcome = .failure(error) }
+            semaphore.signal()
+        }
+        semaphore.wait()
+        return try outcome!.get()
+    }
+}
+
+/// `clickstream  3/10 objects · 120,345 records · 85,000 records/s` on stderr, redrawn in place; only on a terminal.
+final class ProgressLine: @unchecked Sendable {
+    private let enabled: Bool
+    private let lock = NSLock()
+    private var pipeline = ""
+    private var objects = 0, done = 0, recordsBefore = 0, recordsInObject = 0
+    private var started = Date()
+    private var lastDraw = Date.distantPast
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    var handle: @Sendable (RunEvent) -> Void { { [self] event in self.update(event) } }
+
+    private func update(_ event: RunEvent) {
+        guard enabled else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        switch event {
+        case .listed(let name, _, let toLoad):
+            pipeline = name; objects = toLoad; done = 0; recordsBefore = 0; recordsInObject = 0; started = Date()
+        case .objectStarted: recordsInObject = 0
+        case .records(_, let count): recordsInObject = count
+        case .objectFinished(_, let counts):
+            done += 1; recordsBefore += counts.recordsRead; recordsInObject = 0
+        case .retrying(let key, let attempt, let reason):
+            FileHandle.standardError.write(Data("\r\u{1B}[2Kretrying \(key) (attempt \(attempt + 1)): \(reason)\n".utf8))
+        }
+        guard Date().timeIntervalSince(lastDraw) > 0.1 else { return }
+        lastDraw = Date()
+        let records = recordsBefore + recordsInObject
+        let rate = Double(records) / max(Date().timeIntervalSince(started), 0.001)
+        let width = 24, filled = objects > 0 ? width * done / objects : width
+        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+        FileHandle.standardError.write(Data("\r\u{1B}[2K\(pipeline) \(bar) \(done)/\(objects) objects · \(PipelineExecution.group(records)) records · \(PipelineExecution.group(Int(rate))) records/s".utf8))
+    }
+
+    func clear() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
+    }
+}
