@@ -69,10 +69,12 @@ let package = Package(
         .testTarget(name: "ChecksTests", dependencies: ["Checks", "SpecLoader"]),
         .testTarget(name: "ArchitectureDiagramTests", dependencies: ["ArchitectureDiagram", "SpecLoader", "SluiceCore"]),
         .testTarget(name: "AWSSigningTests", dependencies: ["AWSSigning"]),
-        .testTarget(name: "S3ClientTests", dependencies: ["S3Client", "AWSSigning"]),
+        // The real servers tests talk to: a throwaway PostgreSQL cluster and moto's S3 API.
+        .target(name: "TestSupport", dependencies: ["Warehouse", "PostgresClient", "AWSSigning", "S3Client"], path: "Tests/TestSupport"),
+        .testTarget(name: "S3ClientTests", dependencies: ["S3Client", "AWSSigning", "TestSupport"]),
         .testTarget(name: "CloudFormationTests", dependencies: ["CloudFormation", "SpecLoader"]),
-        .testTarget(name: "WarehouseTests", dependencies: ["Warehouse", "WarehouseDDL", "PostgresClient", "SluiceCore", "SpecLoader", "ETLPlan"]),
-        .testTarget(name: "ExecutorTests", dependencies: ["Executor", "ETLPlan", "PostgresClient", "Warehouse", "WarehouseDDL", "SpecLoader", "S3Client", "AWSSigning"]),
-        .testTarget(name: "SluiceCLITests", dependencies: ["SluiceCLI", "SpecLoader", "Checks"]),
+        .testTarget(name: "WarehouseTests", dependencies: ["TestSupport", "Warehouse", "WarehouseDDL", "PostgresClient", "SluiceCore", "SpecLoader", "ETLPlan"]),
+        .testTarget(name: "ExecutorTests", dependencies: ["TestSupport", "Executor", "ETLPlan", "PostgresClient", "Warehouse", "WarehouseDDL", "SpecLoader", "S3Client", "AWSSigning"]),
+        .testTarget(name: "SluiceCLITests", dependencies: ["TestSupport", "SluiceCLI", "SpecLoader", "Checks"]),
     ]
 )

@@ -34,6 +34,8 @@ struct ObjectLoader {
     let runID: String
     /// Called every few thousand records with the count so far (progress display).
     var progress: ((Int) -> Void)?
+    /// Called at the points a crash is simulated at (`mid-copy`, `before-commit`, `after-commit`).
+    var fault: (String) throws -> Void = { FaultInjection.point($0) }
 
     /// Flushed to the server at this size, so a load holds about this much in memory.
     static let sendBufferBytes = 256 << 10
@@ -42,9 +44,9 @@ struct ObjectLoader {
         try connection.query("BEGIN")
         do {
             let (counts, fingerprint) = try await stageAndMerge(object, from: store)
-            FaultInjection.point("before-commit")
+            try fault("before-commit")
             try connection.query("COMMIT")
-            FaultInjection.point("after-commit")
+            try fault("after-commit")
             return (counts, fingerprint)
         } catch {
             if connection.isAlive { _ = try? connection.query("ROLLBACK") }
@@ -97,7 +99,7 @@ struct ObjectLoader {
                 buffer.append(contentsOf: row.bytes)
                 if buffer.count >= Self.sendBufferBytes { try flush() }
                 if counts.recordsRead % 8192 == 0 { self.progress?(counts.recordsRead) }
-                if counts.recordsRead == 3 { try flush(); FaultInjection.point("mid-copy") }
+                if counts.recordsRead == 3 { try flush(); try self.fault("mid-copy") }
             }
             fingerprint = try await store.read(object) { chunk in try reader.feed(chunk, handle) }
             try reader.finish(handle)

@@ -17,6 +17,9 @@ public struct RunOptions: Sendable {
     public var maxAttempts = 5
     /// First retry delay; doubled per attempt.
     public var retryDelay: Duration = .milliseconds(200)
+    /// Test hook: at this point of the first object's load (`mid-copy`, `before-commit`), the server
+    /// terminates the load's session (pg_terminate_backend from a second connection), once.
+    public var terminateBackendAt: String?
 
     public init(database: String, window: (from: Date, to: Date)? = nil, wait: Bool = false, maskKey: Data? = nil) {
         self.database = database
@@ -67,6 +70,7 @@ public final class PipelineRunner: @unchecked Sendable {
     let options: RunOptions
     let events: @Sendable (RunEvent) -> Void
     private var connection: Connection?
+    private var terminated = false
 
     public init(plan: ETLPlan, pipeline: PipelinePlan, store: ObjectStore, options: RunOptions, events: @escaping @Sendable (RunEvent) -> Void = { _ in }) {
         self.plan = plan
@@ -157,8 +161,20 @@ public final class PipelineRunner: @unchecked Sendable {
             do {
                 let connection = try await liveConnection(checking: object)
                 if try committed(object, on: connection) { return .alreadyLoaded }
-                let loader = ObjectLoader(pipeline: pipeline, program: program, connection: connection, runID: runID) { [events] count in
+                var loader = ObjectLoader(pipeline: pipeline, program: program, connection: connection, runID: runID) { [events] count in
                     events(.records(key: object.key, count: count))
+                }
+                loader.fault = { [self] point in
+                    FaultInjection.point(point)
+                    if point == options.terminateBackendAt, !terminated {
+                        terminated = true
+                        let killer = try Connection(options.database)
+                        try killer.query("SELECT pg_terminate_backend($1)", [String(connection.backendPID)])
+                        // Wait until the server has really ended it.
+                        while try killer.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [String(connection.backendPID)]).rows.count > 0 {
+                            usleep(10_000)
+                        }
+                    }
                 }
                 return .loaded(try await loader.load(object, from: store).0)
             } catch let error as PostgresError where error.isConnectionFailure || !(connection?.isAlive ?? false) {

@@ -128,11 +128,13 @@ public final class S3Client: Sendable {
 
     func request(_ method: String, path: String, query: [(name: String, value: String)], body: [UInt8]) throws -> HTTPClientRequest {
         let host = endpoint.port.map { "\(endpoint.host ?? ""):\($0)" } ?? (endpoint.host ?? "")
-        let (amzDate, _) = SigV4Signer.timestamps(Date())
+        // One instant for the header and the signature: two clock reads can straddle a second.
+        let now = Date()
+        let (amzDate, _) = SigV4Signer.timestamps(now)
         let payloadHash = SigningRequest.hash(body)
         var headers: [(name: String, value: String)] = [("host", host), ("x-amz-content-sha256", payloadHash), ("x-amz-date", amzDate)]
         if let token = signer.credentials.sessionToken { headers.append(("x-amz-security-token", token)) }
-        let signed = signer.sign(SigningRequest(method: method, path: path, query: query, headers: headers, payloadHash: payloadHash), at: Date())
+        let signed = signer.sign(SigningRequest(method: method, path: path, query: query, headers: headers, payloadHash: payloadHash), at: now)
         let queryString = SigV4Signer.canonicalQuery(query)
         var url = "\(endpoint.scheme ?? "https")://\(host)\(SigV4Signer.canonicalPath(path))"
         if !queryString.isEmpty { url += "?" + queryString }

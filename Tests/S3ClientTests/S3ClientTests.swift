@@ -1,3 +1,4 @@
+import TestSupport
 import AWSSigning
 import Foundation
 import NIOCore
@@ -7,10 +8,7 @@ import Testing
 @Suite("S3 API against moto (signatures checked)")
 struct S3ClientTests {
     func client(secret: String? = nil) throws -> S3Client {
-        let moto = try MotoServer.shared.get()
-        var credentials = moto.credentials
-        if let secret { credentials.secretAccessKey = secret }
-        return S3Client(endpoint: moto.endpoint, region: "eu-west-1", credentials: credentials, maxAttempts: 2)
+        try MotoServer.shared.get().client(secret: secret)
     }
 
     func bucket() -> String { "raw-\(getpid())-\(UUID().uuidString.prefix(8).lowercased())" }

@@ -1,3 +1,4 @@
+import TestSupport
 import SluiceCore
 import Testing
 @testable import Warehouse

@@ -1,3 +1,4 @@
+import TestSupport
 import ETLPlan
 import Foundation
 import PostgresClient

@@ -1,18 +1,15 @@
 import Foundation
-import Testing
-
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 /// Runs the built `sluice` executable from the package root, as a user would.
-enum CLI {
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
+public enum CLI {
+    public struct Result: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
     }
 
     /// `swift test` builds the executable next to the test bundle.
-    static var executable: URL {
+    public static var executable: URL {
         get throws {
             var directory = Bundle.main.bundleURL
             for _ in 0..<3 {
@@ -26,9 +23,9 @@ enum CLI {
         }
     }
 
-    enum CLIError: Error { case notBuilt }
+    public enum CLIError: Error { case notBuilt }
 
-    static func run(_ arguments: [String], in directory: URL = packageRoot, environment: [String: String] = [:]) throws -> Result {
+    public static func run(_ arguments: [String], in directory: URL = packageRoot, environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = try executable
         process.arguments = arguments

@@ -1,16 +1,17 @@
 import Foundation
 import PostgresClient
 import SluiceCore
-import Testing
 import Warehouse
 
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+public let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
+/// Shared by the test targets: the servers they talk to.
+///
 /// A real PostgreSQL server for the whole test process: Sluice's own throwaway cluster, started once
 /// from the system's binaries under /tmp and stopped when the process exits. Every test gets its own
 /// database. When the server cannot start, the tests that need it fail with the reason; they never skip.
-enum TestServer {
-    static let cluster: Result<LocalCluster, Error> = {
+public enum TestServer {
+    public static let cluster: Result<LocalCluster, Error> = {
         let root = URL(fileURLWithPath: "/tmp/sluice-tests-\(getpid())")
         let cluster = LocalCluster(root: root)
         do {
@@ -29,7 +30,7 @@ enum TestServer {
     private static let counter = Counter()
 
     /// A new, empty database; returns its connection URL.
-    static func freshDatabase(_ label: String = "t") throws -> String {
+    public static func freshDatabase(_ label: String = "t") throws -> String {
         let cluster = try cluster.get()
         let name = "\(label)_\(getpid())_\(counter.next())"
         try cluster.createDatabase(name)
@@ -37,15 +38,16 @@ enum TestServer {
     }
 
     /// A name unique to this test run, for cluster-wide objects such as roles.
-    static func uniqueName(_ base: String) -> String { "\(base)_\(counter.next())" }
+    public static func uniqueName(_ base: String) -> String { "\(base)_\(counter.next())" }
 }
 
 nonisolated(unsafe) var testClusterRoot: String?
 
-final class Counter: @unchecked Sendable {
+public final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private var value = 0
-    func next() -> Int {
+    public init() {}
+    public func next() -> Int {
         lock.lock()
         defer { lock.unlock() }
         value += 1
@@ -54,7 +56,7 @@ final class Counter: @unchecked Sendable {
 }
 
 /// Runs psql, as a user checking schema.sql would.
-func psql(_ url: String, file: String) throws -> (status: Int32, output: String) {
+public func psql(_ url: String, file: String) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["psql", url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", file]

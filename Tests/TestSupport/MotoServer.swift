@@ -1,20 +1,20 @@
 import AWSSigning
 import Foundation
-import Testing
+import S3Client
 
 /// A real S3 API endpoint for the whole test process: moto_server on loopback, started with
 /// INITIAL_NO_AUTH_ACTION_COUNT so that after creating a user, its key and its policy, moto checks
 /// every request's signature and the caller's permissions. When it cannot start, the tests that need
 /// it fail with the reason; they never skip.
-enum MotoServer {
-    struct Instance: Sendable {
-        var endpoint: URL
-        var credentials: AWSCredentials
+public enum MotoServer {
+    public struct Instance: Sendable {
+        public var endpoint: URL
+        public var credentials: AWSCredentials
     }
 
-    static let shared: Result<Instance, Error> = Result { try start() }
+    public static let shared: Result<Instance, Error> = Result { try start() }
 
-    struct Failure: Error, CustomStringConvertible { var description: String }
+    public struct Failure: Error, CustomStringConvertible { public var description: String }
 
     static func start() throws -> Instance {
         let port = 41_000 + Int(getpid() % 9_000)
@@ -67,7 +67,7 @@ enum MotoServer {
 nonisolated(unsafe) var motoPID: Int32 = 0
 
 /// `sys.executable` of the `python3` on PATH.
-func pythonExecutable() throws -> String {
+public func pythonExecutable() throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["python3", "-c", "import sys; print(sys.executable)"]
@@ -80,7 +80,7 @@ func pythonExecutable() throws -> String {
     return path
 }
 
-func listening(_ port: Int) -> Bool {
+public func listening(_ port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { return false }
     defer { close(fd) }
@@ -90,5 +90,14 @@ func listening(_ port: Int) -> Bool {
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     return withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+    }
+}
+
+extension MotoServer.Instance {
+    /// A client of this moto; `secret` replaces the real secret key, to prove signatures are checked.
+    public func client(secret: String? = nil, maxAttempts: Int = 2) -> S3Client {
+        var credentials = self.credentials
+        if let secret { credentials.secretAccessKey = secret }
+        return S3Client(endpoint: endpoint, region: "eu-west-1", credentials: credentials, maxAttempts: maxAttempts)
     }
 }

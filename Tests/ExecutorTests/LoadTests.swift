@@ -1,0 +1,113 @@
+import ETLPlan
+import Executor
+import Foundation
+import PostgresClient
+import S3Client
+import Testing
+import TestSupport
+
+/// The clickstream sample loaded end to end into a real PostgreSQL server, from a folder and from
+/// moto's S3 API; the counts come from the sample's generator.
+@Suite("clickstream loads")
+struct LoadTests {
+    @Test func theSampleLoadsExactlyAsExpectedAndARerunLoadsNothing() async throws {
+        let clickstream = try Clickstream()
+        let expected = try Expected.load()
+        let result = try await clickstream.run(FolderStore(root: sampleBucket))
+        #expect(result.succeeded)
+        #expect(result.objectsLoaded == expected.objects)
+        #expect(result.counts.recordsRead == expected.records_read)
+        #expect(result.counts.recordsLoaded == expected.records_loaded)
+        #expect(result.counts.recordsDuplicate == expected.records_duplicate)
+        #expect(result.counts.recordsFiltered == expected.records_filtered)
+        #expect(result.counts.recordsQuarantined == expected.records_quarantined)
+        #expect(result.postLoad == ["analytics.daily_event_counts"])
+        try expectSampleLoaded(clickstream)
+
+        // Every refused record is kept whole, with a reason naming what was wrong.
+        let reasons = try Connection(clickstream.database).query("SELECT reason, record FROM sluice.quarantine ORDER BY quarantine_id").rows
+        for fragment in expected.quarantine_reasons {
+            #expect(reasons.contains { $0[0]!.contains(fragment) }, "no quarantined record says \(fragment)")
+        }
+        #expect(reasons.allSatisfy { ($0[1] ?? "").hasPrefix("{\"event_id\"") })
+
+        // The materialized view was refreshed after the load.
+        #expect(try clickstream.count("SELECT sum(events) FROM analytics.daily_event_counts") == expected.records_loaded)
+        // Masked: the e-mail address is an HMAC, never the address.
+        let hashes = try Connection(clickstream.database).query("SELECT email_hash FROM analytics.dim_users").column("email_hash")
+        #expect(hashes.allSatisfy { $0?.count == 64 && $0?.contains("@") == false })
+
+        let again = try await clickstream.run(FolderStore(root: sampleBucket))
+        #expect(again.objectsLoaded == 0)
+        #expect(again.objectsSkipped == expected.objects)
+        try expectSampleLoaded(clickstream)
+        let runs = try Connection(clickstream.database).query("SELECT status, objects_loaded, records_read, records_quarantined FROM sluice.load_runs ORDER BY run_id").rows
+        #expect(runs == [["succeeded", "2", String(expected.records_read), String(expected.records_quarantined)], ["succeeded", "0", "0", "0"]])
+    }
+
+    @Test func fromS3WithSignedRequestsThenAChangedObjectIsReportedNotReloaded() async throws {
+        let moto = try MotoServer.shared.get()
+        let client = moto.client()
+        let bucket = "raw-\(getpid())-\(UUID().uuidString.prefix(8).lowercased())"
+        try await client.createBucket(bucket)
+        let files = try FileManager.default.subpathsOfDirectory(atPath: sampleBucket.path).filter { !$0.hasSuffix("/") }
+        for file in files.sorted() {
+            var isDirectory: ObjCBool = false
+            FileManager.default.fileExists(atPath: sampleBucket.appendingPathComponent(file).path, isDirectory: &isDirectory)
+            if isDirectory.boolValue { continue }
+            try await client.putObject(bucket: bucket, key: file, body: Array(try Data(contentsOf: sampleBucket.appendingPathComponent(file))))
+        }
+        let clickstream = try Clickstream()
+        let store = S3Store(client: client, bucket: bucket)
+        // moto 5.2 computes the signature of a query value containing "/" differently from AWS (boto3's
+        // own ListObjectsV2 with Prefix="events/" gets SignatureDoesNotMatch from it), so the listing
+        // uses a prefix without one; it selects the same objects.
+        var pipeline = clickstream.pipeline
+        pipeline.source.staticPrefix = "events"
+        let result = try await clickstream.run(store, pipeline: pipeline)
+        #expect(result.succeeded, "\(result.objectsFailed)")
+        try expectSampleLoaded(clickstream)
+
+        // The producer rewrites an object that was loaded: new ETag under the same key.
+        let key = "events/2026/11/20/09/part-0000.jsonl"
+        try await client.putObject(bucket: bucket, key: key, body: Array("{\"event_id\": \"7f0c7a52-2c5b-4c43-9d0e-7c1a8f7f1a01\"}\n".utf8))
+        let rerun = try await clickstream.run(store, pipeline: pipeline)
+        #expect(rerun.objectsChanged == [key])
+        #expect(rerun.objectsLoaded == 0)
+        try expectSampleLoaded(clickstream)
+
+        // A wrong secret: moto verifies the signature, so the run fails instead of reading anything.
+        let wrong = moto.client(secret: "not-the-secret")
+        await #expect(throws: (any Error).self) { try await clickstream.run(S3Store(client: wrong, bucket: bucket), pipeline: pipeline) }
+    }
+
+    @Test func aSecondRunnerExitsAtOnceWithTheHolderNamed() async throws {
+        let clickstream = try Clickstream()
+        let holder = try Connection(clickstream.database)
+        try holder.query("SELECT pg_advisory_lock($1::bigint)", [String(clickstream.pipeline.lockKey)])
+        let error = await #expect(throws: ExecutorError.self) { try await clickstream.run(FolderStore(root: sampleBucket)) }
+        guard case .busy(let pipeline, let description) = error else { Issue.record("expected busy, got \(String(describing: error))"); return }
+        #expect(pipeline == "clickstream")
+        #expect(description.contains("server process \(holder.backendPID)"))
+        #expect(try clickstream.count("SELECT count(*) FROM analytics.fact_events") == 0)
+        holder.close()
+        #expect(try await clickstream.run(FolderStore(root: sampleBucket)).objectsLoaded == 2)
+    }
+
+    @Test(arguments: ["mid-copy", "before-commit", "after-commit"])
+    func aBackendTerminatedMidLoadIsRetriedAndNothingHalfLoadedIsVisible(point: String) async throws {
+        let clickstream = try Clickstream()
+        var options = clickstream.options()
+        options.terminateBackendAt = point
+        let result = try await clickstream.run(FolderStore(root: sampleBucket), options: options)
+        #expect(result.succeeded, "\(result.objectsFailed)")
+        try expectSampleLoaded(clickstream)
+    }
+
+    @Test func aDatabaseOnAnotherSchemaIsRefused() async throws {
+        let clickstream = try Clickstream()
+        try Connection(clickstream.database).query("INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('0000', 'test', 0)")
+        let error = await #expect(throws: ExecutorError.self) { try await clickstream.run(FolderStore(root: sampleBucket)) }
+        #expect(error?.description.contains("not the one this plan was compiled against") == true)
+    }
+}
