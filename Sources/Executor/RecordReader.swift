@@ -126,8 +126,9 @@ struct RecordReader {
     private mutating func process(_ raw: RawRecord, _ handle: (Record) throws -> Void) throws {
         row.reset()
         if let length = raw.oversizedLength {
+            // The rest of it is skipped as it streams past, unread, so its full length is not known here.
             return try handle(Record(line: raw.line, outcome: .refused(
-                reason: "the record is \(length) bytes, over the \(RecordLimits.maxRecordBytes >> 20) MiB limit; its first \(RecordLimits.keptPrefixBytes >> 10) KiB are kept",
+                reason: "the record is longer than the \(RecordLimits.maxRecordBytes >> 20) MiB limit; its first \(RecordLimits.keptPrefixBytes >> 10) KiB are kept",
                 field: nil), row: row, rawBytes: raw.bytes, oversizedLength: length))
         }
         var problem: String?

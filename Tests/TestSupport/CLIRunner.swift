@@ -25,13 +25,15 @@ public enum CLI {
 
     public enum CLIError: Error { case notBuilt }
 
-    public static func run(_ arguments: [String], in directory: URL = packageRoot, environment: [String: String] = [:]) throws -> Result {
+    public static func run(_ arguments: [String], in directory: URL = packageRoot, environment: [String: String] = [:],
+                           removing removed: [String] = []) throws -> Result {
         let process = Process()
         process.executableURL = try executable
         process.arguments = arguments
         process.currentDirectoryURL = directory
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { _, new in new }
+        for name in removed { env[name] = nil }
         process.environment = env
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

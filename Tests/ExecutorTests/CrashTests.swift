@@ -1,0 +1,64 @@
+import Foundation
+import PostgresClient
+import Testing
+import TestSupport
+
+/// `sluice run` killed with SIGKILL at each point of a load, then run again: the warehouse ends with
+/// exactly the expected rows and every object in the manifest once, as if the crash never happened.
+@Suite("runs killed mid-load", .serialized)
+struct CrashTests {
+    func run(_ clickstream: Clickstream, crashAt point: String? = nil) throws -> CLI.Result {
+        var environment = ["SLUICE_MASK_KEY": String(decoding: Clickstream.maskKey, as: UTF8.self)]
+        if let point { environment["SLUICE_TEST_CRASH_AT"] = point }
+        return try CLI.run(["run", "clickstream", "--spec", "specs/clickstream.yaml", "--source", "samples/clickstream",
+                            "--database", clickstream.database], environment: environment)
+    }
+
+    @Test(arguments: ["listed", "mid-copy", "before-commit", "after-commit"])
+    func killedThenRerunEndsExactlyAsExpected(point: String) throws {
+        let clickstream = try Clickstream()
+        let killed = try run(clickstream, crashAt: point)
+        #expect(killed.status == 9 || killed.status == 137 || killed.status == -9, "killed by SIGKILL, got \(killed.status): \(killed.stderr)")
+        let loadedBefore = try clickstream.count("SELECT count(*) FROM sluice.manifest")
+        #expect(loadedBefore == (point == "after-commit" ? 1 : 0), "only a committed object is in the manifest")
+        if point != "after-commit" { #expect(try clickstream.count("SELECT count(*) FROM analytics.fact_events") == 0) }
+        let rerun = try run(clickstream)
+        #expect(rerun.status == 0, "\(rerun.stdout)\(rerun.stderr)")
+        try expectSampleLoaded(clickstream)
+        // The dead run is marked failed by the next one, which holds the lock and so knows it is gone.
+        let statuses = try Connection(clickstream.database).query("SELECT status FROM sluice.load_runs ORDER BY run_id").column("status")
+        #expect(statuses == ["failed", "succeeded"])
+    }
+
+    @Test func aSecondRunnerExitsWithStatus75() throws {
+        let clickstream = try Clickstream()
+        let holder = try Connection(clickstream.database)
+        try holder.query("SELECT pg_advisory_lock($1::bigint)", [String(clickstream.pipeline.lockKey)])
+        let busy = try run(clickstream)
+        #expect(busy.status == 75)
+        #expect(busy.stderr.contains("pipeline clickstream is already running (held by server process \(holder.backendPID)"))
+        #expect(busy.stderr.contains("--wait"))
+    }
+
+    @Test func jsonOutputCarriesTheCounts() throws {
+        let clickstream = try Clickstream()
+        let result = try CLI.run(["run", "clickstream", "--spec", "specs/clickstream.yaml", "--source", "samples/clickstream",
+                                  "--database", clickstream.database, "--format", "json"],
+                                 environment: ["SLUICE_MASK_KEY": "k"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        let pipeline = (report?["pipelines"] as? [[String: Any]])?.first
+        let counts = pipeline?["counts"] as? [String: Any]
+        #expect(counts?["recordsLoaded"] as? Int == (try Expected.load()).records_loaded)
+        #expect(pipeline?["objectsLoaded"] as? Int == 2)
+    }
+
+    @Test func hashingWithoutAKeyIsRefusedBeforeAnythingLoads() throws {
+        let clickstream = try Clickstream()
+        let result = try CLI.run(["run", "clickstream", "--spec", "specs/clickstream.yaml", "--source", "samples/clickstream",
+                                  "--database", clickstream.database], environment: [:], removing: ["SLUICE_MASK_KEY"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("SLUICE_MASK_KEY"))
+        #expect(try clickstream.count("SELECT count(*) FROM sluice.load_runs") == 0)
+    }
+}
