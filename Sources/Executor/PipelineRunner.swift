@@ -83,7 +83,7 @@ public final class PipelineRunner: @unchecked Sendable {
     public func run() async throws -> PipelineResult {
         let started = Date()
         let program = try RecordProgram(pipeline, maskKey: options.maskKey.map { SymmetricKey(data: $0) })
-        let connection = try await connect()
+        let connection = try connect()
         defer { connection.close() }
         try checkSchema(connection)
         // Holding the lock proves no other runner is alive: runs still marked running died.
@@ -127,18 +127,10 @@ public final class PipelineRunner: @unchecked Sendable {
             if same { result.objectsSkipped += 1 } else { result.objectsChanged.append(object.key) }
         }
         events(.listed(pipeline: pipeline.name, objects: objects.count, toLoad: pending.count))
-        for object in pending {
-            events(.objectStarted(key: object.key))
-            switch try await loadWithRetries(object, program: program, runID: runID) {
-            case .loaded(let counts):
-                result.objectsLoaded += 1
-                result.counts.add(counts)
-                events(.objectFinished(key: object.key, counts: counts))
-            case .alreadyLoaded:
-                result.objectsSkipped += 1
-            case .failed(let message):
-                result.objectsFailed.append(.init(key: object.key, error: message))
-            }
+        result = try await onOwnThread { [self, result, pending] in
+            var result = result
+            try self.load(pending, into: &result, program: program, runID: runID)
+            return result
         }
         if result.objectsLoaded > 0 {
             for step in pipeline.postLoad {
@@ -148,53 +140,101 @@ public final class PipelineRunner: @unchecked Sendable {
         }
     }
 
-    enum ObjectOutcome {
-        case loaded(ObjectCounts)
-        /// The manifest has it after a lost connection: the COMMIT had gone through.
-        case alreadyLoaded
-        case failed(String)
+    /// Runs blocking work (libpq, waiting on the reader) on a thread of its own, never on the
+    /// cooperative pool: the reader task needs that pool to make progress.
+    private func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
     }
 
-    private func loadWithRetries(_ object: SourceObject, program: RecordProgram, runID: String) async throws -> ObjectOutcome {
+    /// Loads `pending` in order, each object in its own transaction, while a reader task parses the
+    /// objects ahead. A lost connection, or an object the server refuses, stops the reader; it starts
+    /// again from the next object to load. Blocking: runs on its own thread.
+    private func load(_ pending: [SourceObject], into result: inout PipelineResult, program: RecordProgram, runID: String) throws {
+        var next = 0
         var attempt = 1
-        while true {
-            do {
-                let connection = try await liveConnection(checking: object)
-                if try committed(object, on: connection) { return .alreadyLoaded }
-                var loader = ObjectLoader(pipeline: pipeline, program: program, connection: connection, runID: runID) { [events] count in
-                    events(.records(key: object.key, count: count))
-                }
-                loader.fault = { [self] point in
-                    FaultInjection.point(point)
-                    if point == options.terminateBackendAt, !terminated {
-                        terminated = true
-                        let killer = try Connection(options.database)
-                        try killer.query("SELECT pg_terminate_backend($1)", [String(connection.backendPID)])
-                        // Wait until the server has really ended it.
-                        while try killer.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [String(connection.backendPID)]).rows.count > 0 {
-                            usleep(10_000)
-                        }
-                    }
-                }
-                return .loaded(try await loader.load(object, from: store).0)
-            } catch let error as PostgresError where error.isConnectionFailure || !(connection?.isAlive ?? false) {
-                guard attempt < options.maxAttempts else { throw error }
-                events(.retrying(key: object.key, attempt: attempt, reason: error.message))
-                connection?.close()
-                connection = nil
-                try await Task.sleep(for: options.retryDelay * (1 << (attempt - 1)))
-                attempt += 1
-            } catch let error as PostgresError {
-                // The server refused the data (a constraint, a type the executor does not check):
-                // the object rolled back whole and is retried by the next run once fixed.
-                return .failed(error.description)
-            } catch let error as ExecutorError {
-                if case .busy = error { throw error }
-                return .failed(error.description)
-            } catch {
-                // Reading the source failed after the S3 client's own retries.
-                return .failed("\(error)")
+        var afterConnectionLoss = false
+        let events = self.events
+        let reader = ObjectReader(pipeline: pipeline, program: program, store: store) { key, count in events(.records(key: key, count: count)) }
+        while next < pending.count {
+            let channel = StagedChannel()
+            let remaining = Array(pending[next...])
+            let stopped = DispatchSemaphore(value: 0)
+            Task {
+                await reader.read(remaining, into: channel)
+                stopped.signal()
             }
+            var restart = false
+            while let event = channel.take() {
+                guard case .begin(let object) = event else { continue }
+                events(.objectStarted(key: object.key))
+                do {
+                    let connection = try liveConnection()
+                    if afterConnectionLoss, try committed(object, on: connection) {
+                        // The COMMIT went through before the connection was lost.
+                        result.objectsSkipped += 1
+                        next += 1
+                        afterConnectionLoss = false
+                        restart = true
+                        break
+                    }
+                    afterConnectionLoss = false
+                    var loader = ObjectLoader(pipeline: pipeline, connection: connection, runID: runID)
+                    loader.fault = { [self] point in try self.fault(point, connection: connection) }
+                    switch try loader.load(object, from: channel) {
+                    case .loaded(let counts):
+                        result.objectsLoaded += 1
+                        result.counts.add(counts)
+                        events(.objectFinished(key: object.key, counts: counts))
+                    case .unreadable(let error):
+                        result.objectsFailed.append(.init(key: object.key, error: "\(error)"))
+                    }
+                    next += 1
+                    attempt = 1
+                } catch let error as PostgresError where error.isConnectionFailure || !(connection?.isAlive ?? false) {
+                    guard attempt < options.maxAttempts else {
+                        channel.cancel()
+                        stopped.wait()
+                        throw error
+                    }
+                    events(.retrying(key: object.key, attempt: attempt, reason: error.message))
+                    connection?.close()
+                    connection = nil
+                    Self.sleep(options.retryDelay * (1 << (attempt - 1)))
+                    attempt += 1
+                    afterConnectionLoss = true
+                    restart = true
+                    break
+                } catch let error as PostgresError {
+                    // The server refused the data (a constraint, a type the executor does not check):
+                    // the object rolled back whole; the next run tries it again once fixed.
+                    result.objectsFailed.append(.init(key: object.key, error: error.description))
+                    next += 1
+                    restart = true
+                    break
+                }
+            }
+            channel.cancel()
+            stopped.wait()
+            if !restart { break }
+        }
+    }
+
+    /// Crash and connection-loss simulation at the loader's points (tests only).
+    private func fault(_ point: String, connection: Connection) throws {
+        FaultInjection.point(point)
+        guard point == options.terminateBackendAt, !terminated else { return }
+        terminated = true
+        let killer = try Connection(options.database)
+        try killer.query("SELECT pg_terminate_backend($1)", [String(connection.backendPID)])
+        // Wait until the server has really ended it.
+        while try killer.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [String(connection.backendPID)]).rows.count > 0 {
+            usleep(10_000)
         }
     }
 
@@ -202,7 +242,7 @@ public final class PipelineRunner: @unchecked Sendable {
         var attempt = 1
         while true {
             do {
-                return try body(try await liveConnection(checking: nil))
+                return try body(try liveConnection())
             } catch let error as PostgresError where error.isConnectionFailure && attempt < options.maxAttempts {
                 events(.retrying(key: what, attempt: attempt, reason: error.message))
                 connection?.close()
@@ -214,12 +254,13 @@ public final class PipelineRunner: @unchecked Sendable {
     }
 
     /// The session, reconnected (and the lock taken again) after a loss.
-    private func liveConnection(checking object: SourceObject?) async throws -> Connection {
+    private func liveConnection() throws -> Connection {
         if let connection, connection.isAlive { return connection }
-        return try await connect()
+        return try connect()
     }
 
-    private func connect() async throws -> Connection {
+    /// Connects with retries (a server restarting refuses connections for a moment) and takes the lock.
+    private func connect() throws -> Connection {
         var attempt = 1
         while true {
             do {
@@ -228,10 +269,15 @@ public final class PipelineRunner: @unchecked Sendable {
                 self.connection = connection
                 return connection
             } catch let error as PostgresError where error.isConnectionFailure && attempt < options.maxAttempts {
-                try await Task.sleep(for: options.retryDelay * (1 << (attempt - 1)))
+                Self.sleep(options.retryDelay * (1 << (attempt - 1)))
                 attempt += 1
             }
         }
+    }
+
+    private static func sleep(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        usleep(UInt32(seconds * 1_000_000 + attoseconds / 1_000_000_000_000))
     }
 
     /// One runner per pipeline: a session advisory lock, released when the session ends, however it ends.

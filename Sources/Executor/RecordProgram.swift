@@ -4,8 +4,8 @@ import Foundation
 
 /// A pipeline's record program compiled from plan.json: field rules, filters, derived fields, the
 /// dedupe key and every target column's mapping. It turns one record's values into one staging row,
-/// or says why the record is filtered, a duplicate or refused.
-final class RecordProgram {
+/// or says why the record is filtered, a duplicate or refused. Used by one reader at a time.
+final class RecordProgram: @unchecked Sendable {
     enum Outcome: Equatable {
         case accepted
         case filtered(String)
@@ -185,7 +185,8 @@ final class RecordProgram {
 
     private func check(_ field: FieldRule, _ value: Value) -> String? {
         if value.isAbsent { return field.required ? "required field \(field.path) is \(value == .missing ? "missing" : "null")" : nil }
-        let shown = ColumnType.show(value)
+        // Only a failing record needs the value quoted.
+        var shown: String { ColumnType.show(value) }
         let problem: String?
         switch field.type {
         case "string":
@@ -221,11 +222,41 @@ final class RecordProgram {
         return nil
     }
 
+    /// One `@` with something before it and a dotted domain after it, no spaces or control
+    /// characters: what a form would accept, not RFC 5322's every corner.
     static func isEmail(_ text: String) -> Bool {
-        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
-              text.utf8.count <= 254 else { return false }
-        return !text.unicodeScalars.contains { $0.properties.isWhitespace || $0.value < 0x20 }
+        var at = -1, lastDot = -1, count = 0
+        for byte in text.utf8 {
+            if byte <= 0x20 || byte == 0x7F { return false }
+            if byte == 0x40 {
+                if at >= 0 { return false }
+                at = count
+            } else if byte == 0x2E, at >= 0 {
+                if lastDot == count - 1 { return false }  // ".." or "@."
+                lastDot = count
+            }
+            count += 1
+        }
+        return at > 0 && count <= 254 && lastDot > at + 1 && lastDot < count - 1
+    }
+
+    /// Hex of a digest without Foundation's formatter (which dominated the profile).
+    static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(64)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Trims whitespace (Unicode's, as Character sees it) without bridging to NSString.
+    static func trimmed(_ text: String) -> String {
+        guard let first = text.utf8.first, let last = text.utf8.last else { return text }
+        if first > 0x20, first < 0x80, last > 0x20, last < 0x80 { return text }
+        return String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     }
 
     private func evaluate(_ column: ColumnProgram, _ values: [Value], _ derivedValues: [Value]) -> ColumnType.Encoded {
@@ -238,7 +269,7 @@ final class RecordProgram {
         for transform in column.transforms {
             guard let text = value.text else { break }
             switch transform.name {
-            case "trim": value = .string(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            case "trim": value = .string(Self.trimmed(text))
             case "lower": value = .string(text.lowercased())
             case "upper": value = .string(text.uppercased())
             case "null_if_empty": if text.isEmpty { value = .null }
@@ -258,7 +289,7 @@ final class RecordProgram {
             switch mask {
             case "hash":
                 let code = HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: maskKey!)
-                value = .string(code.map { String(format: "%02x", $0) }.joined())
+                value = .string(Self.hex(code))
             default:
                 if case .text = column.type { value = .string("[redacted]") } else { value = .null }
             }
