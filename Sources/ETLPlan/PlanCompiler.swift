@@ -100,7 +100,8 @@ public enum PlanCompiler {
             let column = table.column(mapping.column)
             var entry = PipelinePlan.Column(column: mapping.column, staged: SQL.fitted("t\(index + 1)_\(mapping.column)"),
                                             type: column?.type.description ?? "text", notNull: column?.notNull ?? false,
-                                            transforms: mapping.transforms.map(transform), cast: mapping.cast?.description, mask: mapping.mask?.rawValue)
+                                            transforms: mapping.transforms.map(transform), cast: mapping.cast?.description, mask: mapping.mask?.rawValue,
+                                            merge: mapping.merge == .last ? nil : mapping.merge.rawValue)
             switch mapping.source {
             case .path(let path): entry.path = path
             case .derived(let name): entry.derived = name
@@ -130,13 +131,19 @@ public enum PlanCompiler {
             let order = target.key.map { staged[$0] ?? SQL.identifier($0) } + (version.map { ["\($0) DESC"] } ?? []) + ["sluice_ordinal DESC"]
             let updated = names.filter { !target.key.contains($0) }
             var text: String
+            let rules = Dictionary(uniqueKeysWithValues: target.mappings.map { ($0.column, $0.merge) })
             if version == nil {
-                // Per key and column, the batch's last value that is not NULL: the same result however
-                // the records fall into batches, since a missing value never erases a known one.
+                // Per key and column, the batch's last value that is not NULL (or its smallest or
+                // largest): the same result however the records fall into batches, since a missing
+                // value never erases a known one.
                 let values = names.map { name -> String in
                     let column = staged[name]!
-                    return target.key.contains(name) ? column
-                        : "(array_agg(\(column) ORDER BY sluice_ordinal DESC) FILTER (WHERE \(column) IS NOT NULL))[1]"
+                    if target.key.contains(name) { return column }
+                    switch rules[name] ?? .last {
+                    case .min: return "min(\(column))"
+                    case .max: return "max(\(column))"
+                    case .last: return "(array_agg(\(column) ORDER BY sluice_ordinal DESC) FILTER (WHERE \(column) IS NOT NULL))[1]"
+                    }
                 }
                 text = "INSERT INTO \(qualified) AS target (\(list))\nSELECT \(values.joined(separator: ", "))\nFROM \(staging)\n"
                     + "WHERE \(present.joined(separator: " AND "))\nGROUP BY \(key)\n"
@@ -153,7 +160,15 @@ public enum PlanCompiler {
                     + "\nWHERE target.\(column) < EXCLUDED.\(column);"
             } else {
                 // A record without a value keeps what an earlier record said (events carry partial dimensions).
-                text += "ON CONFLICT (\(SQL.list(target.key))) DO UPDATE SET " + updated.map { "\(SQL.identifier($0)) = COALESCE(EXCLUDED.\(SQL.identifier($0)), target.\(SQL.identifier($0)))" }.joined(separator: ", ") + ";"
+                // LEAST and GREATEST ignore NULLs, as COALESCE does.
+                text += "ON CONFLICT (\(SQL.list(target.key))) DO UPDATE SET " + updated.map { name -> String in
+                    let column = SQL.identifier(name)
+                    switch rules[name] ?? .last {
+                    case .min: return "\(column) = LEAST(EXCLUDED.\(column), target.\(column))"
+                    case .max: return "\(column) = GREATEST(EXCLUDED.\(column), target.\(column))"
+                    case .last: return "\(column) = COALESCE(EXCLUDED.\(column), target.\(column))"
+                    }
+                }.joined(separator: ", ") + ";"
             }
             merge = text
         }

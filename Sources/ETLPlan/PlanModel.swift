@@ -121,6 +121,8 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
         public var cast: String?
         /// `hash` (HMAC-SHA-256 with the deployment's salt, hex) or `redact`.
         public var mask: String?
+        /// Upserts: `min` or `max` keep the smallest or largest value; absent, the newest.
+        public var merge: String?
     }
 
     public struct Transform: Codable, Equatable, Sendable {

@@ -38,7 +38,8 @@ enum StagedEvent {
 final class StagedChannel: @unchecked Sendable {
     static let capacity = 32 << 20
     private let condition = NSCondition()
-    private var events: [StagedEvent] = []
+    /// Taken slots are set to nil at once, so a chunk's memory goes when the loader has sent it.
+    private var events: [StagedEvent?] = []
     private var head = 0
     private var bytes = 0
     private var closed = false
@@ -71,8 +72,8 @@ final class StagedChannel: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         while head == events.count && !closed { condition.wait() }
-        guard head < events.count else { return nil }
-        let event = events[head]
+        guard head < events.count, let event = events[head] else { return nil }
+        events[head] = nil
         head += 1
         if case .chunk(let chunk) = event { bytes -= chunk.count }
         if head > 1024 { events.removeFirst(head); head = 0 }

@@ -288,6 +288,7 @@ public final class PipelineRunner: @unchecked Sendable {
             let holder = try? connection.query("""
                 SELECT a.pid, a.application_name, a.backend_start FROM pg_locks l JOIN pg_stat_activity a USING (pid)
                 WHERE l.locktype = 'advisory' AND l.granted
+                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                   AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint AND l.objsubid = 1
                 """, [key]).rows.first
             let description = holder.map { "held by server process \($0[0] ?? "?") (\($0[1] ?? "")) since \($0[2] ?? "?")" } ?? "its lock is held"

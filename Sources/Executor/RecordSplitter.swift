@@ -176,6 +176,11 @@ struct ArraySplitter: RecordSplitter {
     private mutating func run(_ emit: (RawRecord) throws -> Void) throws {
         if scan < window.start { scan = window.start }
         while scan < window.end {
+            // An element cut by the end of the last chunk: its bytes are not the array's syntax.
+            if elementStart != nil {
+                guard try scanElement(emit) else { window.consume(upTo: elementStart ?? scan); return }
+                continue
+            }
             let byte = window[scan]
             switch phase {
             case .beforeArray:

@@ -119,6 +119,17 @@ public enum Transform: Hashable, Sendable {
     case map([String: String], fallback: String?)
 }
 
+/// How an upsert combines a column's values for the same key, within a batch and with the row
+/// already there. NULL never replaces a value in any of them.
+public enum MergeRule: String, Hashable, Sendable, CaseIterable {
+    /// The newest value (the default): a `country`, a `name`.
+    case last
+    /// The smallest: `first_seen_at`.
+    case min
+    /// The largest: `last_seen_at`, a running maximum.
+    case max
+}
+
 public enum Mask: String, Hashable, Sendable, CaseIterable {
     /// Keyed SHA-256 (HMAC with a secret salt), hex: joins still work, the value is gone.
     case hash
@@ -149,14 +160,17 @@ public struct Mapping: Hashable, Sendable {
     public var cast: PostgresType?
     public var transforms: [Transform]
     public var mask: Mask?
+    /// Upsert targets only.
+    public var merge: MergeRule
     public var location: SourceLocation
     public init(column: String, source: MappingSource, cast: PostgresType? = nil, transforms: [Transform] = [],
-                mask: Mask? = nil, location: SourceLocation = .unknown) {
+                mask: Mask? = nil, merge: MergeRule = .last, location: SourceLocation = .unknown) {
         self.column = column
         self.source = source
         self.cast = cast
         self.transforms = transforms
         self.mask = mask
+        self.merge = merge
         self.location = location
     }
 }

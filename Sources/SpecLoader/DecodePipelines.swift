@@ -198,7 +198,7 @@ extension SpecDecoder {
         return PipelineTarget(table: table, mode: mode, key: key.map(\.value), versionColumn: version, mappings: mappings, location: r.location)
     }
 
-    /// `column: user.id` (a field path) or `column: {from | derived | const | record, cast, transform, map, default, mask}`.
+    /// `column: user.id` (a field path) or `column: {from | derived | const | record, cast, transform, map, default, mask, merge}`.
     private func decodeMapping(column: YAMLNode, value: YAMLNode, derivedNames: Set<String>) -> Mapping? {
         guard let columnName = column.scalar else { return nil }
         if let path = value.scalar, !value.isNull {
@@ -206,7 +206,7 @@ extension SpecDecoder {
         }
         let sources = ["from", "derived", "const", "record"]
         guard let r = MapReader(value, context: "mapping of column '\(columnName)'",
-                                allowed: sources + ["cast", "transform", "map", "map_default", "mask"], sink: sink) else { return nil }
+                                allowed: sources + ["cast", "transform", "map", "map_default", "mask", "merge"], sink: sink) else { return nil }
         let given = sources.filter(r.has)
         guard given.count == 1 else {
             sink.add(LoaderDiagnostics.invalid("column '\(columnName)' needs exactly one source: from, derived, const or record", at: r.location))
@@ -242,8 +242,9 @@ extension SpecDecoder {
         }
         let cast = r.string("cast").flatMap { postgresType($0, at: r.location(of: "cast")) }
         let mask = r.word("mask", as: Mask.self, allowed: Mask.allCases)
+        let merge = r.word("merge", as: MergeRule.self, allowed: MergeRule.allCases) ?? .last
         guard let source else { return nil }
-        return Mapping(column: columnName, source: source, cast: cast, transforms: transforms, mask: mask, location: column.location)
+        return Mapping(column: columnName, source: source, cast: cast, transforms: transforms, mask: mask, merge: merge, location: column.location)
     }
 
     /// Target tables and refreshed views must exist (a view is not a load target); names become qualified
