@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "AWSSigningTests", dependencies: ["AWSSigning"]),
         // The real servers tests talk to: a throwaway PostgreSQL cluster and moto's S3 API.
         .target(name: "TestSupport", dependencies: ["Warehouse", "PostgresClient", "AWSSigning", "S3Client"], path: "Tests/TestSupport"),
-        .testTarget(name: "S3ClientTests", dependencies: ["S3Client", "AWSSigning", "TestSupport"]),
+        .testTarget(name: "S3ClientTests", dependencies: ["S3Client", "AWSSigning", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         .testTarget(name: "CloudFormationTests", dependencies: ["CloudFormation", "SpecLoader"]),
         .testTarget(name: "WarehouseTests", dependencies: ["TestSupport", "Warehouse", "WarehouseDDL", "PostgresClient", "SluiceCore", "SpecLoader", "ETLPlan"]),
         .testTarget(name: "ExecutorTests", dependencies: ["TestSupport", "Executor", "ETLPlan", "PostgresClient", "Warehouse", "WarehouseDDL", "SpecLoader", "S3Client", "AWSSigning"]),

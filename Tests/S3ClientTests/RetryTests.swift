@@ -1,0 +1,102 @@
+import AWSSigning
+import Foundation
+import AsyncHTTPClient
+import NIOCore
+import S3Client
+import Testing
+import TestSupport
+
+/// Retries, against a small HTTP server that fails on purpose (moto cannot be told to).
+@Suite("S3 retries", .serialized)
+struct RetryTests {
+    /// Answers `GET /flaky/object` with 503 SlowDown twice, then 200; `/missing/object` with 404
+    /// NoSuchKey; and counts requests per path at `/count/<path>`.
+    static let script = """
+    import http.server, sys, collections
+    counts = collections.Counter()
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args): pass
+        def reply(self, status, body, content_type="application/xml"):
+            data = body.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("ETag", '"0123456789abcdef0123456789abcdef"')
+            self.end_headers()
+            self.wfile.write(data)
+        def do_GET(self):
+            if self.path.startswith("/count/"):
+                return self.reply(200, str(counts[self.path[len("/count"):]]), "text/plain")
+            counts[self.path] += 1
+            if self.path == "/flaky/object":
+                if counts[self.path] <= 2:
+                    return self.reply(503, "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>")
+                return self.reply(200, "payload", "application/octet-stream")
+            return self.reply(404, "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
+    """
+
+    /// Starts the stub; it writes its port to a file, which is polled without blocking a thread of
+    /// the cooperative pool (the HTTP client's continuations need them).
+    static func withServer(_ body: (URL) async throws -> Void) async throws {
+        let portFile = "/tmp/sluice-stub-\(getpid())-\(UUID().uuidString.prefix(8))"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try pythonExecutable())
+        process.arguments = ["-c", script.replacingOccurrences(of: "print(server.server_address[1], flush=True)",
+                                                              with: "open(sys.argv[1], 'w').write(str(server.server_address[1]))"), portFile]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            kill(process.processIdentifier, SIGKILL)
+            try? FileManager.default.removeItem(atPath: portFile)
+        }
+        var port: Int?
+        for _ in 0..<100 where port == nil {
+            port = (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap { Int($0) }
+            if port == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        try await body(URL(string: "http://127.0.0.1:\(try #require(port, "the stub server did not start"))")!)
+    }
+
+    /// How many times the stub was asked for `path`.
+    static func count(_ endpoint: URL, _ path: String) async throws -> Int {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: endpoint.absoluteString + "/count" + path), timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 1024)
+        return Int(String(buffer: body)) ?? -1
+    }
+
+    @Test func throttlingIsRetriedWithBackoffThenSucceeds() async throws {
+        try await Self.withServer { (endpoint: URL) async throws in
+            let s3 = S3Client(endpoint: endpoint, region: "us-east-1", credentials: AWSCredentials(accessKeyID: "A", secretAccessKey: "S"), maxAttempts: 4)
+            var bytes: [UInt8] = []
+            let started = Date()
+            let (etag, _) = try await s3.getObject(bucket: "flaky", key: "object") { bytes += $0.readableBytesView }
+            #expect(String(decoding: bytes, as: UTF8.self) == "payload")
+            #expect(etag == "0123456789abcdef0123456789abcdef")
+            #expect(try await Self.count(endpoint, "/flaky/object") == 3)
+            // Two waits: at least 100 ms and 200 ms.
+            #expect(Date().timeIntervalSince(started) >= 0.3)
+        }
+    }
+
+    @Test func aClientErrorIsNotRetried() async throws {
+        try await Self.withServer { (endpoint: URL) async throws in
+            let s3 = S3Client(endpoint: endpoint, region: "us-east-1", credentials: AWSCredentials(accessKeyID: "A", secretAccessKey: "S"), maxAttempts: 4)
+            let error = await #expect(throws: S3Error.self) { try await s3.getObject(bucket: "missing", key: "object") { _ in } }
+            #expect(error?.code == "NoSuchKey")
+            #expect(try await Self.count(endpoint, "/missing/object") == 1)
+        }
+    }
+
+    @Test func givingUpReportsTheLastError() async throws {
+        try await Self.withServer { (endpoint: URL) async throws in
+            let s3 = S3Client(endpoint: endpoint, region: "us-east-1", credentials: AWSCredentials(accessKeyID: "A", secretAccessKey: "S"), maxAttempts: 2)
+            let error = await #expect(throws: S3Error.self) { try await s3.getObject(bucket: "flaky", key: "object") { _ in } }
+            #expect(error?.code == "SlowDown")
+            #expect(error?.status == 503)
+        }
+    }
+}
