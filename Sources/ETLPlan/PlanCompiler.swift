@@ -26,9 +26,7 @@ public enum PlanCompiler {
         let source: PipelinePlan.Source
         switch pipeline.source.kind {
         case .bucket(let name, let template):
-            // The same name the template gives the bucket (StorageRenderer), with the spec's account and region.
-            let deployed = spec.project.account.map { "\(spec.project.name.lowercased())-\(name.lowercased())-\($0)-\(spec.project.region)" }
-            source = .init(kind: "s3", bucket: name, bucketName: deployed, path: nil, prefixTemplate: template, staticPrefix: pipeline.source.staticPrefix,
+            source = .init(kind: "s3", bucket: name, bucketName: deployedBucketName(name, spec: spec), path: nil, prefixTemplate: template, staticPrefix: pipeline.source.staticPrefix,
                            format: pipeline.source.format.rawValue, compression: pipeline.source.compression.rawValue, csv: csv(pipeline.source.csv))
         case .folder(let path):
             source = .init(kind: "folder", bucket: nil, bucketName: nil, path: path, prefixTemplate: nil, staticPrefix: nil,
@@ -62,8 +60,14 @@ public enum PlanCompiler {
                 }
             },
             dedupeKey: pipeline.dedupeKey, targets: targets, staging: staging(targets),
-            quarantine: .init(table: "sluice.quarantine", bucket: pipeline.quarantine.bucket, prefix: pipeline.quarantine.prefix),
+            quarantine: .init(table: "sluice.quarantine", bucket: pipeline.quarantine.bucket,
+                              bucketName: pipeline.quarantine.bucket.flatMap { deployedBucketName($0, spec: spec) }, prefix: pipeline.quarantine.prefix),
             postLoad: postLoad, lockKey: lockKey(pipeline.name))
+    }
+
+    /// The name the template gives a bucket (StorageRenderer), with the spec's account and region.
+    static func deployedBucketName(_ bucket: String, spec: Spec) -> String? {
+        spec.project.account.map { "\(spec.project.name.lowercased())-\(bucket.lowercased())-\($0)-\(spec.project.region)" }
     }
 
     static func csv(_ options: CSVOptions?) -> PipelinePlan.CSV? {

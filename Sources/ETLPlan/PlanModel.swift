@@ -148,7 +148,11 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
 
     public struct Quarantine: Codable, Equatable, Sendable {
         public var table: String
+        /// When set, each object's refused records are also written to this bucket, as JSON Lines
+        /// under `prefix<pipeline>/<object key>.run-<run>.jsonl`.
         public var bucket: String?
+        /// The deployed name of `bucket`.
+        public var bucketName: String?
         public var prefix: String
     }
 

@@ -90,3 +90,23 @@ public struct S3Store: ObjectStore {
 
     public func fingerprint(_ object: SourceObject) async throws -> String { object.etag ?? "" }
 }
+
+/// Where refused records are also written when the pipeline names a quarantine bucket.
+public protocol QuarantineSink: Sendable {
+    var location: String { get }
+    func write(key: String, body: [UInt8]) async throws
+}
+
+extension FolderStore: QuarantineSink {
+    public func write(key: String, body: [UInt8]) async throws {
+        let url = root.appendingPathComponent(key)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(body).write(to: url, options: .atomic)
+    }
+}
+
+extension S3Store: QuarantineSink {
+    public func write(key: String, body: [UInt8]) async throws {
+        try await client.putObject(bucket: bucket, key: key, body: body)
+    }
+}

@@ -20,6 +20,8 @@ public struct RunOptions: Sendable {
     /// Test hook: at this point of the first object's load (`mid-copy`, `before-commit`), the server
     /// terminates the load's session (pg_terminate_backend from a second connection), once.
     public var terminateBackendAt: String?
+    /// Where refused records are also written, for pipelines with a quarantine bucket.
+    public var quarantineSink: QuarantineSink?
 
     public init(database: String, window: (from: Date, to: Date)? = nil, wait: Bool = false, maskKey: Data? = nil) {
         self.database = database
@@ -55,6 +57,11 @@ public struct PipelineResult: Codable, Equatable, Sendable {
     public var objectsFailed: [Failure] = []
     public var counts = ObjectCounts()
     public var postLoad: [String] = []
+    /// Quarantine copies written to the quarantine bucket.
+    public var quarantineCopies: [String] = []
+    /// What went wrong without failing the run (a quarantine copy that could not be written: the
+    /// records are still in sluice.quarantine).
+    public var warnings: [String] = []
     public var seconds = 0.0
 
     public var succeeded: Bool { objectsFailed.isEmpty }
@@ -132,6 +139,7 @@ public final class PipelineRunner: @unchecked Sendable {
             try self.load(pending, into: &result, program: program, runID: runID)
             return result
         }
+        try await copyQuarantine(&result, runID: runID)
         if result.objectsLoaded > 0 {
             for step in pipeline.postLoad {
                 try await withConnectionRetries("post-load \(step.name)") { connection in try connection.execute(step.sql) }
@@ -222,6 +230,32 @@ public final class PipelineRunner: @unchecked Sendable {
             channel.cancel()
             stopped.wait()
             if !restart { break }
+        }
+    }
+
+    /// Each loaded object's refused records, as JSON Lines in the quarantine bucket, read back from
+    /// sluice.quarantine after the commit, so the copy never holds a record the table lacks.
+    private func copyQuarantine(_ result: inout PipelineResult, runID: String) async throws {
+        guard pipeline.quarantine.bucket != nil, let sink = options.quarantineSink, result.counts.recordsQuarantined > 0 else { return }
+        let rows = try liveConnection().query("""
+            SELECT object_key, line, field, reason, record FROM sluice.quarantine WHERE run_id = $1 ORDER BY object_key, quarantine_id
+            """, [runID]).rows
+        var byObject: [(key: String, lines: [String])] = []
+        for row in rows {
+            var entry: [String: Any] = ["reason": row[3] ?? "", "record": row[4] ?? ""]
+            if let line = row[1].flatMap({ Int($0) }) { entry["line"] = line }
+            if let field = row[2] { entry["field"] = field }
+            let json = String(decoding: try JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+            if byObject.last?.key == row[0] { byObject[byObject.count - 1].lines.append(json) } else { byObject.append((row[0] ?? "", [json])) }
+        }
+        for (object, lines) in byObject {
+            let key = "\(pipeline.quarantine.prefix)\(pipeline.name)/\(object).run-\(runID).jsonl"
+            do {
+                try await sink.write(key: key, body: Array((lines.joined(separator: "\n") + "\n").utf8))
+                result.quarantineCopies.append(key)
+            } catch {
+                result.warnings.append("could not write \(key) to \(sink.location): \(error); the records are in sluice.quarantine")
+            }
         }
     }
 

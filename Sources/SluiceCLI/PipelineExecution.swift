@@ -28,6 +28,32 @@ struct SourceOptions: ParsableArguments {
         if let s3Endpoint, URL(string: s3Endpoint)?.scheme == nil { throw ValidationError("--s3-endpoint '\(s3Endpoint)' is not a URL") }
     }
 
+    /// Where a pipeline with a quarantine bucket also writes its refused records: the bucket through the
+    /// S3 API, or its folder under `--source FOLDER`.
+    func quarantineSink(for pipeline: PipelinePlan, region: String) throws -> QuarantineSink? {
+        guard let logical = pipeline.quarantine.bucket else { return nil }
+        if source != "s3" { return FolderStore(root: URL(fileURLWithPath: source).appendingPathComponent(logical)) }
+        guard let bucket = overrides[logical] ?? pipeline.quarantine.bucketName else {
+            throw ValidationError("pipeline \(pipeline.name): the spec names no account, so give the deployed quarantine bucket: --bucket \(logical)=NAME")
+        }
+        return S3Store(client: try client(region: region, bucket: bucket), bucket: bucket)
+    }
+
+    private var overrides: [String: String] {
+        Dictionary(buckets.map { entry -> (String, String) in
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            return (parts[0], parts[1])
+        }, uniquingKeysWith: { $1 })
+    }
+
+    private func client(region: String, bucket: String) throws -> S3Client {
+        guard let credentials = AWSCredentials.fromEnvironment() else {
+            throw ValidationError("reading s3://\(bucket) needs AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE; or --source FOLDER")
+        }
+        let region = ProcessInfo.processInfo.environment["AWS_REGION"] ?? region
+        return S3Client(endpoint: s3Endpoint.flatMap(URL.init(string:)), region: region, credentials: credentials)
+    }
+
     /// The store a pipeline reads. Folder sources are relative to the spec's (or plan's) folder.
     func store(for pipeline: PipelinePlan, region: String, baseDirectory: URL) throws -> ObjectStore {
         if pipeline.source.kind == "folder" {
@@ -38,18 +64,10 @@ struct SourceOptions: ParsableArguments {
         if source != "s3" {
             return FolderStore(root: URL(fileURLWithPath: source).appendingPathComponent(logical))
         }
-        let overrides = Dictionary(buckets.map { entry -> (String, String) in
-            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
-            return (parts[0], parts[1])
-        }, uniquingKeysWith: { $1 })
         guard let bucket = overrides[logical] ?? pipeline.source.bucketName else {
             throw ValidationError("pipeline \(pipeline.name): the spec names no account, so give the deployed bucket: --bucket \(logical)=NAME")
         }
-        guard let credentials = AWSCredentials.fromEnvironment() else {
-            throw ValidationError("reading s3://\(bucket) needs AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE; or --source FOLDER")
-        }
-        let region = ProcessInfo.processInfo.environment["AWS_REGION"] ?? region
-        return S3Store(client: S3Client(endpoint: s3Endpoint.flatMap(URL.init(string:)), region: region, credentials: credentials), bucket: bucket)
+        return S3Store(client: try client(region: region, bucket: bucket), bucket: bucket)
     }
 }
 
@@ -73,7 +91,7 @@ enum PipelineExecution {
         var failure: String?
         for pipeline in pipelines {
             var options = RunOptions(database: database, window: window, wait: sources.wait, maskKey: maskKey)
-            options.maxAttempts = 5
+            options.quarantineSink = try sources.quarantineSink(for: pipeline, region: region)
             let runner = PipelineRunner(plan: plan, pipeline: pipeline, store: try sources.store(for: pipeline, region: region, baseDirectory: baseDirectory),
                                         options: options, events: progress.handle)
             do {
@@ -83,6 +101,9 @@ enum PipelineExecution {
                 if !json { print(summary(result)) }
                 for failed in result.objectsFailed {
                     FileHandle.standardError.write(Data("error: \(pipeline.name): \(failed.key): \(failed.error)\n".utf8))
+                }
+                for warning in result.warnings {
+                    FileHandle.standardError.write(Data("warning: \(pipeline.name): \(warning)\n".utf8))
                 }
                 for key in result.objectsChanged {
                     FileHandle.standardError.write(Data("warning: \(pipeline.name): \(key) changed after it was loaded; it is not loaded again (load it under a new key)\n".utf8))

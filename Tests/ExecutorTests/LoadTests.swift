@@ -104,6 +104,27 @@ struct LoadTests {
         try expectSampleLoaded(clickstream)
     }
 
+    @Test func refusedRecordsAreAlsoCopiedToTheQuarantineBucket() async throws {
+        let clickstream = try Clickstream()
+        let bucket = try temporaryFolder("quarantine")
+        defer { try? FileManager.default.removeItem(at: bucket) }
+        var pipeline = clickstream.pipeline
+        pipeline.quarantine.bucket = "rejects"
+        pipeline.quarantine.prefix = "quarantine/"
+        var options = clickstream.options()
+        options.quarantineSink = FolderStore(root: bucket)
+        let result = try await clickstream.run(FolderStore(root: sampleBucket), options: options, pipeline: pipeline)
+        #expect(result.quarantineCopies == ["quarantine/clickstream/events/2026/11/20/09/part-0000.jsonl.run-1.jsonl",
+                                            "quarantine/clickstream/events/2026/11/20/10/part-0001.jsonl.gz.run-1.jsonl"])
+        var copied: [[String: Any]] = []
+        for key in result.quarantineCopies {
+            let text = try String(contentsOf: bucket.appendingPathComponent(key), encoding: .utf8)
+            copied += try text.split(separator: "\n").map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        }
+        #expect(copied.count == (try Expected.load()).records_quarantined)
+        #expect(copied.allSatisfy { $0["reason"] is String && $0["record"] is String && $0["line"] is Int })
+    }
+
     @Test func aDatabaseOnAnotherSchemaIsRefused() async throws {
         let clickstream = try Clickstream()
         try Connection(clickstream.database).query("INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('0000', 'test', 0)")
