@@ -62,3 +62,30 @@ struct CrashTests {
         #expect(try clickstream.count("SELECT count(*) FROM sluice.load_runs") == 0)
     }
 }
+
+/// `sluice run --from/--to`: the prefix template expanded hour by hour over the window.
+@Suite("run over a time window")
+struct RunWindowTests {
+    @Test func onlyTheWindowsHourlyPrefixesAreLoaded() throws {
+        let clickstream = try Clickstream()
+        let result = try CLI.run(["run", "clickstream", "--spec", "specs/clickstream.yaml", "--source", "samples/clickstream",
+                                  "--database", clickstream.database, "--from", "2026-11-20T10:15:00Z", "--to", "2026-11-20T11:00:00Z",
+                                  "--format", "json"], environment: ["SLUICE_MASK_KEY": "k"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try clickstream.count("SELECT count(*) FROM sluice.manifest") == 1)
+        #expect(try Connection(clickstream.database).query("SELECT object_key FROM sluice.manifest").scalar == "events/2026/11/20/10/part-0001.jsonl.gz")
+        let bad = try CLI.run(["run", "clickstream", "--spec", "specs/clickstream.yaml", "--from", "yesterday-ish", "--database", clickstream.database])
+        #expect(bad.status == 64)
+        #expect(bad.stderr.contains("--from 'yesterday-ish' is not a time"))
+    }
+
+    /// What the ETL function does: no spec, only the compiled plan.json.
+    @Test func theCommittedPlanRunsWithoutTheSpec() throws {
+        let clickstream = try Clickstream()
+        let result = try CLI.run(["run", "clickstream", "--plan", "generated/clickstream/plan.json", "--source", "samples/clickstream",
+                                  "--database", clickstream.database], environment: ["SLUICE_MASK_KEY": "k"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.hasPrefix("clickstream: 2 object(s) loaded, 0 already loaded · 115 records: 100 loaded, 3 duplicate, 4 filtered, 8 quarantined"))
+        try expectSampleLoaded(clickstream)
+    }
+}

@@ -23,6 +23,8 @@ import Testing
         defer { try? FileManager.default.removeItem(at: empty) }
         #expect(try CLI.run(["check"], in: empty).status == 64)
         #expect(try CLI.run(["apply"]).status == 64)
+        #expect(try CLI.run(["run"]).status == 64)
+        #expect(try CLI.run(["run", "clickstream"]).status == 64, "neither --spec nor --plan")
         #expect(try CLI.run(["plan", "--format", "yaml"]).status == 64)
         #expect(try CLI.run(["db", "launch"]).status == 64)
     }
@@ -34,7 +36,7 @@ import Testing
     }
 
     @Test func helpEverywhere() throws {
-        let commands = [["check"], ["explain"], ["plan"], ["apply"], ["db"], ["db", "start"], ["db", "stop"], ["db", "status"], ["db", "url"], ["db", "psql"]]
+        let commands = [["check"], ["explain"], ["plan"], ["apply"], ["run"], ["db"], ["db", "start"], ["db", "stop"], ["db", "status"], ["db", "url"], ["db", "psql"]]
         for arguments in [["--help"], ["help", "check"]] + commands.map({ $0 + ["--help"] }) {
             let result = try CLI.run(arguments)
             #expect(result.status == 0, "\(arguments)")
