@@ -142,7 +142,8 @@ final class RecordProgram: @unchecked Sendable {
             if let reason = check(field, values[field.index]) { return .refused(reason: reason, field: field.path) }
         }
         var key: DedupeKey?
-        if !dedupe.isEmpty {
+        // A record without its whole key cannot repeat one: records lacking it are not one another's duplicates.
+        if !dedupe.isEmpty, !dedupe.contains(where: { values[$0].isAbsent }) {
             var high = Hasher(), low = Hasher()
             low.combine(0x5eed)
             for index in dedupe {
