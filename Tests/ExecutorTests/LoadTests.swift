@@ -31,6 +31,11 @@ struct LoadTests {
         }
         #expect(reasons.allSatisfy { ($0[1] ?? "").hasPrefix("{\"event_id\"") })
 
+        // merge: min — each user's first_seen_at is their earliest event, whatever order the objects came in.
+        #expect(try clickstream.count("""
+            SELECT count(*) FROM analytics.dim_users u
+            WHERE first_seen_at IS DISTINCT FROM (SELECT min(event_timestamp) FROM analytics.fact_events e WHERE e.user_id = u.user_id)
+            """) == 0)
         // The materialized view was refreshed after the load.
         #expect(try clickstream.count("SELECT sum(events) FROM analytics.daily_event_counts") == expected.records_loaded)
         // Masked: the e-mail address is an HMAC, never the address.
