@@ -88,4 +88,20 @@ struct RunWindowTests {
         #expect(result.stdout.hasPrefix("clickstream: 2 object(s) loaded, 0 already loaded · 115 records: 100 loaded, 3 duplicate, 4 filtered, 8 quarantined"))
         try expectSampleLoaded(clickstream)
     }
+
+    /// Progress only on a terminal: drawn on a pseudo-terminal (util-linux `script`), absent in a pipe.
+    @Test func progressIsDrawnOnATerminalOnly() throws {
+        let clickstream = try Clickstream()
+        let command = [try CLI.executable.path, "run", "clickstream", "--spec", "specs/clickstream.yaml", "--source", "samples/clickstream",
+                       "--database", "'\(clickstream.database)'"].joined(separator: " ")
+        let terminal = try CLI.run(["-c", "script -qec \"\(command)\" /dev/null"], executable: URL(fileURLWithPath: "/bin/sh"),
+                                   environment: ["SLUICE_MASK_KEY": "k", "TERM": "xterm"], removing: ["NO_COLOR"])
+        #expect(terminal.status == 0, "\(terminal.stdout)\(terminal.stderr)")
+        #expect(terminal.stdout.contains("objects · "), "the progress line: \(terminal.stdout)")
+        let piped = try CLI.run(["run", "clickstream", "--spec", "specs/clickstream.yaml", "--source", "samples/clickstream",
+                                 "--database", clickstream.database], environment: ["SLUICE_MASK_KEY": "k"])
+        #expect(piped.status == 0)
+        #expect(!piped.stderr.contains("objects · "))
+        #expect(!piped.stdout.contains("\u{1B}["))
+    }
 }

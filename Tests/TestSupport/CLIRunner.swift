@@ -25,10 +25,10 @@ public enum CLI {
 
     public enum CLIError: Error { case notBuilt }
 
-    public static func run(_ arguments: [String], in directory: URL = packageRoot, environment: [String: String] = [:],
-                           removing removed: [String] = []) throws -> Result {
+    public static func run(_ arguments: [String], in directory: URL = packageRoot, executable program: URL? = nil,
+                           environment: [String: String] = [:], removing removed: [String] = []) throws -> Result {
         let process = Process()
-        process.executableURL = try executable
+        process.executableURL = try program ?? executable
         process.arguments = arguments
         process.currentDirectoryURL = directory
         var env = ProcessInfo.processInfo.environment
