@@ -10,7 +10,6 @@ struct RecordReader {
         /// The record's staging columns when accepted.
         var row: CopyRow
         var rawBytes: UnsafeRawBufferPointer
-        var oversizedLength: Int?
 
         /// The record as read, for the quarantine. Invalid UTF-8 and NUL bytes cannot be stored in a
         /// text column, so those bytes are written as `\xNN`; everything else is kept exactly.
@@ -125,11 +124,11 @@ struct RecordReader {
 
     private mutating func process(_ raw: RawRecord, _ handle: (Record) throws -> Void) throws {
         row.reset()
-        if let length = raw.oversizedLength {
+        if raw.oversized {
             // The rest of it is skipped as it streams past, unread, so its full length is not known here.
             return try handle(Record(line: raw.line, outcome: .refused(
                 reason: "the record is longer than the \(RecordLimits.maxRecordBytes >> 20) MiB limit; its first \(RecordLimits.keptPrefixBytes >> 10) KiB are kept",
-                field: nil), row: row, rawBytes: raw.bytes, oversizedLength: length))
+                field: nil), row: row, rawBytes: raw.bytes))
         }
         var problem: String?
         switch decoder {
@@ -145,6 +144,6 @@ struct RecordReader {
             problem = parser.parse(raw.bytes, into: &values)
         }
         let outcome = problem.map { RecordProgram.Outcome.refused(reason: $0, field: nil) } ?? program.run(values, into: &row)
-        try handle(Record(line: raw.line, outcome: outcome, row: row, rawBytes: raw.bytes, oversizedLength: nil))
+        try handle(Record(line: raw.line, outcome: outcome, row: row, rawBytes: raw.bytes))
     }
 }

@@ -6,8 +6,8 @@ struct RawRecord {
     var bytes: UnsafeRawBufferPointer
     /// 1-based line (JSON Lines, CSV: the line the record starts on) or element number (JSON array).
     var line: Int
-    /// Set when the record was longer than the limit: its full length; `bytes` is only its start.
-    var oversizedLength: Int?
+    /// The record was longer than the limit: `bytes` is only its start.
+    var oversized = false
 }
 
 /// Source bytes in, records out, in bounded memory: a record longer than the limit is cut to its
@@ -102,8 +102,8 @@ struct BOMStripper {
 struct LineSplitter: RecordSplitter {
     var window = ByteWindow()
     var line = 0
-    /// Inside a line longer than the limit: its length so far, and whether its start was reported.
-    var skipping: Int?
+    /// Inside a line longer than the limit, whose start was reported: the rest is dropped unread.
+    var skipping = false
 
     mutating func feed(_ chunk: UnsafeRawBufferPointer, _ emit: (RawRecord) throws -> Void) throws {
         window.append(chunk)
@@ -116,20 +116,17 @@ struct LineSplitter: RecordSplitter {
             scan = index + 1
         }
         window.consume(upTo: scan)
-        if skipping == nil, window.count > RecordLimits.maxRecordBytes {
+        if !skipping, window.count > RecordLimits.maxRecordBytes {
             line += 1
-            try emit(RawRecord(bytes: window.bytes(window.start, window.start + RecordLimits.keptPrefixBytes), line: line, oversizedLength: window.count))
-            skipping = window.count
-            window.consume(upTo: window.end)
-        } else if let skipped = skipping {
-            skipping = skipped + window.count
-            window.consume(upTo: window.end)
+            try emit(RawRecord(bytes: window.bytes(window.start, window.start + RecordLimits.keptPrefixBytes), line: line, oversized: true))
+            skipping = true
         }
+        if skipping { window.consume(upTo: window.end) }
     }
 
     private mutating func finishLine(from: Int, to: Int, _ emit: (RawRecord) throws -> Void) throws {
-        if skipping != nil {
-            skipping = nil  // the oversized line ends here; it was reported when it passed the limit
+        if skipping {
+            skipping = false  // the oversized line ends here; it was reported when it passed the limit
             return
         }
         line += 1
@@ -138,12 +135,12 @@ struct LineSplitter: RecordSplitter {
         var from = from
         while from < to, window[from] == 32 || window[from] == 9 { from += 1 }
         guard from < to else { return }
-        try emit(RawRecord(bytes: window.bytes(from, to), line: line, oversizedLength: nil))
+        try emit(RawRecord(bytes: window.bytes(from, to), line: line))
     }
 
     mutating func finish(_ emit: (RawRecord) throws -> Void) throws {
         if window.count > 0 { try finishLine(from: window.start, to: window.end, emit) }
-        skipping = nil
+        skipping = false
         window.consume(upTo: window.end)
         window.free()
     }
@@ -242,18 +239,20 @@ struct ArraySplitter: RecordSplitter {
                 return try elementEnded(emit)
             default: break
             }
-            if !skipping, let start = elementStart, scan - start > RecordLimits.maxRecordBytes {
-                try emit(RawRecord(bytes: window.bytes(start, start + RecordLimits.keptPrefixBytes), line: element, oversizedLength: scan - start))
-                skipping = true
-            }
-            if skipping { elementStart = scan }
         }
+        // The window ends inside the element: past the limit, report its start and drop the rest
+        // as it streams (strings included: the scan state carries on).
+        if !skipping, let start = elementStart, scan - start > RecordLimits.maxRecordBytes {
+            try emit(RawRecord(bytes: window.bytes(start, start + RecordLimits.keptPrefixBytes), line: element, oversized: true))
+            skipping = true
+        }
+        if skipping { elementStart = scan }
         return false
     }
 
     private mutating func elementEnded(_ emit: (RawRecord) throws -> Void) throws -> Bool {
         if !skipping, let start = elementStart {
-            try emit(RawRecord(bytes: window.bytes(start, scan), line: element, oversizedLength: nil))
+            try emit(RawRecord(bytes: window.bytes(start, scan), line: element))
         }
         skipping = false
         elementStart = nil
@@ -289,7 +288,8 @@ struct CSVSplitter: RecordSplitter {
     var scan = 0
     var inQuotes = false
     var recordLine = 1
-    var skipping: Int?
+    /// Inside a record longer than the limit, whose start was reported.
+    var skipping = false
 
     init(quote: UInt8) { self.quote = quote }
 
@@ -311,22 +311,22 @@ struct CSVSplitter: RecordSplitter {
             recordLine = line
         }
         window.consume(upTo: recordStart)
-        if skipping == nil, window.count > RecordLimits.maxRecordBytes {
-            try emit(RawRecord(bytes: window.bytes(window.start, window.start + RecordLimits.keptPrefixBytes), line: recordLine, oversizedLength: window.count))
-            skipping = window.count
+        if !skipping, window.count > RecordLimits.maxRecordBytes {
+            try emit(RawRecord(bytes: window.bytes(window.start, window.start + RecordLimits.keptPrefixBytes), line: recordLine, oversized: true))
+            skipping = true
         }
-        if skipping != nil {
+        if skipping {
             window.consume(upTo: window.end)
             scan = window.start
         }
     }
 
     private mutating func ended(from: Int, to: Int, _ emit: (RawRecord) throws -> Void) throws {
-        if skipping != nil { skipping = nil; return }
+        if skipping { skipping = false; return }
         var to = to
         if to > from, window[to - 1] == 13 { to -= 1 }
         guard to > from else { return }  // blank line
-        try emit(RawRecord(bytes: window.bytes(from, to), line: recordLine, oversizedLength: nil))
+        try emit(RawRecord(bytes: window.bytes(from, to), line: recordLine))
     }
 
     mutating func finish(_ emit: (RawRecord) throws -> Void) throws {

@@ -90,6 +90,31 @@ struct FormatTests {
         #expect(throws: ExecutorError.source("gzip stream is truncated")) { try truncated.finish() }
     }
 
+    @Test func aRecordOverTheLimitIsCutToItsStartInEveryFormat() throws {
+        let huge = String(repeating: "x", count: 17 << 20)
+        let inputs: [(String, any RecordSplitter, String)] = [
+            ("JSON Lines", LineSplitter(), "{\"a\":1}\n{\"b\":\"\(huge)\"}\n{\"c\":3}\n"),
+            ("JSON array", ArraySplitter(), "[{\"a\":1}, {\"b\":\"\(huge)\"}, {\"c\":3}]"),
+            ("CSV", CSVSplitter(quote: 34), "a\n1\n\"\(huge)\"\n3\n"),
+        ]
+        for (format, splitter, text) in inputs {
+            var splitter = splitter
+            var seen: [(count: Int, oversized: Bool)] = []
+            let bytes = Array(text.utf8)
+            var offset = 0
+            while offset < bytes.count {
+                let end = min(offset + (1 << 20), bytes.count)
+                try bytes[offset..<end].withUnsafeBytes { try splitter.feed($0) { seen.append(($0.bytes.count, $0.oversized)) } }
+                offset = end
+            }
+            try splitter.finish { seen.append(($0.bytes.count, $0.oversized)) }
+            let records = format == "CSV" ? Array(seen.dropFirst()) : seen  // the header
+            #expect(records.count == 3, "\(format): \(records)")
+            #expect(records.map(\.oversized) == [false, true, false], "\(format)")
+            #expect(records[1].count == 64 << 10, "\(format): the first 64 KiB are kept")
+        }
+    }
+
     @Test func timestampsAreRFC3339AndKeptInUTC() {
         let parsed = Timestamp.parse("2026-11-20T23:30:00.5-02:00")
         #expect(parsed?.utcText == "2026-11-21 01:30:00.5")
