@@ -1,3 +1,4 @@
+import AWSSigning
 import Crypto
 import Foundation
 import NIOCore
@@ -58,7 +59,7 @@ public struct FolderStore: ObjectStore {
             hash.update(data: chunk)
             try chunk.withUnsafeBytes { try consume($0) }
         }
-        return "sha256:" + hash.finalize().map { String(format: "%02x", $0) }.joined()
+        return "sha256:" + hex(hash.finalize())
     }
 
     public func fingerprint(_ object: SourceObject) async throws -> String {

@@ -104,12 +104,12 @@ public final class PipelineRunner: @unchecked Sendable {
         do {
             try await load(into: &result, program: program, runID: runID)
         } catch {
-            try? record(result, runID: runID, status: "failed", error: "\(error)", started: started)
+            try? record(result, runID: runID, status: "failed", error: "\(error)")
             throw error
         }
         result.seconds = Date().timeIntervalSince(started)
         try record(result, runID: runID, status: result.succeeded ? "succeeded" : "failed",
-                   error: result.objectsFailed.first.map { "\($0.key): \($0.error)" }, started: started)
+                   error: result.objectsFailed.first.map { "\($0.key): \($0.error)" })
         return result
     }
 
@@ -213,7 +213,7 @@ public final class PipelineRunner: @unchecked Sendable {
                     events(.retrying(key: object.key, attempt: attempt, reason: error.message))
                     connection?.close()
                     connection = nil
-                    Self.sleep(options.retryDelay * (1 << (attempt - 1)))
+                    Self.sleep(delay(after: attempt))
                     attempt += 1
                     afterConnectionLoss = true
                     restart = true
@@ -281,7 +281,7 @@ public final class PipelineRunner: @unchecked Sendable {
                 events(.retrying(key: what, attempt: attempt, reason: error.message))
                 connection?.close()
                 connection = nil
-                try await Task.sleep(for: options.retryDelay * (1 << (attempt - 1)))
+                try await Task.sleep(for: delay(after: attempt))
                 attempt += 1
             }
         }
@@ -303,11 +303,14 @@ public final class PipelineRunner: @unchecked Sendable {
                 self.connection = connection
                 return connection
             } catch let error as PostgresError where error.isConnectionFailure && attempt < options.maxAttempts {
-                Self.sleep(options.retryDelay * (1 << (attempt - 1)))
+                Self.sleep(delay(after: attempt))
                 attempt += 1
             }
         }
     }
+
+    /// The wait before retry `attempt + 1`: the first delay, doubled per attempt.
+    private func delay(after attempt: Int) -> Duration { options.retryDelay * (1 << (attempt - 1)) }
 
     private static func sleep(_ duration: Duration) {
         let (seconds, attoseconds) = duration.components
@@ -359,7 +362,7 @@ public final class PipelineRunner: @unchecked Sendable {
         try connection.query("SELECT 1 FROM sluice.manifest WHERE pipeline = $1 AND object_key = $2", [pipeline.name, object.key]).rows.count > 0
     }
 
-    private func record(_ result: PipelineResult, runID: String, status: String, error: String?, started: Date) throws {
+    private func record(_ result: PipelineResult, runID: String, status: String, error: String?) throws {
         let connection = try connection.flatMap { $0.isAlive ? $0 : nil } ?? Connection(options.database)
         try connection.query("""
             UPDATE sluice.load_runs SET finished_at = now(), status = $2, error = $3,

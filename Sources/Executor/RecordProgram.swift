@@ -1,3 +1,4 @@
+import AWSSigning
 import Crypto
 import ETLPlan
 import Foundation
@@ -241,18 +242,6 @@ final class RecordProgram: @unchecked Sendable {
         return at > 0 && count <= 254 && lastDot > at + 1 && lastDot < count - 1
     }
 
-    /// Hex of a digest without Foundation's formatter (which dominated the profile).
-    static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(64)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
     /// Trims whitespace (Unicode's, as Character sees it) without bridging to NSString.
     static func trimmed(_ text: String) -> String {
         guard let first = text.utf8.first, let last = text.utf8.last else { return text }
@@ -290,7 +279,7 @@ final class RecordProgram: @unchecked Sendable {
             switch mask {
             case "hash":
                 let code = HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: maskKey!)
-                value = .string(Self.hex(code))
+                value = .string(hex(code))
             default:
                 if case .text = column.type { value = .string("[redacted]") } else { value = .null }
             }

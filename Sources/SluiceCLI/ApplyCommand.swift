@@ -42,11 +42,7 @@ struct ApplyCommand: ParsableCommand {
     var sources: SourceOptions
 
     func run() throws {
-        let compilation = Compilation.run(path: spec)
-        guard let loaded = compilation.spec, compilation.errorCount == 0 else {
-            FileHandle.standardError.write(Data(Reporter.render([compilation], as: .text, color: Terminal.isInteractive(fileDescriptor: 2)).utf8))
-            throw ExitCode.failure
-        }
+        let loaded = try Compilation.cleanSpec(path: spec)
         guard let warehouse = loaded.warehouse else { throw ValidationError("\(spec) has no warehouse") }
         let target = DatabaseTarget.resolve(database)
         let conninfo = try target.connectionString(database: warehouse.database)

@@ -1,4 +1,6 @@
+import ArgumentParser
 import Checks
+import Foundation
 import SluiceCore
 import SpecLoader
 
@@ -14,6 +16,16 @@ public struct Compilation: Sendable {
         // Checks reason about a whole, resolved model; a spec with loader errors has none yet.
         if let spec = loaded.spec { diagnostics += Checker.run(spec) }
         return Compilation(file: path, spec: loaded.spec, diagnostics: diagnostics.sortedForOutput())
+    }
+
+    /// The spec, or its findings printed to stderr and exit 1: for commands that act on one clean spec.
+    static func cleanSpec(path: String) throws -> Spec {
+        let compilation = run(path: path)
+        guard let spec = compilation.spec, compilation.errorCount == 0 else {
+            FileHandle.standardError.write(Data(Reporter.render([compilation], as: .text, color: Terminal.isInteractive(fileDescriptor: 2)).utf8))
+            throw ExitCode.failure
+        }
+        return spec
     }
 
     public var active: [Diagnostic] { diagnostics.filter { !$0.isSuppressed } }

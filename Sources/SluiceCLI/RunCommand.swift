@@ -81,11 +81,7 @@ struct RunCommand: ParsableCommand {
             let region = ProcessInfo.processInfo.environment["AWS_REGION"] ?? "us-east-1"
             return (decoded, region, URL(fileURLWithPath: plan).deletingLastPathComponent())
         }
-        let compilation = Compilation.run(path: spec!)
-        guard let loaded = compilation.spec, compilation.errorCount == 0 else {
-            FileHandle.standardError.write(Data(Reporter.render([compilation], as: .text, color: Terminal.isInteractive(fileDescriptor: 2)).utf8))
-            throw ExitCode.failure
-        }
+        let loaded = try Compilation.cleanSpec(path: spec!)
         guard let etl = PlanCompiler.compile(loaded) else { throw ValidationError("\(spec!) has no pipelines") }
         return (etl, loaded.project.region, URL(fileURLWithPath: spec!).deletingLastPathComponent())
     }

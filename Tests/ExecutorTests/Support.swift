@@ -69,11 +69,6 @@ struct Expected: Decodable {
 /// The sample folder as the bucket `raw` is laid out.
 let sampleBucket = packageRoot.appendingPathComponent("samples/clickstream/raw")
 
-func temporaryFolder(_ label: String) throws -> URL {
-    let url = URL(fileURLWithPath: "/tmp/sluice-\(label)-\(getpid())-\(UUID().uuidString.prefix(8))")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
 
 /// Asserts the warehouse holds exactly the sample's expected result.
 func expectSampleLoaded(_ clickstream: Clickstream, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {

@@ -5,19 +5,13 @@ import Testing
 /// `sluice plan`, `sluice apply` and `sluice db` as a user runs them, on Sluice's own throwaway cluster.
 @Suite("plan, apply and db commands", .serialized)
 struct WarehouseCommandTests {
-    static func temporaryDirectory(_ label: String) throws -> URL {
-        let url = URL(fileURLWithPath: "/tmp/sluice-\(label)-\(getpid())-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
-
     @Test func planCheckPassesOnTheCommittedGeneratedFolder() throws {
         let result = try CLI.run(["plan", "--check"])
         #expect(result.status == 0, "generated/ is stale: \(result.stdout)\(result.stderr)")
     }
 
     @Test func checkAndDetailedExitcodeFollowTheirConventions() throws {
-        let output = try Self.temporaryDirectory("plan")
+        let output = try temporaryFolder("plan")
         defer { try? FileManager.default.removeItem(at: output) }
         let stale = try CLI.run(["plan", "--check", "--output", output.path, "specs/clickstream.yaml"])
         #expect(stale.status == 1)
@@ -41,7 +35,7 @@ struct WarehouseCommandTests {
     }
 
     @Test func renderingTwiceGivesIdenticalBytes() throws {
-        let first = try Self.temporaryDirectory("render1"), second = try Self.temporaryDirectory("render2")
+        let first = try temporaryFolder("render1"), second = try temporaryFolder("render2")
         defer { try? FileManager.default.removeItem(at: first); try? FileManager.default.removeItem(at: second) }
         #expect(try CLI.run(["plan", "--output", first.path]).status == 0)
         #expect(try CLI.run(["plan", "--output", second.path]).status == 0)
@@ -62,7 +56,7 @@ struct WarehouseCommandTests {
     }
 
     @Test func applyOnTheThrowawayClusterThenManageIt() throws {
-        let root = try Self.temporaryDirectory("db")
+        let root = try temporaryFolder("db")
         let environment = ["SLUICE_DB_DIR": root.appendingPathComponent("cluster").path]
         defer {
             _ = try? CLI.run(["db", "stop"], environment: environment)

@@ -55,6 +55,13 @@ public final class Counter: @unchecked Sendable {
     }
 }
 
+/// A new, empty folder under /tmp, named for the test; the caller removes it.
+public func temporaryFolder(_ label: String) throws -> URL {
+    let url = URL(fileURLWithPath: "/tmp/sluice-\(label)-\(getpid())-\(UUID().uuidString.prefix(8))")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
 /// Runs psql, as a user checking schema.sql would.
 public func psql(_ url: String, file: String) throws -> (status: Int32, output: String) {
     let process = Process()
