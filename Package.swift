@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "SluiceCore", targets: ["SluiceCore"]),
         .library(name: "SpecLoader", targets: ["SpecLoader"]),
         .library(name: "Checks", targets: ["Checks"]),
+        // Specs written in Swift. Dynamic, so sluice can compile a spec file against it as SwiftPM does Package.swift.
+        .library(name: "SluiceDSL", type: .dynamic, targets: ["SluiceDSL"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -50,6 +52,13 @@ let package = Package(
         .target(name: "WarehouseDDL", dependencies: ["SluiceCore"]),
         // The warehouse as it is: the throwaway local cluster, the live catalog, migrations.
         .target(name: "Warehouse", dependencies: ["PostgresClient", "WarehouseDDL", "SluiceCore"]),
+        // The Swift form of a spec: result builders that write the same node tree the YAML loader reads.
+        // Standard library only, so a spec compiles in well under a second.
+        .target(name: "SluiceDSL"),
+        // `sluice export`: a spec tree written as a Swift spec, or as YAML (through the CloudFormation target's libyaml emitter).
+        .target(name: "SpecExport", dependencies: ["SpecLoader", "SluiceCore", "CloudFormation"]),
+        // Swift specs: compile against SluiceDSL (cached), run, read the node tree, decode it as YAML is decoded.
+        .target(name: "SwiftSpecs", dependencies: ["SpecLoader", "SluiceCore", "AWSSigning", .product(name: "Crypto", package: "swift-crypto")]),
         // Diagnostics, CIDR math and the resolved model. No dependencies.
         .target(name: "SluiceCore"),
         // YAML (libyaml) -> located nodes -> Model, with diagnostics.
@@ -58,7 +67,7 @@ let package = Package(
         .target(name: "Checks", dependencies: ["SluiceCore"]),
         // One file per verb; the executable only calls into it.
         .target(name: "SluiceCLI", dependencies: [
-            "SluiceCore", "SpecLoader", "Checks", "ArchitectureDiagram", "CloudFormation", "ETLPlan", "WarehouseDDL", "Warehouse", "PostgresClient", "Executor", "S3Client", "AWSSigning",
+            "SluiceCore", "SpecLoader", "SwiftSpecs", "SpecExport", "Checks", "ArchitectureDiagram", "CloudFormation", "ETLPlan", "WarehouseDDL", "Warehouse", "PostgresClient", "Executor", "S3Client", "AWSSigning",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "sluice", dependencies: ["SluiceCLI"]),

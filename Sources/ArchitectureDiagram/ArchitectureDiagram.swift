@@ -5,7 +5,7 @@ import SluiceCore
 /// pipeline's data flow. Everything is emitted in spec order, so the file diffs like the spec.
 public enum ArchitectureDiagram {
     public static func render(spec: Spec) -> String {
-        let source = spec.file.split(separator: "/").last.map(String.init) ?? spec.file
+        let source = "the \(spec.sourceName) spec"
         var text = """
         # \(spec.project.name): architecture
 

@@ -7,7 +7,8 @@ public enum YAMLEmitter {
         public var description: String
     }
 
-    public static func emit(_ value: TemplateValue) throws -> String {
+    /// `literalBlocks` writes multi-line strings as `|` blocks (SQL in a spec), not as escaped one-liners.
+    public static func emit(_ value: TemplateValue, literalBlocks: Bool = false) throws -> String {
         var emitter = yaml_emitter_t()
         guard yaml_emitter_initialize(&emitter) == 1 else { throw Failure(description: "libyaml: cannot initialise the emitter") }
         defer { yaml_emitter_delete(&emitter) }
@@ -40,6 +41,8 @@ public enum YAMLEmitter {
         }
         func node(_ value: TemplateValue) throws {
             switch value {
+            case .string(let text) where literalBlocks && text.contains("\n") && text.hasSuffix("\n") && !text.hasPrefix(" "):
+                try scalar(text, style: YAML_LITERAL_SCALAR_STYLE)
             case .string(let text): try scalar(text, style: needsQuotes(text) ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE)
             case .int(let number): try scalar(String(number), style: YAML_PLAIN_SCALAR_STYLE)
             case .bool(let flag): try scalar(flag ? "true" : "false", style: YAML_PLAIN_SCALAR_STYLE)

@@ -10,7 +10,7 @@ public enum PlanCompiler {
             ETLPlan.WarehouseTarget(database: warehouse.database, port: warehouse.port, credentialsSecret: warehouse.credentialsSecret,
                                     schemaDigest: DesiredSchema(warehouse: warehouse, pipelines: spec.pipelines).digest)
         }
-        return ETLPlan(generatedFrom: spec.file.split(separator: "/").last.map(String.init) ?? spec.file, project: spec.project.name,
+        return ETLPlan(generatedFrom: spec.sourceName, project: spec.project.name,
                        warehouse: warehouse, pipelines: spec.pipelines.map { pipeline($0, spec: spec) })
     }
 

@@ -11,7 +11,7 @@ struct CheckCommand: ParsableCommand {
         An unreadable spec is an error with its reason. `sluice explain RULE` documents each rule ID.
         """)
 
-    @Argument(help: "Spec files (YAML). Default: every specs/*.yaml under the current directory.")
+    @Argument(help: "Spec files: YAML, Swift (compiled against SluiceDSL), or an executable calling `Spec.main()`. Default: specs/*.yaml, and specs/*.swift without a YAML twin.")
     var specs: [String] = []
 
     @Option(help: "Output format: \(OutputFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -24,18 +24,13 @@ struct CheckCommand: ParsableCommand {
     var color: Bool?
 
     func validate() throws {
-        if specs.isEmpty, Self.defaultSpecs().isEmpty {
-            throw ValidationError("no spec given and no specs/*.yaml in the current directory")
+        if specs.isEmpty, DefaultSpecs.paths().isEmpty {
+            throw ValidationError("no spec given and no specs/*.yaml or specs/*.swift in the current directory")
         }
     }
 
-    static func defaultSpecs() -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: "specs")) ?? []
-        return names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map { "specs/\($0)" }
-    }
-
     func run() throws {
-        let paths = specs.isEmpty ? Self.defaultSpecs() : specs
+        let paths = specs.isEmpty ? DefaultSpecs.paths() : specs
         let compilations = paths.map(Compilation.run(path:))
         let useColor = color ?? Terminal.isInteractive(fileDescriptor: 1)
         FileHandle.standardOutput.write(Data(Reporter.render(compilations, as: format, color: useColor).utf8))

@@ -3,6 +3,7 @@ import Checks
 import Foundation
 import SluiceCore
 import SpecLoader
+import SwiftSpecs
 
 /// One spec through the front half of the compiler: load, then (when it loaded cleanly) check.
 public struct Compilation: Sendable {
@@ -11,7 +12,8 @@ public struct Compilation: Sendable {
     public var diagnostics: [Diagnostic]
 
     public static func run(path: String) -> Compilation {
-        let loaded = SpecLoader.load(path: path)
+        // A .swift file (or a package's executable) is compiled and run; it yields the same tree YAML is read into.
+        let loaded = SwiftSpecLoader.handles(path) ? SwiftSpecLoader.load(path: path) : SpecLoader.load(path: path)
         var diagnostics = loaded.diagnostics
         // Checks reason about a whole, resolved model; a spec with loader errors has none yet.
         if let spec = loaded.spec { diagnostics += Checker.run(spec) }
@@ -37,10 +39,22 @@ public struct Compilation: Sendable {
 /// Every documented code: loader diagnostics, the suppression bookkeeping warning, and the check rules.
 public enum RuleCatalog {
     public static var all: [RuleDocumentation] {
-        (LoaderDiagnostics.catalog + [Checker.unusedSuppression] + Checker.catalog).sorted { $0.id < $1.id }
+        (LoaderDiagnostics.catalog + [SwiftSpecDiagnostics.documentation, Checker.unusedSuppression] + Checker.catalog).sorted { $0.id < $1.id }
     }
 
     public static func find(_ idOrName: String) -> RuleDocumentation? {
         all.first { $0.id.caseInsensitiveCompare(idOrName) == .orderedSame || $0.name == idOrName }
+    }
+}
+
+/// The specs a command takes when none is named: every `specs/*.yaml`, and every `specs/*.swift` that
+/// is not the twin of a YAML spec (a twin writes the same generated/ folder; check it by naming it).
+enum DefaultSpecs {
+    static func paths() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "specs")) ?? []
+        let yaml = names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
+        let stems = Set(yaml.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent })
+        let swift = names.filter { $0.hasSuffix(".swift") && !stems.contains(String($0.dropLast(6))) }
+        return (yaml + swift).sorted().map { "specs/\($0)" }
     }
 }

@@ -20,7 +20,7 @@ struct PlanCommand: ParsableCommand {
         Exit status: 0 ok; 1 a spec has errors, or (--check) generated/ is stale; 2 changes, with --detailed-exitcode; 64 usage error.
         """)
 
-    @Argument(help: "Spec files (YAML). Default: every specs/*.yaml under the current directory.")
+    @Argument(help: "Spec files: YAML, Swift (compiled against SluiceDSL), or an executable calling `Spec.main()`. Default: specs/*.yaml, and specs/*.swift without a YAML twin.")
     var specs: [String] = []
 
     @Option(help: "Folder the rendered files go to, one subfolder per spec.")
@@ -39,8 +39,8 @@ struct PlanCommand: ParsableCommand {
     var format: PlanFormat = .text
 
     func validate() throws {
-        if specs.isEmpty, CheckCommand.defaultSpecs().isEmpty {
-            throw ValidationError("no spec given and no specs/*.yaml in the current directory")
+        if specs.isEmpty, DefaultSpecs.paths().isEmpty {
+            throw ValidationError("no spec given and no specs/*.yaml or specs/*.swift in the current directory")
         }
         if database != nil, specs.count != 1 { throw ValidationError("--database plans one spec's warehouse: name exactly one spec") }
     }
@@ -54,7 +54,7 @@ struct PlanCommand: ParsableCommand {
     }
 
     func run() throws {
-        let paths = specs.isEmpty ? CheckCommand.defaultSpecs() : specs
+        let paths = specs.isEmpty ? DefaultSpecs.paths() : specs
         let compilations = paths.map(Compilation.run(path:))
         let failed = compilations.filter { $0.errorCount > 0 || $0.spec == nil }
         if !failed.isEmpty {

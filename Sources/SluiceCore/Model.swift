@@ -13,6 +13,14 @@ public struct Spec: Sendable {
     public var pipelines: [Pipeline]
     public var suppressions: [Suppression]
 
+    /// The spec's name in generated files: its file name without the extension, so a YAML spec and
+    /// its Swift twin (`clickstream.yaml`, `clickstream.swift`) generate the same bytes.
+    public var sourceName: String {
+        let base = file.split(separator: "/").last.map(String.init) ?? file
+        guard let dot = base.lastIndex(of: "."), dot != base.startIndex else { return base }
+        return String(base[..<dot])
+    }
+
     public init(file: String, project: Project, network: Network, identity: Identity = .init(),
                 storage: Storage = .init(), messaging: Messaging = .init(), compute: Compute = .init(),
                 warehouse: Warehouse? = nil, pipelines: [Pipeline] = [], suppressions: [Suppression] = []) {

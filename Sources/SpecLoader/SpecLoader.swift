@@ -5,6 +5,11 @@ import SluiceCore
 public struct LoadResult: Sendable {
     public var spec: Spec?
     public var diagnostics: [Diagnostic]
+
+    public init(spec: Spec?, diagnostics: [Diagnostic]) {
+        self.spec = spec
+        self.diagnostics = diagnostics
+    }
 }
 
 /// Entry point: file(s) -> YAML nodes -> merged includes -> resolved `Spec`.
@@ -15,13 +20,14 @@ public enum SpecLoader {
 
     /// Reads and decodes the spec at `path` and the files it includes.
     public static func load(path: String) -> LoadResult {
-        load(path: path) { file in
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw ReadError(reason: FileManager.default.fileExists(atPath: file) ? "permission denied or not a regular file"
-                                                                                      : "no such file")
-            }
-            return [UInt8](data)
+        load(path: path, read: readFile)
+    }
+
+    static func readFile(_ file: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw ReadError(reason: FileManager.default.fileExists(atPath: file) ? "permission denied or not a regular file" : "no such file")
         }
+        return [UInt8](data)
     }
 
     public struct ReadError: Error { public var reason: String
@@ -45,6 +51,13 @@ public enum SpecLoader {
             guard name == file else { throw ReadError(reason: "no such file") }
             return Array(text.utf8)
         }
+    }
+
+    /// The spec's tree with its includes merged, before decoding: what `sluice export` writes in another form.
+    public static func readMerged(path: String) -> (root: YAMLNode?, diagnostics: [Diagnostic]) {
+        let sink = DiagnosticSink()
+        let root = readWithIncludes(path: path, read: readFile, sink: sink, chain: [])
+        return (root, sink.diagnostics.sortedForOutput())
     }
 
     private static func readWithIncludes(path: String, read: (String) throws -> [UInt8], sink: DiagnosticSink,

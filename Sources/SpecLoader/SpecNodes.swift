@@ -1,0 +1,77 @@
+import Foundation
+import SluiceCore
+
+/// Reads the node tree a Swift spec writes (SluiceDSL's `sluice-spec-nodes/1` JSON) into the same
+/// `YAMLNode`s the YAML reader makes, so one decoder serves both forms.
+public enum SpecNodes {
+    public static let format = "sluice-spec-nodes/1"
+
+    public struct Malformed: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// `mapFile` turns the file paths the Swift compiler recorded into the ones diagnostics should show.
+    public static func read(_ data: Data, mapFile: (String) -> String) throws -> YAMLNode {
+        guard let top = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw Malformed(description: "not a JSON object") }
+        guard top["format"] as? String == format else {
+            throw Malformed(description: "written by another SluiceDSL version (format \(top["format"] ?? "none"), expected \(format))")
+        }
+        let files = (top["files"] as? [String] ?? []).map(mapFile)
+        guard let root = top["root"] else { throw Malformed(description: "no root node") }
+        return try node(root, files: files, depth: 0)
+    }
+
+    private static func node(_ value: Any, files: [String], depth: Int) throws -> YAMLNode {
+        guard depth < YAMLReader.maxDepth, let object = value as? [String: Any] else { throw Malformed(description: "a node is not an object") }
+        guard let at = object["at"] as? [Int], at.count == 3, files.indices.contains(at[0]) else { throw Malformed(description: "a node has no position") }
+        let location = SourceLocation(file: files[at[0]], line: at[1], column: at[2])
+        if let text = object["s"] as? String {
+            return YAMLNode(kind: .scalar(text, plain: object["p"] as? Bool ?? false), location: location, expandedSize: 1)
+        }
+        if let items = object["l"] as? [Any] {
+            let children = try items.map { try node($0, files: files, depth: depth + 1) }
+            return YAMLNode(kind: .sequence(children), location: location, expandedSize: 1 + children.reduce(0) { $0 + $1.expandedSize })
+        }
+        if let pairs = object["m"] as? [[Any]] {
+            var children: [(key: YAMLNode, value: YAMLNode)] = []
+            for pair in pairs {
+                guard pair.count == 2, let key = pair[0] as? String else { throw Malformed(description: "a mapping entry is not [key, node]") }
+                let child = try node(pair[1], files: files, depth: depth + 1)
+                children.append((YAMLNode(kind: .scalar(key, plain: true), location: child.location, expandedSize: 1), child))
+            }
+            return YAMLNode(kind: .mapping(children), location: location, expandedSize: 1 + children.reduce(0) { $0 + $1.value.expandedSize })
+        }
+        throw Malformed(description: "a node is neither a scalar, a list nor a mapping")
+    }
+}
+
+extension SpecLoader {
+    /// Decodes a tree that did not come from a YAML file (a Swift spec). A key written twice in one
+    /// mapping (two `Project`s, two `Source`s in a pipeline) is reported at both declarations.
+    public static func load(root: YAMLNode, file: String) -> LoadResult {
+        let sink = DiagnosticSink()
+        reportDuplicateKeys(root, sink: sink)
+        guard !sink.diagnostics.hasErrors else { return LoadResult(spec: nil, diagnostics: sink.diagnostics.sortedForOutput()) }
+        let spec = SpecDecoder(file: file, sink: sink).decode(root)
+        let diagnostics = sink.diagnostics.sortedForOutput()
+        return LoadResult(spec: diagnostics.hasErrors ? nil : spec, diagnostics: diagnostics)
+    }
+
+    private static func reportDuplicateKeys(_ node: YAMLNode, sink: DiagnosticSink) {
+        switch node.kind {
+        case .scalar: return
+        case .sequence(let items): items.forEach { reportDuplicateKeys($0, sink: sink) }
+        case .mapping(let pairs):
+            var first: [String: SourceLocation] = [:]
+            for pair in pairs {
+                let key = pair.key.scalar ?? ""
+                if let earlier = first[key] {
+                    sink.add(LoaderDiagnostics.duplicateKey(key, at: pair.key.location, first: earlier))
+                } else {
+                    first[key] = pair.key.location
+                }
+                reportDuplicateKeys(pair.value, sink: sink)
+            }
+        }
+    }
+}
