@@ -75,7 +75,7 @@ let package = Package(
         .executableTarget(name: "SpecFuzzer", dependencies: ["SpecLoader", "Checks"], path: "fuzz/SpecFuzzer"),
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore"]),
         .testTarget(name: "SpecLoaderTests", dependencies: ["SpecLoader"]),
-        .testTarget(name: "ChecksTests", dependencies: ["Checks", "SpecLoader"]),
+        .testTarget(name: "ChecksTests", dependencies: ["Checks", "SpecLoader", "SwiftSpecs"]),
         .testTarget(name: "ArchitectureDiagramTests", dependencies: ["ArchitectureDiagram", "SpecLoader", "SluiceCore"]),
         .testTarget(name: "AWSSigningTests", dependencies: ["AWSSigning"]),
         // The real servers tests talk to: a throwaway PostgreSQL cluster and moto's S3 API.
@@ -84,6 +84,7 @@ let package = Package(
         .testTarget(name: "CloudFormationTests", dependencies: ["CloudFormation", "SpecLoader"]),
         .testTarget(name: "WarehouseTests", dependencies: ["TestSupport", "Warehouse", "WarehouseDDL", "PostgresClient", "SluiceCore", "SpecLoader", "ETLPlan"]),
         .testTarget(name: "ExecutorTests", dependencies: ["TestSupport", "Executor", "ETLPlan", "PostgresClient", "Warehouse", "WarehouseDDL", "SpecLoader", "S3Client", "AWSSigning"]),
+        .testTarget(name: "SwiftSpecTests", dependencies: ["TestSupport", "SwiftSpecs", "SpecExport", "SpecLoader", "SluiceCore"]),
         .testTarget(name: "SluiceCLITests", dependencies: ["TestSupport", "SluiceCLI", "SpecLoader", "Checks"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftSpecs
 import Testing
 import SluiceCore
 @testable import Checks
@@ -8,7 +9,7 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 
 @Suite struct CatalogTests {
     @Test func ruleIDsAndNamesAreUniqueAndDocumented() {
-        let all = Checker.catalog + LoaderDiagnostics.catalog + [Checker.unusedSuppression]
+        let all = Checker.catalog + LoaderDiagnostics.catalog + [SwiftSpecDiagnostics.documentation, Checker.unusedSuppression]
         #expect(Set(all.map(\.id)).count == all.count)
         #expect(Set(all.map(\.name)).count == all.count)
         for rule in all {
@@ -20,9 +21,9 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
     /// `specs/invalid/` holds one broken spec per rule: the rule tests.
     @Test func everyRuleHasAnInvalidSpec() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: packageRoot.appendingPathComponent("specs/invalid").path)
-        for rule in Checker.catalog + LoaderDiagnostics.catalog + [Checker.unusedSuppression] {
-            let matching = files.filter { $0.hasPrefix(rule.id + "-") && $0.hasSuffix(".yaml") }
-            #expect(!matching.isEmpty, "no specs/invalid/\(rule.id)-*.yaml")
+        for rule in Checker.catalog + LoaderDiagnostics.catalog + [SwiftSpecDiagnostics.documentation, Checker.unusedSuppression] {
+            let matching = files.filter { $0.hasPrefix(rule.id + "-") && ($0.hasSuffix(".yaml") || $0.hasSuffix(".swift")) }
+            #expect(!matching.isEmpty, "no specs/invalid/\(rule.id)-*.yaml or .swift")
         }
     }
 

@@ -7,7 +7,7 @@ import Testing
 @Suite struct InvalidSpecTests {
     static let specs: [String] = {
         let directory = packageRoot.appendingPathComponent("specs/invalid").path
-        return ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
+        return ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".swift") }.sorted()
     }()
 
     struct Finding: Hashable, CustomStringConvertible {
@@ -16,7 +16,7 @@ import Testing
     }
 
     static func expected(_ spec: String) throws -> (lines: [String], findings: Set<Finding>) {
-        let text = try String(contentsOf: packageRoot.appendingPathComponent("specs/invalid/\(spec.dropLast(5)).expected"), encoding: .utf8)
+        let text = try String(contentsOf: packageRoot.appendingPathComponent("specs/invalid/\(spec.split(separator: ".").dropLast().joined(separator: ".")).expected"), encoding: .utf8)
         let lines = text.split(separator: "\n").map(String.init)
         let findings = lines.compactMap { line -> Finding? in
             let parts = line.split(separator: ":", maxSplits: 3).map(String.init)
