@@ -351,7 +351,7 @@ public struct SwiftExport {
     // MARK: Pipelines
 
     static func schedule(_ expression: String) -> String {
-        let inner = expression.dropFirst(expression.hasPrefix("rate(") ? 5 : 5).dropLast()
+        let inner = expression.dropFirst(5).dropLast()  // what is inside `rate(…)` or `cron(…)`
         if expression.hasPrefix("rate("), expression.hasSuffix(")") {
             let parts = inner.split(separator: " ")
             if parts.count == 2, let value = Int(parts[0]) {

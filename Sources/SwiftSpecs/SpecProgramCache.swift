@@ -6,7 +6,7 @@ import SpecLoader
 
 /// Compiled Swift specs, keyed by everything that makes the program: the spec's path and bytes, the
 /// SluiceDSL library and module it links, and the compiler. A second run with nothing changed only
-/// hashes and runs (about 0.1 s); a changed spec compiles in about half a second.
+/// hashes and runs (0.08 s for clickstream.swift); a changed spec compiles in about half a second.
 struct SpecProgramCache {
     let environment: [String: String]
 
