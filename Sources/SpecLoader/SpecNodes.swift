@@ -10,33 +10,33 @@ public enum SpecNodes {
         public var description: String
     }
 
-    /// `mapFile` turns the file paths the Swift compiler recorded into the ones diagnostics should show.
-    public static func read(_ data: Data, mapFile: (String) -> String) throws -> YAMLNode {
+    /// `locate` turns a recorded file, line and column into the position diagnostics should show.
+    public static func read(_ data: Data, locate: (String, Int, Int) -> SourceLocation) throws -> YAMLNode {
         guard let top = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw Malformed(description: "not a JSON object") }
         guard top["format"] as? String == format else {
             throw Malformed(description: "written by another SluiceDSL version (format \(top["format"] ?? "none"), expected \(format))")
         }
-        let files = (top["files"] as? [String] ?? []).map(mapFile)
+        let files = top["files"] as? [String] ?? []
         guard let root = top["root"] else { throw Malformed(description: "no root node") }
-        return try node(root, files: files, depth: 0)
+        return try node(root, files: files, locate: locate, depth: 0)
     }
 
-    private static func node(_ value: Any, files: [String], depth: Int) throws -> YAMLNode {
+    private static func node(_ value: Any, files: [String], locate: (String, Int, Int) -> SourceLocation, depth: Int) throws -> YAMLNode {
         guard depth < YAMLReader.maxDepth, let object = value as? [String: Any] else { throw Malformed(description: "a node is not an object") }
         guard let at = object["at"] as? [Int], at.count == 3, files.indices.contains(at[0]) else { throw Malformed(description: "a node has no position") }
-        let location = SourceLocation(file: files[at[0]], line: at[1], column: at[2])
+        let location = locate(files[at[0]], at[1], at[2])
         if let text = object["s"] as? String {
             return YAMLNode(kind: .scalar(text, plain: object["p"] as? Bool ?? false), location: location, expandedSize: 1)
         }
         if let items = object["l"] as? [Any] {
-            let children = try items.map { try node($0, files: files, depth: depth + 1) }
+            let children = try items.map { try node($0, files: files, locate: locate, depth: depth + 1) }
             return YAMLNode(kind: .sequence(children), location: location, expandedSize: 1 + children.reduce(0) { $0 + $1.expandedSize })
         }
         if let pairs = object["m"] as? [[Any]] {
             var children: [(key: YAMLNode, value: YAMLNode)] = []
             for pair in pairs {
                 guard pair.count == 2, let key = pair[0] as? String else { throw Malformed(description: "a mapping entry is not [key, node]") }
-                let child = try node(pair[1], files: files, depth: depth + 1)
+                let child = try node(pair[1], files: files, locate: locate, depth: depth + 1)
                 children.append((YAMLNode(kind: .scalar(key, plain: true), location: child.location, expandedSize: 1), child))
             }
             return YAMLNode(kind: .mapping(children), location: location, expandedSize: 1 + children.reduce(0) { $0 + $1.value.expandedSize })

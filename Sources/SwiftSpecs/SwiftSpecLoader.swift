@@ -38,7 +38,11 @@ public enum SwiftSpecLoader {
                 program = absolute
             }
             let data = try run(program, specPath: path)
-            let root = try SpecNodes.read(data) { file in file == absolute ? path : relativeToCurrentDirectory(file) }
+            var sources = DeclarationSources()
+            let root = try SpecNodes.read(data) { file, line, column in
+                SourceLocation(file: file == absolute ? path : relativeToCurrentDirectory(file), line: line,
+                               column: sources.nameColumn(file: file, line: line, column: column))
+            }
             return .success(root)
         } catch let failure as Failure {
             return .failure(failure)
@@ -68,6 +72,26 @@ public enum SwiftSpecLoader {
     static func relativeToCurrentDirectory(_ file: String) -> String {
         let current = FileManager.default.currentDirectoryPath + "/"
         return file.hasPrefix(current) ? String(file.dropFirst(current.count)) : file
+    }
+}
+
+/// Swift records a call's position at its `(`; a finding reads better at the name before it
+/// (`Ingress(` is reported at the `I`). The spec's source lines are read once per file.
+struct DeclarationSources {
+    private var lines: [String: [[UInt8]]] = [:]
+
+    mutating func nameColumn(file: String, line: Int, column: Int) -> Int {
+        if lines[file] == nil {
+            let bytes = FileManager.default.contents(atPath: file).map([UInt8].init) ?? []
+            lines[file] = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map(Array.init)
+        }
+        guard let text = lines[file], text.indices.contains(line - 1) else { return column }
+        let row = text[line - 1]
+        var index = column - 1
+        guard row.indices.contains(index), row[index] == UInt8(ascii: "(") else { return column }
+        let isName: (UInt8) -> Bool = { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }
+        while index > 0, isName(row[index - 1]) { index -= 1 }
+        return index + 1
     }
 }
 

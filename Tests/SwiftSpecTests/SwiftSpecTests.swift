@@ -191,6 +191,7 @@ let referenceSpecs = ["clickstream", "data-platform", "serverless-canonical", "s
         #expect(findings.first?["rule"] as? String == "SL106")
         #expect((findings.first?["file"] as? String)?.hasSuffix("Sources/Deployment/main.swift") == true)
         #expect(findings.first?["line"] as? Int == 13)
+        #expect(findings.first?["column"] as? Int == 13, "at the I of Ingress, not at its parenthesis")
 
         // Run by hand it says what it is, and exits 0.
         let byHand = try CLI.run([], executable: URL(fileURLWithPath: program))
