@@ -41,7 +41,10 @@ struct SwiftSource {
 
     /// A Swift string literal: raw (`#"…"#`) for regular expressions with backslashes, `"""` for several lines.
     static func string(_ text: String) -> String {
-        if text.contains("\n") {
+        // A `"""` literal only where it reads back exactly: trailing blanks are invisible there (and editors drop them).
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let blockSafe = !lines.contains { $0.last == " " || $0.last == "\t" || $0.contains("\r") }
+        if text.contains("\n"), blockSafe {
             var body = text
             let endsWithNewline = body.hasSuffix("\n")
             if endsWithNewline { body.removeLast() }
@@ -59,6 +62,7 @@ struct SwiftSource {
             case "\\": out += "\\\\"
             case "\"": out += "\\\""
             case "\t": out += "\\t"
+            case "\n": out += "\\n"
             case "\r": out += "\\r"
             case _ where isControl(scalar): out += "\\u{\(String(scalar.value, radix: 16))}"
             default: out.unicodeScalars.append(scalar)

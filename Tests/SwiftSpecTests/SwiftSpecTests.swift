@@ -56,6 +56,32 @@ let referenceSpecs = ["clickstream", "data-platform", "serverless-canonical", "s
         #expect(ModelComparison.canonical(back) == ModelComparison.canonical(original))
     }
 
+    /// Strings that are hard to write as Swift literals come back unchanged: backslashes, quotes, `\(`,
+    /// `"#`, `"""`, tabs, trailing blanks, leading indentation, several lines, non-ASCII.
+    @Test func exportKeepsEveryString() throws {
+        let folder = try temporaryFolder("strings")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let reasons = [
+            #"back\\slash, \"quotes\" and \\(not interpolated)"#, ##"regex ^a\\.b$ next to \"# a raw string's end"##,
+            #"two\nlines\n"#, #"trailing blank \nand a line after"#, #"a\ttab between the words of a reason"#, #"three \"\"\" quotes\nthen more\n"#,
+            #"unicode é ✓ 日本"#, #"  leading blanks\n    indented more\n"#, #"ends without a newline\nsecond"#,
+        ]
+        var yaml = "project: { name: strings, region: eu-west-1 }\nnetwork:\n  vpc: { cidr: 10.0.0.0/16 }\n"
+        yaml += "  subnets: [{ name: a, cidr: 10.0.1.0/24, az: a, type: isolated }]\nsuppressions:\n"
+        for (index, reason) in reasons.enumerated() { yaml += "  - { rule: SL20\(index), reason: \"\(reason)\" }\n" }
+        let yamlPath = folder.appendingPathComponent("strings.yaml").path
+        try yaml.write(toFile: yamlPath, atomically: true, encoding: .utf8)
+        let original = try #require(SpecLoader.load(path: yamlPath).spec)
+        #expect(original.suppressions.count == reasons.count)
+        let swiftPath = folder.appendingPathComponent("strings.swift").path
+        try SwiftExport.render(try #require(SpecLoader.readMerged(path: yamlPath).root), source: "strings.yaml")
+            .write(toFile: swiftPath, atomically: true, encoding: .utf8)
+        let loaded = SwiftSpecLoader.load(path: swiftPath, environment: cacheEnvironment(folder))
+        #expect(loaded.diagnostics.isEmpty, "\(loaded.diagnostics.map(\.message))")
+        let fromSwift = try #require(loaded.spec)
+        #expect(fromSwift.suppressions.map(\.reason) == original.suppressions.map(\.reason))
+    }
+
     /// The comparison is not blind: one changed port is a different model.
     @Test func modelComparisonSeesAChange() throws {
         let path = packageRoot.appendingPathComponent("specs/clickstream.yaml").path
