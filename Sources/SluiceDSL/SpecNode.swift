@@ -8,12 +8,12 @@ import Darwin
 #endif
 
 /// Where a declaration was written: `#filePath`, `#line`, `#column` of its initializer's call.
-public struct DeclarationSite: Sendable, Hashable {
-    public let file: String
-    public let line: Int
-    public let column: Int
+struct DeclarationSite: Sendable, Hashable {
+    let file: String
+    let line: Int
+    let column: Int
 
-    public init(file: String = #filePath, line: Int = #line, column: Int = #column) {
+    init(file: String = #filePath, line: Int = #line, column: Int = #column) {
         self.file = file
         self.line = line
         self.column = column
@@ -22,7 +22,7 @@ public struct DeclarationSite: Sendable, Hashable {
 
 /// A node of the spec tree. Strings from Swift are quoted scalars (never null, never a number);
 /// numbers and booleans are plain ones, as YAML would read them.
-public struct SpecNode: Sendable {
+struct SpecNode: Sendable {
     enum Kind: Sendable {
         case scalar(String, plain: Bool)
         case list([SpecNode])
@@ -39,7 +39,8 @@ public struct SpecNode: Sendable {
     static func mapping(_ site: DeclarationSite) -> SpecNode { SpecNode(kind: .mapping([]), site: site) }
 }
 
-/// What one declaration adds to the mapping it is written in: a value under a key path, or an item
+/// What one declaration adds to the mapping it is written in (opaque: a part made of other parts
+/// forwards their contributions): a value under a key path, or an item
 /// appended to the list under it (`Subnet` adds to `subnets`, `Ingress` to `ingress`).
 public struct Contribution: Sendable {
     let path: [String]

@@ -160,6 +160,9 @@ let referenceSpecs = ["clickstream", "data-platform", "serverless-canonical", "s
         #expect(trap.diagnostics.first?.code == "SL112" && trap.diagnostics.first?.message.contains("exited with status") == true,
                 "\(trap.diagnostics.map(\.message))")
 
+        let two = try load("import SluiceDSL\nlet a = Spec { Project(\"a\", region: \"eu-west-1\") }\nlet b = Spec { Project(\"b\", region: \"eu-west-1\") }\n")
+        #expect(two.diagnostics.first?.message.contains("declares 2") == true, "\(two.diagnostics.map(\.message))")
+
         let nothing = try load("import SluiceDSL\nlet port = 5432\n")
         #expect(nothing.diagnostics.first?.message.contains("wrote no spec") == true, "\(nothing.diagnostics.map(\.message))")
 
