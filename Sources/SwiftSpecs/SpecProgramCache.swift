@@ -114,6 +114,6 @@ struct DSLLibrary {
             }
         }
         throw SwiftSpecLoader.Failure(diagnostics: [SwiftSpecDiagnostics.failed(
-            "SluiceDSL", "the SluiceDSL library is not next to sluice (looked in \(candidates.joined(separator: ", "))); build it with `swift build --product SluiceDSL` (or set SLUICE_DSL_PATH)")])
+            "SluiceDSL", "the SluiceDSL library is not next to sluice (looked in \(candidates.joined(separator: ", "))); build it in sluice's configuration, `swift build [-c release] --product SluiceDSL`, or set SLUICE_DSL_PATH")])
     }
 }
