@@ -10,6 +10,8 @@ public struct Compilation: Sendable {
     public var file: String
     public var spec: Spec?
     public var diagnostics: [Diagnostic]
+    /// The tree the spec was decoded from, for `sluice export`.
+    public var root: YAMLNode?
 
     public static func run(path: String) -> Compilation {
         // A .swift file (or a package's executable) is compiled and run; it yields the same tree YAML is read into.
@@ -17,17 +19,22 @@ public struct Compilation: Sendable {
         var diagnostics = loaded.diagnostics
         // Checks reason about a whole, resolved model; a spec with loader errors has none yet.
         if let spec = loaded.spec { diagnostics += Checker.run(spec) }
-        return Compilation(file: path, spec: loaded.spec, diagnostics: diagnostics.sortedForOutput())
+        return Compilation(file: path, spec: loaded.spec, diagnostics: diagnostics.sortedForOutput(), root: loaded.root)
     }
 
     /// The spec, or its findings printed to stderr and exit 1: for commands that act on one clean spec.
     static func cleanSpec(path: String) throws -> Spec {
+        try clean(path: path).spec!
+    }
+
+    /// The compilation of a spec without errors, or its findings printed to stderr and exit 1.
+    static func clean(path: String) throws -> Compilation {
         let compilation = run(path: path)
-        guard let spec = compilation.spec, compilation.errorCount == 0 else {
+        guard compilation.spec != nil, compilation.errorCount == 0 else {
             FileHandle.standardError.write(Data(Reporter.render([compilation], as: .text, color: Terminal.isInteractive(fileDescriptor: 2)).utf8))
             throw ExitCode.failure
         }
-        return spec
+        return compilation
     }
 
     public var active: [Diagnostic] { diagnostics.filter { !$0.isSuppressed } }

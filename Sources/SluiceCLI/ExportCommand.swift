@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import SpecExport
-import SpecLoader
 import SwiftSpecs
 
 /// `sluice export --swift SPEC.yaml` / `--yaml SPEC.swift`: the same spec in the other form, so a
@@ -35,16 +34,9 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         let name = URL(fileURLWithPath: spec).lastPathComponent
-        let text: String
-        if swift {
-            _ = try Compilation.cleanSpec(path: spec)
-            guard let root = SpecLoader.readMerged(path: spec).root else { throw ExitCode.failure }
-            text = try SwiftExport.render(root, source: name)
-        } else {
-            _ = try Compilation.cleanSpec(path: spec)
-            guard case .success(let root) = SwiftSpecLoader.nodes(path: spec) else { throw ExitCode.failure }
-            text = try YAMLExport.render(root, source: name)
-        }
+        // One load: the tree written out is the one the clean model was decoded from.
+        guard let root = try Compilation.clean(path: spec).root else { throw ExitCode.failure }
+        let text = swift ? try SwiftExport.render(root, source: name) : try YAMLExport.render(root, source: name)
         if let output {
             try text.write(toFile: output, atomically: true, encoding: .utf8)
         } else {

@@ -13,7 +13,7 @@ public struct SwiftExport {
     private var source = SwiftSource()
     private var unsupported: [String] = []
 
-    /// The root must come from a spec that loaded without errors (`SpecLoader.readMerged`, includes merged).
+    /// The root must come from a spec that loaded without errors (`LoadResult.root`, includes merged).
     public static func render(_ root: YAMLNode, source name: String) throws -> String {
         var export = SwiftExport()
         export.source.add("// Exported by `sluice export --swift` from \(name). Both forms give the same model and the same generated/ output.")

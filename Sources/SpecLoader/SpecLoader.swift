@@ -5,10 +5,14 @@ import SluiceCore
 public struct LoadResult: Sendable {
     public var spec: Spec?
     public var diagnostics: [Diagnostic]
+    /// The tree the model was decoded from (a YAML file's with its includes merged, or a Swift spec's):
+    /// what `sluice export` writes in the other form.
+    public var root: YAMLNode?
 
-    public init(spec: Spec?, diagnostics: [Diagnostic]) {
+    public init(spec: Spec?, diagnostics: [Diagnostic], root: YAMLNode? = nil) {
         self.spec = spec
         self.diagnostics = diagnostics
+        self.root = root
     }
 }
 
@@ -40,9 +44,14 @@ public enum SpecLoader {
         guard let root = readWithIncludes(path: path, read: read, sink: sink, chain: []) else {
             return LoadResult(spec: nil, diagnostics: sink.diagnostics.sortedForOutput())
         }
-        let spec = SpecDecoder(file: path, sink: sink).decode(root)
+        return decode(root, file: path, sink: sink)
+    }
+
+    /// The tree decoded into a model; no model when reading the tree or decoding it found an error.
+    static func decode(_ root: YAMLNode, file: String, sink: DiagnosticSink) -> LoadResult {
+        let spec = SpecDecoder(file: file, sink: sink).decode(root)
         let diagnostics = sink.diagnostics.sortedForOutput()
-        return LoadResult(spec: diagnostics.hasErrors ? nil : spec, diagnostics: diagnostics)
+        return LoadResult(spec: diagnostics.hasErrors ? nil : spec, diagnostics: diagnostics, root: root)
     }
 
     /// Convenience for tests: a spec held in a string.
@@ -51,13 +60,6 @@ public enum SpecLoader {
             guard name == file else { throw ReadError(reason: "no such file") }
             return Array(text.utf8)
         }
-    }
-
-    /// The spec's tree with its includes merged, before decoding: what `sluice export` writes in another form.
-    public static func readMerged(path: String) -> (root: YAMLNode?, diagnostics: [Diagnostic]) {
-        let sink = DiagnosticSink()
-        let root = readWithIncludes(path: path, read: readFile, sink: sink, chain: [])
-        return (root, sink.diagnostics.sortedForOutput())
     }
 
     private static func readWithIncludes(path: String, read: (String) throws -> [UInt8], sink: DiagnosticSink,

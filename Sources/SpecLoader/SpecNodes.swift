@@ -51,10 +51,9 @@ extension SpecLoader {
     public static func load(root: YAMLNode, file: String) -> LoadResult {
         let sink = DiagnosticSink()
         reportDuplicateKeys(root, sink: sink)
-        guard !sink.diagnostics.hasErrors else { return LoadResult(spec: nil, diagnostics: sink.diagnostics.sortedForOutput()) }
-        let spec = SpecDecoder(file: file, sink: sink).decode(root)
-        let diagnostics = sink.diagnostics.sortedForOutput()
-        return LoadResult(spec: diagnostics.hasErrors ? nil : spec, diagnostics: diagnostics)
+        // The decoder reads one value per key; with a key written twice it would judge one of them only.
+        guard !sink.diagnostics.hasErrors else { return LoadResult(spec: nil, diagnostics: sink.diagnostics.sortedForOutput(), root: root) }
+        return decode(root, file: file, sink: sink)
     }
 
     private static func reportDuplicateKeys(_ node: YAMLNode, sink: DiagnosticSink) {

@@ -25,7 +25,7 @@ public enum SwiftSpecLoader {
     public struct Failure: Error { public var diagnostics: [Diagnostic] }
 
     /// The spec's node tree, or why there is none (compiler errors at their lines, a crash, a missing library).
-    public static func nodes(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> Result<YAMLNode, Failure> {
+    static func nodes(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> Result<YAMLNode, Failure> {
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
         do {
             let program: String

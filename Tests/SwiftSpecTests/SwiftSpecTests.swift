@@ -36,9 +36,10 @@ let referenceSpecs = ["clickstream", "data-platform", "serverless-canonical", "s
         let folder = try temporaryFolder("round-trip")
         defer { try? FileManager.default.removeItem(at: folder) }
         let yamlPath = packageRoot.appendingPathComponent("specs/\(name).yaml").path
-        let original = try #require(SpecLoader.load(path: yamlPath).spec)
+        let loaded = SpecLoader.load(path: yamlPath)
+        let original = try #require(loaded.spec)
 
-        let merged = try #require(SpecLoader.readMerged(path: yamlPath).root)
+        let merged = try #require(loaded.root)
         let swiftPath = folder.appendingPathComponent("\(name).swift").path
         try SwiftExport.render(merged, source: "\(name).yaml").write(toFile: swiftPath, atomically: true, encoding: .utf8)
         let fromSwift = SwiftSpecLoader.load(path: swiftPath, environment: cacheEnvironment(folder))
@@ -46,10 +47,7 @@ let referenceSpecs = ["clickstream", "data-platform", "serverless-canonical", "s
         let swiftModel = try #require(fromSwift.spec)
         #expect(ModelComparison.canonical(swiftModel) == ModelComparison.canonical(original))
 
-        guard case .success(let nodes) = SwiftSpecLoader.nodes(path: swiftPath, environment: cacheEnvironment(folder)) else {
-            Issue.record("the exported Swift spec did not run")
-            return
-        }
+        let nodes = try #require(fromSwift.root, "the exported Swift spec did not run")
         let backPath = folder.appendingPathComponent("\(name).yaml").path
         try YAMLExport.render(nodes, source: "\(name).swift").write(toFile: backPath, atomically: true, encoding: .utf8)
         let back = try #require(SpecLoader.load(path: backPath).spec)
@@ -71,14 +69,15 @@ let referenceSpecs = ["clickstream", "data-platform", "serverless-canonical", "s
         for (index, reason) in reasons.enumerated() { yaml += "  - { rule: SL20\(index), reason: \"\(reason)\" }\n" }
         let yamlPath = folder.appendingPathComponent("strings.yaml").path
         try yaml.write(toFile: yamlPath, atomically: true, encoding: .utf8)
-        let original = try #require(SpecLoader.load(path: yamlPath).spec)
+        let loaded = SpecLoader.load(path: yamlPath)
+        let original = try #require(loaded.spec)
         #expect(original.suppressions.count == reasons.count)
         let swiftPath = folder.appendingPathComponent("strings.swift").path
-        try SwiftExport.render(try #require(SpecLoader.readMerged(path: yamlPath).root), source: "strings.yaml")
+        try SwiftExport.render(try #require(loaded.root), source: "strings.yaml")
             .write(toFile: swiftPath, atomically: true, encoding: .utf8)
-        let loaded = SwiftSpecLoader.load(path: swiftPath, environment: cacheEnvironment(folder))
-        #expect(loaded.diagnostics.isEmpty, "\(loaded.diagnostics.map(\.message))")
-        let fromSwift = try #require(loaded.spec)
+        let exported = SwiftSpecLoader.load(path: swiftPath, environment: cacheEnvironment(folder))
+        #expect(exported.diagnostics.isEmpty, "\(exported.diagnostics.map(\.message))")
+        let fromSwift = try #require(exported.spec)
         #expect(fromSwift.suppressions.map(\.reason) == original.suppressions.map(\.reason))
     }
 
