@@ -32,15 +32,14 @@ public struct SwiftExport {
 
     private mutating func spec(_ root: YAMLNode, into out: inout SwiftSource) {
         if let project = root["project"] {
-            out.add(S.call("Project", [("", S.string(project["name"]?.text ?? "")), ("region", project["region"].map { S.string($0.text) }),
-                                        ("account", project["account"].map { S.string($0.text) }),
+            out.add(S.call("Project", [("", string(project["name"])), ("region", string(project["region"])), ("account", string(project["account"])),
                                         ("tags", project["tags"].map(stringMap))]))
         }
         if let network = root["network"] { out.blank(); self.network(network, into: &out) }
         if let identity = root["identity"] {
             out.blank()
             for role in identity["roles"]?.items ?? [] {
-                out.add(S.call("Role", [("", S.string(role["name"]?.text ?? "")), ("workload", role["workload"].map { S.string($0.text) }),
+                out.add(S.call("Role", [("", string(role["name"])), ("workload", string(role["workload"])),
                                          ("statements", role["statements"].map(statements))]))
             }
         }
@@ -52,8 +51,7 @@ public struct SwiftExport {
         if let suppressions = root["suppressions"]?.items, !suppressions.isEmpty {
             out.blank()
             for item in suppressions {
-                out.add(S.call("Suppression", [("", S.string(item["rule"]?.text ?? "")), ("subject", item["subject"].map { S.string($0.text) }),
-                                                ("reason", item["reason"].map { S.string($0.text) })]))
+                out.add(S.call("Suppression", [("", string(item["rule"])), ("subject", string(item["subject"])), ("reason", string(item["reason"]))]))
             }
         }
     }
