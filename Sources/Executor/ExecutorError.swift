@@ -4,6 +4,8 @@ public enum ExecutorError: Error, CustomStringConvertible, Equatable {
     case format(String)
     /// Reading the source failed (a file, S3, decompression).
     case source(String)
+    /// What was read is not the object as listed (it changed while being read): read it again.
+    case integrity(String)
     /// The plan or the database is not what the executor can run against.
     case plan(String)
     /// Another runner holds the pipeline's lock.
@@ -11,7 +13,7 @@ public enum ExecutorError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .format(let message), .source(let message), .plan(let message): return message
+        case .format(let message), .source(let message), .integrity(let message), .plan(let message): return message
         case .busy(let pipeline, let holder):
             return "pipeline \(pipeline) is already running (\(holder)); rerun with --wait to queue behind it"
         }

@@ -33,30 +33,39 @@ struct ObjectLoader {
     let runID: String
     /// Called at the points a crash is simulated at (`mid-copy`, `before-commit`, `after-commit`).
     var fault: (String) throws -> Void = { FaultInjection.point($0) }
+    /// Told the counts just before COMMIT: if the connection dies during it, the runner can tell
+    /// whether the server committed, and credit the run with exactly what the manifest credits it.
+    var committing: (ObjectCounts) -> Void = { _ in }
 
     enum Outcome {
-        case loaded(ObjectCounts)
+        case loaded(ObjectCounts, ReadReceipt)
         /// The object could not be read; nothing of it was written.
         case unreadable(Error)
     }
 
-    /// Takes the object's events from `channel` (after its `.begin`) through its `.end`.
+    /// Takes the object's events from `channel` (after its `.begin`) through its `.end`. The
+    /// transaction opens only once the object's first bytes are ready, so a source that is slow or
+    /// down never holds a transaction (and its COPY) open.
     func load(_ object: SourceObject, from channel: StagedChannel) throws -> Outcome {
+        guard let first = channel.take() else { throw CancellationError() }
+        if case .failed(let error) = first { return .unreadable(error) }
         try connection.query("BEGIN")
         do {
             try connection.execute(pipeline.staging.drop)
             try connection.execute(pipeline.staging.create)
             try connection.startCopy(pipeline.staging.copy)
-            var ending: (ObjectCounts, String)?
+            var ending: (ObjectCounts, ReadReceipt)?
             var sentFirst = false
+            var next: StagedEvent? = first
             do {
-                reading: while let event = channel.take() {
+                reading: while let event = next ?? channel.take() {
+                    next = nil
                     switch event {
                     case .chunk(let bytes):
                         try bytes.withUnsafeBytes { try connection.sendCopyData($0) }
                         if !sentFirst { sentFirst = true; try fault("mid-copy") }
-                    case .end(let counts, let fingerprint):
-                        ending = (counts, fingerprint)
+                    case .end(let counts, let receipt):
+                        ending = (counts, receipt)
                         break reading
                     case .failed(let error):
                         _ = try? connection.finishCopy(abortingWith: "\(error)")
@@ -72,13 +81,14 @@ struct ObjectLoader {
             }
             guard let ending else { throw CancellationError() }
             var counts = ending.0
-            let fingerprint = ending.1
+            let receipt = ending.1
             try connection.finishCopy()
-            try merge(object, &counts, fingerprint: fingerprint)
+            try merge(object, &counts, fingerprint: receipt.fingerprint)
             try fault("before-commit")
+            committing(counts)
             try connection.query("COMMIT")
             try fault("after-commit")
-            return .loaded(counts)
+            return .loaded(counts, receipt)
         } catch {
             if connection.isAlive { _ = try? connection.query("ROLLBACK") }
             throw error

@@ -20,8 +20,8 @@ struct ObjectReader: @unchecked Sendable {
         for object in objects {
             guard channel.put(.begin(object)) else { return }
             do {
-                let (counts, fingerprint) = try await read(object, into: channel)
-                guard channel.put(.end(counts, fingerprint: fingerprint)) else { return }
+                let (counts, receipt) = try await read(object, into: channel)
+                guard channel.put(.end(counts, receipt)) else { return }
             } catch is CancellationError {
                 return
             } catch {
@@ -30,7 +30,7 @@ struct ObjectReader: @unchecked Sendable {
         }
     }
 
-    private func read(_ object: SourceObject, into channel: StagedChannel) async throws -> (ObjectCounts, String) {
+    private func read(_ object: SourceObject, into channel: StagedChannel) async throws -> (ObjectCounts, ReadReceipt) {
         var counts = ObjectCounts()
         var reader = try RecordReader(pipeline: pipeline, program: program, key: object.key)
         var buffer: [UInt8] = []
@@ -77,10 +77,10 @@ struct ObjectReader: @unchecked Sendable {
             if buffer.count >= Self.chunkBytes { try flush() }
             if counts.recordsRead % 8192 == 0 { self.progress?(object.key, counts.recordsRead) }
         }
-        let fingerprint = try await store.read(object) { chunk in try reader.feed(chunk, handle) }
+        let receipt = try await store.read(object) { chunk in try reader.feed(chunk, handle) }
         try reader.finish(handle)
         try flush()
         progress?(object.key, counts.recordsRead)
-        return (counts, fingerprint)
+        return (counts, receipt)
     }
 }

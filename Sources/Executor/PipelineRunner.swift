@@ -2,6 +2,7 @@ import Crypto
 import ETLPlan
 import Foundation
 import PostgresClient
+import S3Client
 
 /// How a run is asked for.
 public struct RunOptions: Sendable {
@@ -22,6 +23,11 @@ public struct RunOptions: Sendable {
     public var terminateBackendAt: String?
     /// Where refused records are also written, for pipelines with a quarantine bucket.
     public var quarantineSink: QuarantineSink?
+    /// A source with no objects at all under its prefixes is expected (a new deployment, a quiet
+    /// hour): a warning instead of a failed run.
+    public var allowEmpty = false
+    /// Reads of one object whose bytes did not match what the store holds, before it counts as failed.
+    public var maxObjectReads = 3
 
     public init(database: String, window: (from: Date, to: Date)? = nil, wait: Bool = false, maskKey: Data? = nil) {
         self.database = database
@@ -33,6 +39,7 @@ public struct RunOptions: Sendable {
 
 /// What the runner reports while it works (progress display) — never needed for correctness.
 public enum RunEvent: Sendable {
+    /// After each page of the listing: the objects listed and to load so far.
     case listed(pipeline: String, objects: Int, toLoad: Int)
     case objectStarted(key: String)
     case records(key: String, count: Int)
@@ -47,6 +54,11 @@ public struct PipelineResult: Codable, Equatable, Sendable {
         public var error: String
     }
 
+    public struct Unverified: Codable, Equatable, Sendable {
+        public var key: String
+        public var reason: String
+    }
+
     public var pipeline: String
     public var runID: Int
     public var objectsListed = 0
@@ -55,6 +67,8 @@ public struct PipelineResult: Codable, Equatable, Sendable {
     /// Keys whose content changed after they were loaded: reported, not reloaded.
     public var objectsChanged: [String] = []
     public var objectsFailed: [Failure] = []
+    /// Loaded objects whose content the store gave no checksum to verify (their size was checked).
+    public var objectsUnverified: [Unverified] = []
     public var counts = ObjectCounts()
     public var postLoad: [String] = []
     /// Quarantine copies written to the quarantine bucket.
@@ -113,31 +127,41 @@ public final class PipelineRunner: @unchecked Sendable {
         return result
     }
 
+    /// Lists page by page and loads each page's new objects before listing on, so memory stays the
+    /// same for ten objects or millions.
     private func load(into result: inout PipelineResult, program: RecordProgram, runID: String) async throws {
-        var objects: [SourceObject] = []
-        var keys = Set<String>()
+        var toLoad = 0
         for prefix in try prefixes() {
-            for object in try await store.list(prefix: prefix) where keys.insert(object.key).inserted { objects.append(object) }
+            try await store.list(prefix: prefix) { page in
+                result.objectsListed += page.count
+                FaultInjection.point("listed")
+                let loaded = try manifest(of: page.map(\.key))
+                var pending: [SourceObject] = []
+                for object in page {
+                    guard let previous = loaded[object.key] else { pending.append(object); continue }
+                    // Same bytes: skip. Different bytes under a loaded key: say so, never load twice.
+                    let same: Bool
+                    if let etag = object.etag { same = previous.fingerprints.contains(etag) }
+                    else if let size = previous.size, size != object.size { same = false }
+                    else { same = previous.fingerprints.contains(try await store.fingerprint(object)) }
+                    if same { result.objectsSkipped += 1 } else { result.objectsChanged.append(object.key) }
+                }
+                toLoad += pending.count
+                events(.listed(pipeline: pipeline.name, objects: result.objectsListed, toLoad: toLoad))
+                guard !pending.isEmpty else { return }
+                result = try await onOwnThread { [self, result, pending] in
+                    var result = result
+                    try self.load(pending, into: &result, program: program, runID: runID)
+                    return result
+                }
+            }
         }
-        objects.sort { $0.key < $1.key }
-        result.objectsListed = objects.count
-        FaultInjection.point("listed")
-        let loaded = try manifest()
-        var pending: [SourceObject] = []
-        for object in objects {
-            guard let previous = loaded[object.key] else { pending.append(object); continue }
-            // Same bytes: skip. Different bytes under a loaded key: say so, never load twice.
-            let same: Bool
-            if let etag = object.etag { same = previous.fingerprints.contains(etag) }
-            else if let size = previous.size, size != object.size { same = false }
-            else { same = previous.fingerprints.contains(try await store.fingerprint(object)) }
-            if same { result.objectsSkipped += 1 } else { result.objectsChanged.append(object.key) }
-        }
-        events(.listed(pipeline: pipeline.name, objects: objects.count, toLoad: pending.count))
-        result = try await onOwnThread { [self, result, pending] in
-            var result = result
-            try self.load(pending, into: &result, program: program, runID: runID)
-            return result
+        if result.objectsListed == 0 {
+            let message = "no objects under \(try prefixes().map { "'\($0)'" }.joined(separator: ", ")) in \(store.location)"
+            guard options.allowEmpty else {
+                throw ExecutorError.source("\(message): nothing to load. Check the source's bucket, prefix or folder; when an empty source is expected, allow it (--allow-empty)")
+            }
+            result.warnings.append(message)
         }
         try await copyQuarantine(&result, runID: runID)
         if result.objectsLoaded > 0 {
@@ -161,12 +185,16 @@ public final class PipelineRunner: @unchecked Sendable {
     }
 
     /// Loads `pending` in order, each object in its own transaction, while a reader task parses the
-    /// objects ahead. A lost connection, or an object the server refuses, stops the reader; it starts
-    /// again from the next object to load. Blocking: runs on its own thread.
+    /// objects ahead. A lost connection, an object the server refuses, or one whose bytes did not
+    /// match what the store holds stops the reader; it starts again from the next object to load (or
+    /// the same one, to read it again). Blocking: runs on its own thread.
     private func load(_ pending: [SourceObject], into result: inout PipelineResult, program: RecordProgram, runID: String) throws {
         var next = 0
         var attempt = 1
+        var reads = 1
         var afterConnectionLoss = false
+        // The counts of the object whose COMMIT was sent last, in case the connection dies during it.
+        var committing: (key: String, counts: ObjectCounts)?
         let events = self.events
         let reader = ObjectReader(pipeline: pipeline, program: program, store: store) { key, count in events(.records(key: key, count: count)) }
         while next < pending.count {
@@ -178,32 +206,49 @@ public final class PipelineRunner: @unchecked Sendable {
                 stopped.signal()
             }
             var restart = false
-            while let event = channel.take() {
+            taking: while let event = channel.take() {
                 guard case .begin(let object) = event else { continue }
                 events(.objectStarted(key: object.key))
                 do {
                     let connection = try liveConnection()
-                    if afterConnectionLoss, try committed(object, on: connection) {
-                        // The COMMIT went through before the connection was lost.
-                        result.objectsSkipped += 1
+                    if afterConnectionLoss, let loadedBy = try committedBy(object, on: connection) {
+                        // The COMMIT went through before the connection was lost: credit the run that
+                        // the manifest credits, with the counts its manifest row was written with.
+                        if loadedBy == runID, let committed = committing, committed.key == object.key {
+                            result.objectsLoaded += 1
+                            result.counts.add(committed.counts)
+                            events(.objectFinished(key: object.key, counts: committed.counts))
+                        } else {
+                            result.objectsSkipped += 1
+                        }
                         next += 1
                         afterConnectionLoss = false
                         restart = true
-                        break
+                        break taking
                     }
                     afterConnectionLoss = false
                     var loader = ObjectLoader(pipeline: pipeline, connection: connection, runID: runID)
                     loader.fault = { [self] point in try self.fault(point, connection: connection) }
+                    loader.committing = { counts in committing = (object.key, counts) }
                     switch try loader.load(object, from: channel) {
-                    case .loaded(let counts):
+                    case .loaded(let counts, let receipt):
                         result.objectsLoaded += 1
                         result.counts.add(counts)
+                        if let reason = receipt.unverified { result.objectsUnverified.append(.init(key: object.key, reason: reason)) }
                         events(.objectFinished(key: object.key, counts: counts))
                     case .unreadable(let error):
+                        if Self.isWorthRereading(error), reads < options.maxObjectReads {
+                            // Rolled back whole: read it again from its first byte.
+                            events(.retrying(key: object.key, attempt: reads, reason: "\(error)"))
+                            reads += 1
+                            restart = true
+                            break taking
+                        }
                         result.objectsFailed.append(.init(key: object.key, error: "\(error)"))
                     }
                     next += 1
                     attempt = 1
+                    reads = 1
                 } catch let error as PostgresError where error.isConnectionFailure || !(connection?.isAlive ?? false) {
                     guard attempt < options.maxAttempts else {
                         channel.cancel()
@@ -217,20 +262,28 @@ public final class PipelineRunner: @unchecked Sendable {
                     attempt += 1
                     afterConnectionLoss = true
                     restart = true
-                    break
+                    break taking
                 } catch let error as PostgresError {
                     // The server refused the data (a constraint, a type the executor does not check):
                     // the object rolled back whole; the next run tries it again once fixed.
                     result.objectsFailed.append(.init(key: object.key, error: error.description))
                     next += 1
                     restart = true
-                    break
+                    break taking
                 }
             }
             channel.cancel()
             stopped.wait()
             if !restart { break }
         }
+    }
+
+    /// Bytes that did not match what the store holds were altered or cut on the way (or the file was
+    /// being written): another read may well be clean.
+    static func isWorthRereading(_ error: Error) -> Bool {
+        if error is S3IntegrityError { return true }
+        if case .integrity = error as? ExecutorError { return true }
+        return false
     }
 
     /// Each loaded object's refused records, as JSON Lines in the quarantine bucket, read back from
@@ -269,6 +322,10 @@ public final class PipelineRunner: @unchecked Sendable {
         // Wait until the server has really ended it.
         while try killer.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [String(connection.backendPID)]).rows.count > 0 {
             usleep(10_000)
+        }
+        if point == "after-commit" {
+            // A COMMIT whose reply was lost: the server committed, the client saw the connection die.
+            throw PostgresError(sqlState: "57P01", message: "terminating connection due to administrator command (after COMMIT, before its reply)")
         }
     }
 
@@ -347,19 +404,24 @@ public final class PipelineRunner: @unchecked Sendable {
         }
     }
 
-    /// Loaded keys with the fingerprints and sizes they were loaded with.
-    private func manifest() throws -> [String: (fingerprints: Set<String>, size: Int64?)] {
-        guard let connection else { return [:] }
+    /// Which of `keys` are loaded, with the fingerprints and sizes they were loaded with: one page
+    /// of the listing at a time, through the manifest's primary key.
+    private func manifest(of keys: [String]) throws -> [String: (fingerprints: Set<String>, size: Int64?)] {
+        guard !keys.isEmpty else { return [:] }
         var loaded: [String: (fingerprints: Set<String>, size: Int64?)] = [:]
-        for row in try connection.query("SELECT object_key, etag, size_bytes FROM sluice.manifest WHERE pipeline = $1", [pipeline.name]).rows {
+        let rows = try liveConnection().query("SELECT object_key, etag, size_bytes FROM sluice.manifest WHERE pipeline = $1 AND object_key = ANY($2::text[])",
+                                              [pipeline.name, PostgresArray.text(keys)]).rows
+        for row in rows {
             guard let key = row[0], let etag = row[1] else { continue }
             loaded[key, default: ([], row[2].flatMap { Int64($0) })].fingerprints.insert(etag)
         }
         return loaded
     }
 
-    private func committed(_ object: SourceObject, on connection: Connection) throws -> Bool {
-        try connection.query("SELECT 1 FROM sluice.manifest WHERE pipeline = $1 AND object_key = $2", [pipeline.name, object.key]).rows.count > 0
+    /// The run whose load of `object` committed, if one did.
+    private func committedBy(_ object: SourceObject, on connection: Connection) throws -> String? {
+        try connection.query("SELECT run_id FROM sluice.manifest WHERE pipeline = $1 AND object_key = $2 ORDER BY loaded_at DESC LIMIT 1",
+                             [pipeline.name, object.key]).scalar
     }
 
     private func record(_ result: PipelineResult, runID: String, status: String, error: String?) throws {
@@ -374,8 +436,14 @@ public final class PipelineRunner: @unchecked Sendable {
                   String(result.counts.recordsDuplicate), String(result.counts.filteredTotal), String(result.counts.recordsQuarantined)])
     }
 
-    /// The prefixes to list: the template expanded hour by hour over the window, or its fixed part.
+    /// The prefixes to list: the template expanded hour by hour over the window, or its fixed part;
+    /// none inside another, so no object is listed twice.
     func prefixes() throws -> [String] {
+        let all = try templatePrefixes()
+        return all.filter { prefix in !all.contains { $0 != prefix && prefix.hasPrefix($0) } }
+    }
+
+    private func templatePrefixes() throws -> [String] {
         guard pipeline.source.kind == "s3" else { return [""] }
         guard let window = options.window, let template = pipeline.source.prefixTemplate, template.contains("{") else {
             return [pipeline.source.staticPrefix ?? pipeline.source.prefixTemplate ?? ""]

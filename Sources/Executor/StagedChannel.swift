@@ -4,7 +4,7 @@ import Foundation
 enum StagedEvent {
     case begin(SourceObject)
     case chunk([UInt8])
-    case end(ObjectCounts, fingerprint: String)
+    case end(ObjectCounts, ReadReceipt)
     /// The object cannot be read (truncated gzip, a broken JSON array, the source failed).
     case failed(Error)
 }

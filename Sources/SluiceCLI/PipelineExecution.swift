@@ -21,6 +21,9 @@ struct SourceOptions: ParsableArguments {
     @Flag(help: "Queue behind a runner that holds a pipeline instead of exiting with status 75.")
     var wait = false
 
+    @Flag(name: .customLong("allow-empty"), help: "A source with no objects under its prefix is expected: warn instead of failing the run.")
+    var allowEmpty = false
+
     func validate() throws {
         for mapping in buckets where mapping.split(separator: "=").count != 2 {
             throw ValidationError("--bucket takes NAME=DEPLOYED, not '\(mapping)'")
@@ -51,7 +54,10 @@ struct SourceOptions: ParsableArguments {
             throw ValidationError("reading s3://\(bucket) needs AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE; or --source FOLDER")
         }
         let region = ProcessInfo.processInfo.environment["AWS_REGION"] ?? region
-        return S3Client(endpoint: s3Endpoint.flatMap(URL.init(string:)), region: region, credentials: credentials)
+        // Every retry is said on stderr as it happens: a struggling endpoint is never silent.
+        return S3Client(endpoint: s3Endpoint.flatMap(URL.init(string:)), region: region, credentials: credentials) { note in
+            FileHandle.standardError.write(Data("note: retrying \(note)\n".utf8))
+        }
     }
 
     /// The store a pipeline reads. Folder sources are relative to the spec's (or plan's) folder.
@@ -91,6 +97,7 @@ enum PipelineExecution {
         var failure: String?
         for pipeline in pipelines {
             var options = RunOptions(database: database, window: window, wait: sources.wait, maskKey: maskKey)
+            options.allowEmpty = sources.allowEmpty
             options.quarantineSink = try sources.quarantineSink(for: pipeline, region: region)
             let runner = PipelineRunner(plan: plan, pipeline: pipeline, store: try sources.store(for: pipeline, region: region, baseDirectory: baseDirectory),
                                         options: options, events: progress.handle)
@@ -104,6 +111,9 @@ enum PipelineExecution {
                 }
                 for warning in result.warnings {
                     FileHandle.standardError.write(Data("warning: \(pipeline.name): \(warning)\n".utf8))
+                }
+                for unverified in result.objectsUnverified {
+                    FileHandle.standardError.write(Data("note: \(pipeline.name): \(unverified.key): loaded with its size checked but not its content: \(unverified.reason)\n".utf8))
                 }
                 for key in result.objectsChanged {
                     FileHandle.standardError.write(Data("warning: \(pipeline.name): \(key) changed after it was loaded; it is not loaded again (load it under a new key)\n".utf8))
@@ -187,7 +197,9 @@ final class ProgressLine: @unchecked Sendable {
         defer { lock.unlock() }
         switch event {
         case .listed(let name, _, let toLoad):
-            pipeline = name; objects = toLoad; done = 0; recordsBefore = 0; recordsInObject = 0; started = Date()
+            // Said once per page of the listing, with the totals so far.
+            if name != pipeline { pipeline = name; done = 0; recordsBefore = 0; recordsInObject = 0; started = Date() }
+            objects = toLoad
         case .objectStarted: recordsInObject = 0
         case .records(_, let count): recordsInObject = count
         case .objectFinished(_, let counts):

@@ -2,7 +2,7 @@ import AWSSigning
 import Foundation
 import AsyncHTTPClient
 import NIOCore
-import S3Client
+@testable import S3Client
 import Testing
 import TestSupport
 
@@ -12,7 +12,7 @@ struct RetryTests {
     /// Answers `GET /flaky/object` with 503 SlowDown twice, then 200; `/missing/object` with 404
     /// NoSuchKey; and counts requests per path at `/count/<path>`.
     static let script = """
-    import http.server, sys, collections
+    import http.server, sys, collections, hashlib
     counts = collections.Counter()
     class Handler(http.server.BaseHTTPRequestHandler):
         def log_message(self, *args): pass
@@ -21,13 +21,15 @@ struct RetryTests {
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
-            self.send_header("ETag", '"0123456789abcdef0123456789abcdef"')
+            self.send_header("ETag", '"%s"' % hashlib.md5(data).hexdigest())
             self.end_headers()
             self.wfile.write(data)
         def do_GET(self):
             if self.path.startswith("/count/"):
                 return self.reply(200, str(counts[self.path[len("/count"):]]), "text/plain")
             counts[self.path] += 1
+            if self.path == "/slow/object":
+                return self.reply(503, "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>")
             if self.path == "/flaky/object":
                 if counts[self.path] <= 2:
                     return self.reply(503, "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>")
@@ -61,6 +63,12 @@ struct RetryTests {
         try await body(URL(string: "http://127.0.0.1:\(try #require(port, "the stub server did not start"))")!)
     }
 
+    static func policy(attempts: Int) -> RetryPolicy {
+        var policy = RetryPolicy()
+        policy.maxAttempts = attempts
+        return policy
+    }
+
     /// How many times the stub was asked for `path`.
     static func count(_ endpoint: URL, _ path: String) async throws -> Int {
         let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: endpoint.absoluteString + "/count" + path), timeout: .seconds(10))
@@ -70,21 +78,19 @@ struct RetryTests {
 
     @Test func throttlingIsRetriedWithBackoffThenSucceeds() async throws {
         try await Self.withServer { (endpoint: URL) async throws in
-            let s3 = S3Client(endpoint: endpoint, region: "us-east-1", credentials: AWSCredentials(accessKeyID: "A", secretAccessKey: "S"), maxAttempts: 4)
+            let s3 = S3Client(endpoint: endpoint, region: "us-east-1", credentials: AWSCredentials(accessKeyID: "A", secretAccessKey: "S"), retryPolicy: Self.policy(attempts: 4))
             var bytes: [UInt8] = []
-            let started = Date()
-            let (etag, _) = try await s3.getObject(bucket: "flaky", key: "object") { bytes += $0.readableBytesView }
+            let read = try await s3.getObject(bucket: "flaky", key: "object") { bytes += $0.readableBytesView }
             #expect(String(decoding: bytes, as: UTF8.self) == "payload")
-            #expect(etag == "0123456789abcdef0123456789abcdef")
+            #expect(read.etag == "321c3cf486ed509164edec1e1981fec8")
+            #expect(read.verification == .verified(.md5))
             #expect(try await Self.count(endpoint, "/flaky/object") == 3)
-            // Two waits: at least 100 ms and 200 ms.
-            #expect(Date().timeIntervalSince(started) >= 0.3)
         }
     }
 
     @Test func aClientErrorIsNotRetried() async throws {
         try await Self.withServer { (endpoint: URL) async throws in
-            let s3 = S3Client(endpoint: endpoint, region: "us-east-1", credentials: AWSCredentials(accessKeyID: "A", secretAccessKey: "S"), maxAttempts: 4)
+            let s3 = S3Client(endpoint: endpoint, region: "us-east-1", credentials: AWSCredentials(accessKeyID: "A", secretAccessKey: "S"), retryPolicy: Self.policy(attempts: 4))
             let error = await #expect(throws: S3Error.self) { try await s3.getObject(bucket: "missing", key: "object") { _ in } }
             #expect(error?.code == "NoSuchKey")
             #expect(try await Self.count(endpoint, "/missing/object") == 1)
@@ -93,10 +99,50 @@ struct RetryTests {
 
     @Test func givingUpReportsTheLastError() async throws {
         try await Self.withServer { (endpoint: URL) async throws in
-            let s3 = S3Client(endpoint: endpoint, region: "us-east-1", credentials: AWSCredentials(accessKeyID: "A", secretAccessKey: "S"), maxAttempts: 2)
+            let s3 = S3Client(endpoint: endpoint, region: "us-east-1", credentials: AWSCredentials(accessKeyID: "A", secretAccessKey: "S"), retryPolicy: Self.policy(attempts: 2))
             let error = await #expect(throws: S3Error.self) { try await s3.getObject(bucket: "flaky", key: "object") { _ in } }
             #expect(error?.code == "SlowDown")
             #expect(error?.status == 503)
+        }
+    }
+
+    @Test func backoffIsFullJitterUnderTheStandardCeilings() {
+        let policy = RetryPolicy.standard
+        for attempt in 1...12 {
+            for _ in 0..<200 {
+                let transient = policy.delay(after: attempt, throttled: false)
+                let throttled = policy.delay(after: attempt, throttled: true)
+                #expect(transient >= .zero && transient <= min(.milliseconds(50) * (1 << (attempt - 1)), .seconds(20)))
+                #expect(throttled >= .zero && throttled <= min(.seconds(1) * (1 << (attempt - 1)), .seconds(20)))
+            }
+        }
+        // Full jitter: the waits spread over the whole range, not bunched at its top.
+        let waits = (0..<1000).map { _ in policy.delay(after: 3, throttled: true).seconds }
+        #expect(waits.min()! < 0.5 && waits.max()! > 3.5)
+    }
+
+    @Test func theRetryQuotaRunsOutAndSuccessesRefillIt() {
+        let quota = RetryQuota()
+        var retries = 0
+        while quota.take(RetryQuota.transientCost) { retries += 1 }
+        #expect(retries == RetryQuota.capacity / RetryQuota.transientCost)
+        #expect(!quota.take(RetryQuota.throttlingCost) || RetryQuota.capacity % RetryQuota.transientCost >= RetryQuota.throttlingCost)
+        quota.giveBack(RetryQuota.transientCost)
+        #expect(quota.take(RetryQuota.transientCost))
+    }
+
+    @Test func aThrottleLongerThanTheBudgetFailsWithinIt() async throws {
+        try await Self.withServer { (endpoint: URL) async throws in
+            var policy = RetryPolicy()
+            policy.budget = .seconds(2)
+            policy.throttlingBaseDelay = .milliseconds(400)
+            let s3 = S3Client(endpoint: endpoint, region: "us-east-1", credentials: AWSCredentials(accessKeyID: "A", secretAccessKey: "S"), retryPolicy: policy)
+            let started = ContinuousClock.now
+            // /slow/object throttles for ever.
+            let error = await #expect(throws: S3Error.self) { try await s3.getObject(bucket: "slow", key: "object") { _ in } }
+            #expect(error?.code == "SlowDown")
+            #expect(ContinuousClock.now - started < .seconds(3))
+            #expect(try await Self.count(endpoint, "/slow/object") >= 2)
         }
     }
 }

@@ -29,12 +29,14 @@ struct S3ClientTests {
         #expect(listed.map(\.key) == keys.filter { $0.hasPrefix("events/") }.sorted())
         #expect(listed.allSatisfy { $0.size == 8 && $0.etag.count == 32 })
         var bytes: [UInt8] = []
-        let (etag, size) = try await s3.getObject(bucket: name, key: "events/2026/11/26/10/c d-1.jsonl") { chunk in
+        let read = try await s3.getObject(bucket: name, key: "events/2026/11/26/10/c d-1.jsonl") { chunk in
             bytes += chunk.readableBytesView
         }
         #expect(String(decoding: bytes, as: UTF8.self) == "{\"n\":2}\n")
-        #expect(size == 8)
-        #expect(etag == listed.first { $0.key.hasSuffix("c d-1.jsonl") }?.etag)
+        #expect(read.size == 8)
+        #expect(read.etag == listed.first { $0.key.hasSuffix("c d-1.jsonl") }?.etag)
+        // putObject stored its SHA-256 as the additional checksum; the read was checked against it.
+        #expect(read.verification == .verified(.sha256))
     }
 
     @Test func aWrongSecretIsRefused() async throws {

@@ -95,9 +95,12 @@ public func listening(_ port: Int) -> Bool {
 
 extension MotoServer.Instance {
     /// A client of this moto; `secret` replaces the real secret key, to prove signatures are checked.
-    public func client(secret: String? = nil, maxAttempts: Int = 2) -> S3Client {
+    /// `endpoint` replaces moto's own (a fault-injecting proxy in front of it).
+    public func client(secret: String? = nil, endpoint: URL? = nil, retryPolicy: RetryPolicy = .standard,
+                       timeouts: S3Client.Timeouts = S3Client.Timeouts(), onRetry: (@Sendable (String) -> Void)? = nil) -> S3Client {
         var credentials = self.credentials
         if let secret { credentials.secretAccessKey = secret }
-        return S3Client(endpoint: endpoint, region: "eu-west-1", credentials: credentials, maxAttempts: maxAttempts)
+        return S3Client(endpoint: endpoint ?? self.endpoint, region: "eu-west-1", credentials: credentials, retryPolicy: retryPolicy,
+                        timeouts: timeouts, onRetry: onRetry)
     }
 }
