@@ -77,7 +77,14 @@ struct ObjectReader: @unchecked Sendable {
             if buffer.count >= Self.chunkBytes { try flush() }
             if counts.recordsRead % 8192 == 0 { self.progress?(object.key, counts.recordsRead) }
         }
-        let receipt = try await store.read(object) { chunk in try reader.feed(chunk, handle) }
+        // A record that does not parse may be bytes altered on the way: read on to the end, so the
+        // store checks its checksum and such an object is read again rather than failed as malformed.
+        var unreadable: Error?
+        let receipt = try await store.read(object) { chunk in
+            guard unreadable == nil else { return }
+            do { try reader.feed(chunk, handle) } catch let error as CancellationError { throw error } catch { unreadable = error }
+        }
+        if let unreadable { throw unreadable }
         try reader.finish(handle)
         try flush()
         progress?(object.key, counts.recordsRead)

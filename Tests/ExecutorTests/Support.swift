@@ -80,3 +80,15 @@ func expectSampleLoaded(_ clickstream: Clickstream, sourceLocation: Testing.Sour
     let names = try Connection(clickstream.database).query("SELECT event_name, count(*) FROM analytics.fact_events GROUP BY 1 ORDER BY 1").rows
     #expect(Dictionary(uniqueKeysWithValues: names.map { ($0[0]!, Int($0[1]!)!) }) == expected.events_per_name, sourceLocation: sourceLocation)
 }
+
+/// load_runs says what the manifest says, run by run, whatever happened during the runs.
+func expectRunsAgreeWithTheManifest(_ clickstream: Clickstream, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
+    let disagreeing = try clickstream.count("""
+        SELECT count(*) FROM sluice.load_runs r LEFT JOIN (
+            SELECT run_id, count(*) AS objects, sum(records_read) AS read, sum(records_loaded) AS loaded, sum(records_quarantined) AS quarantined
+            FROM sluice.manifest GROUP BY run_id) m USING (run_id)
+        WHERE (r.objects_loaded, r.records_read, r.records_loaded, r.records_quarantined)
+           IS DISTINCT FROM (coalesce(m.objects, 0), coalesce(m.read, 0), coalesce(m.loaded, 0), coalesce(m.quarantined, 0))
+        """)
+    #expect(disagreeing == 0, "every run's counts equal the sums of its manifest rows", sourceLocation: sourceLocation)
+}
