@@ -12,6 +12,8 @@ import sys
 import time
 import uuid
 
+from benchdb import fresh_database
+
 EVENTS = int(sys.argv[1])
 # --sluice-only: (a) alone, for the memory figure at sizes where the baselines would take too long.
 SLUICE_ONLY = "--sluice-only" in sys.argv[2:]
@@ -133,14 +135,7 @@ def objects():
 
 
 def database(name):
-    subprocess.run([SLUICE, "db", "start"], env=ENV, check=True, stdout=subprocess.DEVNULL)
-    url = subprocess.run([SLUICE, "db", "url", "--database", "postgres"], env=ENV, check=True, capture_output=True, text=True).stdout.strip()
-    subprocess.run(["psql", url, "-X", "-q", "-c", f"DROP DATABASE IF EXISTS {name}", "-c", f"CREATE DATABASE {name}"], check=True)
-    target = url.replace("/postgres?", f"/{name}?")
-    subprocess.run([SLUICE, "apply", "--no-run", "--database", target, "specs/clickstream.yaml"], env=ENV, check=True, stdout=subprocess.DEVNULL)
-    # Write out what earlier phases (and the DROP) left dirty, so it is not charged to the next one.
-    subprocess.run(["psql", url, "-X", "-q", "-c", "CHECKPOINT"], check=True)
-    return target
+    return fresh_database(SLUICE, ENV, name)
 
 
 def merges_sql():

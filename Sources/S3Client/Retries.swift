@@ -17,6 +17,13 @@ public struct RetryPolicy: Sendable {
 
     public static let standard = RetryPolicy()
 
+    /// The standard policy with `AWS_MAX_ATTEMPTS`, as the SDKs read it, where it is set.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> RetryPolicy {
+        var policy = RetryPolicy()
+        if let attempts = environment["AWS_MAX_ATTEMPTS"].flatMap(Int.init), attempts >= 1 { policy.maxAttempts = attempts }
+        return policy
+    }
+
     /// The wait before attempt `attempt + 1`: a random share of min(base × 2^(attempt-1), cap).
     func delay(after attempt: Int, throttled: Bool) -> Duration {
         let base = throttled ? throttlingBaseDelay : transientBaseDelay

@@ -101,45 +101,11 @@ public final class S3Client: Sendable {
                           consume: (ByteBuffer) async throws -> Void) async throws -> ObjectRead {
         let operation = self.operation("GetObject", bucket: bucket, key: key)
         var state = RetryState(policy: retryPolicy, quota: quota, operation: operation, onRetry: onRetry)
-        var received: Int64 = 0
-        var total: Int64?
-        var etag = expectedETag
-        var check: (algorithm: ChecksumAlgorithm, expected: String)?
-        var running: RunningChecksum?
-        var unverifiedReason = ""
-        var resumptions = 0
+        var progress = ObjectReadProgress(operation: operation, expectedETag: expectedETag, expectedSize: expectedSize)
         while true {
             do {
-                var headers: [(name: String, value: String)] = [("x-amz-checksum-mode", "ENABLED")]
-                if let etag { headers.append(("if-match", "\"\(etag)\"")) }
-                if received > 0 { headers.append(("range", "bytes=\(received)-")) }
-                let response = try await send("GET", operation, headers: headers)
-                let length = response.headers.first(name: "content-length").flatMap { Int64($0) }
-                var skip: Int64 = 0
-                if received == 0 || response.status.code == 200 {
-                    // The whole object: learn what to check it against.
-                    let responseETag = response.headers.first(name: "etag").map(Self.unquoted) ?? ""
-                    guard let length else { throw S3IntegrityError(operation: operation.description, problem: "the response has no Content-Length", retryableInPlace: true) }
-                    if let expectedSize, length != expectedSize {
-                        throw S3IntegrityError(operation: operation.description, problem: "the response is \(length) bytes long but the object was listed with \(expectedSize)", retryableInPlace: received == 0)
-                    }
-                    if received == 0 {
-                        let names = response.headers.map { (name: $0.name, value: $0.value) }
-                        total = length
-                        etag = etag ?? responseETag
-                        check = Verification.plan(headers: names, etag: responseETag)
-                        running = check.map { RunningChecksum($0.algorithm) }
-                        if check == nil { unverifiedReason = Verification.reason(headers: names, etag: responseETag) }
-                    } else {
-                        skip = received  // the server ignored the range: pass over what was consumed already
-                    }
-                } else {
-                    let range = response.headers.first(name: "content-range") ?? ""
-                    guard range.hasPrefix("bytes \(received)-"), let length, received + length == total else {
-                        throw S3IntegrityError(operation: operation.description, problem: "the resumed response covers '\(range)', not bytes \(received)- of \(total ?? 0)", retryableInPlace: false)
-                    }
-                    resumptions += 1
-                }
+                let response = try await send("GET", operation, headers: progress.requestHeaders)
+                var skip = try progress.begin(response)
                 var bodyBytes: Int64 = 0
                 var body = response.body.makeAsyncIterator()
                 while true {
@@ -154,16 +120,12 @@ public final class S3Client: Sendable {
                         let drop = Int(min(skip, Int64(chunk.readableBytes)))
                         chunk.moveReaderIndex(forwardBy: drop)
                         skip -= Int64(drop)
-                        if chunk.readableBytes == 0 { continue }
                     }
-                    guard received + Int64(chunk.readableBytes) <= total ?? .max else {
-                        throw S3IntegrityError(operation: operation.description, problem: "the body is longer than its \(total ?? 0) bytes", retryableInPlace: false)
-                    }
-                    chunk.withUnsafeReadableBytes { running?.update($0) }
-                    received += Int64(chunk.readableBytes)
+                    guard chunk.readableBytes > 0 else { continue }
+                    try progress.take(chunk)
                     try await consume(chunk)
                 }
-                if let length, bodyBytes != length {
+                if let length = response.headers.first(name: "content-length").flatMap({ Int64($0) }), bodyBytes != length {
                     throw S3TransportError(S3TransportError.cutShort(read: bodyBytes, of: length), operation: operation, timeouts: timeouts)
                 }
                 break
@@ -176,20 +138,7 @@ public final class S3Client: Sendable {
             }
         }
         state.succeeded()
-        let size = total ?? received
-        guard received == size else {
-            throw S3IntegrityError(operation: operation.description, problem: "read \(received) bytes of \(size)", retryableInPlace: false)
-        }
-        guard let check, let running else {
-            return ObjectRead(etag: etag ?? "", size: size, verification: .unverified(reason: unverifiedReason), resumptions: resumptions)
-        }
-        let actual = running.finalize()
-        guard actual == check.expected else {
-            throw S3IntegrityError(operation: operation.description,
-                                   problem: "its \(check.algorithm.rawValue) is \(actual) but S3 has \(check.expected) for it: the bytes were altered on the way",
-                                   retryableInPlace: false)
-        }
-        return ObjectRead(etag: etag ?? "", size: size, verification: .verified(check.algorithm), resumptions: resumptions)
+        return try progress.finish()
     }
 
     /// Stores `body`, with its SHA-256 as the additional checksum, so S3 refuses a body altered on

@@ -55,7 +55,8 @@ struct SourceOptions: ParsableArguments {
         }
         let region = ProcessInfo.processInfo.environment["AWS_REGION"] ?? region
         // Every retry is said on stderr as it happens: a struggling endpoint is never silent.
-        return S3Client(endpoint: s3Endpoint.flatMap(URL.init(string:)), region: region, credentials: credentials) { note in
+        return S3Client(endpoint: s3Endpoint.flatMap(URL.init(string:)), region: region, credentials: credentials,
+                        retryPolicy: .fromEnvironment()) { note in
             FileHandle.standardError.write(Data("note: retrying \(note)\n".utf8))
         }
     }

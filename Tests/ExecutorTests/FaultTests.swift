@@ -205,3 +205,39 @@ struct FolderSourceTests {
 
     static let firstLine = "events/2026/11/20/09/part-0000.jsonl"
 }
+
+/// What `sluice run` says when the source fails it: the operation, the place and the cause, on stderr.
+@Suite("sluice run under source faults")
+struct RunCommandFaultTests {
+    static let maskKey = ["SLUICE_MASK_KEY": String(decoding: Clickstream.maskKey, as: UTF8.self)]
+
+    @Test func aRefusingEndpointIsNamedAndEveryRetrySaid() throws {
+        let clickstream = try Clickstream()
+        let endpoint = "http://127.0.0.1:\(refusedPort())"
+        let environment = Self.maskKey.merging(["AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_MAX_ATTEMPTS": "3"]) { $1 }
+        let started = Date()
+        let result = try CLI.run(["run", "clickstream", "--spec", "specs/clickstream.yaml", "--s3-endpoint", endpoint, "--bucket", "raw=landing",
+                                  "--database", clickstream.database], environment: environment, removing: ["AWS_PROFILE", "AWS_SESSION_TOKEN"])
+        #expect(result.status == 1)
+        #expect(Date().timeIntervalSince(started) < 20)
+        let operation = "ListObjectsV2 s3://landing/events/ at \(endpoint)"
+        #expect(result.stderr.components(separatedBy: "note: retrying \(operation): connection refused").count == 3, "two retries said: \(result.stderr)")
+        #expect(result.stderr.contains("error: clickstream: \(operation): connection refused"), "\(result.stderr)")
+        #expect(result.stderr.contains("gave up after 3 attempts"), "\(result.stderr)")
+        #expect(!result.stderr.contains("Usage:"))
+    }
+
+    @Test func anEmptySourceFailsUnlessAllowed() throws {
+        let clickstream = try Clickstream()
+        let empty = try temporaryFolder("empty-run")
+        defer { try? FileManager.default.removeItem(at: empty) }
+        try FileManager.default.createDirectory(at: empty.appendingPathComponent("raw"), withIntermediateDirectories: true)
+        let arguments = ["run", "clickstream", "--spec", "specs/clickstream.yaml", "--source", empty.path, "--database", clickstream.database]
+        let refused = try CLI.run(arguments, environment: Self.maskKey)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("error: clickstream: no objects under 'events/' in \(empty.path)/raw: nothing to load"), "\(refused.stderr)")
+        let allowed = try CLI.run(arguments + ["--allow-empty"], environment: Self.maskKey)
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+        #expect(allowed.stderr.contains("warning: clickstream: no objects under 'events/' in \(empty.path)/raw"), "\(allowed.stderr)")
+    }
+}

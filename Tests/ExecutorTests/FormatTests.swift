@@ -88,6 +88,15 @@ struct FormatTests {
         let truncated = try Gunzip()
         try compressed.prefix(compressed.count / 2 - 10).withUnsafeBytes { try truncated.feed($0) { _ in } }
         #expect(throws: ExecutorError.source("gzip stream is truncated")) { try truncated.finish() }
+
+        // The trailer of each member is checked: its CRC-32 of the data, then its length.
+        let member = Array(try Data(contentsOf: URL(fileURLWithPath: path + "-a.gz")))
+        for (offset, message) in [(member.count - 8, "gzip: incorrect data check"), (member.count - 2, "gzip: incorrect length check")] {
+            var damaged = member
+            damaged[offset] ^= 0x40
+            let inflater = try Gunzip()
+            #expect(throws: ExecutorError.source(message)) { try damaged.withUnsafeBytes { try inflater.feed($0) { _ in } } }
+        }
     }
 
     @Test func aRecordOverTheLimitIsCutToItsStartInEveryFormat() throws {
