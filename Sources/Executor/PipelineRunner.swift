@@ -194,7 +194,7 @@ public final class PipelineRunner: @unchecked Sendable {
         var reads = 1
         var afterConnectionLoss = false
         // The counts of the object whose COMMIT was sent last, in case the connection dies during it.
-        var committing: (key: String, counts: ObjectCounts)?
+        var lastCommit: (key: String, counts: ObjectCounts)?
         let events = self.events
         let reader = ObjectReader(pipeline: pipeline, program: program, store: store) { key, count in events(.records(key: key, count: count)) }
         while next < pending.count {
@@ -214,7 +214,7 @@ public final class PipelineRunner: @unchecked Sendable {
                     if afterConnectionLoss, let loadedBy = try committedBy(object, on: connection) {
                         // The COMMIT went through before the connection was lost: credit the run that
                         // the manifest credits, with the counts its manifest row was written with.
-                        if loadedBy == runID, let committed = committing, committed.key == object.key {
+                        if loadedBy == runID, let committed = lastCommit, committed.key == object.key {
                             result.objectsLoaded += 1
                             result.counts.add(committed.counts)
                             events(.objectFinished(key: object.key, counts: committed.counts))
@@ -229,7 +229,7 @@ public final class PipelineRunner: @unchecked Sendable {
                     afterConnectionLoss = false
                     var loader = ObjectLoader(pipeline: pipeline, connection: connection, runID: runID)
                     loader.fault = { [self] point in try self.fault(point, connection: connection) }
-                    loader.committing = { counts in committing = (object.key, counts) }
+                    loader.committing = { counts in lastCommit = (object.key, counts) }
                     switch try loader.load(object, from: channel) {
                     case .loaded(let counts, let receipt):
                         result.objectsLoaded += 1
