@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 
+import peakrss
 from benchdb import fresh_database
 
 EVENTS = int(sys.argv[1])
@@ -153,13 +154,8 @@ def main():
 
     # (a) Sluice, end to end.
     url_a = database("bench_sluice")
-    start = time.perf_counter()
     log = open(os.path.join(ROOT, "etl-sluice.log"), "w+")
-    process = subprocess.Popen([SLUICE, "apply", "--database", url_a, "--source", DATA, "specs/clickstream.yaml"], env=ENV, stdout=log, stderr=subprocess.STDOUT)
-    # wait4: this process's own peak RSS, not the largest of every child so far.
-    _, status, usage = os.wait4(process.pid, 0)
-    time_a = time.perf_counter() - start
-    rss = usage.ru_maxrss / 1024
+    status, time_a, rss = peakrss.run([SLUICE, "apply", "--database", url_a, "--source", DATA, "specs/clickstream.yaml"], ENV, log)
     log.seek(0)
     output = log.read()
     if status != 0:

@@ -3,7 +3,7 @@
 Generates N one-record clickstream objects (hourly folders, about 1,400 objects each at 1M), then
 runs `sluice apply specs/clickstream.yaml` on a fresh database of the throwaway cluster, from the
 folder or, with --s3, from a moto_server bucket on loopback, and prints objects per second and
-Sluice's own peak RSS (wait4) beside the figures issue 17 measured before listing and the manifest
+Sluice's own peak RSS (VmHWM, see peakrss.py) beside the figures issue 17 measured before listing and the manifest
 went page by page: 281 MB (S3) and 295 MB (folder) at 50,000 objects, about 5 KB per object.
 A second run over the same source, which loads nothing, times the listing and manifest check alone.
 """
@@ -18,6 +18,7 @@ import sys
 import time
 import uuid
 
+import peakrss
 from benchdb import fresh_database
 
 COUNT = int(sys.argv[1])
@@ -92,16 +93,13 @@ def apply(url, source):
     command = [SLUICE, "apply", "--database", url, "specs/clickstream.yaml"] + source
     env = dict(ENV, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="eu-west-1")
     log = open(os.path.join(ROOT, "objects-sluice.log"), "w+")
-    start = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - start
+    status, seconds, rss = peakrss.run(command, env, log)
     log.seek(0)
     output = log.read()
     if status != 0:
         raise SystemExit(output[-4000:])
     summary = next((line for line in output.splitlines() if line.startswith("clickstream:")), output[-500:])
-    return seconds, usage.ru_maxrss / 1024, summary
+    return seconds, rss, summary
 
 
 def main():
