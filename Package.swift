@@ -87,7 +87,7 @@ let package = Package(
         // The real servers tests talk to: a throwaway PostgreSQL cluster and moto's S3 API.
         .target(name: "TestSupport", dependencies: ["Warehouse", "PostgresClient", "AWSSigning", "S3Client",
                                                     .product(name: "AsyncHTTPClient", package: "async-http-client")],
-                path: "Tests/TestSupport", exclude: ["fault_proxy.py"]),
+                path: "Tests/TestSupport", exclude: ["fault_proxy.py", "run_action.py", "validate_sarif.py"]),
         .testTarget(name: "S3ClientTests", dependencies: ["S3Client", "AWSSigning", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         .testTarget(name: "CloudFormationTests", dependencies: ["CloudFormation", "SpecLoader"]),
         .testTarget(name: "WarehouseTests", dependencies: ["TestSupport", "Warehouse", "WarehouseDDL", "PostgresClient", "SluiceCore", "SpecLoader", "ETLPlan"]),

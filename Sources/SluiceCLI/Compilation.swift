@@ -12,6 +12,8 @@ public struct Compilation: Sendable {
     public var diagnostics: [Diagnostic]
     /// The tree the spec was decoded from, for `sluice export`.
     public var root: YAMLNode?
+    /// The files the spec was read from: itself and what it includes.
+    public var files: [String] = []
 
     public static func run(path: String) -> Compilation {
         // A .swift file (or a package's executable) is compiled and run; it yields the same tree YAML is read into.
@@ -19,7 +21,7 @@ public struct Compilation: Sendable {
         var diagnostics = loaded.diagnostics
         // Checks reason about a whole, resolved model; a spec with loader errors has none yet.
         if let spec = loaded.spec { diagnostics += Checker.run(spec) }
-        return Compilation(file: path, spec: loaded.spec, diagnostics: diagnostics.sortedForOutput(), root: loaded.root)
+        return Compilation(file: path, spec: loaded.spec, diagnostics: diagnostics.sortedForOutput(), root: loaded.root, files: loaded.files)
     }
 
     /// The spec, or its findings printed to stderr and exit 1: for commands that act on one clean spec.
@@ -51,17 +53,5 @@ public enum RuleCatalog {
 
     public static func find(_ idOrName: String) -> RuleDocumentation? {
         all.first { $0.id.caseInsensitiveCompare(idOrName) == .orderedSame || $0.name == idOrName }
-    }
-}
-
-/// The specs a command takes when none is named: every `specs/*.yaml`, and every `specs/*.swift` that
-/// is not the twin of a YAML spec (a twin writes the same generated/ folder; check it by naming it).
-enum DefaultSpecs {
-    static func paths() -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: "specs")) ?? []
-        let yaml = names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
-        let stems = Set(yaml.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent })
-        let swift = names.filter { $0.hasSuffix(".swift") && !stems.contains(String($0.dropLast(6))) }
-        return (yaml + swift).sorted().map { "specs/\($0)" }
     }
 }

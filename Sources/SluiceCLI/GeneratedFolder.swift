@@ -7,7 +7,14 @@ import WarehouseDDL
 
 /// `generated/<spec>/`: every renderer's output for one spec, and how it differs from what is on disk.
 struct GeneratedFolder {
-    enum Status: String, Encodable { case added, changed, unchanged, removed }
+    enum Status: String, Encodable {
+        case added, changed, unchanged, removed
+
+        /// As plan lists it: + added, ~ changed, - removed, = unchanged.
+        var sign: String {
+            switch self { case .added: "+"; case .changed: "~"; case .removed: "-"; case .unchanged: "=" }
+        }
+    }
 
     struct FileChange: Encodable {
         var path: String
@@ -72,6 +79,36 @@ struct GeneratedFolder {
         let produced = Set(files.map(\.name))
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where !produced.contains(name) {
             try FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+        }
+    }
+
+    /// Every name a renderer writes into a spec's folder.
+    static let renderedNames: Set<String> = ["architecture.md", "cloudformation.yaml", "plan.json", "schema.sql"]
+
+    /// A folder of generated/ that no spec of the project renders any more: its spec was deleted or renamed.
+    struct Orphan {
+        let directory: URL
+        let files: [FileChange]
+        /// Only what Sluice renders is in it, so removing it loses nothing of a user's.
+        let removable: Bool
+    }
+
+    /// The subfolders of `root` other than `rendered` (folder names), hidden ones left alone.
+    static func orphans(in root: String, rendered: Set<String>) -> [Orphan] {
+        let rootURL = URL(fileURLWithPath: root)
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).sorted()
+        return names.compactMap { name in
+            var isDirectory: ObjCBool = false
+            let directory = rootURL.appendingPathComponent(name)
+            guard !name.hasPrefix("."), !rendered.contains(name),
+                  FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else { return nil }
+            let contents = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).sorted()
+            let files = contents.map { file in
+                let path = directory.appendingPathComponent(file).path
+                let old = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+                return FileChange(path: path, status: .removed, linesAdded: 0, linesRemoved: lines(old).count)
+            }
+            return Orphan(directory: directory, files: files, removable: contents.allSatisfy(renderedNames.contains))
         }
     }
 

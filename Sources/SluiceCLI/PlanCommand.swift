@@ -11,6 +11,8 @@ struct PlanCommand: ParsableCommand {
         commandName: "plan",
         abstract: "Check specs, render generated/<spec>/, and show what changed (and, with --database, the migration).",
         discussion: """
+        Without spec arguments, plans the project's specs (see `sluice check --help`) into the project's generated \
+        folder (sluice.yaml's `generated`, else generated/). \
         Writes generated/<spec>/ (cloudformation.yaml, schema.sql, plan.json, architecture.md) for each spec that passes its \
         checks and lists the files added, changed or removed; for the template, the resources added, removed and modified \
         and every security-relevant row (policy statements, Lambda permissions, security-group rules, routes, ACL entries) \
@@ -20,14 +22,17 @@ struct PlanCommand: ParsableCommand {
         Exit status: 0 ok; 1 a spec has errors, or (--check) generated/ is stale; 2 changes, with --detailed-exitcode; 64 usage error.
         """)
 
-    @Argument(help: "Spec files: YAML, Swift (compiled against SluiceDSL), or an executable calling `Spec.main()`. Default: specs/*.yaml, and specs/*.swift without a YAML twin.")
+    @Argument(help: "Spec files: YAML, Swift (compiled against SluiceDSL), or an executable calling `Spec.main()`. Default: the project's specs.")
     var specs: [String] = []
 
-    @Option(help: "Folder the rendered files go to, one subfolder per spec.")
-    var output = "generated"
+    @Option(help: "Folder the rendered files go to, one subfolder per spec (default: the project's generated folder).")
+    var output: String?
 
     @Flag(help: "Write nothing; exit 1 when generated/ differs from what the specs render (the CI drift gate).")
     var check = false
+
+    @Flag(name: .shortAndLong, help: "Print no plan text, only problems: a spec's errors, warnings and, with --check, the stale files (the pre-commit hook).")
+    var quiet = false
 
     @Flag(help: "Exit 0 when nothing changed, 2 when something did, 1 on error (Terraform's convention).")
     var detailedExitcode = false
@@ -35,14 +40,17 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "A PostgreSQL URL: also plan the migration of this database (one spec only).")
     var database: String?
 
-    @Option(help: "Output format: text or json.")
-    var format: PlanFormat = .text
+    @Option(help: "Output format: text, json or github (default: the project file's plan.format, else text).")
+    var format: PlanFormat?
 
     func validate() throws {
-        if specs.isEmpty, DefaultSpecs.paths().isEmpty {
-            throw ValidationError("no spec given and no specs/*.yaml or specs/*.swift in the current directory")
-        }
         if database != nil, specs.count != 1 { throw ValidationError("--database plans one spec's warehouse: name exactly one spec") }
+    }
+
+    struct Report: Encodable {
+        var specs: [SpecResult]
+        /// Files of generated/ folders no spec renders any more (planning the project's specs only).
+        var orphaned: [GeneratedFolder.FileChange]?
     }
 
     struct SpecResult: Encodable {
@@ -54,18 +62,24 @@ struct PlanCommand: ParsableCommand {
     }
 
     func run() throws {
-        let paths = specs.isEmpty ? DefaultSpecs.paths() : specs
+        let context = try ProjectContext.load()
+        let paths = specs.isEmpty ? try context.specPaths() : specs
+        let output = output ?? context.generatedFolder
+        let format = format ?? context.project.planFormat.flatMap(PlanFormat.init(rawValue:)) ?? .text
         let compilations = paths.map(Compilation.run(path:))
         let failed = compilations.filter { $0.errorCount > 0 || $0.spec == nil }
         if !failed.isEmpty {
+            if format == .github { print(Reporter.render(failed, as: .github), terminator: "") }
             FileHandle.standardError.write(Data(Reporter.render(failed, as: .text, color: Terminal.isInteractive(fileDescriptor: 2)).utf8))
             throw ExitCode.failure
         }
         var results: [SpecResult] = []
+        var renderedFolders = Set<String>()
         var changed = false
         for compilation in compilations {
             guard let spec = compilation.spec else { continue }
             let folder = try GeneratedFolder(spec: spec, specPath: compilation.file, root: output)
+            renderedFolders.insert(folder.directory.lastPathComponent)
             let changes = folder.changes()
             if changes.contains(where: { $0.status != .unchanged }) { changed = true }
             warn(about: spec, file: compilation.file, folder: folder)
@@ -79,22 +93,64 @@ struct PlanCommand: ParsableCommand {
                 let plan = try Migrator(DesiredSchema(warehouse: warehouse, pipelines: spec.pipelines)).plan(on: connection)
                 if !plan.isEmpty { changed = true }
                 result.migration = MigrationReport(plan, target: DatabaseTarget.redacted(database), applied: false)
-                if format == .text {
+                if format == .text, !quiet {
                     print(text(result, plan: plan))
                 }
-            } else if format == .text {
+            } else if format == .text, !quiet {
                 print(text(result, plan: nil))
             }
             results.append(result)
         }
+        // With the project's specs (not a chosen few), a folder no spec renders is stale too.
+        let orphans = specs.isEmpty ? GeneratedFolder.orphans(in: output, rendered: renderedFolders) : []
+        if !orphans.isEmpty { changed = true }
+        for orphan in orphans {
+            let folder = ProjectContext.display(orphan.directory.path) + "/"
+            if format == .text, !quiet {
+                print("\(folder) (no spec renders it any more)")
+                for file in orphan.files { print("  - \(ProjectContext.display(file.path)) (-\(file.linesRemoved) lines)") }
+                if check { print("  (--check: nothing written)") }
+                print("")
+            }
+            guard !check else { continue }
+            if orphan.removable {
+                try FileManager.default.removeItem(at: orphan.directory)
+            } else {
+                FileHandle.standardError.write(Data("\(folder): warning: no spec renders it, but it holds files Sluice does not write; left in place\n".utf8))
+            }
+        }
         if format == .json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(["specs": results]), as: UTF8.self))
+            let report = Report(specs: results, orphaned: orphans.isEmpty ? nil : orphans.flatMap(\.files))
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
         }
-        let stale = results.contains { $0.files.contains { $0.status != .unchanged } }
-        if check, stale {
-            FileHandle.standardError.write(Data("\(output)/ is stale: run `sluice plan` and commit the result\n".utf8))
+        var stale: [(file: GeneratedFolder.FileChange, reason: String)] = []
+        for result in results {
+            for file in result.files {
+                switch file.status {
+                case .added: stale.append((file, "missing; \(result.spec) renders it"))
+                case .changed: stale.append((file, "differs from what \(result.spec) renders (+\(file.linesAdded) -\(file.linesRemoved) lines)"))
+                case .removed: stale.append((file, "not rendered from \(result.spec); plan removes it"))
+                case .unchanged: continue
+                }
+            }
+        }
+        for orphan in orphans {
+            stale += orphan.files.map { ($0, orphan.removable ? "no spec renders it any more; plan removes it" : "no spec renders it any more") }
+        }
+        if check, !stale.isEmpty {
+            // Named one per line, so a hook's or CI's log says which files to look at.
+            var message = "\(output)/ is stale: run `sluice plan` and commit the result\n"
+            for (file, reason) in stale {
+                let path = ProjectContext.display(file.path)
+                message += "  \(file.status.sign) \(path): \(reason)\n"
+                if format == .github {
+                    let properties = "file=\(GitHubReporter.escapeProperty(path)),title=\(GitHubReporter.escapeProperty("\(output)/ is stale"))"
+                    print("::error \(properties)::\(GitHubReporter.escapeData("\(path) \(reason): run `sluice plan` and commit the result"))")
+                }
+            }
+            FileHandle.standardError.write(Data(message.utf8))
             throw ExitCode.failure
         }
         if detailedExitcode, changed { throw ExitCode(2) }
@@ -149,5 +205,6 @@ struct PlanCommand: ParsableCommand {
 }
 
 enum PlanFormat: String, ExpressibleByArgument, CaseIterable {
-    case text, json
+    /// github: only workflow commands, an `::error` per stale file with --check (and per finding of a spec with errors).
+    case text, json, github
 }

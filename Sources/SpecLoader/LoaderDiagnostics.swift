@@ -25,6 +25,8 @@ public enum LoaderDiagnostics {
               explanation: "Aliases that would expand to more than 1,000,000 nodes (the \"billion laughs\" attack) or nesting deeper than 128 levels are refused when reached, without expanding anything."),
         .init(id: "SL111", name: "invalid-value", severity: .error, summary: "A value that is well-typed but not valid where it is used.",
               explanation: "For example an availability zone outside the project's region, a port outside 0-65535, a regular expression that does not compile, or a suppression without a reason."),
+        .init(id: "SL113", name: "not-a-spec", severity: .error, summary: "A YAML file that is not a Sluice spec was given as one.",
+              explanation: "None of the file's top-level keys is one a spec has (project, network, warehouse, pipelines, include, …): it is some other YAML, such as a CI workflow or a compose file. It is reported in one line instead of a key-by-key list. To check only a repository's specs, name them in the project file (sluice.yaml) or use the pre-commit hook, which passes only specs."),
     ]
 
     static func make(_ code: String, _ message: String, at location: SourceLocation?, notes: [RelatedNote] = []) -> Diagnostic {
@@ -83,5 +85,9 @@ public enum LoaderDiagnostics {
     }
     public static func invalid(_ message: String, at location: SourceLocation) -> Diagnostic {
         make("SL111", message, at: location)
+    }
+    public static func notASpec(keys: [String], at location: SourceLocation) -> Diagnostic {
+        let shown = keys.prefix(4).map { "'\($0)'" }.joined(separator: ", ") + (keys.count > 4 ? ", …" : "")
+        return make("SL113", "not a Sluice spec: its top-level keys (\(shown)) are none of a spec's (project, network, warehouse, pipelines, …)", at: location)
     }
 }

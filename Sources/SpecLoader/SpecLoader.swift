@@ -8,11 +8,15 @@ public struct LoadResult: Sendable {
     /// The tree the model was decoded from (a YAML file's with its includes merged, or a Swift spec's):
     /// what `sluice export` writes in the other form.
     public var root: YAMLNode?
+    /// Every file read: the spec and what it includes, as the spec and its includes name them. A
+    /// change to any of them changes the spec (the pre-commit hook checks the specs a commit touches).
+    public var files: [String]
 
-    public init(spec: Spec?, diagnostics: [Diagnostic], root: YAMLNode? = nil) {
+    public init(spec: Spec?, diagnostics: [Diagnostic], root: YAMLNode? = nil, files: [String] = []) {
         self.spec = spec
         self.diagnostics = diagnostics
         self.root = root
+        self.files = files
     }
 }
 
@@ -41,10 +45,17 @@ public enum SpecLoader {
     /// Loads with a custom file reader (tests and the fuzzer keep everything in memory).
     public static func load(path: String, read: (String) throws -> [UInt8]) -> LoadResult {
         let sink = DiagnosticSink()
-        guard let root = readWithIncludes(path: path, read: read, sink: sink, chain: []) else {
-            return LoadResult(spec: nil, diagnostics: sink.diagnostics.sortedForOutput())
+        var files: [String] = []
+        let recording: (String) throws -> [UInt8] = { file in
+            if !files.contains(file) { files.append(file) }
+            return try read(file)
         }
-        return decode(root, file: path, sink: sink)
+        guard let root = readWithIncludes(path: path, read: recording, sink: sink, chain: []) else {
+            return LoadResult(spec: nil, diagnostics: sink.diagnostics.sortedForOutput(), files: files)
+        }
+        var result = decode(root, file: path, sink: sink)
+        result.files = files
+        return result
     }
 
     /// The tree decoded into a model; no model when reading the tree or decoding it found an error.
@@ -81,6 +92,16 @@ public enum SpecLoader {
         guard var root = node else { return nil }
         guard let pairs = root.mapping else {
             sink.add(LoaderDiagnostics.wrongType(expected: "a mapping at the top of the spec", found: root, at: root.location))
+            return nil
+        }
+        // Some other YAML (a workflow, a compose file) named as a spec: one line, not one per key. A
+        // spec whose keys are mostly misspellings of a spec's (`projet`) keeps the did-you-mean
+        // findings; one near miss among others (a compose file's `networks`) does not make a spec.
+        let keys = pairs.compactMap(\.key.scalar)
+        let nearMisses = keys.filter { Suggestion.closest(to: $0, among: SpecDecoder.topLevelKeys) != nil }.count
+        let specLike = keys.contains(where: SpecDecoder.topLevelKeys.contains) || nearMisses * 2 > keys.count
+        if chain.isEmpty, !keys.isEmpty, !specLike {
+            sink.add(LoaderDiagnostics.notASpec(keys: keys, at: root.location))
             return nil
         }
         // Includes are merged first, so the including file's own lists come after what it includes.

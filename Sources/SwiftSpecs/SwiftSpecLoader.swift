@@ -16,9 +16,13 @@ public enum SwiftSpecLoader {
     }
 
     public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> LoadResult {
+        // The file it compiles is the one its result depends on (a package's sources are its own build's business).
         switch nodes(path: path, environment: environment) {
-        case .success(let root): return SpecLoader.load(root: root, file: path)
-        case .failure(let failure): return LoadResult(spec: nil, diagnostics: failure.diagnostics)
+        case .success(let root):
+            var result = SpecLoader.load(root: root, file: path)
+            result.files = [path]
+            return result
+        case .failure(let failure): return LoadResult(spec: nil, diagnostics: failure.diagnostics, files: [path])
         }
     }
 
