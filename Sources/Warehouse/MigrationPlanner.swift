@@ -13,6 +13,8 @@ struct MigrationPlanner {
     /// Steps by phase; the plan runs the phases in declaration order.
     private var dropViews: [MigrationStep] = []
     private var dropIndexes: [MigrationStep] = []
+    /// Foreign keys go before the keys they depend on (dropConstraints).
+    private var dropForeignKeys: [MigrationStep] = []
     private var dropConstraints: [MigrationStep] = []
     private var createRoles: [MigrationStep] = []
     private var createSchemas: [MigrationStep] = []
@@ -32,6 +34,10 @@ struct MigrationPlanner {
     private var recreated: Set<String> = []
     /// Managed tables the spec no longer has, dropped by this plan.
     private var droppedTables: Set<String> = []
+    /// `table.constraint` of every constraint this plan drops.
+    private var droppedConstraints: Set<String> = []
+    /// Primary keys and unique constraints this plan drops: foreign keys elsewhere may depend on them.
+    private var droppedKeys: [(table: String, constraint: String)] = []
 
     init(desired: DesiredSchema, live: LiveCatalog, probe: Probe, connection: Connection) {
         self.desired = desired
@@ -106,15 +112,68 @@ struct MigrationPlanner {
             }
             if !commentStatements.isEmpty { comments.append(MigrationStep("update comments of \(name)", commentStatements)) }
         }
-        // Tables Sluice made that the spec no longer has.
-        for object in live.managed where object.kind == "table" && desired.table(object.name) == nil && live.relations[object.name] != nil {
-            let rows = try hasRows(object.name)
-            droppedTables.insert(object.name)
-            dropTables.append(MigrationStep("drop table \(object.name)", ["DROP TABLE \(SQL.qualified(object.name));"], safety: .destructive,
-                                            reason: rows ? "it has rows, which would be lost" : "it is empty now, but the table and its definition go"))
-            forcing.insert(object.name)
-        }
+        try dropRemovedTables()
+        forcing.formUnion(droppedTables)
+        try keepForeignKeysOfChangedKeys()
         return forcing
+    }
+
+    /// Tables Sluice made that the spec no longer has, in name order. The foreign keys between them go
+    /// first, so a chain or a cycle of references drops whatever the order; a foreign key from a
+    /// table that stays (and is not being dropped by this plan) blocks the drop.
+    private mutating func dropRemovedTables() throws {
+        let removed = live.managed.filter { $0.kind == "table" && desired.table($0.name) == nil && live.relations[$0.name] != nil }.map(\.name).sorted()
+        droppedTables = Set(removed)
+        for name in removed {
+            for constraint in live.relations[name]!.constraints where constraint.kind == "f" {
+                guard let referenced = constraint.referencedTable, referenced != name, droppedTables.contains(referenced) else { continue }
+                droppedConstraints.insert("\(name).\(constraint.name)")
+                dropTables.append(MigrationStep("drop constraint \(name).\(constraint.name) (both its table and \(referenced) are dropped)",
+                                                [DDL.dropConstraint(constraint.name, from: name)]))
+            }
+        }
+        for name in removed {
+            let blockers = live.relations.sorted { $0.key < $1.key }.flatMap { table, relation in
+                relation.constraints.filter { $0.kind == "f" && $0.referencedTable == name && !droppedTables.contains(table) && !droppedConstraints.contains("\(table).\($0.name)") }
+                    .map { "\(table).\($0.name)" }
+            }
+            if !blockers.isEmpty {
+                dropTables.append(MigrationStep("drop table \(name)", [], safety: .blocked,
+                                                reason: "\(blockers.joined(separator: ", ")) references it and is not in the spec; drop that foreign key first"))
+                continue
+            }
+            let rows = try hasRows(name)
+            dropTables.append(MigrationStep("drop table \(name)", ["DROP TABLE \(SQL.qualified(name));"], safety: .destructive,
+                                            reason: rows ? "it has rows, which would be lost" : "it is empty now, but the table and its definition go"))
+        }
+    }
+
+    /// A primary key or unique constraint that changes is dropped and added again; the foreign keys
+    /// that depend on it (through its index, as pg_constraint records) must go before it and come back
+    /// after. One in the spec comes back as the spec has it; one that is not, as it was.
+    private mutating func keepForeignKeysOfChangedKeys() throws {
+        for key in droppedKeys {
+            let dependents = try connection.query("""
+                SELECT n.nspname || '.' || r.relname, f.conname, pg_get_constraintdef(f.oid)
+                FROM pg_constraint k JOIN pg_constraint f ON f.contype = 'f' AND f.conindid = k.conindid
+                JOIN pg_class r ON r.oid = f.conrelid JOIN pg_namespace n ON n.oid = r.relnamespace
+                WHERE k.conrelid = to_regclass($1) AND k.conname = $2
+                ORDER BY 1, 2
+                """, [SQL.qualified(key.table), key.constraint]).rows
+            for row in dependents {
+                let table = row[0]!, name = row[1]!, qualified = "\(table).\(name)"
+                guard !droppedConstraints.contains(qualified), !droppedTables.contains(table) else { continue }
+                droppedConstraints.insert(qualified)
+                dropForeignKeys.append(MigrationStep("drop constraint \(qualified) while \(key.table).\(key.constraint), which it depends on, changes",
+                                                     [DDL.dropConstraint(name, from: table)]))
+                if let wantedTable = desired.table(table), let wanted = DDL.constraints(of: wantedTable).first(where: { $0.name == name }) {
+                    addForeignKeys.append(MigrationStep("re-add constraint \(qualified): \(wanted.definition)", [DDL.addConstraint(wanted, to: wantedTable)]))
+                } else {
+                    addForeignKeys.append(MigrationStep("re-add constraint \(qualified) as it was (not in the spec): \(row[2]!)",
+                                                        ["ALTER TABLE \(SQL.qualified(table)) ADD CONSTRAINT \(SQL.identifier(name)) \(row[2]!);"]))
+                }
+            }
+        }
     }
 
     private func tableComments(_ table: Table) -> [String] {
@@ -145,27 +204,54 @@ struct MigrationPlanner {
                 }
                 continue
             }
+            // What the column's default is once the steps so far have run.
+            var currentDefault = current.defaultExpression
+            let ownsSequence = current.defaultExpression?.hasPrefix("nextval(") ?? false
             let wantedType = probe.columnTypes[name]?[column.name] ?? column.type.description
             if wantedType != current.type {
                 let change = TypeChange.classify(from: current.type, to: column.type)
-                let statement = "ALTER TABLE \(target) ALTER COLUMN \(quoted) TYPE \(column.type) USING \(quoted)::\(column.type);"
+                let stored = TypeChange.stored(column.type)
+                var statements: [String] = []
+                // A default of the old type may not cast to the new one ('0'::text to integer), so it goes
+                // first and is set again after; a serial's sequence default stays, and its sequence widens too.
+                if currentDefault != nil, !ownsSequence {
+                    statements.append("ALTER TABLE \(target) ALTER COLUMN \(quoted) DROP DEFAULT;")
+                    currentDefault = nil
+                }
+                statements.append("ALTER TABLE \(target) ALTER COLUMN \(quoted) TYPE \(stored) USING \(quoted)::\(stored);")
+                if ownsSequence, let sequence = try serialSequence(name, column.name), [PostgresType.Base.smallint, .integer, .bigint].contains(stored.base) {
+                    statements.append("ALTER SEQUENCE \(sequence) AS \(stored);")
+                }
                 let summary = "change type of \(columnName) from \(current.type) to \(column.type)"
                 switch change {
                 case .widening:
-                    alterColumns.append(MigrationStep(summary, [statement]))
+                    alterColumns.append(MigrationStep(summary, statements))
                 case .narrowing(let why):
-                    alterColumns.append(MigrationStep(summary, [statement], safety: .destructive, reason: why))
+                    alterColumns.append(MigrationStep(summary, statements, safety: .destructive, reason: why))
                 }
                 forcesViews = true
             }
             if column.identity != current.identity {
-                alterColumns.append(column.identity
-                    ? MigrationStep("make \(columnName) an identity column", ["ALTER TABLE \(target) ALTER COLUMN \(quoted) ADD GENERATED ALWAYS AS IDENTITY;"])
-                    : MigrationStep("stop numbering \(columnName) (drop identity)", ["ALTER TABLE \(target) ALTER COLUMN \(quoted) DROP IDENTITY;"]))
+                if column.identity {
+                    // PostgreSQL adds identity only to a NOT NULL column without a default, and numbers from 1:
+                    // existing values would collide, so the sequence restarts after the largest.
+                    var statements: [String] = []
+                    if currentDefault != nil { statements.append("ALTER TABLE \(target) ALTER COLUMN \(quoted) DROP DEFAULT;") }
+                    let nulls = current.notNull ? 0 : try connection.query("SELECT count(*) FROM \(target) WHERE \(quoted) IS NULL").scalar.flatMap { Int($0) } ?? 0
+                    if !current.notNull { statements.append("ALTER TABLE \(target) ALTER COLUMN \(quoted) SET NOT NULL;") }
+                    statements.append("ALTER TABLE \(target) ALTER COLUMN \(quoted) ADD GENERATED ALWAYS AS IDENTITY;")
+                    statements.append("SELECT setval(pg_get_serial_sequence(\(SQL.literal(target)), \(SQL.literal(column.name))), coalesce(max(\(quoted)), 0) + 1, false) FROM \(target);")
+                    alterColumns.append(nulls == 0
+                        ? MigrationStep("make \(columnName) an identity column", statements)
+                        : MigrationStep("make \(columnName) an identity column", statements, safety: .blocked,
+                                        reason: "\(nulls) row(s) have NULL there, and an identity column is NOT NULL; fill them first"))
+                } else {
+                    alterColumns.append(MigrationStep("stop numbering \(columnName) (drop identity)", ["ALTER TABLE \(target) ALTER COLUMN \(quoted) DROP IDENTITY;"]))
+                }
             }
             if !column.identity, !column.type.hasImplicitDefault {
                 let wantedDefault = column.defaultExpression.map { probe.defaults[name]?[column.name] ?? $0 }
-                if wantedDefault != current.defaultExpression {
+                if wantedDefault != currentDefault {
                     if let value = column.defaultExpression {
                         alterColumns.append(MigrationStep("set default of \(columnName) to \(value)", ["ALTER TABLE \(target) ALTER COLUMN \(quoted) SET DEFAULT \(value);"]))
                     } else {
@@ -215,7 +301,7 @@ struct MigrationPlanner {
                 continue
             }
             if !same(constraint, current, table: name) {
-                dropConstraints.append(MigrationStep("drop constraint \(name).\(constraint.name) (definition changed)", [DDL.dropConstraint(constraint.name, from: name)]))
+                drop(current, of: name, MigrationStep("drop constraint \(name).\(constraint.name) (definition changed)", [DDL.dropConstraint(constraint.name, from: name)]))
                 let replace = MigrationStep("re-add constraint \(name).\(constraint.name): \(constraint.definition)", add.statements)
                 if constraint.kind == .foreignKey { addForeignKeys.append(replace) } else { addConstraints.append(replace) }
             }
@@ -223,10 +309,21 @@ struct MigrationPlanner {
         for current in relation.constraints where !wanted.contains(where: { $0.name == current.name }) {
             let qualified = "\(name).\(current.name)"
             if isManaged("constraint", qualified) {
-                dropConstraints.append(MigrationStep("drop constraint \(qualified)", [DDL.dropConstraint(current.name, from: name)]))
+                drop(current, of: name, MigrationStep("drop constraint \(qualified)", [DDL.dropConstraint(current.name, from: name)]))
             } else {
                 drift.append(DriftItem(kind: "constraint", name: qualified, detail: current.definition))
             }
+        }
+    }
+
+    private mutating func drop(_ current: LiveCatalog.Constraint, of table: String, _ step: MigrationStep) {
+        droppedConstraints.insert("\(table).\(current.name)")
+        switch current.kind {
+        case "f": dropForeignKeys.append(step)
+        case "p", "u":
+            droppedKeys.append((table, current.name))
+            dropConstraints.append(step)
+        default: dropConstraints.append(step)
         }
     }
 
@@ -246,6 +343,11 @@ struct MigrationPlanner {
             guard let normalised = probe.checks[table]?[constraint.name] else { return false }
             return normalised == current.definition
         }
+    }
+
+    /// The sequence a serial column owns, as a qualified name, or nil.
+    private func serialSequence(_ table: String, _ column: String) throws -> String? {
+        try connection.query("SELECT pg_get_serial_sequence($1, $2)", [SQL.qualified(table), column]).scalar
     }
 
     private func hasRows(_ table: String) throws -> Bool {
@@ -419,7 +521,7 @@ struct MigrationPlanner {
     }
 
     private func finish() -> MigrationPlan {
-        var steps = dropViews + dropIndexes + dropConstraints + createRoles + createSchemas + createTables + alterColumns + dropTables
+        var steps = dropViews + dropIndexes + dropForeignKeys + dropConstraints + createRoles + createSchemas + createTables + alterColumns + dropTables
             + addConstraints + addForeignKeys + createIndexes + createViews + functions + comments + privileges
         // Objects the spec describes that someone created before Sluice did: from now on they are Sluice's,
         // so removing one from the spec drops it instead of leaving it as drift.

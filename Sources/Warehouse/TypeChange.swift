@@ -8,16 +8,23 @@ enum TypeChange: Equatable {
     /// `from` is the catalog's format_type text; `to` the spec's type.
     static func classify(from current: String, to wanted: PostgresType) -> TypeChange {
         guard let old = parse(current) else { return .narrowing("\(current) is not a type Sluice can reason about; values may not convert") }
-        var new = wanted
-        switch new.base {
-        case .smallserial: new.base = .smallint
-        case .serial: new.base = .integer
-        case .bigserial: new.base = .bigint
-        default: break
-        }
+        let new = stored(wanted)
         guard old.isArray == new.isArray else { return .narrowing("an array becomes a scalar or the reverse") }
         if widens(old, new) { return .widening }
         return .narrowing("\(current) to \(wanted) can lose or reject values")
+    }
+
+    /// The type a column of `type` holds: serial types are integers with a sequence default, and
+    /// `ALTER COLUMN … TYPE` takes only the integer (there is no type named `bigserial`).
+    static func stored(_ type: PostgresType) -> PostgresType {
+        var stored = type
+        switch type.base {
+        case .smallserial: stored.base = .smallint
+        case .serial: stored.base = .integer
+        case .bigserial: stored.base = .bigint
+        default: break
+        }
+        return stored
     }
 
     private static func widens(_ old: PostgresType, _ new: PostgresType) -> Bool {

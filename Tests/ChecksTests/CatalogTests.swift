@@ -27,6 +27,18 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         }
     }
 
+    @Test func anIdentityColumnNeedsNoFeeding() throws {
+        let path = packageRoot.appendingPathComponent("specs/invalid/SL504-not-null-fed.yaml").path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(Checker.run(try #require(SpecLoader.load(text: text).spec)).contains { $0.code == "SL504" })
+        let numbered = text.replacingOccurrences(of: "{ name: event_name, type: text, not_null: true }",
+                                                 with: "{ name: event_name, type: text, not_null: true }\n        - { name: seq, type: bigint, not_null: true, identity: true }")
+        #expect(numbered != text)
+        let fixed = numbered.replacingOccurrences(of: "event_id: event_id\n", with: "event_id: event_id\n          event_name: event_id\n")
+        let findings = Checker.run(try #require(SpecLoader.load(text: fixed).spec))
+        #expect(!findings.contains { $0.code == "SL504" }, "\(findings.filter { $0.code == "SL504" }.map(\.message))")
+    }
+
     @Test func suppressionsNeedAMatchAndKeepTheirReason() throws {
         let path = packageRoot.appendingPathComponent("specs/invalid/SL215-open-admin-port.yaml").path
         var text = try String(contentsOfFile: path, encoding: .utf8)

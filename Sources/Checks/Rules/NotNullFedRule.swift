@@ -12,7 +12,8 @@ struct NotNullFedRule: Rule {
             pipeline.targets.flatMap { target -> [Diagnostic] in
                 guard let table = warehouse.table(target.table) else { return [] }
                 let fed = Set(target.mappings.map(\.column))
-                return table.columns.filter { $0.notNull && $0.defaultExpression == nil && !$0.type.hasImplicitDefault && !fed.contains($0.name) }
+                // An identity column numbers itself (and GENERATED ALWAYS refuses a value): it needs no feeding.
+                return table.columns.filter { $0.notNull && $0.defaultExpression == nil && !$0.type.hasImplicitDefault && !$0.identity && !fed.contains($0.name) }
                     .map { column in
                         finding("pipeline '\(pipeline.name)' loads \(table.qualifiedName) without feeding NOT NULL column '\(column.name)', which has no default",
                                 at: target.location, subject: "pipeline:\(pipeline.name)",

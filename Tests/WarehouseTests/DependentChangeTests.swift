@@ -1,0 +1,180 @@
+import TestSupport
+import Foundation
+import PostgresClient
+import SluiceCore
+import Testing
+import Warehouse
+import WarehouseDDL
+
+/// Changes whose steps must come in an order PostgreSQL accepts (issue 19, items 1-5): each on an
+/// empty database and on one holding rows, then planned again to nothing.
+extension MigrationTests {
+    /// The base schema applied, with rows in it or not.
+    func database(_ tables: [Table], rows: String?) throws -> Connection {
+        let connection = try Connection(try TestServer.freshDatabase("migrate"))
+        try migrator(warehouse(tables: tables, views: [])).apply(on: connection)
+        if let rows { try connection.execute(rows) }
+        return connection
+    }
+
+    static let withAndWithoutRows = [true, false]
+
+    // 1. A key other tables reference.
+
+    @Test(arguments: withAndWithoutRows)
+    func changingAKeyThatForeignKeysDependOnMovesThemAroundIt(rows: Bool) throws {
+        let connection = try database([customers, orders], rows: rows ? """
+            INSERT INTO analytics.customers (customer_id, country) VALUES (1, 'DE'), (2, 'FR');
+            INSERT INTO analytics.orders (customer_id, amount) VALUES (1, 10), (2, 20);
+            """ : nil)
+        // A foreign key the spec does not know about depends on the same key.
+        try connection.execute("""
+            CREATE TABLE analytics.notes (customer_id bigint REFERENCES analytics.customers (customer_id), note text);
+            \(rows ? "INSERT INTO analytics.notes VALUES (1, 'called');" : "")
+            """)
+        var tenanted = customers
+        tenanted.columns.append(Column(name: "tenant", type: type("bigint"), notNull: true, defaultExpression: "0"))
+        tenanted.primaryKey = ["tenant", "customer_id"]
+        tenanted.uniques = [["customer_id"]]
+        let target = warehouse(tables: [tenanted, orders], views: [])
+        let plan = try migrator(target).apply(on: connection, allowDestructive: true)
+        let summaries = plan.steps.map(\.summary)
+        let dropOrders = try #require(summaries.firstIndex { $0.hasPrefix("drop constraint analytics.orders.orders_customer_id_fkey while analytics.customers.customers_pkey") })
+        let dropNotes = try #require(summaries.firstIndex { $0.hasPrefix("drop constraint analytics.notes.notes_customer_id_fkey while") })
+        let dropKey = try #require(summaries.firstIndex { $0.hasPrefix("drop constraint analytics.customers.customers_pkey") })
+        let addUnique = try #require(summaries.firstIndex { $0.hasPrefix("add constraint analytics.customers.") && $0.contains("customer_id") })
+        let readdOrders = try #require(summaries.firstIndex { $0.hasPrefix("re-add constraint analytics.orders.orders_customer_id_fkey:") })
+        let readdNotes = try #require(summaries.firstIndex { $0 == "re-add constraint analytics.notes.notes_customer_id_fkey as it was (not in the spec): FOREIGN KEY (customer_id) REFERENCES analytics.customers(customer_id)" })
+        #expect(dropOrders < dropKey && dropNotes < dropKey && dropKey < addUnique && addUnique < readdOrders && addUnique < readdNotes, "\(summaries)")
+        // Both foreign keys hold again.
+        #expect(throws: PostgresError.self) { try connection.execute("INSERT INTO analytics.orders (customer_id, amount) VALUES (99, 1)") }
+        #expect(throws: PostgresError.self) { try connection.execute("INSERT INTO analytics.notes VALUES (99, 'x')") }
+        #expect(try connection.query("SELECT count(*) FROM analytics.orders").scalar == (rows ? "2" : "0"))
+        try expectUpToDate(target, connection)
+    }
+
+    // 2. Dropping tables linked by foreign keys: a chain of three and a two-table cycle.
+
+    var linked: [Table] {
+        let id = Column(name: "id", type: type("bigint"), notNull: true)
+        func table(_ name: String, referencing target: String?) -> Table {
+            Table(schema: "analytics", name: name, columns: [id] + (target.map { [Column(name: "\($0)_id", type: type("bigint"))] } ?? []),
+                  primaryKey: ["id"], foreignKeys: target.map { [ForeignKey(columns: ["\($0)_id"], referencedTable: "analytics.\($0)", referencedColumns: ["id"])] } ?? [])
+        }
+        return [table("chain_a", referencing: nil), table("chain_b", referencing: "chain_a"), table("chain_c", referencing: "chain_b"),
+                table("cycle_x", referencing: "cycle_y"), table("cycle_y", referencing: "cycle_x")]
+    }
+
+    @Test(arguments: withAndWithoutRows)
+    func droppingTablesLinkedByForeignKeysWorksInOneOrder(rows: Bool) throws {
+        let connection = try database([customers, orders] + linked, rows: rows ? """
+            INSERT INTO analytics.chain_a VALUES (1); INSERT INTO analytics.chain_b VALUES (1, 1); INSERT INTO analytics.chain_c VALUES (1, 1);
+            INSERT INTO analytics.cycle_x VALUES (1, NULL); INSERT INTO analytics.cycle_y VALUES (1, 1); UPDATE analytics.cycle_x SET cycle_y_id = 1;
+            """ : nil)
+        let target = warehouse(tables: [customers, orders], views: [])
+        let first = try migrator(target).plan(on: connection).steps.map(\.summary)
+        // The same plan every time: nothing depends on a Set's order.
+        for _ in 0..<5 { #expect(try migrator(target).plan(on: connection).steps.map(\.summary) == first) }
+        #expect(first == [
+            "drop constraint analytics.chain_b.chain_b_chain_a_id_fkey (both its table and analytics.chain_a are dropped)",
+            "drop constraint analytics.chain_c.chain_c_chain_b_id_fkey (both its table and analytics.chain_b are dropped)",
+            "drop constraint analytics.cycle_x.cycle_x_cycle_y_id_fkey (both its table and analytics.cycle_y are dropped)",
+            "drop constraint analytics.cycle_y.cycle_y_cycle_x_id_fkey (both its table and analytics.cycle_x are dropped)",
+            "drop table analytics.chain_a", "drop table analytics.chain_b", "drop table analytics.chain_c",
+            "drop table analytics.cycle_x", "drop table analytics.cycle_y",
+        ], "\(first)")
+        try migrator(target).apply(on: connection, allowDestructive: true)
+        #expect(try connection.query("SELECT count(*) FROM pg_tables WHERE schemaname = 'analytics'").scalar == "2")
+        try expectUpToDate(target, connection)
+    }
+
+    @Test func aTableStillReferencedFromOutsideTheSpecIsBlockedNotHalfDropped() throws {
+        let connection = try database([customers, orders] + linked.prefix(1), rows: nil)
+        try connection.execute("CREATE TABLE analytics.audit (a_id bigint REFERENCES analytics.chain_a (id))")
+        let refusal = #expect(throws: Migrator.Refusal.self) {
+            try migrator(warehouse(tables: [customers, orders], views: [])).apply(on: connection, allowDestructive: true)
+        }
+        #expect(refusal?.description.contains("analytics.audit.audit_a_id_fkey references it and is not in the spec") == true, "\(String(describing: refusal))")
+    }
+
+    // 3. Identity on an existing column: NOT NULL first, the default dropped, numbering after the largest value.
+
+    @Test(arguments: withAndWithoutRows)
+    func anExistingColumnBecomesAnIdentityColumn(rows: Bool) throws {
+        let tickets = Table(schema: "analytics", name: "tickets", columns: [
+            Column(name: "ticket_id", type: type("bigint"), defaultExpression: "0"),
+            Column(name: "note", type: type("text")),
+        ])
+        let connection = try database([customers, orders, tickets], rows: rows ? "INSERT INTO analytics.tickets VALUES (7, 'a'), (41, 'b');" : nil)
+        var numbered = tickets
+        numbered.columns[0] = Column(name: "ticket_id", type: type("bigint"), notNull: true, identity: true)
+        let target = warehouse(tables: [customers, orders, numbered], views: [])
+        let plan = try migrator(target).apply(on: connection)
+        #expect(plan.steps.map(\.summary) == ["make analytics.tickets.ticket_id an identity column"])
+        try connection.execute("INSERT INTO analytics.tickets (note) VALUES ('new')")
+        #expect(try connection.query("SELECT ticket_id FROM analytics.tickets WHERE note = 'new'").scalar == (rows ? "42" : "1"))
+        try expectUpToDate(target, connection)
+    }
+
+    @Test func identityOnAColumnWithNullsIsBlocked() throws {
+        let tickets = Table(schema: "analytics", name: "tickets", columns: [Column(name: "ticket_id", type: type("bigint"))])
+        let connection = try database([customers, orders, tickets], rows: "INSERT INTO analytics.tickets VALUES (1), (NULL);")
+        var numbered = tickets
+        numbered.columns[0].identity = true
+        numbered.columns[0].notNull = true
+        let refusal = #expect(throws: Migrator.Refusal.self) { try migrator(warehouse(tables: [customers, orders, numbered], views: [])).apply(on: connection) }
+        #expect(refusal?.description.contains("1 row(s) have NULL there, and an identity column is NOT NULL") == true)
+    }
+
+    // 4. serial → bigserial: the column becomes bigint and so does its sequence.
+
+    @Test(arguments: withAndWithoutRows)
+    func serialBecomesBigserial(rows: Bool) throws {
+        let events = Table(schema: "analytics", name: "events", columns: [
+            Column(name: "event_id", type: type("serial"), notNull: true), Column(name: "name", type: type("text")),
+        ], primaryKey: ["event_id"])
+        let connection = try database([customers, orders, events], rows: rows ? "INSERT INTO analytics.events (name) VALUES ('a'), ('b');" : nil)
+        var wide = events
+        wide.columns[0].type = type("bigserial")
+        let target = warehouse(tables: [customers, orders, wide], views: [])
+        let plan = try migrator(target).apply(on: connection)
+        #expect(plan.steps.map(\.summary) == ["change type of analytics.events.event_id from integer to bigserial"])
+        #expect(plan.steps.allSatisfy { $0.safety == .safe })
+        #expect(try connection.query("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'analytics.events'::regclass AND attname = 'event_id'").scalar == "bigint")
+        #expect(try connection.query("SELECT seqtypid::regtype::text FROM pg_sequence WHERE seqrelid = pg_get_serial_sequence('analytics.events', 'event_id')::regclass").scalar == "bigint")
+        try connection.execute("SELECT setval(pg_get_serial_sequence('analytics.events', 'event_id'), 3000000000)")
+        try connection.execute("INSERT INTO analytics.events (name) VALUES ('past 2^31')")
+        #expect(try connection.query("SELECT max(event_id) FROM analytics.events").scalar == "3000000001")
+        try expectUpToDate(target, connection)
+    }
+
+    // 5. A type and its default change together.
+
+    @Test(arguments: withAndWithoutRows)
+    func typeAndDefaultChangeTogether(rows: Bool) throws {
+        let codes = Table(schema: "analytics", name: "codes", columns: [
+            Column(name: "code", type: type("text"), defaultExpression: "'0'"), Column(name: "label", type: type("text")),
+        ])
+        let connection = try database([customers, orders, codes], rows: rows ? "INSERT INTO analytics.codes VALUES ('12', 'a'), (DEFAULT, 'b');" : nil)
+        var numeric = codes
+        numeric.columns[0] = Column(name: "code", type: type("integer"), defaultExpression: "0")
+        let target = warehouse(tables: [customers, orders, numeric], views: [])
+        let plan = try migrator(target).apply(on: connection, allowDestructive: true)
+        #expect(plan.steps.map(\.summary) == ["change type of analytics.codes.code from text to integer", "set default of analytics.codes.code to 0"])
+        #expect(plan.steps[0].statements.first?.contains("DROP DEFAULT") == true, "the old default goes before the type changes")
+        try connection.execute("INSERT INTO analytics.codes (label) VALUES ('c')")
+        #expect(try connection.query("SELECT code FROM analytics.codes ORDER BY label").rows.map { $0[0] } == (rows ? ["12", "0", "0"] : ["0"]))
+        try expectUpToDate(target, connection)
+    }
+
+    @Test func aDefaultThatStaysTheSameSurvivesATypeChange() throws {
+        let counts = Table(schema: "analytics", name: "counts", columns: [Column(name: "n", type: type("integer"), defaultExpression: "0")])
+        let connection = try database([customers, orders, counts], rows: nil)
+        var wide = counts
+        wide.columns[0].type = type("bigint")
+        let target = warehouse(tables: [customers, orders, wide], views: [])
+        try migrator(target).apply(on: connection)
+        #expect(try connection.query("SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = 'analytics.counts'::regclass").scalar == "0")
+        try expectUpToDate(target, connection)
+    }
+}
