@@ -28,6 +28,10 @@ struct MigrationPlanner {
     private var functions: [MigrationStep] = []
     private var comments: [MigrationStep] = []
     private var privileges: [MigrationStep] = []
+    /// Last: a schema can go only once everything in it has.
+    private var dropSchemas: [MigrationStep] = []
+    /// Removed from the spec but left because others' objects are in it: still Sluice's to report.
+    private var keptSchemas: [String] = []
     private var drift: [DriftItem] = []
     private var notes: [String] = []
     /// Relations dropped or created by this plan: their privileges start from nothing.
@@ -47,7 +51,13 @@ struct MigrationPlanner {
     }
 
     static func plan(_ desired: DesiredSchema, on connection: Connection) throws -> MigrationPlan {
-        let live = try LiveCatalog.read(connection, schemas: desired.schemas)
+        var live = try LiveCatalog.read(connection, schemas: desired.schemas)
+        // A schema Sluice made that the spec no longer lists is read too: what is in it is dropped or
+        // reported, never silently left behind.
+        let removedSchemas = live.managed.filter { $0.kind == "schema" && !desired.schemas.contains($0.name) }.map(\.name)
+        if !removedSchemas.isEmpty {
+            live = try LiveCatalog.read(connection, schemas: desired.schemas + removedSchemas.sorted())
+        }
         let existingTables = Set(live.relations.filter { $0.value.kind == "r" || $0.value.kind == "p" }.keys)
         let existingViews = Set(live.relations.filter { $0.value.kind == "v" || $0.value.kind == "m" }.keys)
         let probe = try Probe.run(desired, existingTables: existingTables, existingViews: existingViews, on: connection)
@@ -78,6 +88,7 @@ struct MigrationPlanner {
         compareFunctions()
         comparePrivileges()
         reportUnknownRelations()
+        try dropRemovedSchemas()
     }
 
     // MARK: - Tables
@@ -142,9 +153,35 @@ struct MigrationPlanner {
                                                 reason: "\(blockers.joined(separator: ", ")) references it and is not in the spec; drop that foreign key first"))
                 continue
             }
-            let rows = try hasRows(name)
+            let rows = try rowCount(name)
             dropTables.append(MigrationStep("drop table \(name)", ["DROP TABLE \(SQL.qualified(name));"], safety: .destructive,
-                                            reason: rows ? "it has rows, which would be lost" : "it is empty now, but the table and its definition go"))
+                                            reason: rows == "0" ? "it is empty now, but the table and its definition go" : "its \(rows) row(s) would be lost"))
+        }
+    }
+
+    /// A schema Sluice made that the spec no longer lists: dropped after everything of Sluice's in it,
+    /// or, when it holds anything else, left and reported.
+    private mutating func dropRemovedSchemas() throws {
+        for schema in live.managed.filter({ $0.kind == "schema" && !desired.schemas.contains($0.name) }).map(\.name).sorted() where live.schemas.contains(schema) {
+            let others = try connection.query("""
+                SELECT c.relname FROM pg_class c
+                WHERE c.relnamespace = to_regnamespace($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+                  AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i'))
+                UNION ALL SELECT p.proname FROM pg_proc p WHERE p.pronamespace = to_regnamespace($1)
+                UNION ALL SELECT t.typname FROM pg_type t WHERE t.typnamespace = to_regnamespace($1) AND t.typrelid = 0 AND t.typelem = 0
+                ORDER BY 1
+                """, [SQL.identifier(schema)]).rows.map { $0[0]! }
+            let goes = Set(droppedTables).union(live.managed.filter { $0.kind == "view" || $0.kind == "materialized view" }.map(\.name))
+                .union(live.managed.filter { $0.kind == "function" }.map(\.name))
+            let staying = others.filter { name in
+                !goes.contains("\(schema).\(name)") && !live.managed.contains { $0.kind == "function" && $0.name.hasPrefix("\(schema).\(name)(") }
+            }
+            if staying.isEmpty {
+                dropSchemas.append(MigrationStep("drop schema \(schema) (no longer in the spec)", ["DROP SCHEMA \(SQL.identifier(schema));"]))
+            } else {
+                keptSchemas.append(schema)
+                drift.append(DriftItem(kind: "schema", name: schema, detail: "no longer in the spec, but it holds \(staying.prefix(3).joined(separator: ", "))\(staying.count > 3 ? ", …" : "") that Sluice did not create; left in place"))
+            }
         }
     }
 
@@ -227,7 +264,19 @@ struct MigrationPlanner {
                 case .widening:
                     alterColumns.append(MigrationStep(summary, statements))
                 case .narrowing(let why):
-                    alterColumns.append(MigrationStep(summary, statements, safety: .destructive, reason: why))
+                    // Decided with the data in hand: a change no existing value notices is safe.
+                    switch try valuesChanged(in: name, column: column.name, from: current.type, to: stored, hasRows: try rows()) {
+                    case .count(0):
+                        alterColumns.append(MigrationStep(summary, statements))
+                    case .count(let changed):
+                        alterColumns.append(MigrationStep(summary, statements, safety: .destructive,
+                                                          reason: "\(changed) row(s) hold a value the new type would change or cut (\(why))"))
+                    case .refused(let message):
+                        alterColumns.append(MigrationStep(summary, statements, safety: .blocked,
+                                                          reason: "some rows hold a value \(stored) cannot take (\(message)); change those rows first"))
+                    case .unknown:
+                        alterColumns.append(MigrationStep(summary, statements, safety: .destructive, reason: why))
+                    }
                 }
                 forcesViews = true
             }
@@ -345,9 +394,49 @@ struct MigrationPlanner {
         }
     }
 
+    enum ValueCheck: Equatable {
+        /// Rows whose value comes back different through the new type and back.
+        case count(Int)
+        /// Some value does not convert at all: the type change would fail.
+        case refused(String)
+        /// The values could not be compared (no equality or no cast back for the old type).
+        case unknown
+    }
+
+    /// How many non-NULL values of the column a cast to `type` would change: each is cast to the new
+    /// type and back, as `ALTER … TYPE … USING` casts, and compared with itself. An empty table
+    /// changes nothing.
+    private func valuesChanged(in table: String, column: String, from current: String, to type: PostgresType, hasRows: Bool) throws -> ValueCheck {
+        guard hasRows else { return .count(0) }
+        let quoted = SQL.identifier(column)
+        try connection.query("SAVEPOINT sluice_value_check")
+        defer { _ = try? connection.query("RELEASE SAVEPOINT sluice_value_check") }
+        do {
+            let changed = try connection.query("""
+                SELECT count(*) FROM \(SQL.qualified(table))
+                WHERE \(quoted) IS NOT NULL AND \(quoted) IS DISTINCT FROM (\(quoted)::\(type))::\(current)
+                """).scalar.flatMap { Int($0) } ?? 0
+            return .count(changed)
+        } catch let error as PostgresError where !error.isConnectionFailure {
+            try connection.query("ROLLBACK TO SAVEPOINT sluice_value_check")
+            // Class 22 is a data exception: a value that does not convert (or is out of range).
+            return error.sqlState?.hasPrefix("22") == true ? .refused(error.message) : .unknown
+        }
+    }
+
     /// The sequence a serial column owns, as a qualified name, or nil.
     private func serialSequence(_ table: String, _ column: String) throws -> String? {
         try connection.query("SELECT pg_get_serial_sequence($1, $2)", [SQL.qualified(table), column]).scalar
+    }
+
+    /// The table's row count as a reader wants it: exact up to a million, "over 1,000,000" beyond.
+    private func rowCount(_ table: String) throws -> String {
+        let count = try connection.query("SELECT count(*) FROM (SELECT FROM \(SQL.qualified(table)) LIMIT 1000001) rows").scalar.flatMap { Int($0) } ?? 0
+        if count > 1_000_000 { return "over 1,000,000" }
+        let digits = String(count)
+        return String(digits.enumerated().flatMap { offset, digit in
+            offset > 0 && (digits.count - offset) % 3 == 0 ? [",", digit] : [digit]
+        })
     }
 
     private func hasRows(_ table: String) throws -> Bool {
@@ -522,7 +611,7 @@ struct MigrationPlanner {
 
     private func finish() -> MigrationPlan {
         var steps = dropViews + dropIndexes + dropForeignKeys + dropConstraints + createRoles + createSchemas + createTables + alterColumns + dropTables
-            + addConstraints + addForeignKeys + createIndexes + createViews + functions + comments + privileges
+            + addConstraints + addForeignKeys + createIndexes + createViews + functions + comments + privileges + dropSchemas
         // Objects the spec describes that someone created before Sluice did: from now on they are Sluice's,
         // so removing one from the spec drops it instead of leaving it as drift.
         let adopted = Set(desired.managedObjects).subtracting(live.managed)
@@ -531,7 +620,11 @@ struct MigrationPlanner {
                                        + adopted.sorted().prefix(3).map { "\($0.kind) \($0.name)" }.joined(separator: ", ")
                                        + (adopted.count > 3 ? ", …" : ""), []))
         }
-        let bookkeeping = desired.bookkeeping(source: "sluice apply \(SluiceVersion.current)", statementCount: steps.reduce(0) { $0 + $1.statements.count })
+        var bookkeeping = desired.bookkeeping(source: "sluice apply \(SluiceVersion.current)", statementCount: steps.reduce(0) { $0 + $1.statements.count })
+        if !keptSchemas.isEmpty {
+            bookkeeping.append("INSERT INTO sluice.managed_objects (kind, name) VALUES "
+                               + keptSchemas.map { "('schema', \(SQL.literal($0)))" }.joined(separator: ", ") + ";")
+        }
         return MigrationPlan(database: desired.database, steps: steps, drift: drift.sorted { ($0.kind, $0.name) < ($1.kind, $1.name) }, notes: notes,
                              bookkeeping: bookkeeping)
     }

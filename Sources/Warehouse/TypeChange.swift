@@ -34,8 +34,14 @@ enum TypeChange: Equatable {
             let digits = [PostgresType.Base.smallint: 5, .integer: 10, .bigint: 19][old.base]!
             return new.modifiers.isEmpty || new.modifiers[0] - (new.modifiers.count > 1 ? new.modifiers[1] : 0) >= digits
         }
+        // Text long enough for every value's text form: the integers' longest with its sign, a uuid's 36.
+        let textLength: [PostgresType.Base: Int] = [.smallint: 6, .integer: 11, .bigint: 20, .uuid: 36, .boolean: 5]
+        if let needed = textLength[old.base], [.text, .varchar].contains(new.base) {
+            return new.base == .text || new.modifiers.isEmpty || new.modifiers[0] >= needed
+        }
         switch (old.base, new.base) {
-        case (.real, .doublePrecision): return true
+        case (.real, .doublePrecision), (.smallint, .real), (.smallint, .doublePrecision), (.integer, .doublePrecision): return true
+        case (.date, .timestamp), (.date, .timestamptz): return true
         case (.numeric, .numeric):
             if new.modifiers.isEmpty { return true }
             guard !old.modifiers.isEmpty else { return false }
@@ -45,7 +51,7 @@ enum TypeChange: Equatable {
             if new.base == .text || new.modifiers.isEmpty { return true }
             return !old.modifiers.isEmpty && new.modifiers[0] >= old.modifiers[0]
         case (.text, .varchar): return new.modifiers.isEmpty
-        case (.char, .char): return old.modifiers == new.modifiers
+        case (.char, .char): return (new.modifiers.first ?? 1) >= (old.modifiers.first ?? 1)
         case (.timestamp, .timestamp), (.timestamptz, .timestamptz), (.time, .time):
             return new.modifiers.isEmpty || (!old.modifiers.isEmpty && new.modifiers[0] >= old.modifiers[0])
         case (.json, .json), (.jsonb, .jsonb), (.inet, .inet), (.cidr, .inet): return true

@@ -103,26 +103,11 @@ public struct DesiredSchema: Sendable {
         return ordered
     }
 
-    /// Whether a view's SQL names another view, qualified or bare, as a whole word.
+    /// Whether a view's query reads another view: names it, qualified or bare, where a relation goes
+    /// (after FROM or JOIN, or a comma in a FROM list), not merely anywhere (a column alias).
     static func reads(_ view: View, _ other: View) -> Bool {
-        mentions(view.sql, other.qualifiedName) || mentions(view.sql, other.name)
-    }
-
-    static func mentions(_ sql: String, _ name: String) -> Bool {
-        let text = Array(sql.lowercased().utf8), word = Array(name.lowercased().utf8)
-        guard !word.isEmpty, text.count >= word.count else { return false }
-        func isWordByte(_ byte: UInt8) -> Bool {
-            (byte >= 97 && byte <= 122) || (byte >= 48 && byte <= 57) || byte == 95 || byte == 36 || byte >= 128
-        }
-        for start in 0...(text.count - word.count) where text[start..<(start + word.count)].elementsEqual(word) {
-            let before = start == 0 ? nil : text[start - 1]
-            let after = start + word.count == text.count ? nil : text[start + word.count]
-            // A bare name preceded by a dot belongs to some other schema.
-            if let before, isWordByte(before) || before == 46 { continue }
-            if let after, isWordByte(after) { continue }
-            return true
-        }
-        return false
+        let relations = RelationReferences.in(view.sql)
+        return relations.contains(other.qualifiedName.lowercased()) || relations.contains(other.name.lowercased())
     }
 
     // MARK: - Privileges

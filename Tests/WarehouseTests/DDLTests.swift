@@ -54,8 +54,22 @@ struct DDLTests {
         let totals = View(schema: "s", name: "customer_totals", sql: "SELECT customer_id, sum(x) AS total FROM s.orders GROUP BY 1")
         let unrelated = View(schema: "s", name: "totals", sql: "SELECT 1 AS customer_totals_count")
         #expect(DesiredSchema.inDependencyOrder([top, unrelated, totals]).map(\.name) == ["totals", "customer_totals", "top_customers"])
-        #expect(!DesiredSchema.mentions("SELECT other.customer_totals FROM x", "customer_totals"))
-        #expect(DesiredSchema.mentions("FROM s.customer_totals\n", "s.customer_totals"))
+        #expect(RelationReferences.in("SELECT other.customer_totals FROM x") == ["x"])
+        #expect(RelationReferences.in("SELECT * FROM s.customer_totals\n") == ["s.customer_totals"])
+        // A view's name used only as a column alias is no reference (issue 19, item 6): the real reader comes second.
+        let summary = View(schema: "s", name: "a_summary", sql: "SELECT * FROM s.b_detail")
+        let detail = View(schema: "s", name: "b_detail", sql: "SELECT count(*) AS a_summary, 'a_summary' AS label FROM s.orders -- a_summary")
+        #expect(DesiredSchema.inDependencyOrder([summary, detail]).map(\.name) == ["b_detail", "a_summary"])
+    }
+
+    @Test func relationsAreFoundWhereSQLPutsThem() {
+        func references(_ sql: String) -> [String] { RelationReferences.in(sql).sorted() }
+        #expect(references("SELECT a.x, b.y FROM s.a AS a JOIN s.b b ON a.id = b.id LEFT JOIN c USING (id), d WHERE x IN (SELECT y FROM e)")
+                == ["c", "d", "e", "s.a", "s.b"])
+        #expect(references("SELECT * FROM generate_series(1, 3) g, LATERAL (SELECT 1 FROM \"Odd Name\") q") == ["Odd Name"])
+        #expect(references("WITH recent AS (SELECT * FROM s.orders) SELECT * FROM recent") == ["s.orders"])
+        #expect(references("SELECT 'FROM fake' AS t, $$FROM fake2$$ /* FROM fake3 */ FROM real") == ["real"])
+        #expect(references("SELECT ordered_at::date AS day, count(*) FROM ONLY s.orders GROUP BY 1 UNION SELECT 1, 2 FROM s.more") == ["s.more", "s.orders"])
     }
 
     @Test func schemaGrantsExpandToEachRelationAndGiveUsage() {
@@ -88,6 +102,17 @@ struct DDLTests {
         #expect(!widens("text", "integer"))
         #expect(!widens("text[]", "text"))
         #expect(!widens("money", "numeric"))
+        // Lossless though the type's kind changes (issue 19, item 9).
+        #expect(widens("integer", "text"))
+        #expect(widens("bigint", "varchar(20)"))
+        #expect(!widens("bigint", "varchar(19)"), "-9223372036854775808 has 20 characters")
+        #expect(widens("uuid", "text"))
+        #expect(widens("integer", "double precision"))
+        #expect(!widens("bigint", "double precision"), "a double holds 53 bits")
+        #expect(!widens("integer", "real"), "a real holds 24 bits")
+        #expect(widens("date", "timestamptz"))
+        #expect(widens("character(2)", "char(3)"))
+        #expect(!widens("character(3)", "char(2)"))
     }
 
     @Test func catalogArraysParse() {

@@ -178,3 +178,128 @@ extension MigrationTests {
         try expectUpToDate(target, connection)
     }
 }
+
+/// Issue 19, item 8: a schema removed from the spec is dropped with what Sluice made in it, or reported.
+extension MigrationTests {
+    func withStaging(_ tables: [Table]) -> Warehouse {
+        var staged = warehouse(tables: tables, views: [])
+        staged.schemas = ["analytics", "staging"]
+        return staged
+    }
+
+    var landing: Table {
+        Table(schema: "staging", name: "landing", columns: [Column(name: "id", type: type("bigint"), notNull: true)], primaryKey: ["id"])
+    }
+
+    @Test func aRemovedSchemaIsDroppedWithItsTablesAndTheirRowCounts() throws {
+        let connection = try Connection(try TestServer.freshDatabase("migrate"))
+        try migrator(withStaging([customers, orders, landing])).apply(on: connection)
+        try connection.execute("INSERT INTO staging.landing SELECT generate_series(1, 1234)")
+        let target = warehouse(tables: [customers, orders], views: [])
+        let refusal = #expect(throws: Migrator.Refusal.self) { try migrator(target).apply(on: connection) }
+        #expect(refusal?.description.contains("its 1,234 row(s) would be lost") == true, "\(String(describing: refusal))")
+        let plan = try migrator(target).apply(on: connection, allowDestructive: true)
+        #expect(plan.steps.map(\.summary) == ["drop table staging.landing", "drop schema staging (no longer in the spec)"])
+        #expect(try connection.query("SELECT count(*) FROM pg_namespace WHERE nspname = 'staging'").scalar == "0")
+        try expectUpToDate(target, connection)
+    }
+
+    @Test func aRemovedSchemaHoldingOthersObjectsIsReportedAndKept() throws {
+        let connection = try Connection(try TestServer.freshDatabase("migrate"))
+        try migrator(withStaging([customers, orders, landing])).apply(on: connection)
+        try connection.execute("CREATE TABLE staging.scratch (note text)")
+        let target = warehouse(tables: [customers, orders], views: [])
+        let plan = try migrator(target).apply(on: connection, allowDestructive: true)
+        #expect(plan.steps.map(\.summary) == ["drop table staging.landing"])
+        #expect(plan.drift.contains { $0.kind == "schema" && $0.name == "staging" && $0.detail.contains("holds scratch that Sluice did not create") }, "\(plan.drift)")
+        #expect(plan.drift.contains { $0.kind == "table" && $0.name == "staging.scratch" }, "what is left in it is drift, not silence")
+        #expect(try connection.query("SELECT count(*) FROM staging.scratch").scalar == "0")
+        // And on every later plan: the schema stays Sluice's to report until it is gone.
+        let later = try migrator(target).plan(on: connection)
+        #expect(later.steps.isEmpty)
+        #expect(later.drift.contains { $0.kind == "schema" && $0.name == "staging" })
+        try connection.execute("DROP TABLE staging.scratch")
+        let emptied = try migrator(target).apply(on: connection)
+        #expect(emptied.steps.map(\.summary) == ["drop schema staging (no longer in the spec)"])
+        try expectUpToDate(target, connection)
+    }
+}
+
+/// Issue 19, item 9: destructive means "can lose or reject data", decided with the data in hand.
+extension MigrationTests {
+    @Test func narrowingIsSafeWhenEveryValueFitsAndCountedWhenNot() throws {
+        let connection = try seeded()  // emails: 'a@example.com' and NULL
+        var narrow = customers
+        narrow.columns[1].type = type("varchar(20)")
+        let fits = warehouse(tables: [narrow, orders])
+        let plan = try migrator(fits).apply(on: connection)  // no --allow-destructive needed
+        #expect(plan.steps.map(\.summary).contains("change type of analytics.customers.email from character varying(100) to varchar(20)"))
+        #expect(plan.steps.allSatisfy { $0.safety == .safe })
+        try expectUpToDate(fits, connection)
+
+        try connection.execute("UPDATE analytics.customers SET email = 'longer@example.com' WHERE customer_id = 2")
+        narrow.columns[1].type = type("varchar(10)")
+        let cut = warehouse(tables: [narrow, orders])
+        let refusal = #expect(throws: Migrator.Refusal.self) { try migrator(cut).apply(on: connection) }
+        #expect(refusal?.description.contains("2 row(s) hold a value the new type would change or cut") == true, "\(String(describing: refusal))")
+        #expect(try connection.query("SELECT max(length(email)) FROM analytics.customers").scalar == "18", "refused: nothing changed")
+    }
+
+    @Test func aValueTheNewTypeCannotTakeBlocksTheChange() throws {
+        let codes = Table(schema: "analytics", name: "codes", columns: [Column(name: "code", type: type("text"))])
+        let connection = try database([customers, orders, codes], rows: "INSERT INTO analytics.codes VALUES ('12'), ('x7');")
+        var numeric = codes
+        numeric.columns[0].type = type("integer")
+        let refusal = #expect(throws: Migrator.Refusal.self) {
+            try migrator(warehouse(tables: [customers, orders, numeric], views: [])).apply(on: connection, allowDestructive: true)
+        }
+        #expect(refusal?.description.contains("some rows hold a value integer cannot take (invalid input syntax for type integer: \"x7\")") == true,
+                "\(String(describing: refusal))")
+        // Fixed in the data, the same change is safe: every value converts unchanged.
+        try connection.execute("UPDATE analytics.codes SET code = '7' WHERE code = 'x7'")
+        let plan = try migrator(warehouse(tables: [customers, orders, numeric], views: [])).apply(on: connection)
+        #expect(plan.steps.allSatisfy { $0.safety == .safe })
+        #expect(try connection.query("SELECT sum(code) FROM analytics.codes").scalar == "19")
+    }
+
+    @Test(arguments: withAndWithoutRows)
+    func losslessConversionsAreSafe(rows: Bool) throws {
+        let mixed = Table(schema: "analytics", name: "mixed", columns: [
+            Column(name: "n", type: type("integer")), Column(name: "u", type: type("uuid")), Column(name: "d", type: type("date")),
+            Column(name: "c", type: type("char(2)")), Column(name: "big", type: type("bigint")),
+        ])
+        let connection = try database([customers, orders, mixed], rows: rows
+            ? "INSERT INTO analytics.mixed VALUES (-2147483648, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '2026-03-29', 'DE', 42);" : nil)
+        var converted = mixed
+        converted.columns = [
+            Column(name: "n", type: type("text")), Column(name: "u", type: type("text")), Column(name: "d", type: type("timestamptz")),
+            Column(name: "c", type: type("char(3)")), Column(name: "big", type: type("integer")),
+        ]
+        let target = warehouse(tables: [customers, orders, converted], views: [])
+        let plan = try migrator(target).apply(on: connection)
+        #expect(plan.steps.count == 5)
+        #expect(plan.steps.allSatisfy { $0.safety == .safe }, "bigint to integer is safe too while every value fits")
+        if rows {
+            #expect(try connection.query("SELECT n, u, c, big FROM analytics.mixed").rows == [["-2147483648", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "DE ", "42"]])
+        }
+        try expectUpToDate(target, connection)
+    }
+}
+
+/// Issue 19, item 6: views are ordered by what they read, not by where their names appear.
+extension MigrationTests {
+    @Test func aViewNamedOnlyAsAnotherViewsColumnAliasDoesNotReorderThem() throws {
+        let summary = View(schema: "analytics", name: "a_summary", sql: "SELECT * FROM analytics.b_detail")
+        let detail = View(schema: "analytics", name: "b_detail", sql: "SELECT count(*) AS a_summary FROM analytics.orders")
+        let target = warehouse(views: [summary, detail])
+        let connection = try Connection(try TestServer.freshDatabase("migrate"))
+        let plan = try migrator(target).apply(on: connection)
+        let creates = plan.steps.map(\.summary).filter { $0.hasPrefix("create view") }
+        #expect(creates == ["create view analytics.b_detail", "create view analytics.a_summary"])
+        try expectUpToDate(target, connection)
+        // schema.sql's statements, in the same order.
+        let text = DesiredSchema(warehouse: target, pipelines: []).creationSections.flatMap(\.statements).joined(separator: "\n")
+        let first = try #require(text.range(of: "CREATE VIEW analytics.b_detail")), second = try #require(text.range(of: "CREATE VIEW analytics.a_summary"))
+        #expect(first.lowerBound < second.lowerBound)
+    }
+}

@@ -178,7 +178,7 @@ struct MigrationTests {
         let plan = try migrator(target).plan(on: connection)
         let drop = try #require(plan.steps.first { $0.summary == "drop table analytics.orders" })
         #expect(drop.safety == .destructive)
-        #expect(drop.reason == "it has rows, which would be lost")
+        #expect(drop.reason == "its 2 row(s) would be lost")
         // Its index goes with it: no separate step, and no drift.
         #expect(!plan.steps.contains { $0.summary.contains("orders_customer_id_idx") })
         #expect(plan.drift.isEmpty)
