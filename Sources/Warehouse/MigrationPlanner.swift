@@ -40,6 +40,8 @@ struct MigrationPlanner {
     private var droppedTables: Set<String> = []
     /// `table.constraint` of every constraint this plan drops.
     private var droppedConstraints: Set<String> = []
+    /// Tables this plan adds columns to: a view that selects `*` from one is rebuilt to see them.
+    private var tablesGainingColumns: Set<String> = []
     /// Primary keys and unique constraints this plan drops: foreign keys elsewhere may depend on them.
     private var droppedKeys: [(table: String, constraint: String)] = []
 
@@ -99,7 +101,11 @@ struct MigrationPlanner {
         let deferred = desired.deferredForeignKeys
         for table in desired.tables {
             let name = table.qualifiedName
-            guard let relation = live.relations[name] else {
+            // A view Sluice made that the spec turned into a table: the view is dropped first
+            // (compareViews: it is no longer in the spec), so the table is created in the same migration.
+            let replacesView = live.relations[name].map { $0.kind == "v" || $0.kind == "m" } == true && desired.view(name) == nil
+                && (isManaged("view", name) || isManaged("materialized view", name))
+            guard let relation = live.relations[name], !replacesView else {
                 let own = deferred.filter { $0.table.qualifiedName == name }.map(\.foreignKey)
                 createTables.append(MigrationStep("create table \(name)", [DDL.createTable(table, deferring: own)] + tableComments(table)))
                 for constraint in DDL.constraints(of: table) where constraint.foreignKey.map(own.contains) ?? false {
@@ -233,6 +239,7 @@ struct MigrationPlanner {
             let columnName = "\(name).\(column.name)", quoted = SQL.identifier(column.name)
             guard let current = relation.columns.first(where: { $0.name == column.name }) else {
                 let step = MigrationStep("add column \(columnName) \(column.type)", ["ALTER TABLE \(target) ADD COLUMN \(DDL.columnDefinition(column));"])
+                tablesGainingColumns.insert(name)
                 if column.notNull, column.defaultExpression == nil, !column.identity, !column.type.hasImplicitDefault, try rows() {
                     alterColumns.append(MigrationStep(step.summary, step.statements, safety: .blocked,
                                                       reason: "\(name) has rows and the new column is NOT NULL without a default; give it a default, or add it nullable and backfill"))
@@ -457,6 +464,10 @@ struct MigrationPlanner {
                 rebuild[view.qualifiedName] = view.materialized ? "it becomes a materialized view" : "it stops being a materialized view"
             } else if probe.viewDefinitions[view.qualifiedName] != relation.definition {
                 rebuild[view.qualifiedName] = "its definition changed"
+            } else if let grown = live.reads[view.qualifiedName]?.intersection(tablesGainingColumns).sorted().first,
+                      RelationReferences.selectsStar(view.sql) {
+                // PostgreSQL expands `*` when a view is created: it sees new columns only once rebuilt.
+                rebuild[view.qualifiedName] = "it selects * from \(grown), which gains columns"
             }
         }
         // Views Sluice made that the spec dropped.

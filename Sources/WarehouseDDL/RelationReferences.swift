@@ -61,9 +61,23 @@ public enum RelationReferences {
         return references.subtracting(cteNames)
     }
 
+    /// Whether the query selects `*` or `alias.*` anywhere (a select list PostgreSQL expands into
+    /// the columns of the day, once, when the view is created); `count(*)` and `a * b` are not.
+    public static func selectsStar(_ sql: String) -> Bool {
+        let tokens = tokenize(sql)
+        return tokens.indices.contains { index in
+            guard tokens[index] == .star, index > 0 else { return false }
+            switch tokens[index - 1] {
+            case .comma, .dot: return true
+            case .word(let word, quoted: false): return ["select", "distinct", "all"].contains(word)
+            default: return false
+            }
+        }
+    }
+
     enum Token: Equatable {
         case word(String, quoted: Bool)
-        case open, close, comma, dot, other
+        case open, close, comma, dot, star, other
     }
 
     /// Words, quoted identifiers and the punctuation that matters; strings, numbers and comments skipped.
@@ -118,6 +132,7 @@ public enum RelationReferences {
             case ")": tokens.append(.close); index += 1
             case ",": tokens.append(.comma); index += 1
             case ".": tokens.append(.dot); index += 1
+            case "*": tokens.append(.star); index += 1
             default:
                 if isWordStart(c) {
                     var word = ""

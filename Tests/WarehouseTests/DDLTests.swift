@@ -70,6 +70,11 @@ struct DDLTests {
         #expect(references("WITH recent AS (SELECT * FROM s.orders) SELECT * FROM recent") == ["s.orders"])
         #expect(references("SELECT 'FROM fake' AS t, $$FROM fake2$$ /* FROM fake3 */ FROM real") == ["real"])
         #expect(references("SELECT ordered_at::date AS day, count(*) FROM ONLY s.orders GROUP BY 1 UNION SELECT 1, 2 FROM s.more") == ["s.more", "s.orders"])
+        #expect(RelationReferences.selectsStar("SELECT * FROM t"))
+        #expect(RelationReferences.selectsStar("SELECT DISTINCT o.*, 1 FROM t o"))
+        #expect(RelationReferences.selectsStar("SELECT id, * FROM t"))
+        #expect(!RelationReferences.selectsStar("SELECT count(*), a * b, 2*3 FROM t -- SELECT *"))
+        #expect(!RelationReferences.selectsStar("SELECT '*' AS star FROM t"))
     }
 
     @Test func schemaGrantsExpandToEachRelationAndGiveUsage() {

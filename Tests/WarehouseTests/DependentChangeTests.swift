@@ -303,3 +303,39 @@ extension MigrationTests {
         #expect(first.lowerBound < second.lowerBound)
     }
 }
+
+/// Issue 19, items 7 and 9: views that expand `*` see new columns; a view becomes a table in one migration.
+extension MigrationTests {
+    @Test(arguments: withAndWithoutRows)
+    func aSelectStarViewIsRebuiltWhenItsTableGainsAColumn(rows: Bool) throws {
+        let everything = View(schema: "analytics", name: "all_customers", sql: "SELECT c.* FROM analytics.customers c")
+        let named = View(schema: "analytics", name: "customer_ids", sql: "SELECT customer_id, count(*) AS n FROM analytics.customers GROUP BY 1")
+        let base = warehouse(views: [everything, named])
+        let connection = try Connection(try TestServer.freshDatabase("migrate"))
+        try migrator(base).apply(on: connection)
+        if rows { try connection.execute("INSERT INTO analytics.customers (customer_id, country) VALUES (1, 'DE')") }
+        var grown = customers
+        grown.columns.append(Column(name: "segment", type: type("text"), defaultExpression: "'retail'"))
+        let target = warehouse(tables: [grown, orders], views: [everything, named])
+        let plan = try migrator(target).apply(on: connection)
+        let summaries = plan.steps.map(\.summary)
+        #expect(summaries.contains("drop view analytics.all_customers to rebuild it: it selects * from analytics.customers, which gains columns"), "\(summaries)")
+        #expect(!summaries.contains { $0.contains("customer_ids") }, "a view naming its columns is left alone")
+        #expect(try connection.query("SELECT count(*) FROM information_schema.columns WHERE table_name = 'all_customers' AND column_name = 'segment'").scalar == "1")
+        if rows { #expect(try connection.query("SELECT segment FROM analytics.all_customers").scalar == "retail") }
+        try expectUpToDate(target, connection)
+    }
+
+    @Test func aManagedViewBecomesATableInOneMigration() throws {
+        let connection = try seeded()
+        let table = Table(schema: "analytics", name: "customer_totals", columns: [
+            Column(name: "customer_id", type: type("bigint"), notNull: true), Column(name: "total", type: type("numeric(14,2)")),
+        ], primaryKey: ["customer_id"])
+        let target = warehouse(tables: [customers, orders, table], views: [daily])
+        let plan = try migrator(target).apply(on: connection)
+        #expect(plan.steps.map(\.summary).prefix(2) == ["drop view analytics.customer_totals (no longer in the spec)", "create table analytics.customer_totals"],
+                "\(plan.steps.map(\.summary))")
+        #expect(try connection.query("SELECT relkind::text FROM pg_class WHERE oid = 'analytics.customer_totals'::regclass").scalar == "r")
+        try expectUpToDate(target, connection)
+    }
+}
