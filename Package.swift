@@ -81,7 +81,7 @@ let package = Package(
         .executableTarget(name: "SpecFuzzer", dependencies: ["SpecLoader", "Checks"], path: "fuzz/SpecFuzzer"),
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore"]),
         .testTarget(name: "SpecLoaderTests", dependencies: ["SpecLoader"]),
-        .testTarget(name: "ChecksTests", dependencies: ["Checks", "SpecLoader", "SwiftSpecs"]),
+        .testTarget(name: "ChecksTests", dependencies: ["Checks", "SpecLoader", "SwiftSpecs", "TestSupport"]),
         .testTarget(name: "ArchitectureDiagramTests", dependencies: ["ArchitectureDiagram", "SpecLoader", "SluiceCore"]),
         .testTarget(name: "AWSSigningTests", dependencies: ["AWSSigning"]),
         // The real servers tests talk to: a throwaway PostgreSQL cluster and moto's S3 API.

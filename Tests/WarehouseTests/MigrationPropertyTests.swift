@@ -17,17 +17,11 @@ struct MigrationPropertyTests {
     /// 4 reference warehouses x 10 sequences x 3 migrations: 120 migrations, each checked twice.
     static let sequencesPerSpec = 10
 
-    /// SplitMix64: small, seedable, the same sequence on every machine.
+    /// The seeded generator, with the two draws the edits need.
     struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+        var generator: SplitMix64
+        init(state: UInt64) { generator = SplitMix64(state: state) }
+        mutating func below(_ bound: Int) -> Int { Int.random(in: 0..<bound, using: &generator) }
         mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
     }
 
