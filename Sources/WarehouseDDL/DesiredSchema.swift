@@ -89,25 +89,22 @@ public struct DesiredSchema: Sendable {
     }
 
     static func inDependencyOrder(_ views: [View]) -> [View] {
+        // A view reads another when its query names it where a relation goes (RelationReferences), not
+        // merely anywhere (a column alias). Each query is scanned once; the ordering asks about every pair.
+        let references = Dictionary(views.map { ($0.qualifiedName, RelationReferences.in($0.sql)) }, uniquingKeysWith: { first, _ in first })
+        func reads(_ view: View, _ other: View) -> Bool {
+            guard let read = references[view.qualifiedName] else { return false }
+            return read.contains(other.qualifiedName.lowercased()) || read.contains(other.name.lowercased())
+        }
         var remaining = views
-        var placed: Set<String> = []
         var ordered: [View] = []
         while !remaining.isEmpty {
             let ready = remaining.firstIndex { view in
                 remaining.allSatisfy { other in other.qualifiedName == view.qualifiedName || !reads(view, other) }
             } ?? 0
-            let view = remaining.remove(at: ready)
-            placed.insert(view.qualifiedName)
-            ordered.append(view)
+            ordered.append(remaining.remove(at: ready))
         }
         return ordered
-    }
-
-    /// Whether a view's query reads another view: names it, qualified or bare, where a relation goes
-    /// (after FROM or JOIN, or a comma in a FROM list), not merely anywhere (a column alias).
-    static func reads(_ view: View, _ other: View) -> Bool {
-        let relations = RelationReferences.in(view.sql)
-        return relations.contains(other.qualifiedName.lowercased()) || relations.contains(other.name.lowercased())
     }
 
     // MARK: - Privileges
