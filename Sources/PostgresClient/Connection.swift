@@ -20,8 +20,11 @@ public struct QueryResult: Sendable {
 /// One libpq connection. Not thread-safe: use one per task, as libpq requires.
 public final class Connection: @unchecked Sendable {
     private var handle: OpaquePointer?
-    /// Server notices (RAISE NOTICE, "relation already exists, skipping", …) in arrival order.
+    /// Server notices (RAISE NOTICE, "relation already exists, skipping", …) in arrival order: the
+    /// most recent ones, at least `noticeLimit` and fewer than twice that. A loader's connection lives for millions of objects and hears a
+    /// notice or two for each (`DROP TABLE IF EXISTS`), so keeping them all grew without bound.
     public private(set) var notices: [String] = []
+    public static let noticeLimit = 1000
 
     /// Connects with a `postgresql://` URL or a `key=value` string; empty means libpq's defaults and the
     /// `PG*` environment variables. Keepalives and a connect timeout are always set, so a dead server
@@ -51,6 +54,8 @@ public final class Connection: @unchecked Sendable {
             guard let context, let message else { return }
             let connection = Unmanaged<Connection>.fromOpaque(context).takeUnretainedValue()
             connection.notices.append(String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines))
+            // Dropped in halves, so trimming stays amortised O(1) per notice.
+            if connection.notices.count >= 2 * Connection.noticeLimit { connection.notices.removeFirst(Connection.noticeLimit) }
         }, context)
     }
 

@@ -32,6 +32,16 @@ struct PostgresClientTests {
         #expect(connection.notices.contains { $0.contains("hello 42") })
     }
 
+    /// A loader's connection hears a notice per object (`DROP TABLE IF EXISTS`) for millions of
+    /// objects: only the most recent are kept (this grew the 1M-object load by hundreds of MB).
+    @Test func noticesAreBoundedToTheMostRecent() throws {
+        let connection = try Connection(try TestServer.freshDatabase())
+        try connection.execute("DO $$ BEGIN FOR i IN 1..2500 LOOP RAISE NOTICE 'n %', i; END LOOP; END $$")
+        #expect(connection.notices.count == 1500)
+        #expect(connection.notices.first?.hasSuffix("n 1001") == true)
+        #expect(connection.notices.last?.hasSuffix("n 2500") == true)
+    }
+
     @Test func transactionRollsBackWhenTheBodyThrows() throws {
         let connection = try Connection(try TestServer.freshDatabase())
         try connection.execute("CREATE TABLE t (id int)")
