@@ -21,8 +21,9 @@ public struct QueryResult: Sendable {
 public final class Connection: @unchecked Sendable {
     private var handle: OpaquePointer?
     /// Server notices (RAISE NOTICE, "relation already exists, skipping", …) in arrival order: the
-    /// most recent ones, at least `noticeLimit` and fewer than twice that. A loader's connection lives for millions of objects and hears a
-    /// notice or two for each (`DROP TABLE IF EXISTS`), so keeping them all grew without bound.
+    /// most recent ones, at least `noticeLimit` and fewer than twice that. A loader's connection
+    /// lives for millions of objects and hears a notice for each (`DROP TABLE IF EXISTS`), so
+    /// keeping them all grew without bound.
     public private(set) var notices: [String] = []
     public static let noticeLimit = 1000
 

@@ -146,8 +146,8 @@ struct PlanCommand: ParsableCommand {
                 let path = ProjectContext.display(file.path)
                 message += "  \(file.status.sign) \(path): \(reason)\n"
                 if format == .github {
-                    let properties = "file=\(GitHubReporter.escapeProperty(path)),title=\(GitHubReporter.escapeProperty("\(output)/ is stale"))"
-                    print("::error \(properties)::\(GitHubReporter.escapeData("\(path) \(reason): run `sluice plan` and commit the result"))")
+                    print(GitHubReporter.annotation("error", file: path, title: "\(output)/ is stale",
+                                                    message: "\(path) \(reason): run `sluice plan` and commit the result"), terminator: "")
                 }
             }
             FileHandle.standardError.write(Data(message.utf8))
@@ -174,8 +174,7 @@ struct PlanCommand: ParsableCommand {
     private func text(_ result: SpecResult, plan: MigrationPlan?) -> String {
         var text = "\(result.spec)\n"
         for file in result.files {
-            let relative = file.path.hasPrefix(FileManager.default.currentDirectoryPath + "/")
-                ? String(file.path.dropFirst(FileManager.default.currentDirectoryPath.count + 1)) : file.path
+            let relative = ProjectContext.display(file.path)
             switch file.status {
             case .added: text += "  + \(relative) (new, \(file.linesAdded) lines)\n"
             case .changed: text += "  ~ \(relative) (+\(file.linesAdded) -\(file.linesRemoved) lines)\n"

@@ -163,15 +163,20 @@ enum GitHubReporter {
         var out = ""
         for d in compilations.flatMap(\.active) {
             let command = d.severity == .error ? "error" : d.severity == .warning ? "warning" : "notice"
-            var properties: [String] = []
-            if let location = d.location {
-                properties += ["file=\(escapeProperty(location.file))", "line=\(location.line)", "col=\(location.column)"]
-            }
-            properties.append("title=\(escapeProperty(d.code))")
             let message = ([d.message] + d.evidence.map { "evidence: \($0)" }).joined(separator: "\n")
-            out += "::\(command) \(properties.joined(separator: ","))::\(escapeData(message))\n"
+            out += annotation(command, file: d.location?.file, line: d.location?.line, column: d.location?.column, title: d.code, message: message)
         }
         return out
+    }
+
+    /// One workflow command (`::error file=…,line=…,col=…,title=…::message`), its parts escaped.
+    static func annotation(_ command: String, file: String?, line: Int? = nil, column: Int? = nil, title: String, message: String) -> String {
+        var properties: [String] = []
+        if let file { properties.append("file=\(escapeProperty(file))") }
+        if let line { properties.append("line=\(line)") }
+        if let column { properties.append("col=\(column)") }
+        properties.append("title=\(escapeProperty(title))")
+        return "::\(command) \(properties.joined(separator: ","))::\(escapeData(message))\n"
     }
 
     static func escapeData(_ s: String) -> String {

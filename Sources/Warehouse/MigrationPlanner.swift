@@ -293,7 +293,7 @@ struct MigrationPlanner {
                     // existing values would collide, so the sequence restarts after the largest.
                     var statements: [String] = []
                     if currentDefault != nil { statements.append("ALTER TABLE \(target) ALTER COLUMN \(quoted) DROP DEFAULT;") }
-                    let nulls = current.notNull ? 0 : try connection.query("SELECT count(*) FROM \(target) WHERE \(quoted) IS NULL").scalar.flatMap { Int($0) } ?? 0
+                    let nulls = current.notNull ? 0 : try nullCount(target, quoted)
                     if !current.notNull { statements.append("ALTER TABLE \(target) ALTER COLUMN \(quoted) SET NOT NULL;") }
                     statements.append("ALTER TABLE \(target) ALTER COLUMN \(quoted) ADD GENERATED ALWAYS AS IDENTITY;")
                     statements.append("SELECT setval(pg_get_serial_sequence(\(SQL.literal(target)), \(SQL.literal(column.name))), coalesce(max(\(quoted)), 0) + 1, false) FROM \(target);")
@@ -317,7 +317,7 @@ struct MigrationPlanner {
             }
             if column.notNull != current.notNull, !column.identity {
                 if column.notNull {
-                    let nulls = try connection.query("SELECT count(*) FROM \(target) WHERE \(quoted) IS NULL").scalar.flatMap { Int($0) } ?? 0
+                    let nulls = try nullCount(target, quoted)
                     let statement = "ALTER TABLE \(target) ALTER COLUMN \(quoted) SET NOT NULL;"
                     if nulls == 0 {
                         alterColumns.append(MigrationStep("set NOT NULL on \(columnName)", [statement]))
@@ -444,6 +444,11 @@ struct MigrationPlanner {
         return String(digits.enumerated().flatMap { offset, digit in
             offset > 0 && (digits.count - offset) % 3 == 0 ? [",", digit] : [digit]
         })
+    }
+
+    /// Rows holding NULL in a column (`target` and `column` already quoted).
+    private func nullCount(_ target: String, _ column: String) throws -> Int {
+        try connection.query("SELECT count(*) FROM \(target) WHERE \(column) IS NULL").scalar.flatMap { Int($0) } ?? 0
     }
 
     private func hasRows(_ table: String) throws -> Bool {

@@ -32,14 +32,8 @@ struct Probe {
         for (number, table) in schema.tables.enumerated() where existingTables.contains(table.qualifiedName) {
             let name = "sluice_probe_\(number)"
             let columns = table.columns.map { column -> String in
-                var type = column.type
                 // A serial's default names its own sequence; compare the type it stands for instead.
-                switch type.base {
-                case .smallserial: type.base = .smallint
-                case .serial: type.base = .integer
-                case .bigserial: type.base = .bigint
-                default: break
-                }
+                let type = TypeChange.stored(column.type)
                 return "\(SQL.identifier(column.name)) \(type)\(column.identity ? " GENERATED ALWAYS AS IDENTITY" : "")"
             }
             try connection.query("CREATE TEMP TABLE \(name) (\(columns.joined(separator: ", ")))")
