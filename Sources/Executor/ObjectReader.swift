@@ -40,7 +40,10 @@ struct ObjectReader: @unchecked Sendable {
         program.startBatch()
         func flush() throws {
             guard !buffer.isEmpty else { return }
-            guard channel.put(.chunk(buffer)) else { throw CancellationError() }
+            // A copy of exactly the bytes: handing over the buffer itself would carry its whole
+            // reserved capacity (320 KB) into the queue for each one-record object.
+            let chunk = buffer.withUnsafeBufferPointer { Array($0) }
+            guard channel.put(.chunk(chunk)) else { throw CancellationError() }
             buffer.removeAll(keepingCapacity: true)
         }
         let handle: (RecordReader.Record) throws -> Void = { record in

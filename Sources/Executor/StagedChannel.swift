@@ -10,9 +10,11 @@ enum StagedEvent {
 }
 
 /// A bounded queue between the reader (parsing object N+1) and the loader (the database merging
-/// object N), so the two cores work at once while memory stays at most `capacity` bytes of COPY text.
+/// object N), so the two cores work at once while memory stays at most `capacity` bytes of COPY text
+/// and `maxEvents` events (a few hundred tiny objects ahead; more gains nothing and costs memory).
 final class StagedChannel: @unchecked Sendable {
     static let capacity = 32 << 20
+    static let maxEvents = 1024
     private let condition = NSCondition()
     /// Taken slots are set to nil at once, so a chunk's memory goes when the loader has sent it.
     private var events: [StagedEvent?] = []
@@ -28,7 +30,7 @@ final class StagedChannel: @unchecked Sendable {
         defer { condition.unlock() }
         let size: Int
         if case .chunk(let chunk) = event { size = chunk.count } else { size = 0 }
-        while bytes + size > Self.capacity && bytes > 0 && !cancelled { condition.wait() }
+        while (bytes + size > Self.capacity && bytes > 0 || events.count - head >= Self.maxEvents) && !cancelled { condition.wait() }
         guard !cancelled else { return false }
         events.append(event)
         bytes += size

@@ -7,15 +7,16 @@ import Testing
 import Warehouse
 import WarehouseDDL
 
-/// Random edits of the reference warehouses, migrated forwards and back on a real server: every
-/// migration completes, plans nothing the second time, and leaves the catalog exactly as a fresh
-/// database built from the edited spec's schema.sql (column order aside: PostgreSQL cannot move
-/// a column). The edits are what teams make every month: columns, defaults, widened types, NOT
+/// Random edits of the reference warehouses, migrated forwards and back on a real server, empty or
+/// holding rows: every migration completes, keeps every row, plans nothing the second time, and
+/// leaves the catalog exactly as a fresh database built from the edited spec's schema.sql (column
+/// order aside: PostgreSQL cannot move a column). The edits are what teams make every month: columns, defaults, widened types, NOT
 /// NULL, checks, indexes, tables with foreign keys, views over `*` and over named columns.
 @Suite("migration property", .serialized)
 struct MigrationPropertyTests {
-    /// 4 reference warehouses x 10 sequences x 3 migrations: 120 migrations, each checked twice.
-    static let sequencesPerSpec = 10
+    /// 4 reference warehouses x 25 sequences x 3 migrations: 300 migrations, each checked twice,
+    /// half of them on a database holding rows.
+    static let sequencesPerSpec = 25
 
     /// The seeded generator, with the two draws the edits need.
     struct Random {
@@ -128,6 +129,72 @@ struct MigrationPropertyTests {
             """, [PostgresArray.text(schemas)]).rows.map { $0[0] ?? "" }
     }
 
+    /// A literal of `type` for row `row` (1, 2, 3): distinct per row, so keys stay unique; a
+    /// string value is the first literal a check on the column allows, where one names some.
+    static func literal(_ type: PostgresType, row: Int, allowed: String?) -> String {
+        if type.isArray { return "'{}'" }
+        switch type.base {
+        case .smallint, .integer, .bigint, .numeric, .real, .doublePrecision, .smallserial, .serial, .bigserial: return "\(row)"
+        case .boolean: return row % 2 == 0 ? "false" : "true"
+        case .text, .varchar, .char:
+            let text = allowed ?? "v\(row)"
+            return "'" + String(text.prefix(type.modifiers.first ?? text.count)) + "'"
+        case .uuid: return "'00000000-0000-4000-8000-\(String(repeating: "0", count: 11))\(row)'"
+        case .date: return "'2026-11-0\(row)'"
+        case .time: return "'10:00:0\(row)'"
+        case .timestamp, .timestamptz: return "'2026-11-20 10:00:0\(row)'"
+        case .interval: return "'\(row) hours'"
+        case .json, .jsonb: return "'{\"row\": \(row)}'"
+        case .bytea: return "'\\x0\(row)'"
+        case .inet: return "'10.0.0.\(row)'"
+        case .cidr: return "'10.0.\(row).0/24'"
+        }
+    }
+
+    /// Three rows in every table of `warehouse`, parents before children (a child's foreign key
+    /// takes its parent's row of the same number); every column is given a value. Returns the
+    /// row count of each table.
+    static func fill(_ warehouse: Warehouse, on connection: Connection) throws -> [String: Int] {
+        var filled: [String: Int] = [:]
+        var failures: [String: String] = [:]
+        // A table waits for the tables it references; a pass fills those whose parents are filled.
+        for _ in 0..<warehouse.tables.count {
+            for table in warehouse.tables where filled[table.qualifiedName] == nil {
+                let parents = table.foreignKeys.map(\.referencedTable).filter { $0 != table.qualifiedName }
+                guard parents.allSatisfy({ filled[$0] != nil }) else { continue }
+                let given = table.columns.filter { !$0.identity && !$0.type.hasImplicitDefault }
+                do {
+                    for row in 1...3 {
+                        let values = given.map { column -> String in
+                            if let key = table.foreignKeys.first(where: { $0.columns.contains(column.name) }),
+                               let position = key.columns.firstIndex(of: column.name) {
+                                let ordering = key.referencedColumns.joined(separator: ", ")
+                                return "(SELECT \(key.referencedColumns[position]) FROM \(key.referencedTable) ORDER BY \(ordering) OFFSET \(row - 1) LIMIT 1)"
+                            }
+                            let allowed = table.checks.first { $0.expression.contains(column.name) && $0.expression.contains(" IN (") }
+                                .flatMap { check in check.expression.split(separator: "'").dropFirst().first.map(String.init) }
+                            return literal(column.type, row: row, allowed: allowed)
+                        }
+                        try connection.execute("INSERT INTO \(table.qualifiedName) (\(given.map(\.name).joined(separator: ", "))) VALUES (\(values.joined(separator: ", ")))")
+                    }
+                    filled[table.qualifiedName] = 3
+                } catch {
+                    failures[table.qualifiedName] = "\(error)"
+                    filled[table.qualifiedName] = 0
+                }
+            }
+        }
+        #expect(failures.isEmpty, "rows could not be written: \(failures)")
+        #expect(filled.count == warehouse.tables.count && filled.values.allSatisfy { $0 == 3 }, "\(filled)")
+        return filled
+    }
+
+    static func rowCounts(_ warehouse: Warehouse, on connection: Connection) throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for table in warehouse.tables { counts[table.qualifiedName] = Int(try connection.query("SELECT count(*) FROM \(table.qualifiedName)").scalar ?? "") ?? -1 }
+        return counts
+    }
+
     /// A fresh database built from `spec`'s schema.sql.
     static func fromSchemaScript(_ spec: Spec) throws -> Connection {
         let connection = try Connection(try TestServer.freshDatabase("property"))
@@ -167,8 +234,16 @@ struct MigrationPropertyTests {
             let label = "\(name) sequence \(sequence): [\(labels.joined(separator: "] then ["))] then back"
             let connection = try Connection(try TestServer.freshDatabase("property"))
             try Migrator(DesiredSchema(warehouse: base.warehouse!, pipelines: base.pipelines)).apply(on: connection)
+            // Every other sequence runs on a database holding rows: each migration keeps them all.
+            let rows = sequence % 2 == 1 ? try Self.fill(base.warehouse!, on: connection) : [:]
             do {
-                for (step, spec) in stages.enumerated().dropFirst() { try Self.migrate(spec, on: connection, label + " (migration \(step))") }
+                for (step, spec) in stages.enumerated().dropFirst() {
+                    try Self.migrate(spec, on: connection, label + " (migration \(step))")
+                    if !rows.isEmpty {
+                        let now = try Self.rowCounts(base.warehouse!, on: connection)
+                        #expect(now == rows, "\(label) (migration \(step)): rows before \(rows), after \(now)")
+                    }
+                }
             } catch {
                 Issue.record("\(label): \(error)")
             }
