@@ -11,6 +11,11 @@ public struct Placement: Sendable, CustomStringConvertible {
     /// Lambda functions never get public addresses, whatever their subnet.
     public var isFunction: Bool
 
+    /// The ports this interface opens connections from, where responses return: on a host, the
+    /// range AWS documents for Linux kernels (Amazon Linux among them), 32768-61000; Lambda's
+    /// 1024-65535 otherwise.
+    public var ephemeralPorts: PortRange { kind == .host ? PortRange(32768, 61000) : .ephemeral }
+
     /// `function 'etl'`, `host 'warehouse'`, `warehouse 'dw'`
     public var owner: String { "\(kind.rawValue) '\(name)'" }
 
@@ -93,20 +98,21 @@ public struct ReachabilityEngine: Sendable {
         }
         if from.name != to.name {
             path.append("route table '\(network.routeTable(for: from.name)?.name ?? "main")' → \(to.cidr) → local")
-            if let blocked = aclBlocks(request: (from, to.cidr, to, from.cidr), port: PortRange(port), quantifier, path: path) { return blocked }
+            if let blocked = aclBlocks(request: (from, to.cidr, to, from.cidr), port: PortRange(port), quantifier, path: path,
+                                       ephemeral: source.ephemeralPorts) { return blocked }
         }
-        let egress = allowingRule(groups: source.securityGroups, egress: true, ports: PortRange(port), peerGroups: destination.securityGroups,
-                                  peerRange: to.cidr, prefixListOf: nil, quantifier)
-        guard let egress else {
+        let egress = allowingRules(groups: source.securityGroups, egress: true, ports: PortRange(port), peerGroups: destination.securityGroups,
+                                   peerRange: to.cidr, prefixListOf: nil, quantifier)
+        guard !egress.isEmpty else {
             return .blocked(reason: "no egress rule of \(groupList(source.securityGroups)) allows TCP \(port) to \(destination.owner)", path: path)
         }
-        path.append("security group '\(egress.group)' egress \(egress.rule.ports) to \(egress.rule.peer)")
-        let ingress = allowingRule(groups: destination.securityGroups, egress: false, ports: PortRange(port), peerGroups: source.securityGroups,
-                                   peerRange: from.cidr, prefixListOf: nil, quantifier)
-        guard let ingress else {
+        path += describe(egress, egress: true)
+        let ingress = allowingRules(groups: destination.securityGroups, egress: false, ports: PortRange(port), peerGroups: source.securityGroups,
+                                    peerRange: from.cidr, prefixListOf: nil, quantifier)
+        guard !ingress.isEmpty else {
             return .blocked(reason: "no ingress rule of \(groupList(destination.securityGroups)) admits TCP \(port) from \(source.owner)", path: path)
         }
-        path.append("security group '\(ingress.group)' ingress \(ingress.rule.ports) from \(ingress.rule.peer)")
+        path += describe(ingress, egress: false)
         path.append("\(destination)")
         return .reachable(path: path)
     }
@@ -127,12 +133,14 @@ public struct ReachabilityEngine: Sendable {
             if let resource, !endpointPolicyAllows(endpoint, resource) {
                 return .blocked(reason: "the policy of endpoint '\(endpoint.name)' does not allow '\(resource)'", path: path)
             }
-            if let blocked = aclBlocks(request: (source.subnet, anywhere, nil, anywhere), port: PortRange(443), .every, path: path) { return blocked }
-            guard let rule = allowingRule(groups: source.securityGroups, egress: true, ports: PortRange(443), peerGroups: [], peerRange: anywhere,
-                                          prefixListOf: endpoint.name, .every) else {
+            if let blocked = aclBlocks(request: (source.subnet, anywhere, nil, anywhere), port: PortRange(443), .every, path: path,
+                                       ephemeral: source.ephemeralPorts) { return blocked }
+            let rules = allowingRules(groups: source.securityGroups, egress: true, ports: PortRange(443), peerGroups: [], peerRange: anywhere,
+                                      prefixListOf: endpoint.name, .every)
+            guard !rules.isEmpty else {
                 return .blocked(reason: "no egress rule of \(groupList(source.securityGroups)) allows TCP 443 to the prefix list of endpoint '\(endpoint.name)'", path: path)
             }
-            path.append("security group '\(rule.group)' egress \(rule.rule.ports) to \(rule.rule.peer)")
+            path += describe(rules, egress: true)
             return .reachable(path: path + ["\(service)\(resource.map { " '\($0)'" } ?? "")"])
         }
         // An interface endpoint with private DNS answers for the service inside the VPC.
@@ -174,7 +182,7 @@ public struct ReachabilityEngine: Sendable {
             // The NAT subnet's ACL sees the request arrive from the source subnet and leave for the internet
             // (packets keep their internet destination), and the response come back the same way.
             if let blocked = aclBlocks(request: (natSubnet, source.subnet.cidr, nil, source.subnet.cidr), port: PortRange(443), .every,
-                                       path: path, inbound: true) { return blocked }
+                                       path: path, inbound: true, ephemeral: source.ephemeralPorts) { return blocked }
             if let blocked = aclBlocks(request: (natSubnet, CIDR.anyIPv4, nil, CIDR.anyIPv4), port: PortRange(443), .every, path: path) {
                 return blocked
             }
@@ -188,12 +196,14 @@ public struct ReachabilityEngine: Sendable {
         case .local, .gatewayEndpoint:
             return .blocked(reason: "the default route does not leave the VPC", path: path)
         }
-        if let blocked = aclBlocks(request: (source.subnet, CIDR.anyIPv4, nil, CIDR.anyIPv4), port: PortRange(443), .every, path: path) { return blocked }
-        guard let rule = allowingRule(groups: source.securityGroups, egress: true, ports: PortRange(443), peerGroups: [], peerRange: CIDR.anyIPv4,
-                                      prefixListOf: nil, .every) else {
+        if let blocked = aclBlocks(request: (source.subnet, CIDR.anyIPv4, nil, CIDR.anyIPv4), port: PortRange(443), .every, path: path,
+                                   ephemeral: source.ephemeralPorts) { return blocked }
+        let rules = allowingRules(groups: source.securityGroups, egress: true, ports: PortRange(443), peerGroups: [], peerRange: CIDR.anyIPv4,
+                                  prefixListOf: nil, .every)
+        guard !rules.isEmpty else {
             return .blocked(reason: "no egress rule of \(groupList(source.securityGroups)) allows TCP 443 to 0.0.0.0/0", path: path)
         }
-        path.append("security group '\(rule.group)' egress \(rule.rule.ports) to \(rule.rule.peer)")
+        path += describe(rules, egress: true)
         return .reachable(path: path + [purpose])
     }
 
@@ -202,26 +212,80 @@ public struct ReachabilityEngine: Sendable {
         var path = ["the internet"]
         let subnet = destination.subnet
         let table = network.routeTable(for: subnet.name)
-        let defaultRoutes = [CIDR.anyIPv4, CIDR.anyIPv6].compactMap { bestRoute(in: table, to: $0) }
-        guard let route = defaultRoutes.first(where: { if case .internetGateway = $0.target { return true } else { return false } }) else {
+        // Hosts the response can return to: internet addresses the table sends to an internet gateway.
+        let viaGateway = [CIDR.Family.v4, .v6].map { internetDestinations(of: table, $0, to: Self.isInternetGateway) }
+        guard let route = viaGateway.flatMap(\.routes).first else {
             return .blocked(reason: "subnet '\(subnet.name)' has no route to an internet gateway", path: path)
         }
-        path.append("\(route.target) ← route table '\(table?.name ?? "main")' \(route.destination) (subnet '\(subnet.name)', \(subnet.type.rawValue))")
+        path.append("\(route.target) ← route table '\(table?.name ?? "main")' \(viaGateway.flatMap(\.routes).map { "\($0.destination)" }.joined(separator: ", ")) (subnet '\(subnet.name)', \(subnet.type.rawValue))")
         guard destination.hasPublicAddress else {
             return .blocked(reason: "\(destination.owner) has no public address", path: path)
         }
         path.append("\(destination.owner) has a public address")
-        for internet in [CIDR.anyIPv4, CIDR.anyIPv6] {
-            if aclBlocks(request: (subnet, internet, nil, internet), port: PortRange(port), .some, path: path, inbound: true) != nil { continue }
-            guard let rule = allowingRule(groups: destination.securityGroups, egress: false, ports: PortRange(port), peerGroups: [],
-                                          peerRange: internet, prefixListOf: nil, .some, publicOnly: true) else { continue }
-            path.append("security group '\(rule.group)' ingress \(rule.rule.ports) from \(rule.rule.peer)")
-            return .reachable(path: path + ["\(destination)"])
+        // Exposed when some internet host gets through everything at one address: routed back through
+        // the gateway, its request admitted by the NACL and a security group, the response let out.
+        for (family, routed) in zip([CIDR.Family.v4, .v6], viaGateway.map(\.addresses)) where !routed.isEmpty {
+            var hosts = routed
+            if let acl = network.networkACL(for: subnet.name) {
+                let request = NetworkACLEvaluation.evaluate(acl.ingress, proto: .tcp, traffic: TrafficSet(hosts, PortSet(PortRange(port))))
+                hosts = hosts.intersection(request.allowed.addresses(family))
+                // Internet clients answer on ports of their own choosing: some port in 1024-65535.
+                let response = NetworkACLEvaluation.evaluate(acl.egress, proto: .tcp, traffic: TrafficSet(hosts, PortSet(PortRange.ephemeral)))
+                hosts = hosts.intersection(response.allowed.addresses(family))
+            }
+            var admitting: [(group: String, rule: SecurityGroupRule)] = []
+            var admitted = AddressSet(family)
+            for name in destination.securityGroups {
+                for rule in network.securityGroup(name)?.ingress ?? [] where rule.proto.matches(.tcp) && rule.proto.effectivePorts(rule.ports).contains(port) {
+                    guard case .cidr(let block) = rule.peer, block.family == family else { continue }
+                    let reached = AddressSet(block).intersection(hosts)
+                    guard !reached.isEmpty else { continue }
+                    admitted = admitted.union(reached)
+                    admitting.append((name, rule))
+                }
+            }
+            guard !admitted.isEmpty else { continue }
+            path += describe(admitting, egress: false)
+            return .reachable(path: path + ["\(destination) from \(admitted)"])
         }
         return .blocked(reason: "no security group or network ACL rule admits internet traffic on \(port)", path: path)
     }
 
     // MARK: Building blocks
+
+    /// Every destination of `family`, split by the route a table uses for it: longest prefix match
+    /// over the table's routes and the VPC's local routes, as a partition of the address space. A
+    /// destination no route covers is dropped (the rest of the space, not listed).
+    public func routing(_ table: RouteTable?, _ family: CIDR.Family) -> [(route: Route, destinations: AddressSet)] {
+        var routes = (table?.routes ?? []).filter { $0.destination.family == family }
+        for local in [network.vpc.cidr, network.vpc.ipv6].compactMap({ $0 }) where local.family == family {
+            routes.append(Route(destination: local, target: .local))
+        }
+        var covered = AddressSet(family)
+        var result: [(route: Route, destinations: AddressSet)] = []
+        // The longest prefixes first: each route gets what no more specific route took.
+        for route in routes.enumerated().sorted(by: { ($1.element.destination.prefixLength, $0.offset) < ($0.element.destination.prefixLength, $1.offset) }).map(\.element) {
+            let block = AddressSet(route.destination)
+            let own = block.subtracting(covered)
+            covered = covered.union(block)
+            if !own.isEmpty { result.append((route, own)) }
+        }
+        return result
+    }
+
+    /// The internet addresses a table sends to targets `matching`, and the routes that send them.
+    public func internetDestinations(of table: RouteTable?, _ family: CIDR.Family, to matching: (RouteTarget) -> Bool) -> (addresses: AddressSet, routes: [Route]) {
+        let internet = AddressSet.internet(family)
+        var addresses = AddressSet(family)
+        var routes: [Route] = []
+        for (route, destinations) in routing(table, family) where matching(route.target) {
+            let reached = destinations.intersection(internet)
+            guard !reached.isEmpty else { continue }
+            addresses = addresses.union(reached)
+            routes.append(route)
+        }
+        return (addresses, routes)
+    }
 
     /// The route a table uses for `destination`: longest prefix match over its routes and the VPC's local routes.
     public func bestRoute(in table: RouteTable?, to destination: CIDR) -> Route? {
@@ -234,20 +298,21 @@ public struct ReachabilityEngine: Sendable {
     /// Checks the four NACL crossings of a TCP connection from `request.from` (talking to
     /// `request.toRange`) to `request.to` (seeing `request.fromRange`): the request out and in on
     /// `port`, the response out and in on the ephemeral ports. Nil when every crossing allows.
+    /// `ephemeral` is the initiator's: a NAT gateway's and Lambda's are 1024-65535, a Linux host's narrower.
     func aclBlocks(request: (from: Subnet, toRange: CIDR, to: Subnet?, fromRange: CIDR), port: PortRange, _ quantifier: Quantifier,
-                   path: [String], inbound: Bool = false) -> Verdict? {
+                   path: [String], inbound: Bool = false, ephemeral: PortRange = .ephemeral) -> Verdict? {
         struct Crossing { let subnet: Subnet; let egress: Bool; let ports: PortRange; let peer: CIDR; let what: String }
         var crossings: [Crossing] = []
         if !inbound {
             crossings.append(Crossing(subnet: request.from, egress: true, ports: port, peer: request.toRange, what: "request"))
-            crossings.append(Crossing(subnet: request.from, egress: false, ports: .ephemeral, peer: request.toRange, what: "response"))
+            crossings.append(Crossing(subnet: request.from, egress: false, ports: ephemeral, peer: request.toRange, what: "response"))
         }
         if let to = request.to {
             crossings.append(Crossing(subnet: to, egress: false, ports: port, peer: request.fromRange, what: "request"))
-            crossings.append(Crossing(subnet: to, egress: true, ports: .ephemeral, peer: request.fromRange, what: "response"))
+            crossings.append(Crossing(subnet: to, egress: true, ports: ephemeral, peer: request.fromRange, what: "response"))
         } else if inbound {
             crossings.append(Crossing(subnet: request.from, egress: false, ports: port, peer: request.toRange, what: "request"))
-            crossings.append(Crossing(subnet: request.from, egress: true, ports: .ephemeral, peer: request.toRange, what: "response"))
+            crossings.append(Crossing(subnet: request.from, egress: true, ports: ephemeral, peer: request.toRange, what: "response"))
         }
         for crossing in crossings {
             guard let acl = network.networkACL(for: crossing.subnet.name) else { continue }  // the default NACL allows everything
@@ -263,25 +328,38 @@ public struct ReachabilityEngine: Sendable {
         return nil
     }
 
-    /// The first rule of `groups` that allows the traffic, if any. Security groups only allow.
-    func allowingRule(groups: [String], egress: Bool, ports: PortRange, peerGroups: [String], peerRange: CIDR, prefixListOf endpoint: String?,
-                      _ quantifier: Quantifier, publicOnly: Bool = false) -> (group: String, rule: SecurityGroupRule)? {
+    /// The rules of `groups` that allow the traffic: with `.every`, rules whose union covers every
+    /// address of `peerRange` on every port asked (an allow may be split over several rules); with
+    /// `.some`, one rule that admits part of it. Empty when the groups do not allow it. Security
+    /// groups only allow, and a rule for all protocols covers every port whatever its range says.
+    func allowingRules(groups: [String], egress: Bool, ports: PortRange, peerGroups: [String], peerRange: CIDR, prefixListOf endpoint: String?,
+                       _ quantifier: Quantifier) -> [(group: String, rule: SecurityGroupRule)] {
+        let family = peerRange.family
+        var left = TrafficSet(AddressSet(peerRange), PortSet(ports))
+        var used: [(group: String, rule: SecurityGroupRule)] = []
         for name in groups {
             guard let group = network.securityGroup(name) else { continue }
             for rule in egress ? group.egress : group.ingress where rule.proto.matches(.tcp) {
-                let portsMatch = quantifier == .every ? rule.ports.contains(ports) : rule.ports.overlaps(ports)
-                guard portsMatch else { continue }
+                let addresses: AddressSet
                 switch rule.peer {
-                case .securityGroup(let peer): if peerGroups.contains(peer) { return (name, rule) }
-                case .prefixList(let e): if e == endpoint { return (name, rule) }
-                case .cidr(let block):
-                    if publicOnly && block.isPrivateRange { continue }
-                    let matches = quantifier == .every ? block.contains(peerRange) : block.overlaps(peerRange)
-                    if matches { return (name, rule) }
+                // The peer's interfaces are in the group: the rule admits them at whatever address they have.
+                case .securityGroup(let peer): guard peerGroups.contains(peer) else { continue }; addresses = .all(family)
+                case .prefixList(let e): guard e == endpoint else { continue }; addresses = .all(family)
+                case .cidr(let block): addresses = AddressSet(block)
                 }
+                let box = TrafficSet.Box(addresses: addresses, ports: rule.proto.effectivePorts(rule.ports))
+                guard !left.intersection(box).isEmpty else { continue }
+                if quantifier == .some { return [(name, rule)] }
+                used.append((name, rule))
+                left = left.subtracting(box)
+                if left.isEmpty { return used }
             }
         }
-        return nil
+        return []
+    }
+
+    func describe(_ rules: [(group: String, rule: SecurityGroupRule)], egress: Bool) -> [String] {
+        rules.map { "security group '\($0.group)' \(egress ? "egress" : "ingress") \($0.rule.proto == .all ? "all ports" : "\($0.rule.ports)") \(egress ? "to" : "from") \($0.rule.peer)" }
     }
 
     func endpointPolicyAllows(_ endpoint: Endpoint, _ resource: String) -> Bool {
@@ -301,29 +379,10 @@ public struct ReachabilityEngine: Sendable {
         }
     }
 
+    static func isInternetGateway(_ target: RouteTarget) -> Bool { if case .internetGateway = target { return true } else { return false } }
+    static func isNATGateway(_ target: RouteTarget) -> Bool { if case .natGateway = target { return true } else { return false } }
+
     func groupList(_ groups: [String]) -> String {
         groups.count == 1 ? "security group '\(groups[0])'" : "security groups \(groups.map { "'\($0)'" }.joined(separator: ", "))"
-    }
-}
-
-/// First-match evaluation of NACL entries over a whole address and port range.
-public enum NetworkACLEvaluation {
-    /// `.every`: allowed only if every address and port of the range is allowed. A partially
-    /// overlapping deny refuses; a partially overlapping allow defers to later entries.
-    /// `.some`: allowed if some address and port could pass. A partial allow admits; a partial
-    /// deny defers. No decision means the implicit final deny.
-    public static func evaluate(_ entries: [NetworkACLEntry], proto: IPProtocol, ports: PortRange, range: CIDR,
-                                _ quantifier: Quantifier) -> (allowed: Bool, entry: NetworkACLEntry?) {
-        for entry in entries.sorted(by: { $0.number < $1.number }) {
-            guard entry.proto.matches(proto), entry.ports.overlaps(ports), entry.cidr.overlaps(range) else { continue }
-            let covers = entry.ports.contains(ports) && entry.cidr.contains(range)
-            if covers { return (entry.action == .allow, entry) }
-            switch (quantifier, entry.action) {
-            case (.every, .deny): return (false, entry)
-            case (.some, .allow): return (true, entry)
-            default: continue
-            }
-        }
-        return (false, nil)
     }
 }

@@ -74,7 +74,9 @@ public enum ScheduleExpression {
         }
         if text == "?" { return nil }  // only reachable where the field takes '?'; the character check refused it elsewhere
         // L, W and # stand alone: never inside a list or range ("3#1,6#3" is two expressions, which EventBridge refuses).
-        if text.contains("#") || text.contains("W") || text.contains("L") {
+        // The letters of names (JUL, WED) are not the special characters.
+        let specials = field.names.reduce(text) { $0.replacingOccurrences(of: $1, with: "") }
+        if specials.contains(where: { "LW#".contains($0) && field.wildcards.contains($0) }) {
             if text.contains(",") || text.contains("-") || text.contains("/") {
                 return "L, W and # cannot be combined with lists, ranges or increments"
             }

@@ -93,11 +93,10 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible, Comparable {
     public static let anyIPv6 = CIDR(family: .v6, network: 0, prefixLength: 0)
 
     /// RFC 1918, RFC 4193 and friends: addresses that are never routed on the internet.
-    public var isPrivateRange: Bool {
-        let privateBlocks = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
-                             "169.254.0.0/16", "fc00::/7", "fe80::/10", "::1/128"]
-        return privateBlocks.contains { (try? CIDR(parsing: $0))?.contains(self) ?? false }
-    }
+    public static let privateBlocks: [CIDR] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
+                                               "169.254.0.0/16", "fc00::/7", "fe80::/10", "::1/128"].map { try! CIDR(parsing: $0) }
+
+    public var isPrivateRange: Bool { CIDR.privateBlocks.contains { $0.contains(self) } }
 
     public var description: String {
         "\(CIDR.format(network, family: family))/\(prefixLength)"

@@ -171,6 +171,7 @@ extension SpecDecoder {
                                 sink: sink) else { return nil }
         let proto = r.word("protocol", as: IPProtocol.self, allowed: IPProtocol.allCases) ?? .tcp
         var ports = ports(r)
+        refuseIgnoredPorts(r, proto, ports, what: "\(direction) rule")
         if ports == nil, !r.has("port"), !r.has("ports") {
             if proto == .all || proto == .icmp { ports = .all } else {
                 sink.add(LoaderDiagnostics.missingKey("port", in: "\(direction) rule", at: r.location))
@@ -200,6 +201,15 @@ extension SpecDecoder {
         return SecurityGroupRule(proto: proto, ports: ports, peer: peer, description: r.string("description"), location: r.location)
     }
 
+    /// AWS ignores the port range of a rule for all protocols (`-1`): it opens, or denies, every
+    /// port. A spec that names one would be read as saying something the account does not do.
+    private func refuseIgnoredPorts(_ r: MapReader, _ proto: IPProtocol, _ ports: PortRange?, what: String) {
+        guard proto == .all, let ports, ports != .all else { return }
+        let key = r.has("port") ? "port" : "ports"
+        sink.add(LoaderDiagnostics.invalid("an \(what) for all protocols covers every port (AWS ignores the range): drop '\(key): \(ports)', or use protocol tcp or udp for \(ports) alone",
+                                           at: r.location(of: key)))
+    }
+
     private func decodeNetworkACL(_ node: YAMLNode) -> NetworkACL? {
         guard let r = MapReader(node, context: "network ACL", allowed: ["name", "subnets", "ingress", "egress"], sink: sink) else { return nil }
         let name = self.name(r, kind: "network ACL")
@@ -220,6 +230,7 @@ extension SpecDecoder {
             let number = r.int("rule", in: 1...32766, required: true)
             let proto = r.word("protocol", as: IPProtocol.self, allowed: IPProtocol.allCases) ?? .tcp
             let ports = (r.has("port") || r.has("ports")) ? self.ports(r) : .all
+            refuseIgnoredPorts(r, proto, ports, what: "network ACL \(direction) entry")
             let cidr = cidr(r, "cidr", required: true)
             let action = r.word("action", as: RuleAction.self, allowed: [.allow, .deny], required: true)
             if let number {

@@ -146,7 +146,8 @@ struct RetryTests {
             // The waits it chose fit the budget, and the budget (not the attempt limit) ended it. The
             // wall clock is only checked for a hang: a loaded machine makes each request slow.
             let waits = notes.all.compactMap { note in note.split(separator: " ").suffix(2).first.flatMap { Double($0) } }
-            #expect(waits.count == notes.all.count && !waits.isEmpty)
+            // (On an idle machine it waits several times; on a loaded one a single slow answer can use the budget up.)
+            #expect(waits.count == notes.all.count)
             #expect(waits.reduce(0, +) <= 2.0 + 0.05 * Double(waits.count), "\(notes.all)")
             #expect(waits.count + 1 < policy.maxAttempts)
             #expect(ContinuousClock.now - started < .seconds(20))

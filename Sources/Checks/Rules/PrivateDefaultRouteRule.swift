@@ -4,7 +4,7 @@ import SluiceCore
 struct PrivateDefaultRouteRule: Rule {
     static let documentation = RuleDocumentation(
         id: "SL201", name: "private-default-route", severity: .error,
-        summary: "No 0.0.0.0/0 or ::/0 route to an internet gateway from a private or isolated subnet.",
+        summary: "No route that sends internet addresses to an internet gateway from a private or isolated subnet.",
         explanation: """
         A subnet is public exactly when its route table sends the default route to an internet gateway. A subnet the spec calls \
         private or isolated with such a route is public in fact: anything in it with a public address is on the internet, and a \
@@ -12,17 +12,23 @@ struct PrivateDefaultRouteRule: Rule {
         NAT gateway, and give isolated subnets no default route at all.
         """)
 
+    /// What longest-prefix match sends to an internet gateway, as a set: `0.0.0.0/1` + `128.0.0.0/1`
+    /// is a default route too, and a more specific route beside a NAT default takes its share.
     func check(_ context: CheckContext) -> [Diagnostic] {
         let network = context.spec.network
         var findings: [Diagnostic] = []
         for subnet in network.subnets where subnet.type != .public {
             guard let table = network.routeTable(for: subnet.name) else { continue }
-            for route in table.routes where route.destination.isDefault {
-                guard case .internetGateway = route.target else { continue }
-                findings.append(finding(
-                    "\(subnet.type.rawValue) subnet '\(subnet.name)' has a default route to the internet",
-                    at: route.location, subject: "subnet:\(subnet.name)",
-                    evidence: ["subnet '\(subnet.name)' (\(subnet.type.rawValue)) → route table '\(table.name)' → \(route.destination) → \(route.target)"],
+            for family in [CIDR.Family.v4, .v6] {
+                let (addresses, routes) = context.reachability.internetDestinations(of: table, family, to: ReachabilityEngine.isInternetGateway)
+                guard let first = routes.first else { continue }
+                let whole = addresses.isSuperset(of: .internet(family))
+                let message = whole && routes.count == 1 && first.destination.isDefault
+                    ? "\(subnet.type.rawValue) subnet '\(subnet.name)' has a default route to the internet"
+                    : whole ? "\(subnet.type.rawValue) subnet '\(subnet.name)' sends every internet address to an internet gateway (routes \(routes.map { "\($0.destination)" }.joined(separator: ", ")))"
+                    : "\(subnet.type.rawValue) subnet '\(subnet.name)' sends \(addresses) to an internet gateway"
+                findings.append(finding(message, at: first.location, subject: "subnet:\(subnet.name)",
+                    evidence: routes.map { "subnet '\(subnet.name)' (\(subnet.type.rawValue)) → route table '\(table.name)' → \($0.destination) → \($0.target)" },
                     notes: [RelatedNote("subnet '\(subnet.name)' is declared here", at: subnet.location)]))
             }
         }

@@ -1,0 +1,237 @@
+import Testing
+import TestSupport
+import SluiceCore
+@testable import Checks
+
+/// The network checks reason on sets, as AWS evaluates routes, security groups and network ACLs:
+/// unions of rules, first-match over what earlier entries left, longest-prefix match over the
+/// whole address space. Each unsafe case has a working twin that must stay clean.
+@Suite struct SetSemanticsTests {
+    // MARK: The sets, against a brute-force twin
+
+    @Test func intervalSetsAgreeWithPlainSets() {
+        var random = SplitMix64(state: 17)
+        func draw() -> (PortSet, Set<Int>) {
+            let ranges = (0..<Int.random(in: 0...4, using: &random)).map { _ -> ClosedRange<Int> in
+                let low = Int.random(in: 0...63, using: &random)
+                return low...min(63, low + Int.random(in: 0...12, using: &random))
+            }
+            return (PortSet(ranges), Set(ranges.flatMap { Array($0) }))
+        }
+        for _ in 0..<2000 {
+            let (a, plainA) = draw(), (b, plainB) = draw()
+            #expect(Set(a.union(b).intervals.flatMap { Array($0) }) == plainA.union(plainB))
+            #expect(Set(a.intersection(b).intervals.flatMap { Array($0) }) == plainA.intersection(plainB))
+            #expect(Set(a.subtracting(b).intervals.flatMap { Array($0) }) == plainA.subtracting(plainB))
+            #expect(a.isSuperset(of: b) == plainA.isSuperset(of: plainB))
+            #expect((0...63).allSatisfy { a.contains($0) == plainA.contains($0) })
+            // Normal form: sorted, disjoint, never adjacent.
+            #expect(zip(a.intervals, a.intervals.dropFirst()).allSatisfy { $0.upperBound + 1 < $1.lowerBound })
+        }
+    }
+
+    @Test func addressSetsAreTheFewestAlignedBlocks() throws {
+        let halves = AddressSet(.v4, blocks: [try CIDR(parsing: "0.0.0.0/1"), try CIDR(parsing: "128.0.0.0/1")])
+        #expect(halves == AddressSet.all(.v4))
+        #expect(halves.blocks == [CIDR.anyIPv4])
+        let odd = AddressSet(.v4, IntervalSet(UInt128(0x0A00_0001)...UInt128(0x0A00_000A)))  // 10.0.0.1-10.0.0.10
+        #expect(odd.blocks.map(\.description) == ["10.0.0.1/32", "10.0.0.2/31", "10.0.0.4/30", "10.0.0.8/31", "10.0.0.10/32"])
+        #expect(AddressSet.all(.v6).blocks == [CIDR.anyIPv6])
+        #expect(AddressSet.internet(.v4).overlaps(AddressSet(try CIDR(parsing: "8.8.8.0/24"))))
+        #expect(!AddressSet.internet(.v4).overlaps(AddressSet(try CIDR(parsing: "10.1.0.0/16"))))
+        var random = SplitMix64(state: 5)
+        for _ in 0..<500 {
+            let low = UInt128(UInt32.random(in: 0...UInt32.max, using: &random))
+            let high = min(UInt128(UInt32.max), low + UInt128(UInt32.random(in: 0...1_000_000, using: &random)))
+            let set = AddressSet(.v4, IntervalSet(low...high))
+            let blocks = set.blocks
+            #expect(AddressSet(.v4, blocks: blocks) == set)
+            #expect(zip(blocks, blocks.dropFirst()).allSatisfy { $0.lastAddress + 1 == $1.firstAddress })
+        }
+    }
+
+    // MARK: Network ACLs: first match over sets, against one packet at a time
+
+    /// AWS's documented evaluation of one packet: entries in ascending number, the first whose
+    /// protocol, port and block match decides; otherwise the final `*` denies.
+    static func concreteACL(_ entries: [NetworkACLEntry], address: UInt128, port: Int) -> Bool {
+        for entry in entries.sorted(by: { $0.number < $1.number }) where entry.proto.matches(.tcp) {
+            let ports = entry.proto == .all ? PortRange.all : entry.ports
+            if entry.cidr.firstAddress <= address && address <= entry.cidr.lastAddress && ports.contains(port: port) { return entry.action == .allow }
+        }
+        return false
+    }
+
+    @Test func networkACLsOnSetsAgreeWithOnePacketAtATime() throws {
+        var random = SplitMix64(state: 99)
+        var cases = 0, packets = 0
+        let base = UInt128(0x0A00_0000)  // 10.0.0.0/24: small enough to follow every packet
+        for _ in 0..<400 {
+            let entries = (0..<Int.random(in: 0...6, using: &random)).map { index -> NetworkACLEntry in
+                let prefix = Int.random(in: 24...32, using: &random)
+                let block = CIDR(family: .v4, network: base + UInt128(Int.random(in: 0...255, using: &random)), prefixLength: prefix)
+                let low = Int.random(in: 0...20, using: &random)
+                return NetworkACLEntry(number: 100 + 10 * Int.random(in: 0...20, using: &random) + index, proto: [.tcp, .tcp, .udp, .all].randomElement(using: &random)!,
+                                       ports: PortRange(low, low + Int.random(in: 0...10, using: &random)), cidr: block,
+                                       action: Bool.random(using: &random) ? .allow : .deny)
+            }
+            let queryBlock = CIDR(family: .v4, network: base + UInt128(Int.random(in: 0...255, using: &random)), prefixLength: Int.random(in: 27...32, using: &random))
+            let low = Int.random(in: 0...25, using: &random)
+            let ports = PortRange(low, low + Int.random(in: 0...8, using: &random))
+            var all = true, any = false
+            for address in queryBlock.firstAddress...queryBlock.lastAddress {
+                for port in ports.from...ports.to {
+                    let allowed = Self.concreteACL(entries, address: address, port: port)
+                    all = all && allowed
+                    any = any || allowed
+                    packets += 1
+                }
+            }
+            let every = NetworkACLEvaluation.evaluate(entries, proto: .tcp, ports: ports, range: queryBlock, .every)
+            let some = NetworkACLEvaluation.evaluate(entries, proto: .tcp, ports: ports, range: queryBlock, .some)
+            #expect(every.allowed == all, "\(entries) \(queryBlock) \(ports)")
+            #expect(some.allowed == any, "\(entries) \(queryBlock) \(ports)")
+            cases += 1
+        }
+        print("network ACL differential: \(cases) rule sets, \(packets) packets followed one at a time")
+    }
+
+    @Test func anAllowSplitOverSeveralEntriesIsAnAllow() throws {
+        func entry(_ number: Int, _ ports: PortRange, _ cidr: String) throws -> NetworkACLEntry {
+            NetworkACLEntry(number: number, proto: .tcp, ports: ports, cidr: try CIDR(parsing: cidr), action: .allow)
+        }
+        let split = [try entry(100, PortRange(1024, 32767), "0.0.0.0/0"), try entry(110, PortRange(32768, 65535), "0.0.0.0/0")]
+        #expect(NetworkACLEvaluation.evaluate(split, proto: .tcp, ports: .ephemeral, range: .anyIPv4, .every).allowed)
+        let halves = [try entry(100, PortRange(443), "0.0.0.0/1"), try entry(110, PortRange(443), "128.0.0.0/1")]
+        #expect(NetworkACLEvaluation.evaluate(halves, proto: .tcp, ports: PortRange(443), range: .anyIPv4, .every).allowed)
+        // The twin with a gap is refused, naming the final deny.
+        let gap = [try entry(100, PortRange(1024, 32767), "0.0.0.0/0"), try entry(110, PortRange(32769, 65535), "0.0.0.0/0")]
+        let refused = NetworkACLEvaluation.evaluate(gap, proto: .tcp, ports: .ephemeral, range: .anyIPv4, .every)
+        #expect(!refused.allowed && refused.entry == nil)
+    }
+
+    // MARK: Security groups: the union of their rules
+
+    typealias Engine = ReachabilityEngineTests
+
+    @Test func aSecurityGroupAllowIsTheUnionOfItsRules() throws {
+        func reaches(_ egress: [SecurityGroupRule]) -> Bool {
+            let engine = ReachabilityEngine(spec: Engine.spec(etlEgress: egress))
+            let etl = Placement(kind: .function, name: "etl", subnet: engine.spec.network.subnet("etl")!, securityGroups: ["etl"], hasPublicAddress: false, isFunction: true)
+            let db = Placement(kind: .host, name: "db", subnet: engine.spec.network.subnet("db")!, securityGroups: ["dw"], hasPublicAddress: false, isFunction: false)
+            return engine.reach(from: etl, to: db, port: 5432, .every).isReachable
+        }
+        let halves = [SecurityGroupRule(ports: PortRange(5432), peer: .cidr(try CIDR(parsing: "10.0.2.0/25"))),
+                      SecurityGroupRule(ports: PortRange(5432), peer: .cidr(try CIDR(parsing: "10.0.2.128/25")))]
+        #expect(reaches(halves))
+        #expect(reaches([SecurityGroupRule(ports: PortRange(5432), peer: .cidr(try CIDR(parsing: "10.0.2.0/24")))]))
+        #expect(!reaches([halves[0]]), "half the warehouse subnet is not every address of it")
+        // All protocols: every port, whatever the port says (the template renders IpProtocol -1).
+        #expect(reaches([SecurityGroupRule(proto: .all, ports: PortRange(443), peer: .cidr(try CIDR(parsing: "10.0.2.0/24")))]))
+        #expect(!reaches([SecurityGroupRule(proto: .udp, ports: PortRange(5432), peer: .cidr(try CIDR(parsing: "10.0.2.0/24")))]))
+    }
+
+    @Test func returnTrafficUsesTheInitiatorsEphemeralPorts() throws {
+        // The database subnet's ACL answers on Linux's range only: enough for a host, not for Lambda.
+        let acl = NetworkACL(name: "db-acl", subnets: ["db"],
+            ingress: [NetworkACLEntry(number: 100, proto: .tcp, ports: PortRange(5432), cidr: try CIDR(parsing: "10.0.1.0/24"), action: .allow)],
+            egress: [NetworkACLEntry(number: 100, proto: .tcp, ports: PortRange(32768, 61000), cidr: try CIDR(parsing: "10.0.1.0/24"), action: .allow)])
+        let engine = ReachabilityEngine(spec: Engine.spec(acls: [acl]))
+        let db = Placement(kind: .host, name: "db", subnet: engine.spec.network.subnet("db")!, securityGroups: ["dw"], hasPublicAddress: false, isFunction: false)
+        let function = Placement(kind: .function, name: "etl", subnet: engine.spec.network.subnet("etl")!, securityGroups: ["etl"], hasPublicAddress: false, isFunction: true)
+        let host = Placement(kind: .host, name: "etl", subnet: engine.spec.network.subnet("etl")!, securityGroups: ["etl"], hasPublicAddress: false, isFunction: false)
+        #expect(engine.reach(from: host, to: db, port: 5432, .every).isReachable)
+        guard case .blocked(let reason, _) = engine.reach(from: function, to: db, port: 5432, .every) else { Issue.record("Lambda answers on 1024-65535"); return }
+        #expect(reason.contains("blocks the response"), "\(reason)")
+    }
+
+    // MARK: Routes: longest-prefix match over the whole space
+
+    static func spec(_ type: SubnetType, routes: [Route], nat: Bool = false) -> Spec {
+        var spec = Engine.spec(routes: [
+            RouteTable(name: "public", subnets: ["pub"], routes: [Route(destination: .anyIPv4, target: .internetGateway("igw"))]),
+            RouteTable(name: "work", subnets: ["etl"], routes: routes),
+        ])
+        spec.network.subnets = spec.network.subnets.map { subnet in
+            var subnet = subnet
+            if subnet.name == "etl" { subnet.type = type }
+            return subnet
+        }
+        if nat { spec.network.natGateways = [NATGateway(name: "nat", subnet: "pub")] }
+        return spec
+    }
+
+    static func findings(_ rule: some Rule, _ spec: Spec) -> [String] { rule.check(CheckContext(spec: spec)).map(\.message) }
+
+    @Test func twoHalvesToAnInternetGatewayAreADefaultRoute() throws {
+        let halves = [Route(destination: try CIDR(parsing: "0.0.0.0/1"), target: .internetGateway("igw")),
+                      Route(destination: try CIDR(parsing: "128.0.0.0/1"), target: .internetGateway("igw"))]
+        #expect(Self.findings(PrivateDefaultRouteRule(), Self.spec(.isolated, routes: halves))
+                == ["isolated subnet 'etl' sends every internet address to an internet gateway (routes 0.0.0.0/1, 128.0.0.0/1)"])
+        #expect(Self.findings(PrivateDefaultRouteRule(), Self.spec(.public, routes: halves)).isEmpty, "a public subnet may")
+        // A private block sent to the gateway goes nowhere, but sends no internet address there.
+        #expect(Self.findings(PrivateDefaultRouteRule(), Self.spec(.isolated, routes: [Route(destination: try CIDR(parsing: "192.168.0.0/16"), target: .internetGateway("igw"))])).isEmpty)
+        // One public /24 is still some of the internet.
+        #expect(Self.findings(PrivateDefaultRouteRule(), Self.spec(.private, routes: [Route(destination: .anyIPv4, target: .natGateway("nat")),
+                                                                                      Route(destination: try CIDR(parsing: "8.8.8.0/24"), target: .internetGateway("igw"))], nat: true))
+                == ["private subnet 'etl' sends 8.8.8.0/24 to an internet gateway"])
+    }
+
+    @Test func aSplitBesideANATDefaultOverridesTheNAT() throws {
+        let nat = Route(destination: .anyIPv4, target: .natGateway("nat"))
+        let split = [nat, Route(destination: try CIDR(parsing: "0.0.0.0/1"), target: .internetGateway("igw")),
+                     Route(destination: try CIDR(parsing: "128.0.0.0/1"), target: .internetGateway("igw"))]
+        let egress = Self.findings(PrivateSubnetEgressRule(), Self.spec(.private, routes: split, nat: true))
+        #expect(egress.count == 1 && egress[0].hasPrefix("private subnet 'etl' sends none of the internet through its NAT gateway"), "\(egress)")
+        #expect(Self.findings(PrivateDefaultRouteRule(), Self.spec(.private, routes: split, nat: true)).count == 1)
+        #expect(Self.findings(PrivateSubnetEgressRule(), Self.spec(.private, routes: [nat], nat: true)).isEmpty)
+        let part = Self.findings(PrivateSubnetEgressRule(), Self.spec(.private, routes: [nat, split[1]], nat: true))
+        #expect(part.count == 1 && part[0].hasPrefix("private subnet 'etl' sends only part of the internet through its NAT gateway"), "\(part)")
+        // The same split to the NAT is the NAT's whole internet.
+        let toNAT = [Route(destination: try CIDR(parsing: "0.0.0.0/1"), target: .natGateway("nat")), Route(destination: try CIDR(parsing: "128.0.0.0/1"), target: .natGateway("nat"))]
+        #expect(Self.findings(PrivateSubnetEgressRule(), Self.spec(.private, routes: toNAT, nat: true)).isEmpty)
+    }
+
+    @Test func exposureSeesSplitRoutesToTheGateway() throws {
+        let halves = [Route(destination: try CIDR(parsing: "0.0.0.0/1"), target: .internetGateway("igw")),
+                      Route(destination: try CIDR(parsing: "128.0.0.0/1"), target: .internetGateway("igw"))]
+        var spec = Self.spec(.public, routes: halves)
+        spec.network.securityGroups.append(SecurityGroup(name: "web", description: "", ingress: [SecurityGroupRule(ports: PortRange(5432), peer: .cidr(try CIDR(parsing: "0.0.0.0/1")))]))
+        let engine = ReachabilityEngine(spec: spec)
+        let host = Placement(kind: .host, name: "h", subnet: spec.network.subnet("etl")!, securityGroups: ["web"], hasPublicAddress: true, isFunction: false)
+        #expect(engine.reachFromInternet(to: host, port: 5432).isReachable)
+        #expect(!engine.reachFromInternet(to: host, port: 22).isReachable)
+        // Its twin: the only route to the gateway covers addresses the group does not admit.
+        let elsewhere = ReachabilityEngine(spec: { var s = spec; s.network.routeTables[1].routes = [halves[1]]; return s }())
+        #expect(!elsewhere.reachFromInternet(to: host, port: 5432).isReachable)
+    }
+
+    // MARK: Exposure: a group's rules together, port by port
+
+    static func exposure(_ rules: [SecurityGroupRule], warehousePort: Int? = nil) -> [String] {
+        var spec = Engine.spec()
+        spec.network.securityGroups.append(SecurityGroup(name: "admin", description: "", ingress: rules))
+        if let warehousePort {
+            spec.warehouse = Warehouse(name: "dw", engine: .rds(instanceClass: "db.t4g.micro"), subnets: ["db"], securityGroups: ["dw"], port: warehousePort,
+                                       database: "dw", credentialsSecret: "dw", clients: [], schemas: ["public"])
+        }
+        return findings(OpenAdminPortRule(), spec)
+    }
+
+    @Test func openAdminPortsAreJudgedOnTheUnionOfRules() throws {
+        let halves = [SecurityGroupRule(ports: PortRange(22), peer: .cidr(try CIDR(parsing: "0.0.0.0/1"))),
+                      SecurityGroupRule(ports: PortRange(22), peer: .cidr(try CIDR(parsing: "128.0.0.0/1")))]
+        #expect(Self.exposure(halves) == ["security group 'admin' admits the whole internet (0.0.0.0/1 + 128.0.0.0/1) on 22 (SSH)"])
+        #expect(Self.exposure([halves[0]]).count == 1, "half the internet is the world to a scanner")
+        #expect(Self.exposure([SecurityGroupRule(ports: PortRange(22), peer: .cidr(try CIDR(parsing: "198.51.100.0/24")))]).isEmpty, "one office's block")
+        #expect(Self.exposure([SecurityGroupRule(ports: PortRange(22), peer: .cidr(try CIDR(parsing: "10.0.0.0/8")))]).isEmpty, "private addresses")
+        // All protocols with a port: every port is open, 22 among them.
+        let all = Self.exposure([SecurityGroupRule(proto: .all, ports: PortRange(443), peer: .cidr(.anyIPv4))])
+        #expect(all.count == 1 && all[0].contains("22 (SSH)") && all[0].contains("5432 (PostgreSQL)"), "\(all)")
+        #expect(Self.exposure([SecurityGroupRule(proto: .udp, ports: PortRange(5432), peer: .cidr(.anyIPv4))]).isEmpty, "UDP is not a database exposure")
+        // The warehouse's own port is a database port.
+        #expect(Self.exposure([SecurityGroupRule(ports: PortRange(6543), peer: .cidr(.anyIPv4))], warehousePort: 6543)
+                == ["security group 'admin' admits 0.0.0.0/0 on 6543 (warehouse 'dw')"])
+        #expect(Self.exposure([SecurityGroupRule(ports: PortRange(6543), peer: .cidr(.anyIPv4))]).isEmpty)
+    }
+}
