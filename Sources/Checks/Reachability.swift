@@ -143,18 +143,23 @@ public struct ReachabilityEngine: Sendable {
             path += describe(rules, egress: true)
             return .reachable(path: path + ["\(service)\(resource.map { " '\($0)'" } ?? "")"])
         }
-        // An interface endpoint with private DNS answers for the service inside the VPC.
+        // An interface endpoint with private DNS answers for the service inside the VPC with the
+        // addresses of all its network interfaces, and a client may use any: every one must be reachable.
         if let endpoint = network.endpoints.first(where: { $0.type == .interface && $0.service == service }) {
-            var reasons: [String] = []
-            for subnet in endpoint.subnets.compactMap({ network.subnet($0) }) {
+            let subnets = endpoint.subnets.compactMap { network.subnet($0) }
+            guard !subnets.isEmpty else { return .blocked(reason: "interface endpoint '\(endpoint.name)' has no subnets", path: path) }
+            var hops: [String] = []
+            for subnet in subnets {
                 let target = Placement(kind: .endpoint, name: endpoint.name, subnet: subnet, securityGroups: endpoint.securityGroups,
                                        hasPublicAddress: false, isFunction: false)
                 switch reach(from: source, to: target, port: 443, .every) {
-                case .reachable(let hops): return .reachable(path: hops + [service])
-                case .blocked(let reason, _): reasons.append(reason)
+                case .reachable(let path): hops = hops.isEmpty ? path : hops
+                case .blocked(let reason, let path):
+                    return .blocked(reason: "interface endpoint '\(endpoint.name)' is not reachable in subnet '\(subnet.name)' (private DNS hands out every subnet's address): \(reason)",
+                                    path: path)
                 }
             }
-            return .blocked(reason: "interface endpoint '\(endpoint.name)' is not reachable: \(reasons.first ?? "it has no subnets")", path: path)
+            return .reachable(path: hops + [service])
         }
         return reachInternet(from: source, purpose: service, path: path)
     }

@@ -30,7 +30,7 @@ extension Rule {
 public enum Checker {
     public static let rules: [any Rule.Type] = [
         PrivateDefaultRouteRule.self, IsolatedNATRouteRule.self, NATPlacementRule.self, CIDROutsideVPCRule.self, CIDROverlapRule.self,
-        CIDRSizeRule.self, SubnetCapacityRule.self, PrivateSubnetEgressRule.self,
+        CIDRSizeRule.self, SubnetCapacityRule.self, PrivateSubnetEgressRule.self, RouteInsideVPCRule.self,
         PipelineReachesSourceRule.self, PipelineReachesWarehouseRule.self, WorkloadReachesServicesRule.self,
         WarehouseInternetExposureRule.self, WarehouseClientsOnlyRule.self, OpenAdminPortRule.self,
         IAMWildcardRule.self, EndpointPolicyScopeRule.self,

@@ -145,6 +145,25 @@ import SluiceCore
         #expect(reason.contains("blocks the response"), "\(reason)")
     }
 
+    @Test func everySubnetOfAnInterfaceEndpointMustBeReachable() throws {
+        func spec(_ acls: [NetworkACL]) -> Spec {
+            var spec = Engine.spec(acls: acls, endpoints: [Endpoint(name: "sm", service: "secretsmanager", type: .interface, subnets: ["etl", "db"], securityGroups: ["endpoints"])],
+                                   etlEgress: [SecurityGroupRule(ports: PortRange(443), peer: .securityGroup("endpoints"))])
+            spec.network.securityGroups.append(SecurityGroup(name: "endpoints", description: "", ingress: [SecurityGroupRule(ports: PortRange(443), peer: .securityGroup("etl"))]))
+            return spec
+        }
+        let open = ReachabilityEngine(spec: spec([]))
+        let etl = Placement(kind: .function, name: "etl", subnet: open.spec.network.subnet("etl")!, securityGroups: ["etl"], hasPublicAddress: false, isFunction: true)
+        #expect(open.reachService(from: etl, service: "secretsmanager").isReachable)
+        // The endpoint's interface in 'db' sits behind an ACL that admits only 5432: private DNS may hand out its address.
+        let dbACL = NetworkACL(name: "db-acl", subnets: ["db"],
+            ingress: [NetworkACLEntry(number: 100, proto: .tcp, ports: PortRange(5432), cidr: try CIDR(parsing: "10.0.0.0/16"), action: .allow)],
+            egress: [NetworkACLEntry(number: 100, proto: .tcp, ports: .ephemeral, cidr: try CIDR(parsing: "10.0.0.0/16"), action: .allow)])
+        let halfway = ReachabilityEngine(spec: spec([dbACL]))
+        guard case .blocked(let reason, _) = halfway.reachService(from: etl, service: "secretsmanager") else { Issue.record("one unreachable interface is enough to fail"); return }
+        #expect(reason.hasPrefix("interface endpoint 'sm' is not reachable in subnet 'db'"), "\(reason)")
+    }
+
     // MARK: Routes: longest-prefix match over the whole space
 
     static func spec(_ type: SubnetType, routes: [Route], nat: Bool = false) -> Spec {
