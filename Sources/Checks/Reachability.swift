@@ -121,7 +121,8 @@ public struct ReachabilityEngine: Sendable {
 
     /// Can `source` reach an AWS service (`s3`, `dynamodb`, `secretsmanager`, …) on 443? For S3 and
     /// DynamoDB, `resource` is the bucket or table, which a gateway endpoint's policy must allow.
-    public func reachService(from source: Placement, service: String, resource: String? = nil) -> Verdict {
+    /// `accesses` are the calls that must get through a gateway endpoint's policy (all of them).
+    public func reachService(from source: Placement, service: String, resource: String? = nil, accesses: [S3Access] = []) -> Verdict {
         var path = ["\(source)"]
         let table = network.routeTable(for: source.subnet.name)
         let tableName = table?.name ?? "main"
@@ -130,7 +131,17 @@ public struct ReachabilityEngine: Sendable {
         // A gateway endpoint's prefix-list route is more specific than any default route.
         if let endpoint = network.endpoints.first(where: { $0.type == .gateway && $0.service == service && $0.routeTables.contains(tableName) }) {
             path.append("route table '\(tableName)' → prefix list of \(service) → gateway endpoint '\(endpoint.name)'")
-            if let resource, !endpointPolicyAllows(endpoint, resource) {
+            if case .statements(let statements) = endpoint.policy, !accesses.isEmpty {
+                for access in accesses {
+                    switch PolicyEvaluation.evaluate(statements, access) {
+                    case .allowed: continue
+                    case .denied(let statement):
+                        return .blocked(reason: "the policy of endpoint '\(endpoint.name)' denies \(access) (statement \(statement.sid ?? "Deny"))", path: path)
+                    case .notAllowed:
+                        return .blocked(reason: "the policy of endpoint '\(endpoint.name)' allows no \(access)", path: path)
+                    }
+                }
+            } else if let resource, !endpointPolicyAllows(endpoint, resource) {
                 return .blocked(reason: "the policy of endpoint '\(endpoint.name)' does not allow '\(resource)'", path: path)
             }
             if let blocked = aclBlocks(request: (source.subnet, anywhere, nil, anywhere), port: PortRange(443), .every, path: path,

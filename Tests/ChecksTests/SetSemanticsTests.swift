@@ -254,3 +254,60 @@ import SluiceCore
         #expect(Self.exposure([SecurityGroupRule(ports: PortRange(6543), peer: .cidr(.anyIPv4))]).isEmpty)
     }
 }
+
+/// Endpoint policies on IAM's evaluation logic: explicit deny first, then an allow covering every
+/// call a pipeline makes; action and ARN wildcards; `s3:prefix`.
+@Suite struct PolicyEvaluationTests {
+    static func allow(_ actions: [String], _ resources: [IAMResource], sid: String? = nil, conditions: [String: [String: [String]]] = [:]) -> PolicyStatement {
+        PolicyStatement(sid: sid, effect: .allow, actions: actions, resources: resources, conditions: conditions)
+    }
+    static func deny(_ actions: [String], _ resources: [IAMResource], sid: String) -> PolicyStatement {
+        PolicyStatement(sid: sid, effect: .deny, actions: actions, resources: resources)
+    }
+    static let reading = S3Access.reading("raw", prefix: "events/")
+
+    static func allows(_ statements: [PolicyStatement], _ accesses: [S3Access] = reading) -> Bool {
+        accesses.allSatisfy { if case .allowed = PolicyEvaluation.evaluate(statements, $0) { return true } else { return false } }
+    }
+
+    @Test func everyCallMustBeAllowed() {
+        let readable = [Self.allow(["s3:GetObject", "s3:ListBucket"], [.arn("arn:aws:s3:::raw"), .arn("arn:aws:s3:::raw/*")])]
+        #expect(Self.allows(readable))
+        #expect(!Self.allows([Self.allow(["s3:PutObject"], [.arn("arn:aws:s3:::raw/*")])]), "an endpoint for writes only")
+        #expect(!Self.allows([Self.allow(["s3:GetObject"], [.arn("arn:aws:s3:::raw/*")])]), "reads without the listing")
+        #expect(Self.allows([Self.allow(["s3:Get*", "s3:List*"], [.any])]), "action patterns cover")
+        #expect(Self.allows([Self.allow(["S3:getobject", "s3:listbucket"], [.bucket("raw"), .bucketObjects("raw", prefix: "events/")])]), "actions are case-insensitive")
+        #expect(!Self.allows([Self.allow(["s3:GetObject", "s3:ListBucket"], [.bucket("raw"), .bucketObjects("raw", prefix: "archive/")])]), "another prefix")
+        #expect(!Self.allows([Self.allow(["s3:GetObject", "s3:ListBucket"], [.arn("arn:aws:s3:::raw"), .arn("arn:aws:s3:::raw/events/2026/*")])]),
+                "part of the prefix is not all of it")
+    }
+
+    @Test func anExplicitDenyOfPartOfThePrefixWins() {
+        let everything = Self.allow(["s3:*"], [.any])
+        guard case .denied(let statement) = PolicyEvaluation.evaluate([everything, Self.deny(["s3:GetObject"], [.arn("arn:aws:s3:::raw/events/2026/*")], sid: "NoThisYear")],
+                                                                      Self.reading[1]) else { Issue.record("a deny of part of the prefix refuses the read"); return }
+        #expect(statement.sid == "NoThisYear")
+        #expect(Self.allows([everything, Self.deny(["s3:GetObject"], [.arn("arn:aws:s3:::raw/archive/*")], sid: "Archive")]), "a deny elsewhere")
+        #expect(Self.allows([everything, Self.deny(["s3:DeleteObject"], [.any], sid: "NoDeletes")]), "a deny of other actions")
+        #expect(!Self.allows([everything, Self.deny(["s3:*"], [.bucket("raw")], sid: "NoListing")]))
+    }
+
+    @Test func theListingPrefixConditionIsEvaluated() {
+        let objects = Self.allow(["s3:GetObject"], [.bucketObjects("raw", prefix: "events/")])
+        let listing = { (values: [String]) in Self.allow(["s3:ListBucket"], [.bucket("raw")], conditions: ["StringLike": ["s3:prefix": values]]) }
+        #expect(Self.allows([objects, listing(["events/*"])]))
+        #expect(!Self.allows([objects, listing(["archive/*"])]))
+        // Another condition key cannot be judged before deploy: an allow is taken as granted.
+        #expect(Self.allows([objects, Self.allow(["s3:ListBucket"], [.bucket("raw")], conditions: ["StringEquals": ["aws:SourceVpce": ["vpce-1"]]])]))
+    }
+
+    @Test func globsAgreeWithARegularExpression() throws {
+        var random = SplitMix64(state: 3)
+        func draw(_ alphabet: [Character], _ length: Int) -> String { String((0..<Int.random(in: 0...length, using: &random)).map { _ in alphabet.randomElement(using: &random)! }) }
+        for _ in 0..<3000 {
+            let pattern = draw(["a", "b", "*", "?"], 6), text = draw(["a", "b"], 8)
+            let regex = try Regex("^" + pattern.map { $0 == "*" ? ".*" : $0 == "?" ? "." : String($0) }.joined() + "$")
+            #expect(PolicyEvaluation.glob(pattern, matches: text) == (text.wholeMatch(of: regex) != nil), "\(pattern) \(text)")
+        }
+    }
+}

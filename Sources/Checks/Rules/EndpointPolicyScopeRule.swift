@@ -17,9 +17,13 @@ struct EndpointPolicyScopeRule: Rule {
                 return [finding("endpoint '\(endpoint.name)' allows the whole \(endpoint.service) service", at: location, subject: "endpoint:\(endpoint.name)",
                                 evidence: ["endpoint '\(endpoint.name)' → policy full_access → every \(endpoint.service == "s3" ? "bucket" : "table") of every account"])]
             case .statements(let statements):
-                return statements.flatMap { statement in
+                // A Deny only narrows: its resources cannot widen what the endpoint lets through.
+                let buckets = Set(context.spec.storage.buckets.map(\.name))
+                return statements.filter { $0.effect == .allow }.flatMap { statement in
                     statement.resources.compactMap { resource in
                         switch resource {
+                        case .arn(let arn) where Self.bucket(of: arn).map(buckets.contains) == true:
+                            return nil
                         case .any, .arn:
                             return finding("endpoint '\(endpoint.name)' policy names '\(resource)', which is not a resource of this spec", at: statement.location,
                                            subject: "endpoint:\(endpoint.name)", evidence: ["endpoint '\(endpoint.name)' → statement → Resource \(resource)"])
@@ -37,5 +41,12 @@ struct EndpointPolicyScopeRule: Rule {
                 return []
             }
         }
+    }
+
+    /// The bucket an S3 ARN names, when it names one without wildcards (`arn:aws:s3:::raw/events/*` → raw).
+    static func bucket(of arn: String) -> String? {
+        guard arn.hasPrefix("arn:aws:s3:::") else { return nil }
+        let bucket = arn.dropFirst("arn:aws:s3:::".count).prefix { $0 != "/" }
+        return bucket.isEmpty || bucket.contains("*") || bucket.contains("?") ? nil : String(bucket)
     }
 }

@@ -14,10 +14,15 @@ struct PipelineReachesSourceRule: Rule {
 
     func check(_ context: CheckContext) -> [Diagnostic] {
         context.spec.pipelines.flatMap { pipeline -> [Diagnostic] in
-            let buckets = [pipeline.sourceBucket.map { ("source", $0) }, pipeline.quarantine.bucket.map { ("quarantine", $0) }].compactMap { $0 }
+            // The calls it makes: list and read its source prefix, write rejects under the quarantine prefix.
+            let buckets: [(String, String, [S3Access])] = [
+                pipeline.sourceBucket.map { ("source", $0, S3Access.reading($0, prefix: pipeline.source.staticPrefix)) },
+                pipeline.quarantine.bucket.map { ("quarantine", $0, [S3Access("s3:PutObject", bucket: $0, keyPrefix: pipeline.quarantine.prefix)]) },
+            ].compactMap { $0 }
             return context.reachability.placements(ofWorkload: pipeline.workload).flatMap { placement in
-                buckets.compactMap { role, bucket in
-                    guard case .blocked(let reason, let path) = context.reachability.reachService(from: placement, service: "s3", resource: bucket)
+                buckets.compactMap { role, bucket, accesses in
+                    guard case .blocked(let reason, let path) = context.reachability.reachService(from: placement, service: "s3", resource: bucket,
+                                                                                                  accesses: accesses)
                     else { return nil }
                     return finding("pipeline '\(pipeline.name)': \(placement.owner) cannot reach \(role) bucket '\(bucket)' from subnet '\(placement.subnet.name)': \(reason)",
                                    at: role == "source" ? pipeline.source.location : pipeline.location, subject: "pipeline:\(pipeline.name)", evidence: path)
