@@ -311,3 +311,18 @@ import SluiceCore
         }
     }
 }
+
+@Suite struct BlockedCutTests {
+    @Test func oneCutIsOneFindingAndDifferentCutsStayApart() {
+        let answers: [(source: String, target: String?, verdict: Verdict)] = [
+            ("etl-a", "db", .blocked(reason: "no egress rule", path: ["a"])),
+            ("etl-b", "db", .blocked(reason: "no egress rule", path: ["b"])),
+            ("etl-c", "db", .blocked(reason: "network ACL 'c' blocks the response", path: ["c"])),
+            ("etl-d", "db", .reachable(path: [])),
+        ]
+        let cuts = BlockedCut.gather(answers)
+        #expect(cuts.map(\.reason) == ["no egress rule", "network ACL 'c' blocks the response"])
+        #expect(cuts[0].sources == ["etl-a", "etl-b"] && cuts[0].targets == ["db"] && cuts[0].path == ["a"])
+        #expect(BlockedCut.subnets(cuts[0].sources) == "subnets 'etl-a', 'etl-b'" && BlockedCut.subnets(cuts[1].sources) == "subnet 'etl-c'")
+    }
+}

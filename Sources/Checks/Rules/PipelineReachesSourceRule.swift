@@ -19,13 +19,14 @@ struct PipelineReachesSourceRule: Rule {
                 pipeline.sourceBucket.map { ("source", $0, S3Access.reading($0, prefix: pipeline.source.staticPrefix)) },
                 pipeline.quarantine.bucket.map { ("quarantine", $0, [S3Access("s3:PutObject", bucket: $0, keyPrefix: pipeline.quarantine.prefix)]) },
             ].compactMap { $0 }
-            return context.reachability.placements(ofWorkload: pipeline.workload).flatMap { placement in
-                buckets.compactMap { role, bucket, accesses in
-                    guard case .blocked(let reason, let path) = context.reachability.reachService(from: placement, service: "s3", resource: bucket,
-                                                                                                  accesses: accesses)
-                    else { return nil }
-                    return finding("pipeline '\(pipeline.name)': \(placement.owner) cannot reach \(role) bucket '\(bucket)' from subnet '\(placement.subnet.name)': \(reason)",
-                                   at: role == "source" ? pipeline.source.location : pipeline.location, subject: "pipeline:\(pipeline.name)", evidence: path)
+            let placements = context.reachability.placements(ofWorkload: pipeline.workload)
+            return buckets.flatMap { role, bucket, accesses in
+                let answers = placements.map { placement in
+                    (placement.subnet.name, String?.none, context.reachability.reachService(from: placement, service: "s3", resource: bucket, accesses: accesses))
+                }
+                return BlockedCut.gather(answers).map { cut in
+                    finding("pipeline '\(pipeline.name)': \(placements[0].owner) cannot reach \(role) bucket '\(bucket)' from \(BlockedCut.subnets(cut.sources)): \(cut.reason)",
+                            at: role == "source" ? pipeline.source.location : pipeline.location, subject: "pipeline:\(pipeline.name)", evidence: cut.path)
                 }
             }
         }

@@ -13,14 +13,16 @@ struct PipelineReachesWarehouseRule: Rule {
     func check(_ context: CheckContext) -> [Diagnostic] {
         guard let warehouse = context.spec.warehouse else { return [] }
         let targets = context.reachability.placements(ofWarehouse: warehouse)
-        return context.spec.pipelines.flatMap { pipeline in
-            context.reachability.placements(ofWorkload: pipeline.workload).flatMap { source in
-                targets.compactMap { target in
-                    guard case .blocked(let reason, let path) = context.reachability.reach(from: source, to: target, port: warehouse.port, .every)
-                    else { return nil }
-                    return finding("pipeline '\(pipeline.name)': \(source.owner) in subnet '\(source.subnet.name)' cannot reach warehouse '\(warehouse.name)' in subnet '\(target.subnet.name)' on port \(warehouse.port): \(reason)",
-                                   at: pipeline.location, subject: "pipeline:\(pipeline.name)", evidence: path)
+        return context.spec.pipelines.flatMap { pipeline -> [Diagnostic] in
+            let sources = context.reachability.placements(ofWorkload: pipeline.workload)
+            let answers = sources.flatMap { source in
+                targets.map { target in
+                    (source.subnet.name, Optional(target.subnet.name), context.reachability.reach(from: source, to: target, port: warehouse.port, .every))
                 }
+            }
+            return BlockedCut.gather(answers).map { cut in
+                finding("pipeline '\(pipeline.name)': \(sources[0].owner) in \(BlockedCut.subnets(cut.sources)) cannot reach warehouse '\(warehouse.name)' in \(BlockedCut.subnets(cut.targets)) on port \(warehouse.port): \(cut.reason)",
+                        at: pipeline.location, subject: "pipeline:\(pipeline.name)", evidence: cut.path)
             }
         }
     }

@@ -24,13 +24,15 @@ struct WorkloadReachesServicesRule: Rule {
             if !workload.uses.topics.isEmpty { needs.append(("sns", nil)) }
             if !workload.uses.queues.isEmpty { needs.append(("sqs", nil)) }
             needs += (workload.uses.readBuckets + workload.uses.writeBuckets).map { ("s3", $0) }
-            for placement in context.reachability.placements(ofWorkload: workload.name) {
-                for need in needs {
-                    guard case .blocked(let reason, let path) = context.reachability.reachService(from: placement, service: need.service, resource: need.resource)
-                    else { continue }
-                    let what = need.resource.map { "\(need.service) ('\($0)')" } ?? need.service
-                    findings.append(finding("\(placement.owner) cannot reach \(what) from subnet '\(placement.subnet.name)': \(reason)",
-                                            at: workload.location, subject: "workload:\(workload.name)", evidence: path))
+            let placements = context.reachability.placements(ofWorkload: workload.name)
+            for need in needs {
+                let answers = placements.map { placement in
+                    (placement.subnet.name, String?.none, context.reachability.reachService(from: placement, service: need.service, resource: need.resource))
+                }
+                let what = need.resource.map { "\(need.service) ('\($0)')" } ?? need.service
+                for cut in BlockedCut.gather(answers) {
+                    findings.append(finding("\(placements[0].owner) cannot reach \(what) from \(BlockedCut.subnets(cut.sources)): \(cut.reason)",
+                                            at: workload.location, subject: "workload:\(workload.name)", evidence: cut.path))
                 }
             }
         }
