@@ -96,6 +96,65 @@ import SluiceCore
         print("network ACL differential: \(cases) rule sets, \(packets) packets followed one at a time")
     }
 
+    @Test func routingPartitionAgreesWithLongestPrefixMatchPerAddress() throws {
+        var random = SplitMix64(state: 41)
+        var addresses = 0
+        for _ in 0..<200 {
+            let targets: [RouteTarget] = [.internetGateway("igw"), .natGateway("nat"), .natGateway("other")]
+            let routes = (0..<Int.random(in: 0...6, using: &random)).map { _ in
+                Route(destination: CIDR(family: .v4, network: UInt128(UInt32.random(in: 0...UInt32.max, using: &random)), prefixLength: Int.random(in: 0...24, using: &random)),
+                      target: targets.randomElement(using: &random)!)
+            }
+            // AWS refuses two routes for one destination: keep the first.
+            var seen = Set<CIDR>()
+            let table = RouteTable(name: "t", subnets: ["etl"], routes: routes.filter { seen.insert($0.destination).inserted })
+            let engine = ReachabilityEngine(spec: Engine.spec(routes: [table]))
+            let partition = engine.routing(table, .v4)
+            for _ in 0..<50 {
+                let address = UInt128(UInt32.random(in: 0...UInt32.max, using: &random))
+                let host = CIDR(family: .v4, network: address, prefixLength: 32)
+                let concrete = engine.bestRoute(in: table, to: host)
+                let fromSets = partition.first { $0.destinations.contains(address) }?.route
+                #expect(concrete?.destination == fromSets?.destination && concrete?.target == fromSets?.target, "\(table.routes) \(host)")
+                addresses += 1
+            }
+        }
+        print("route differential: 200 tables, \(addresses) addresses")
+    }
+
+    @Test func securityGroupUnionsAgreeWithOnePacketAtATime() throws {
+        var random = SplitMix64(state: 7)
+        let base = UInt128(0x0A00_0100)  // 10.0.1.0/24
+        for _ in 0..<300 {
+            let rules = (0..<Int.random(in: 0...5, using: &random)).map { _ -> SecurityGroupRule in
+                let low = Int.random(in: 0...20, using: &random)
+                return SecurityGroupRule(proto: [.tcp, .tcp, .udp, .all].randomElement(using: &random)!, ports: PortRange(low, low + Int.random(in: 0...8, using: &random)),
+                                         peer: .cidr(CIDR(family: .v4, network: base + UInt128(Int.random(in: 0...255, using: &random)), prefixLength: Int.random(in: 25...32, using: &random))))
+            }
+            var spec = Engine.spec()
+            spec.network.securityGroups.append(SecurityGroup(name: "g", description: "", egress: rules))
+            let engine = ReachabilityEngine(spec: spec)
+            let query = CIDR(family: .v4, network: base + UInt128(Int.random(in: 0...255, using: &random)), prefixLength: Int.random(in: 28...32, using: &random))
+            let low = Int.random(in: 0...24, using: &random)
+            let ports = PortRange(low, low + Int.random(in: 0...4, using: &random))
+            var all = true, any = false
+            for address in query.firstAddress...query.lastAddress {
+                for port in ports.from...ports.to {
+                    let allowed = rules.contains { rule in
+                        guard rule.proto.matches(.tcp), case .cidr(let block) = rule.peer else { return false }
+                        return (rule.proto == .all || rule.ports.contains(port: port)) && block.firstAddress <= address && address <= block.lastAddress
+                    }
+                    all = all && allowed
+                    any = any || allowed
+                }
+            }
+            let every = engine.allowingRules(groups: ["g"], egress: true, ports: ports, peerGroups: [], peerRange: query, prefixListOf: nil, .every)
+            let some = engine.allowingRules(groups: ["g"], egress: true, ports: ports, peerGroups: [], peerRange: query, prefixListOf: nil, .some)
+            #expect(!every.isEmpty == all, "\(rules) \(query) \(ports)")
+            #expect(!some.isEmpty == any, "\(rules) \(query) \(ports)")
+        }
+    }
+
     @Test func anAllowSplitOverSeveralEntriesIsAnAllow() throws {
         func entry(_ number: Int, _ ports: PortRange, _ cidr: String) throws -> NetworkACLEntry {
             NetworkACLEntry(number: number, proto: .tcp, ports: ports, cidr: try CIDR(parsing: cidr), action: .allow)
