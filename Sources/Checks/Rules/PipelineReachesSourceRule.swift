@@ -9,7 +9,9 @@ struct PipelineReachesSourceRule: Rule {
         gateway endpoint attached to the subnet's route table whose policy allows the bucket, or through a NAT gateway in a public \
         subnet. Its security groups must allow the egress (to the endpoint's prefix list or 0.0.0.0/0) and the subnet's network \
         ACL both the request and the response on the ephemeral ports. An internet-gateway route does not help a Lambda function: \
-        it never has a public address. The same holds for the quarantine bucket when rejects are also written to S3.
+        it never has a public address. The same holds for the quarantine bucket when rejects are also written to S3. The \
+        endpoint's policy and the workload's role are evaluated as IAM does for every call the pipeline makes (list and read \
+        its prefix, write rejects): an explicit deny of part of the prefix cuts it.
         """)
 
     func check(_ context: CheckContext) -> [Diagnostic] {
@@ -20,7 +22,21 @@ struct PipelineReachesSourceRule: Rule {
                 pipeline.quarantine.bucket.map { ("quarantine", $0, [S3Access("s3:PutObject", bucket: $0, keyPrefix: pipeline.quarantine.prefix)]) },
             ].compactMap { $0 }
             let placements = context.reachability.placements(ofWorkload: pipeline.workload)
-            return buckets.flatMap { role, bucket, accesses in
+            // The workload's own role must allow the same calls: its explicit statements may deny them.
+            let roleFindings = context.spec.identity.roles.filter { $0.workload == pipeline.workload }.flatMap { role in
+                buckets.flatMap(\.2).compactMap { access -> Diagnostic? in
+                    let refusal: String
+                    switch PolicyEvaluation.evaluate(role.statements, access) {
+                    case .allowed: return nil
+                    case .denied(let statement): refusal = "denies \(access) (statement \(statement.sid ?? "Deny"))"
+                    case .notAllowed: refusal = "allows no \(access)"
+                    }
+                    return finding("pipeline '\(pipeline.name)': role '\(role.name)' of \(pipeline.workload) \(refusal)",
+                                   at: pipeline.source.location, subject: "pipeline:\(pipeline.name)",
+                                   evidence: ["pipeline '\(pipeline.name)' → workload '\(pipeline.workload)' → role '\(role.name)' → \(access)"])
+                }
+            }
+            return roleFindings + buckets.flatMap { role, bucket, accesses in
                 let answers = placements.map { placement in
                     (placement.subnet.name, String?.none, context.reachability.reachService(from: placement, service: "s3", resource: bucket, accesses: accesses))
                 }
