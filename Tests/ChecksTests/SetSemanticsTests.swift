@@ -1,6 +1,8 @@
 import Testing
 import TestSupport
 import SluiceCore
+import SpecLoader
+import Foundation
 @testable import Checks
 
 /// The network checks reason on sets, as AWS evaluates routes, security groups and network ACLs:
@@ -383,5 +385,27 @@ import SluiceCore
         #expect(cuts.map(\.reason) == ["no egress rule", "network ACL 'c' blocks the response"])
         #expect(cuts[0].sources == ["etl-a", "etl-b"] && cuts[0].targets == ["db"] && cuts[0].path == ["a"])
         #expect(BlockedCut.subnets(cuts[0].sources) == "subnets 'etl-a', 'etl-b'" && BlockedCut.subnets(cuts[1].sources) == "subnet 'etl-c'")
+    }
+}
+
+@Suite struct WarehouseCIDRAdmissionTests {
+    /// The SL214 fixture with the warehouse admitting `cidrs` on 5432, and neither the load
+    /// balancer's group nor the bastion host.
+    static func findings(admitting cidrs: [String]) throws -> [String] {
+        var text = try String(contentsOf: packageRoot.appendingPathComponent("specs/invalid/SL214-warehouse-clients-only.yaml"), encoding: .utf8)
+        text = text.replacingOccurrences(of: "        - { port: 5432, cidr: 10.0.0.0/16 }\n        - { port: 5432, security_group: lb }\n",
+                                         with: cidrs.map { "        - { port: 5432, cidr: \($0) }\n" }.joined())
+        text = text.replacingOccurrences(of: "    - { name: bastion, instance_type: t3.micro, subnet: etl-a, security_groups: [bastion] }\n", with: "")
+        let spec = try #require(SpecLoader.load(path: "admission.yaml") { _ in Array(text.utf8) }.spec)
+        return WarehouseClientsOnlyRule().check(CheckContext(spec: spec)).map(\.message)
+    }
+
+    @Test func aCIDRBeyondTheClientsSubnetsAdmitsInterfacesNobodyDeclared() throws {
+        let wide = try Self.findings(admitting: ["10.0.0.0/16"])
+        #expect(wide.count == 1 && wide[0].contains("every network interface in it outside the clients' subnets can connect"), "\(wide)")
+        let public_ = try Self.findings(admitting: ["10.0.1.0/24", "10.0.2.0/24", "10.0.0.0/24"])
+        #expect(public_ == ["security group 'dw' admits 10.0.0.0/24 on port 5432: every network interface in 10.0.0.0/24 can connect, those on the VPC's default security group among them; admit the clients by security group"])
+        // The twin: exactly the clients' subnets.
+        #expect(try Self.findings(admitting: ["10.0.1.0/24", "10.0.2.0/24"]).isEmpty)
     }
 }

@@ -8,8 +8,10 @@ struct WarehouseClientsOnlyRule: Rule {
         The warehouse lists its clients. Every other function, host and database interface of the spec is tested: if some \
         address of it could connect to the database port (routes, network ACLs and security groups, including CIDR rules that \
         cover its subnet), that is a path nobody declared. So is an ingress rule of the warehouse's groups that names a \
-        security group outside 'clients', whether or not anything in the spec wears it. Admit clients by security group, not \
-        by CIDR, or add the group to 'clients' if the access is intended.
+        security group outside 'clients', whether or not anything in the spec wears it, and a CIDR rule covering addresses of \
+        the VPC beyond the clients' subnets: it admits every interface there, including ones Sluice does not see (the VPC's \
+        default security group, interfaces added by hand). Admit clients by security group, not by CIDR, or add the group to \
+        'clients' if the access is intended.
         """)
 
     func check(_ context: CheckContext) -> [Diagnostic] {
@@ -27,6 +29,24 @@ struct WarehouseClientsOnlyRule: Rule {
                 findings.append(finding("security group '\(groupName)' admits security group '\(peer)' on port \(warehouse.port), which is not a declared client of warehouse '\(warehouse.name)'",
                                         at: rule.location, subject: "warehouse:\(warehouse.name)",
                                         evidence: ["security group '\(groupName)' ingress \(rule.ports) from security group '\(peer)'", "clients: \(warehouse.clients.joined(separator: ", "))"]))
+            }
+        }
+        // A CIDR rule admits every network interface in its block, ones Sluice does not see among them
+        // (anything on the VPC's default security group, an interface added by hand): beyond the
+        // clients' own subnets it is a path nobody declared.
+        let vpc = AddressSet(context.spec.network.vpc.cidr)
+        let clientSubnets = context.reachability.allPlacements().filter { $0.securityGroups.contains(where: warehouse.clients.contains) }
+            .reduce(AddressSet(.v4)) { $0.union(AddressSet($1.subnet.cidr)) }
+        for groupName in warehouse.securityGroups {
+            guard let group = context.spec.network.securityGroup(groupName) else { continue }
+            for rule in group.ingress where rule.proto.matches(.tcp) && rule.proto.effectivePorts(rule.ports).contains(warehouse.port) {
+                guard case .cidr(let block) = rule.peer, block.family == .v4 else { continue }
+                let beyond = AddressSet(block).intersection(vpc).subtracting(clientSubnets)
+                guard !beyond.isEmpty else { continue }
+                let where_ = beyond.blocks.count == 1 ? "\(beyond)" : "it outside the clients' subnets"
+                findings.append(finding("security group '\(groupName)' admits \(block) on port \(warehouse.port): every network interface in \(where_) can connect, those on the VPC's default security group among them; admit the clients by security group",
+                                        at: rule.location, subject: "warehouse:\(warehouse.name)",
+                                        evidence: ["security group '\(groupName)' ingress \(rule.ports) from \(block)", "clients: \(warehouse.clients.joined(separator: ", "))"]))
             }
         }
         for source in context.reachability.allPlacements() {
