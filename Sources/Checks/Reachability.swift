@@ -87,32 +87,37 @@ public struct ReachabilityEngine: Sendable {
     // MARK: Inside the VPC
 
     /// Can `source` connect to `destination` on TCP `port`?
+    /// A blocked answer names every cut on the way (each route, network ACL crossing and security
+    /// group that would have to change), not only the first: Reachability Analyzer's complete
+    /// blocked path, offline.
     public func reach(from source: Placement, to destination: Placement, port: Int, _ quantifier: Quantifier) -> Verdict {
         var path = ["\(source)"]
+        var cuts: [String] = []
         let (from, to) = (source.subnet, destination.subnet)
         for (a, b) in [(from, to), (to, from)] {
             let table = network.routeTable(for: a.name)
-            if let route = bestRoute(in: table, to: b.cidr), route.target != .local {
-                return .blocked(reason: "subnet '\(a.name)' routes \(b.cidr) to \(route.target), not within the VPC", path: path + ["route table '\(table?.name ?? "main")' → \(route.destination) → \(route.target)"])
+            let block = AddressSet(b.cidr)
+            // Routes more specific than local take part (or all) of the other subnet out of the VPC.
+            let away = routing(table, b.cidr.family).filter { $0.route.target != .local && $0.destinations.overlaps(block) }
+            let allAway = away.reduce(AddressSet(b.cidr.family)) { $0.union($1.destinations) }.isSuperset(of: block)
+            guard !away.isEmpty, quantifier == .every || allAway else { continue }
+            for (route, destinations) in away {
+                cuts.append("subnet '\(a.name)' routes \(destinations.intersection(block)) to \(route.target), not within the VPC (route table '\(table?.name ?? "main")' → \(route.destination))")
             }
         }
         if from.name != to.name {
-            path.append("route table '\(network.routeTable(for: from.name)?.name ?? "main")' → \(to.cidr) → local")
-            if let blocked = aclBlocks(request: (from, to.cidr, to, from.cidr), port: PortRange(port), quantifier, path: path,
-                                       ephemeral: source.ephemeralPorts) { return blocked }
+            if cuts.isEmpty { path.append("route table '\(network.routeTable(for: from.name)?.name ?? "main")' → \(to.cidr) → local") }
+            cuts += aclCuts(request: (from, to.cidr, to, from.cidr), port: PortRange(port), quantifier, ephemeral: source.ephemeralPorts)
         }
         let egress = allowingRules(groups: source.securityGroups, egress: true, ports: PortRange(port), peerGroups: destination.securityGroups,
                                    peerRange: to.cidr, prefixListOf: nil, quantifier)
-        guard !egress.isEmpty else {
-            return .blocked(reason: "no egress rule of \(groupList(source.securityGroups)) allows TCP \(port) to \(destination.owner)", path: path)
-        }
+        if egress.isEmpty { cuts.append("no egress rule of \(groupList(source.securityGroups)) allows TCP \(port) to \(destination.owner)") }
         path += describe(egress, egress: true)
         let ingress = allowingRules(groups: destination.securityGroups, egress: false, ports: PortRange(port), peerGroups: source.securityGroups,
                                     peerRange: from.cidr, prefixListOf: nil, quantifier)
-        guard !ingress.isEmpty else {
-            return .blocked(reason: "no ingress rule of \(groupList(destination.securityGroups)) admits TCP \(port) from \(source.owner)", path: path)
-        }
+        if ingress.isEmpty { cuts.append("no ingress rule of \(groupList(destination.securityGroups)) admits TCP \(port) from \(source.owner)") }
         path += describe(ingress, egress: false)
+        guard cuts.isEmpty else { return .blocked(reason: cuts.joined(separator: "; and "), path: path) }
         path.append("\(destination)")
         return .reachable(path: path)
     }
@@ -131,27 +136,27 @@ public struct ReachabilityEngine: Sendable {
         // A gateway endpoint's prefix-list route is more specific than any default route.
         if let endpoint = network.endpoints.first(where: { $0.type == .gateway && $0.service == service && $0.routeTables.contains(tableName) }) {
             path.append("route table '\(tableName)' → prefix list of \(service) → gateway endpoint '\(endpoint.name)'")
+            var cuts: [String] = []
             if case .statements(let statements) = endpoint.policy, !accesses.isEmpty {
                 for access in accesses {
                     switch PolicyEvaluation.evaluate(statements, access) {
                     case .allowed: continue
-                    case .denied(let statement):
-                        return .blocked(reason: "the policy of endpoint '\(endpoint.name)' denies \(access) (statement \(statement.sid ?? "Deny"))", path: path)
-                    case .notAllowed:
-                        return .blocked(reason: "the policy of endpoint '\(endpoint.name)' allows no \(access)", path: path)
+                    case .denied(let statement): cuts.append("the policy of endpoint '\(endpoint.name)' denies \(access) (statement \(statement.sid ?? "Deny"))")
+                    case .notAllowed: cuts.append("the policy of endpoint '\(endpoint.name)' allows no \(access)")
                     }
                 }
             } else if let resource, !endpointPolicyAllows(endpoint, resource) {
-                return .blocked(reason: "the policy of endpoint '\(endpoint.name)' does not allow '\(resource)'", path: path)
+                cuts.append("the policy of endpoint '\(endpoint.name)' does not allow '\(resource)'")
             }
-            if let blocked = aclBlocks(request: (source.subnet, anywhere, nil, anywhere), port: PortRange(443), .every, path: path,
-                                       ephemeral: source.ephemeralPorts) { return blocked }
+            // The prefix list is S3's public ranges: the subnet's ACL must pass them, in and out.
+            cuts += aclCuts(request: (source.subnet, anywhere, nil, anywhere), port: PortRange(443), .every, ephemeral: source.ephemeralPorts)
             let rules = allowingRules(groups: source.securityGroups, egress: true, ports: PortRange(443), peerGroups: [], peerRange: anywhere,
                                       prefixListOf: endpoint.name, .every)
-            guard !rules.isEmpty else {
-                return .blocked(reason: "no egress rule of \(groupList(source.securityGroups)) allows TCP 443 to the prefix list of endpoint '\(endpoint.name)'", path: path)
+            if rules.isEmpty {
+                cuts.append("no egress rule of \(groupList(source.securityGroups)) allows TCP 443 to the prefix list of endpoint '\(endpoint.name)'")
             }
             path += describe(rules, egress: true)
+            guard cuts.isEmpty else { return .blocked(reason: cuts.joined(separator: "; and "), path: path) }
             return .reachable(path: path + ["\(service)\(resource.map { " '\($0)'" } ?? "")"])
         }
         // An interface endpoint with private DNS answers for the service inside the VPC with the
@@ -317,6 +322,13 @@ public struct ReachabilityEngine: Sendable {
     /// `ephemeral` is the initiator's: a NAT gateway's and Lambda's are 1024-65535, a Linux host's narrower.
     func aclBlocks(request: (from: Subnet, toRange: CIDR, to: Subnet?, fromRange: CIDR), port: PortRange, _ quantifier: Quantifier,
                    path: [String], inbound: Bool = false, ephemeral: PortRange = .ephemeral) -> Verdict? {
+        let cuts = aclCuts(request: request, port: port, quantifier, inbound: inbound, ephemeral: ephemeral)
+        return cuts.isEmpty ? nil : .blocked(reason: cuts.joined(separator: "; and "), path: path)
+    }
+
+    /// Every crossing (of the four) that its network ACL refuses, named with the entry that refuses it.
+    func aclCuts(request: (from: Subnet, toRange: CIDR, to: Subnet?, fromRange: CIDR), port: PortRange, _ quantifier: Quantifier,
+                 inbound: Bool = false, ephemeral: PortRange = .ephemeral) -> [String] {
         struct Crossing { let subnet: Subnet; let egress: Bool; let ports: PortRange; let peer: CIDR; let what: String }
         var crossings: [Crossing] = []
         if !inbound {
@@ -330,18 +342,15 @@ public struct ReachabilityEngine: Sendable {
             crossings.append(Crossing(subnet: request.from, egress: false, ports: port, peer: request.toRange, what: "request"))
             crossings.append(Crossing(subnet: request.from, egress: true, ports: ephemeral, peer: request.toRange, what: "response"))
         }
-        for crossing in crossings {
-            guard let acl = network.networkACL(for: crossing.subnet.name) else { continue }  // the default NACL allows everything
+        return crossings.compactMap { crossing in
+            guard let acl = network.networkACL(for: crossing.subnet.name) else { return nil }  // the default NACL allows everything
             let entries = crossing.egress ? acl.egress : acl.ingress
             let (allowed, entry) = NetworkACLEvaluation.evaluate(entries, proto: .tcp, ports: crossing.ports, range: crossing.peer, quantifier)
-            if !allowed {
-                let direction = crossing.egress ? "egress to" : "ingress from"
-                let rule = entry.map { "rule \($0.number) (\($0.action.rawValue) \($0.proto.rawValue) \($0.ports) \($0.cidr))" } ?? "the implicit deny (*)"
-                return .blocked(reason: "network ACL '\(acl.name)' of subnet '\(crossing.subnet.name)' blocks the \(crossing.what) (\(direction) \(crossing.peer) on \(crossing.ports)) by \(rule)",
-                                path: path)
-            }
+            guard !allowed else { return nil }
+            let direction = crossing.egress ? "egress to" : "ingress from"
+            let rule = entry.map { "rule \($0.number) (\($0.action.rawValue) \($0.proto.rawValue) \($0.ports) \($0.cidr))" } ?? "the implicit deny (*)"
+            return "network ACL '\(acl.name)' of subnet '\(crossing.subnet.name)' blocks the \(crossing.what) (\(direction) \(crossing.peer) on \(crossing.ports)) by \(rule)"
         }
-        return nil
     }
 
     /// The rules of `groups` that allow the traffic: with `.every`, rules whose union covers every

@@ -107,7 +107,10 @@ import SpecLoader
         default:
             // A route inside the VPC to a NAT gateway, which takes a subnet's traffic off the local route.
             guard let table = network.routeTables.indices.randomElement(using: &random), let subnet = subnets.randomElement(using: &random) else { return }
-            network.routeTables[table].routes.append(Route(destination: subnet.cidr, target: .natGateway("m")))
+            // The whole subnet, or a half of it (which AWS would refuse, SL209, but which must still be judged right).
+            let half = CIDR(family: .v4, network: subnet.cidr.firstAddress + (Bool.random(using: &random) ? 0 : subnet.cidr.addressCount / 2),
+                            prefixLength: subnet.cidr.prefixLength + 1)
+            network.routeTables[table].routes.append(Route(destination: Bool.random(using: &random) ? subnet.cidr : half, target: .natGateway("m")))
         }
     }
 

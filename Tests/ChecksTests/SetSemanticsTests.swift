@@ -225,6 +225,30 @@ import Foundation
         #expect(reason.hasPrefix("interface endpoint 'sm' is not reachable in subnet 'db'"), "\(reason)")
     }
 
+    @Test func aBlockedAnswerNamesEveryCut() throws {
+        // The ACL forgets the response, and the function's group never allows 5432: two settings to change.
+        let acl = NetworkACL(name: "etl-acl", subnets: ["etl"], ingress: [],
+                             egress: [NetworkACLEntry(number: 100, proto: .tcp, ports: PortRange(5432), cidr: try CIDR(parsing: "10.0.2.0/24"), action: .allow)])
+        let engine = ReachabilityEngine(spec: Engine.spec(acls: [acl], etlEgress: []))
+        let etl = Placement(kind: .function, name: "etl", subnet: engine.spec.network.subnet("etl")!, securityGroups: ["etl"], hasPublicAddress: false, isFunction: true)
+        let db = Placement(kind: .host, name: "db", subnet: engine.spec.network.subnet("db")!, securityGroups: ["dw"], hasPublicAddress: false, isFunction: false)
+        guard case .blocked(let reason, _) = engine.reach(from: etl, to: db, port: 5432, .every) else { Issue.record("expected blocked"); return }
+        let cuts = reason.components(separatedBy: "; and ")
+        #expect(cuts.count == 2, "\(reason)")
+        #expect(cuts[0].hasPrefix("network ACL 'etl-acl' of subnet 'etl' blocks the response") && cuts[1].hasPrefix("no egress rule of security group 'etl'"))
+    }
+
+    @Test func aRouteForPartOfASubnetCutsPartOfIt() throws {
+        let tables = [RouteTable(name: "etl", subnets: ["etl"], routes: [Route(destination: try CIDR(parsing: "10.0.2.0/25"), target: .natGateway("nat"))]),
+                      RouteTable(name: "db", subnets: ["db"], routes: [])]
+        let engine = ReachabilityEngine(spec: Engine.spec(routes: tables))
+        let etl = Placement(kind: .function, name: "etl", subnet: engine.spec.network.subnet("etl")!, securityGroups: ["etl"], hasPublicAddress: false, isFunction: true)
+        let db = Placement(kind: .host, name: "db", subnet: engine.spec.network.subnet("db")!, securityGroups: ["dw"], hasPublicAddress: false, isFunction: false)
+        guard case .blocked(let reason, _) = engine.reach(from: etl, to: db, port: 5432, .every) else { Issue.record("half the subnet leaves the VPC"); return }
+        #expect(reason.hasPrefix("subnet 'etl' routes 10.0.2.0/25 to NAT gateway 'nat', not within the VPC"), "\(reason)")
+        #expect(engine.reach(from: etl, to: db, port: 5432, .some).isReachable, "the other half stays local")
+    }
+
     // MARK: Routes: longest-prefix match over the whole space
 
     static func spec(_ type: SubnetType, routes: [Route], nat: Bool = false) -> Spec {
