@@ -190,6 +190,14 @@ public struct ReachabilityEngine: Sendable {
             return .blocked(reason: "subnet '\(source.subnet.name)' → route table '\(tableName)' has no gateway endpoint, interface endpoint or default route for \(purpose)", path: path)
         }
         path.append("route table '\(tableName)' → \(route.destination) → \(route.target)")
+        // Every internet address must take that way out: more specific routes that send part of the
+        // internet elsewhere (two /1s to an internet gateway beside a NAT default) cut it.
+        let internet = AddressSet.internet(.v4).subtracting(AddressSet(network.vpc.cidr))
+        let elsewhere = routing(table, .v4).filter { $0.route.target != route.target && $0.destinations.overlaps(internet) }
+        if !elsewhere.isEmpty {
+            let routes = elsewhere.map { "\($0.route.destination) to \($0.route.target)" }
+            return .blocked(reason: "subnet '\(source.subnet.name)' sends part of the internet elsewhere than its default route: \(routes.joined(separator: ", "))", path: path)
+        }
         switch route.target {
         case .natGateway(let name):
             guard let nat = network.natGateway(name), let natSubnet = network.subnet(nat.subnet) else {

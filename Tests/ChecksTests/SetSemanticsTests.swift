@@ -278,7 +278,7 @@ import Foundation
         // One public /24 is still some of the internet.
         #expect(Self.findings(PrivateDefaultRouteRule(), Self.spec(.private, routes: [Route(destination: .anyIPv4, target: .natGateway("nat")),
                                                                                       Route(destination: try CIDR(parsing: "8.8.8.0/24"), target: .internetGateway("igw"))], nat: true))
-                == ["private subnet 'etl' sends 8.8.8.0/24 to an internet gateway"])
+                == ["private subnet 'etl' sends internet addresses to an internet gateway (route 8.8.8.0/24)"])
     }
 
     @Test func aSplitBesideANATDefaultOverridesTheNAT() throws {
@@ -294,6 +294,21 @@ import Foundation
         // The same split to the NAT is the NAT's whole internet.
         let toNAT = [Route(destination: try CIDR(parsing: "0.0.0.0/1"), target: .natGateway("nat")), Route(destination: try CIDR(parsing: "128.0.0.0/1"), target: .natGateway("nat"))]
         #expect(Self.findings(PrivateSubnetEgressRule(), Self.spec(.private, routes: toNAT, nat: true)).isEmpty)
+    }
+
+    @Test func aSplitBesideANATDefaultCutsAFunctionsInternet() throws {
+        let nat = Route(destination: .anyIPv4, target: .natGateway("nat"))
+        let half = Route(destination: try CIDR(parsing: "128.0.0.0/1"), target: .internetGateway("igw"))
+        func verdict(_ routes: [Route]) -> Verdict {
+            var spec = Self.spec(.private, routes: routes, nat: true)
+            spec.network.securityGroups[0].egress = [SecurityGroupRule(ports: PortRange(443), peer: .cidr(.anyIPv4))]
+            let engine = ReachabilityEngine(spec: spec)
+            let etl = Placement(kind: .function, name: "etl", subnet: spec.network.subnet("etl")!, securityGroups: ["etl"], hasPublicAddress: false, isFunction: true)
+            return engine.reachService(from: etl, service: "sns")
+        }
+        #expect(verdict([nat]).isReachable)
+        guard case .blocked(let reason, _) = verdict([nat, half]) else { Issue.record("half the internet goes to a gateway a function cannot use"); return }
+        #expect(reason.contains("sends part of the internet elsewhere than its default route: 128.0.0.0/1 to internet gateway 'igw'"), "\(reason)")
     }
 
     @Test func exposureSeesSplitRoutesToTheGateway() throws {

@@ -26,7 +26,7 @@ struct PrivateDefaultRouteRule: Rule {
                 let message = whole && routes.count == 1 && first.destination.isDefault
                     ? "\(subnet.type.rawValue) subnet '\(subnet.name)' has a default route to the internet"
                     : whole ? "\(subnet.type.rawValue) subnet '\(subnet.name)' sends every internet address to an internet gateway (routes \(routes.map { "\($0.destination)" }.joined(separator: ", ")))"
-                    : "\(subnet.type.rawValue) subnet '\(subnet.name)' sends \(addresses) to an internet gateway"
+                    : "\(subnet.type.rawValue) subnet '\(subnet.name)' sends internet addresses to an internet gateway (route\(routes.count == 1 ? "" : "s") \(routes.map { "\($0.destination)" }.joined(separator: ", ")))"
                 findings.append(finding(message, at: first.location, subject: "subnet:\(subnet.name)",
                     evidence: routes.map { "subnet '\(subnet.name)' (\(subnet.type.rawValue)) → route table '\(table.name)' → \($0.destination) → \($0.target)" },
                     notes: [RelatedNote("subnet '\(subnet.name)' is declared here", at: subnet.location)]))
