@@ -33,7 +33,7 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("simdjson")]),
         // Runs plan.json: reads objects, applies the record program, loads exactly once.
         .target(name: "Executor", dependencies: [
-            "CSimdJSON", "CZlib", "ETLPlan", "PostgresClient", "S3Client", "AWSSigning",
+            "CSimdJSON", "CZlib", "ETLPlan", "PostgresClient", "S3Client", "AWSSigning", "SluiceCore",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // A small Swift API over libpq: parameterised queries, transactions, COPY, SQLSTATE errors.

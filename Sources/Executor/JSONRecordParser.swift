@@ -1,5 +1,6 @@
 import CSimdJSON
 import Foundation
+import SluiceCore
 
 /// simdjson through the C shim: one record in, the values at the program's paths out.
 final class JSONRecordParser {
@@ -75,10 +76,25 @@ struct CSVRecordParser {
         self.quote = quote
     }
 
-    /// Reads the header; paths it lacks are missing in every record.
-    mutating func header(_ bytes: UnsafeRawBufferPointer) throws {
+    /// The header's column count: every row must have as many fields.
+    var width: Int?
+    /// Header columns no path reads, said once per object.
+    var unread: [String] = []
+
+    /// Reads the header. One that lacks a path in `needed` fails the object before any row is read,
+    /// naming what is missing and what the header has; an optional path it lacks is missing in every row.
+    mutating func header(_ bytes: UnsafeRawBufferPointer, needed: [String]) throws {
         let names = try cells(bytes).map { $0 ?? "" }
+        let missing = needed.filter { !names.contains($0) }
+        if !missing.isEmpty {
+            let spare = names.filter { !paths.contains($0) }
+            let hints = missing.compactMap { name in Suggestion.closest(to: name, among: spare).map { "'\($0)' for '\(name)'" } }
+            throw ExecutorError.format("the header lacks \(missing.map { "'\($0)'" }.joined(separator: ", ")) (it has \(names.map { "'\($0)'" }.joined(separator: ", ")))"
+                                       + (hints.isEmpty ? "" : "; did you mean \(hints.joined(separator: ", "))?"))
+        }
         columnOfPath = paths.map { names.firstIndex(of: $0) }
+        width = names.count
+        unread = names.filter { !$0.isEmpty && !paths.contains($0) }
     }
 
     /// Without a header, paths are 1-based column numbers.
@@ -89,6 +105,8 @@ struct CSVRecordParser {
     func parse(_ bytes: UnsafeRawBufferPointer, into values: inout [Value]) -> String? {
         let cells: [String?]
         do { cells = try self.cells(bytes) } catch { return "\(error)" }
+        // A field more or fewer than the header is a row cut or joined: which value is whose is unknown.
+        if let width, cells.count != width { return "the row has \(cells.count) field\(cells.count == 1 ? "" : "s"), the header \(width)" }
         for (index, column) in columnOfPath.enumerated() {
             if let column, column < cells.count, let cell = cells[column] { values[index] = .string(cell) } else { values[index] = .missing }
         }

@@ -11,6 +11,8 @@ public struct ObjectCounts: Codable, Equatable, Sendable {
     public var recordsQuarantined = 0
     /// Rows each target's merge wrote (inserted or updated).
     public var rowsWritten: [String: Int] = [:]
+    /// What the object's shape said once (columns of its header that no field reads); not summed.
+    public var notes: [String] = []
 
     mutating func add(_ other: ObjectCounts) {
         recordsRead += other.recordsRead

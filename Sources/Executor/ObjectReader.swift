@@ -89,6 +89,7 @@ struct ObjectReader: @unchecked Sendable {
         }
         if let unreadable { throw unreadable }
         try reader.finish(handle)
+        counts.notes = reader.notes
         try flush()
         progress?(object.key, counts.recordsRead)
         return (counts, receipt)

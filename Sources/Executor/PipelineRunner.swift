@@ -235,6 +235,10 @@ public final class PipelineRunner: @unchecked Sendable {
                         result.objectsLoaded += 1
                         result.counts.add(counts)
                         if let reason = receipt.unverified { result.objectsUnverified.append(.init(key: object.key, reason: reason)) }
+                        // Said once for every object with the same header, not once per object.
+                        for note in counts.notes where !result.warnings.contains(where: { $0.hasSuffix(": " + note) }) {
+                            result.warnings.append("\(object.key): \(note)")
+                        }
                         events(.objectFinished(key: object.key, counts: counts))
                     case .unreadable(let error):
                         if Self.isWorthRereading(error), reads < options.maxObjectReads {

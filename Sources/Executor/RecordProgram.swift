@@ -16,6 +16,14 @@ final class RecordProgram: @unchecked Sendable {
 
     /// Every path the program reads; the parsers fill values in this order. `""` is the whole record.
     let paths: [String]
+
+    /// The paths a source with a header must have: those a column, a filter, a derived field or the
+    /// dedupe key reads, and required fields. An optional field nothing else reads may be absent.
+    var neededPaths: [String] {
+        var needed = Set(fields.filter(\.required).map(\.index) + filters.map(\.index) + derived.map(\.from) + dedupe)
+        for column in columns { if case .path(let index) = column.source { needed.insert(index) } }
+        return needed.sorted().map { paths[$0] }.filter { !$0.isEmpty }
+    }
     private let fields: [FieldRule]
     private let filters: [FilterRule]
     private let derived: [DerivedRule]

@@ -53,6 +53,8 @@ struct RecordReader {
     private var values: [Value]
     private var row = CopyRow()
     private var headerPending: Bool
+    /// What the object's shape says once (a header's unread columns), not per row.
+    private(set) var notes: [String] = []
     private let compression: String
     private let key: String
     private var gunzip: Gunzip?
@@ -137,8 +139,11 @@ struct RecordReader {
         case .csv(var parser):
             if headerPending {
                 headerPending = false
-                try parser.header(raw.bytes)
+                try parser.header(raw.bytes, needed: program.neededPaths)
                 decoder = .csv(parser)
+                if !parser.unread.isEmpty {
+                    notes.append("the header has column\(parser.unread.count == 1 ? "" : "s") no field reads: \(parser.unread.map { "'\($0)'" }.joined(separator: ", "))")
+                }
                 return
             }
             problem = parser.parse(raw.bytes, into: &values)

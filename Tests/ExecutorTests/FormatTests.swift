@@ -51,7 +51,8 @@ struct FormatTests {
             #expect(records.count == 3)
         }
         var parser = CSVRecordParser(paths: ["id", "name", "note", "missing"], delimiter: 44, quote: 34)
-        try Array("id,name,note".utf8).withUnsafeBytes { try parser.header($0) }
+        // "missing" is an optional field nothing else reads: absent from the header, missing in every row.
+        try Array("id,name,note".utf8).withUnsafeBytes { try parser.header($0, needed: ["id", "name", "note"]) }
         var values = [Value](repeating: .missing, count: 4)
         #expect(Array("1,\"Smith, Jane\",\"said \"\"hi\"\"\nthen left\"".utf8).withUnsafeBytes { parser.parse($0, into: &values) } == nil)
         #expect(values == [.string("1"), .string("Smith, Jane"), .string("said \"hi\"\nthen left"), .missing])
@@ -60,6 +61,28 @@ struct FormatTests {
         #expect(values[2] == .string(""), "a quoted empty cell is the empty string")
         #expect(Array("3,\"open".utf8).withUnsafeBytes { parser.parse($0, into: &values) }?.contains("never closes") == true)
         #expect(Array("4,a\"b".utf8).withUnsafeBytes { parser.parse($0, into: &values) }?.contains("quote inside unquoted column 2") == true)
+    }
+
+    @Test func aHeaderWithoutANeededColumnFailsTheObjectNamingIt() throws {
+        var parser = CSVRecordParser(paths: ["customer_id", "amount", "note"], delimiter: 59, quote: 34)
+        let error = #expect(throws: ExecutorError.self) {
+            try Array("kunde_id;amount;customer_ix".utf8).withUnsafeBytes { try parser.header($0, needed: ["customer_id", "amount"]) }
+        }
+        #expect(error?.description.contains("the header lacks 'customer_id' (it has 'kunde_id', 'amount', 'customer_ix'); did you mean 'customer_ix' for 'customer_id'?") == true,
+                "\(String(describing: error))")
+        // Its twin: every needed column there; a column nothing reads is said once, not per row.
+        try Array("customer_id;amount;region".utf8).withUnsafeBytes { try parser.header($0, needed: ["customer_id", "amount"]) }
+        #expect(parser.unread == ["region"])
+    }
+
+    @Test func aRowWithMoreOrFewerFieldsThanTheHeaderIsRefusedWithBothCounts() throws {
+        var parser = CSVRecordParser(paths: ["a", "b"], delimiter: 44, quote: 34)
+        try Array("a,b,c".utf8).withUnsafeBytes { try parser.header($0, needed: ["a", "b"]) }
+        var values = [Value](repeating: .missing, count: 2)
+        #expect(Array("1,2,3,4".utf8).withUnsafeBytes { parser.parse($0, into: &values) } == "the row has 4 fields, the header 3")
+        #expect(Array("1,2".utf8).withUnsafeBytes { parser.parse($0, into: &values) } == "the row has 2 fields, the header 3")
+        #expect(Array("1,2,".utf8).withUnsafeBytes { parser.parse($0, into: &values) } == nil, "an empty last field is a field")
+        #expect(values == [.string("1"), .string("2")])
     }
 
     @Test func gzipMembersConcatenatedAreOneStreamAndATruncatedOneIsAnError() throws {
