@@ -62,7 +62,7 @@ public enum PlanCompiler {
             dedupeKey: pipeline.dedupeKey, targets: targets, staging: staging(targets),
             quarantine: .init(table: "sluice.quarantine", bucket: pipeline.quarantine.bucket,
                               bucketName: pipeline.quarantine.bucket.flatMap { deployedBucketName($0, spec: spec) }, prefix: pipeline.quarantine.prefix),
-            postLoad: postLoad, lockKey: lockKey(pipeline.name))
+            postLoad: postLoad, lockKey: lockKey(pipeline.name), maxRejected: .init(pipeline.maxRejected))
     }
 
     /// The name the template gives a bucket (StorageRenderer), with the spec's account and region.

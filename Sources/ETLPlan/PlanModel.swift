@@ -1,3 +1,5 @@
+import SluiceCore
+
 /// `generated/<spec>/plan.json`: everything the executor needs to run a spec's pipelines, so it can
 /// run where the spec is absent (inside the ETL function). Codable both ways: the renderer encodes it,
 /// the executor decodes it. `docs/plan.md` documents every field.
@@ -40,6 +42,23 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
     public var postLoad: [PostLoad]
     /// The advisory lock that keeps one runner per pipeline.
     public var lockKey: Int64
+    /// How many of an object's records may be refused before the object is not loaded: a count, or
+    /// a share of its records. Absent in plans written before it existed: the standard half.
+    public var maxRejected: RejectLimitPlan?
+
+    public struct RejectLimitPlan: Codable, Equatable, Sendable {
+        public var records: Int?
+        public var share: Double?
+
+        public init(_ limit: RejectLimit) {
+            switch limit {
+            case .count(let count): records = count
+            case .share(let value): share = value
+            }
+        }
+
+        public var limit: RejectLimit { records.map(RejectLimit.count) ?? share.map(RejectLimit.share) ?? .standard }
+    }
 
     public struct Source: Codable, Equatable, Sendable {
         /// `s3` or `folder`.

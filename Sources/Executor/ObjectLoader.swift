@@ -43,6 +43,9 @@ struct ObjectLoader {
         case loaded(ObjectCounts, ReadReceipt)
         /// The object could not be read; nothing of it was written.
         case unreadable(Error)
+        /// More of its records were refused than the pipeline's `max_rejected` allows: none of its rows
+        /// were written and it is not in the manifest, but its rejects are in the quarantine table.
+        case overRejectLimit(ObjectCounts, reason: String)
     }
 
     /// Takes the object's events from `channel` (after its `.begin`) through its `.end`. The
@@ -85,6 +88,14 @@ struct ObjectLoader {
             var counts = ending.0
             let receipt = ending.1
             try connection.finishCopy()
+            let limit = pipeline.maxRejected?.limit ?? .standard
+            if limit.exceeded(rejected: counts.recordsQuarantined, of: counts.recordsRead) {
+                // The rejects say what is wrong with the file: keep them, write nothing else.
+                try connection.query(pipeline.staging.quarantine, [runID, pipeline.name, object.key])
+                try connection.query("COMMIT")
+                return .overRejectLimit(counts, reason: "\(counts.recordsQuarantined) of \(counts.recordsRead) records refused, over max_rejected \(limit): "
+                                        + "nothing of it was loaded; the refused records are in sluice.quarantine")
+            }
             try merge(object, &counts, fingerprint: receipt.fingerprint)
             try fault("before-commit")
             committing(counts)

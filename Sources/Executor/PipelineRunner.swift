@@ -249,6 +249,11 @@ public final class PipelineRunner: @unchecked Sendable {
                             break taking
                         }
                         result.objectsFailed.append(.init(key: object.key, error: "\(error)"))
+                    case .overRejectLimit(let counts, let reason):
+                        result.counts.recordsRead += counts.recordsRead
+                        result.counts.recordsQuarantined += counts.recordsQuarantined
+                        result.objectsFailed.append(.init(key: object.key, error: reason))
+                        events(.objectFinished(key: object.key, counts: counts))
                     }
                     next += 1
                     attempt = 1

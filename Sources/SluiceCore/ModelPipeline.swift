@@ -237,6 +237,36 @@ public struct Alarms: Hashable, Sendable {
     }
 }
 
+/// How many of an object's records may be refused before the object is not loaded at all: beyond
+/// it the file is not what the spec describes (another export, a changed format), not a few bad rows.
+public enum RejectLimit: Hashable, Sendable, CustomStringConvertible {
+    /// At most this many records of one object.
+    case count(Int)
+    /// At most this share (0...1) of one object's records.
+    case share(Double)
+
+    /// Half: a file with a bad row or two loads; one whose records are mostly refused does not.
+    public static let standard = RejectLimit.share(0.5)
+
+    /// Whether `rejected` of `read` records is over the limit.
+    public func exceeded(rejected: Int, of read: Int) -> Bool {
+        switch self {
+        case .count(let limit): return rejected > limit
+        case .share(let share): return read > 0 && Double(rejected) > share * Double(read)
+        }
+    }
+
+    /// `10`, `25%`
+    public var description: String {
+        switch self {
+        case .count(let limit): return "\(limit)"
+        case .share(let share):
+            let percent = share * 100
+            return percent == percent.rounded() ? "\(Int(percent))%" : "\(percent)%"
+        }
+    }
+}
+
 public struct Pipeline: Named {
     public var name: String
     /// The function or host that runs it.
@@ -251,11 +281,13 @@ public struct Pipeline: Named {
     public var quarantine: Quarantine
     public var postLoad: [PostLoadStep]
     public var alarms: Alarms?
+    public var maxRejected: RejectLimit
     public var location: SourceLocation
     public init(name: String, workload: String, schedule: Schedule? = nil, source: PipelineSource, fields: [FieldRule] = [],
                 derived: [DerivedField] = [], filters: [Filter] = [], dedupeKey: [String] = [], targets: [PipelineTarget],
                 quarantine: Quarantine = .init(), postLoad: [PostLoadStep] = [], alarms: Alarms? = nil,
-                location: SourceLocation = .unknown) {
+                maxRejected: RejectLimit = .standard, location: SourceLocation = .unknown) {
+        self.maxRejected = maxRejected
         self.name = name
         self.workload = workload
         self.schedule = schedule

@@ -262,6 +262,23 @@ public struct Alarms: PipelinePart {
     }
 }
 
+/// How many of an object's records may be refused before the object is not loaded:
+/// `MaxRejected(.records(25))`, `MaxRejected(.percent(10))`.
+public struct MaxRejected: PipelinePart {
+    public struct Limit: Sendable {
+        let text: String
+        public static func records(_ count: Int) -> Limit { Limit(text: "\(count)") }
+        public static func percent(_ share: Int) -> Limit { Limit(text: "\(share)%") }
+    }
+
+    public let contributions: [Contribution]
+
+    public init(_ limit: Limit, file: String = #filePath, line: Int = #line, column: Int = #column) {
+        let at = DeclarationSite(file: file, line: line, column: column)
+        contributions = [.set("max_rejected", to: .plain(limit.text, at: at))]
+    }
+}
+
 /// `pipelines:` — a load from a bucket or folder into the warehouse, run by a workload.
 ///
 /// ```swift

@@ -395,6 +395,9 @@ public struct SwiftExport {
             if let alarms = pipeline["alarms"] {
                 out.add(S.call("Alarms", [("topic", string(alarms["topic"])), ("errorThreshold", plain(alarms["error_threshold"]))]))
             }
+            if let limit = pipeline["max_rejected"]?.text {
+                out.add(limit.hasSuffix("%") ? "MaxRejected(.percent(\(limit.dropLast())))" : "MaxRejected(.records(\(limit)))")
+            }
         }
     }
 

@@ -7,7 +7,7 @@ extension SpecDecoder {
 
     func decodePipeline(_ node: YAMLNode) -> Pipeline? {
         guard let r = MapReader(node, context: "pipeline", allowed: ["name", "workload", "schedule", "source", "fields", "derive", "filters",
-                                                                      "dedupe_key", "targets", "quarantine", "post_load", "alarms"], sink: sink)
+                                                                      "dedupe_key", "targets", "quarantine", "post_load", "alarms", "max_rejected"], sink: sink)
         else { return nil }
         let name = self.name(r, kind: "pipeline")
         let workload = r.string("workload", required: true)
@@ -41,10 +41,19 @@ extension SpecDecoder {
             refer("topic", topic, at: ar.location(of: "topic"))
             alarms = Alarms(topic: topic, errorThreshold: ar.int("error_threshold", in: 1...100000) ?? 1)
         }
+        let maxRejected = r.string("max_rejected").flatMap { decodeRejectLimit($0, at: r.location(of: "max_rejected")) } ?? .standard
         guard let name, let workload, let source else { return nil }
         return Pipeline(name: name.value, workload: workload, schedule: schedule, source: source, fields: fields, derived: derived,
                         filters: filters, dedupeKey: dedupe, targets: targets, quarantine: quarantine, postLoad: postLoad, alarms: alarms,
-                        location: r.location)
+                        maxRejected: maxRejected, location: r.location)
+    }
+
+    /// `25` (records of one object) or `10%` (of its records).
+    private func decodeRejectLimit(_ text: String, at location: SourceLocation) -> RejectLimit? {
+        if text.hasSuffix("%"), let percent = Double(text.dropLast()), (0...100).contains(percent) { return .share(percent / 100) }
+        if let count = Int(text), count >= 0 { return .count(count) }
+        sink.add(LoaderDiagnostics.invalid("max_rejected is a number of records (25) or a share of an object's records (10%), not '\(text)'", at: location))
+        return nil
     }
 
     private func decodeSource(_ node: YAMLNode) -> PipelineSource? {

@@ -32,6 +32,8 @@ struct HostileInputTests {
         line(Self.event(96))
         line("[1, 2, 3]")
         line(Self.event(4) + "\r")  // CRLF line ending
+        // Good records outnumber the bad, or the whole object is over the pipeline's reject limit (half).
+        for n in 5...11 { line(Self.event(n)) }
         let events = folder.appendingPathComponent("events")
         try FileManager.default.createDirectory(at: events, withIntermediateDirectories: true)
         try Data(bytes).write(to: events.appendingPathComponent("hostile.jsonl"))
@@ -39,8 +41,8 @@ struct HostileInputTests {
         let clickstream = try Clickstream()
         let result = try await clickstream.run(FolderStore(root: folder))
         #expect(result.succeeded, "\(result.objectsFailed)")
-        #expect(result.counts.recordsLoaded == 4)
-        #expect(try clickstream.count("SELECT count(*) FROM analytics.fact_events") == 4)
+        #expect(result.counts.recordsLoaded == 11)
+        #expect(try clickstream.count("SELECT count(*) FROM analytics.fact_events") == 11)
         let quarantined = try Connection(clickstream.database).query("SELECT line, reason, length(record) FROM sluice.quarantine ORDER BY line").rows
         let reasons = quarantined.map { "\($0[0]!): \($0[1]!)" }
         let expected = [

@@ -71,6 +71,22 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         #expect(byAction["s3:PutObject"] == nil)  // clickstream keeps rejects in the database only
     }
 
+    @Test func maxRejectedIsACountOrAShare() throws {
+        let text = try String(contentsOf: packageRoot.appendingPathComponent("specs/sme-reporting.yaml"), encoding: .utf8)
+        func limit(_ value: String) -> (RejectLimit?, [String]) {
+            let result = SpecLoader.load(path: "sme.yaml") { _ in Array(text.replacingOccurrences(of: "max_rejected: 25%", with: "max_rejected: \(value)").utf8) }
+            return (result.spec?.pipelines.first { $0.name == "daily-sales" }?.maxRejected, result.diagnostics.map(\.message))
+        }
+        #expect(limit("25%").0 == .share(0.25))
+        #expect(limit("12").0 == .count(12))
+        #expect(limit("0").0 == .count(0))
+        let (_, messages) = limit("lots")
+        #expect(messages.contains { $0.contains("max_rejected is a number of records (25) or a share of an object's records (10%), not 'lots'") }, "\(messages)")
+        #expect(limit("150%").1.count == 1)
+        let spec = try #require(SpecLoader.load(path: packageRoot.appendingPathComponent("specs/clickstream.yaml").path).spec)
+        #expect(spec.pipelines[0].maxRejected == .standard, "half, unless the spec says")
+    }
+
     @Test func securityGroupEgressDefaultsToAWSBehaviour() throws {
         let result = SpecLoader.load(text: """
         project: { name: t, region: eu-west-1 }
