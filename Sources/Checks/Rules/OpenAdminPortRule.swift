@@ -9,7 +9,8 @@ struct OpenAdminPortRule: Rule {
         Elasticsearch 9200, Memcached 11211, and the warehouse's own port) and administration ports (SSH 22, RDP 3389) open to \
         the internet are scanned within minutes. The rules of a group are taken together, as AWS does: two /1 halves are the \
         whole internet, and a rule for all protocols opens every port whatever its port says. A share of a /8 (IPv4) or a /32 \
-        (IPv6) of internet addresses or more counts. Admit them from security groups or narrow CIDRs; use SSM Session Manager instead of open SSH.
+        (IPv6) of internet addresses or more counts. Admit them from security groups or narrow CIDRs; use SSM Session Manager \
+        instead of open SSH.
         """)
 
     static let sensitivePorts: [Int: String] = [22: "SSH", 3389: "RDP", 5432: "PostgreSQL", 3306: "MySQL", 1433: "SQL Server", 1521: "Oracle",
@@ -52,8 +53,8 @@ struct OpenAdminPortRule: Rule {
             for (rules, value) in byRules.sorted(by: { $0.key[0].location < $1.key[0].location || ($0.key[0].location == $1.key[0].location && $0.value.ports.min()! < $1.value.ports.min()!) }) {
                 let names = value.ports.sorted().map { "\($0) (\(ports[$0]!))" }.joined(separator: ", ")
                 let family = value.addresses.family
-                let whom = value.addresses.isSuperset(of: .internet(family)) ? (rules.count == 1 ? "\(Self.peer(rules[0]))" : "the whole internet (\(rules.map(Self.peer).joined(separator: " + ")))")
-                    : "\(value.addresses) (\(rules.map(Self.peer).joined(separator: " + ")))"
+                let peers = rules.map(Self.peer).joined(separator: " + ")
+                let whom = value.addresses.isSuperset(of: .internet(family)) && rules.count > 1 ? "the whole internet (\(peers))" : peers
                 findings.append(finding("security group '\(group.name)' admits \(whom) on \(names)", at: rules[0].location, subject: "security_group:\(group.name)",
                                         evidence: rules.map { "security group '\(group.name)' ingress \($0.proto.rawValue) \($0.proto == .all ? "all ports" : "\($0.ports)") from \($0.peer)" }))
             }
