@@ -11,7 +11,21 @@ public struct TrafficSet: Sendable, CustomStringConvertible {
 
     public private(set) var boxes: [Box]
 
-    public init(_ boxes: [Box] = []) { self.boxes = boxes.filter { !$0.isEmpty } }
+    /// Boxes with the same ports are merged, so repeated differences (one per NACL entry) do not
+    /// multiply them: there are at most as many boxes as distinct port sets.
+    public init(_ boxes: [Box] = []) {
+        var merged: [Box] = []
+        var indexOfPorts: [PortSet: Int] = [:]
+        for box in boxes where !box.isEmpty {
+            if let index = indexOfPorts[box.ports] {
+                merged[index].addresses = merged[index].addresses.union(box.addresses)
+            } else {
+                indexOfPorts[box.ports] = merged.count
+                merged.append(box)
+            }
+        }
+        self.boxes = merged
+    }
     public init(_ addresses: AddressSet, _ ports: PortSet) { self.init([Box(addresses: addresses, ports: ports)]) }
 
     public var isEmpty: Bool { boxes.isEmpty }
