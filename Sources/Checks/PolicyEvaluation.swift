@@ -49,6 +49,15 @@ public enum PolicyEvaluation {
         return allows.isEmpty ? .notAllowed : .allowed(by: allows)
     }
 
+    /// Why the statements do not let `access` through (`denies … (statement S)`, `allows no …`), or nil.
+    public static func refusal(_ statements: [PolicyStatement], _ access: S3Access) -> String? {
+        switch evaluate(statements, access) {
+        case .allowed: return nil
+        case .denied(let statement): return "denies \(access) (statement \(statement.sid ?? "Deny"))"
+        case .notAllowed: return "allows no \(access)"
+        }
+    }
+
     /// With `every`, the statement covers every request of `access`; without, at least one.
     static func applies(_ statement: PolicyStatement, to access: S3Access, every: Bool) -> Bool {
         guard statement.actions.contains(where: { glob($0.lowercased(), matches: access.action.lowercased()) }) else { return false }

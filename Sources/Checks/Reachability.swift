@@ -138,13 +138,7 @@ public struct ReachabilityEngine: Sendable {
             path.append("route table '\(tableName)' → prefix list of \(service) → gateway endpoint '\(endpoint.name)'")
             var cuts: [String] = []
             if case .statements(let statements) = endpoint.policy, !accesses.isEmpty {
-                for access in accesses {
-                    switch PolicyEvaluation.evaluate(statements, access) {
-                    case .allowed: continue
-                    case .denied(let statement): cuts.append("the policy of endpoint '\(endpoint.name)' denies \(access) (statement \(statement.sid ?? "Deny"))")
-                    case .notAllowed: cuts.append("the policy of endpoint '\(endpoint.name)' allows no \(access)")
-                    }
-                }
+                cuts += accesses.compactMap { PolicyEvaluation.refusal(statements, $0).map { "the policy of endpoint '\(endpoint.name)' \($0)" } }
             } else if let resource, !endpointPolicyAllows(endpoint, resource) {
                 cuts.append("the policy of endpoint '\(endpoint.name)' does not allow '\(resource)'")
             }
@@ -192,7 +186,7 @@ public struct ReachabilityEngine: Sendable {
         path.append("route table '\(tableName)' → \(route.destination) → \(route.target)")
         // Every internet address must take that way out: more specific routes that send part of the
         // internet elsewhere (two /1s to an internet gateway beside a NAT default) cut it.
-        let internet = AddressSet.internet(.v4).subtracting(AddressSet(network.vpc.cidr))
+        let internet = internetBeyondVPC(.v4)
         let elsewhere = routing(table, .v4).filter { $0.route.target != route.target && $0.destinations.overlaps(internet) }
         if !elsewhere.isEmpty {
             let routes = elsewhere.map { "\($0.route.destination) to \($0.route.target)" }
@@ -300,6 +294,11 @@ public struct ReachabilityEngine: Sendable {
             if !own.isEmpty { result.append((route, own)) }
         }
         return result
+    }
+
+    /// Internet addresses outside the VPC's own blocks, which stay local even when they are public space.
+    public func internetBeyondVPC(_ family: CIDR.Family) -> AddressSet {
+        AddressSet.internet(family).subtracting(AddressSet(family, blocks: [network.vpc.cidr] + [network.vpc.ipv6].compactMap { $0 }))
     }
 
     /// The internet addresses a table sends to targets `matching`, and the routes that send them.

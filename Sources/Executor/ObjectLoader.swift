@@ -91,7 +91,7 @@ struct ObjectLoader {
             let limit = pipeline.maxRejected?.limit ?? .standard
             if limit.exceeded(rejected: counts.recordsQuarantined, of: counts.recordsRead) {
                 // The rejects say what is wrong with the file: keep them, write nothing else.
-                try connection.query(pipeline.staging.quarantine, [runID, pipeline.name, object.key])
+                try quarantineRejects(of: object)
                 try connection.query("COMMIT")
                 return .overRejectLimit(counts, reason: "\(counts.recordsQuarantined) of \(counts.recordsRead) records refused, over max_rejected \(limit): "
                                         + "nothing of it was loaded; the refused records are in sluice.quarantine")
@@ -108,6 +108,11 @@ struct ObjectLoader {
         }
     }
 
+    /// Copies the object's refused records from the staging table into `sluice.quarantine`.
+    private func quarantineRejects(of object: SourceObject) throws {
+        try connection.query(pipeline.staging.quarantine, [runID, pipeline.name, object.key])
+    }
+
     private func merge(_ object: SourceObject, _ counts: inout ObjectCounts, fingerprint: String) throws {
         var crossBatchDuplicates = 0
         for target in pipeline.targets {
@@ -118,9 +123,7 @@ struct ObjectLoader {
         }
         counts.recordsLoaded -= crossBatchDuplicates
         counts.recordsDuplicate += crossBatchDuplicates
-        if counts.recordsQuarantined > 0 {
-            try connection.query(pipeline.staging.quarantine, [runID, pipeline.name, object.key])
-        }
+        if counts.recordsQuarantined > 0 { try quarantineRejects(of: object) }
         try connection.query("""
             INSERT INTO sluice.manifest (pipeline, object_key, etag, size_bytes, run_id, records_read, records_loaded, records_quarantined)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)

@@ -19,11 +19,7 @@ final class RecordProgram: @unchecked Sendable {
 
     /// The paths a source with a header must have: those a column, a filter, a derived field or the
     /// dedupe key reads, and required fields. An optional field nothing else reads may be absent.
-    var neededPaths: [String] {
-        var needed = Set(fields.filter(\.required).map(\.index) + filters.map(\.index) + derived.map(\.from) + dedupe)
-        for column in columns { if case .path(let index) = column.source { needed.insert(index) } }
-        return needed.sorted().map { paths[$0] }.filter { !$0.isEmpty }
-    }
+    let neededPaths: [String]
     private let fields: [FieldRule]
     private let filters: [FilterRule]
     private let derived: [DerivedRule]
@@ -124,6 +120,9 @@ final class RecordProgram: @unchecked Sendable {
         }
         self.columns = columns
         self.paths = paths
+        var needed = Set(fields.filter(\.required).map(\.index) + filters.map(\.index) + derived.map(\.from) + dedupe)
+        for column in columns { if case .path(let index) = column.source { needed.insert(index) } }
+        neededPaths = needed.sorted().map { paths[$0] }.filter { !$0.isEmpty }
         if needsMaskKey, maskKey == nil {
             throw ExecutorError.plan("pipeline \(pipeline.name) hashes columns (mask: hash) but no mask key is set: set SLUICE_MASK_KEY, the secret the hashes are keyed with")
         }

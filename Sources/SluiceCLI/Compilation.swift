@@ -31,8 +31,18 @@ public struct Compilation: Sendable {
 
     /// The compilation of a spec without errors, or its findings printed to stderr and exit 1.
     static func clean(path: String) throws -> Compilation {
+        try requiring(path: path) { $0.errorCount == 0 }
+    }
+
+    /// A spec that loaded, whatever the checks found (`sluice why` asks about broken networks too),
+    /// or the loader's findings printed to stderr and exit 1.
+    static func loadedSpec(path: String) throws -> Spec {
+        try requiring(path: path) { _ in true }.spec!
+    }
+
+    private static func requiring(path: String, _ accept: (Compilation) -> Bool) throws -> Compilation {
         let compilation = run(path: path)
-        guard compilation.spec != nil, compilation.errorCount == 0 else {
+        guard compilation.spec != nil, accept(compilation) else {
             FileHandle.standardError.write(Data(Reporter.render([compilation], as: .text, color: Terminal.isInteractive(fileDescriptor: 2)).utf8))
             throw ExitCode.failure
         }

@@ -33,11 +33,7 @@ struct WhyCommand: ParsableCommand {
     enum WhyFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
 
     func run() throws {
-        let compilation = Compilation.run(path: spec)
-        guard let model = compilation.spec else {
-            FileHandle.standardError.write(Data(Reporter.render([compilation], as: .text, color: Terminal.isInteractive(fileDescriptor: 2)).utf8))
-            throw ExitCode.failure
-        }
+        let model = try Compilation.loadedSpec(path: spec)
         let engine = ReachabilityEngine(spec: model)
         let names = (model.compute.functions.map(\.name) + model.compute.hosts.map(\.name) + [model.warehouse?.name, "internet"].compactMap { $0 }).sorted()
         func end(_ text: String) throws -> FlowEnd {

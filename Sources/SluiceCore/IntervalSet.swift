@@ -110,8 +110,18 @@ public struct AddressSet: Hashable, Sendable, CustomStringConvertible {
     /// Addresses never routed on the internet (the blocks of `CIDR.isPrivateRange`).
     public static func nonInternet(_ family: CIDR.Family) -> AddressSet { AddressSet(family, blocks: CIDR.privateBlocks) }
 
-    /// Every address a host on the internet can have.
-    public static func internet(_ family: CIDR.Family) -> AddressSet { all(family).subtracting(nonInternet(family)) }
+    /// Every address a host on the internet can have (computed once per family: the checks ask often).
+    public static func internet(_ family: CIDR.Family) -> AddressSet { family == .v4 ? internetV4 : internetV6 }
+    private static let internetV4 = all(.v4).subtracting(nonInternet(.v4))
+    private static let internetV6 = all(.v6).subtracting(nonInternet(.v6))
+
+    /// How many addresses, saturating at UInt128.max (all of IPv6 is one more than it holds).
+    public var addressCount: UInt128 {
+        addresses.intervals.reduce(UInt128(0)) { total, interval in
+            let size = interval.upperBound - interval.lowerBound
+            return total >= UInt128.max - size ? UInt128.max : total + size + 1
+        }
+    }
 
     public var isEmpty: Bool { addresses.isEmpty }
     public func contains(_ address: UInt128) -> Bool { addresses.contains(address) }

@@ -64,6 +64,20 @@ import Foundation
         return false
     }
 
+    /// Whether every packet of `block` × `ports` is allowed, whether some is, and how many were followed.
+    static func followEveryPacket(_ block: CIDR, _ ports: PortRange, _ allowed: (UInt128, Int) -> Bool) -> (all: Bool, any: Bool, packets: Int) {
+        var all = true, any = false, packets = 0
+        for address in block.firstAddress...block.lastAddress {
+            for port in ports.from...ports.to {
+                let passes = allowed(address, port)
+                all = all && passes
+                any = any || passes
+                packets += 1
+            }
+        }
+        return (all, any, packets)
+    }
+
     @Test func networkACLsOnSetsAgreeWithOnePacketAtATime() throws {
         var random = SplitMix64(state: 99)
         var cases = 0, packets = 0
@@ -80,15 +94,8 @@ import Foundation
             let queryBlock = CIDR(family: .v4, network: base + UInt128(Int.random(in: 0...255, using: &random)), prefixLength: Int.random(in: 27...32, using: &random))
             let low = Int.random(in: 0...25, using: &random)
             let ports = PortRange(low, low + Int.random(in: 0...8, using: &random))
-            var all = true, any = false
-            for address in queryBlock.firstAddress...queryBlock.lastAddress {
-                for port in ports.from...ports.to {
-                    let allowed = Self.concreteACL(entries, address: address, port: port)
-                    all = all && allowed
-                    any = any || allowed
-                    packets += 1
-                }
-            }
+            let (all, any, followed) = Self.followEveryPacket(queryBlock, ports) { Self.concreteACL(entries, address: $0, port: $1) }
+            packets += followed
             let every = NetworkACLEvaluation.evaluate(entries, proto: .tcp, ports: ports, range: queryBlock, .every)
             let some = NetworkACLEvaluation.evaluate(entries, proto: .tcp, ports: ports, range: queryBlock, .some)
             #expect(every.allowed == all, "\(entries) \(queryBlock) \(ports)")
@@ -139,15 +146,10 @@ import Foundation
             let query = CIDR(family: .v4, network: base + UInt128(Int.random(in: 0...255, using: &random)), prefixLength: Int.random(in: 28...32, using: &random))
             let low = Int.random(in: 0...24, using: &random)
             let ports = PortRange(low, low + Int.random(in: 0...4, using: &random))
-            var all = true, any = false
-            for address in query.firstAddress...query.lastAddress {
-                for port in ports.from...ports.to {
-                    let allowed = rules.contains { rule in
-                        guard rule.proto.matches(.tcp), case .cidr(let block) = rule.peer else { return false }
-                        return (rule.proto == .all || rule.ports.contains(port: port)) && block.firstAddress <= address && address <= block.lastAddress
-                    }
-                    all = all && allowed
-                    any = any || allowed
+            let (all, any, _) = Self.followEveryPacket(query, ports) { address, port in
+                rules.contains { rule in
+                    guard rule.proto.matches(.tcp), case .cidr(let block) = rule.peer else { return false }
+                    return (rule.proto == .all || rule.ports.contains(port: port)) && block.firstAddress <= address && address <= block.lastAddress
                 }
             }
             let every = engine.allowingRules(groups: ["g"], egress: true, ports: ports, peerGroups: [], peerRange: query, prefixListOf: nil, .every)

@@ -18,11 +18,7 @@ struct OpenAdminPortRule: Rule {
 
     /// A share of the internet this large is "the world" for a scanner: a /8 of IPv4, a /32 of IPv6.
     static func isWide(_ addresses: AddressSet) -> Bool {
-        let count = addresses.addresses.intervals.reduce(UInt128(0)) { total, interval in
-            let size = interval.upperBound - interval.lowerBound
-            return total >= UInt128.max - size ? UInt128.max : total + size + 1
-        }
-        return count >= (addresses.family == .v4 ? UInt128(1) << 24 : UInt128(1) << 96)
+        addresses.addressCount >= (addresses.family == .v4 ? UInt128(1) << 24 : UInt128(1) << 96)
     }
 
     /// The union of a group's TCP ingress rules, port by port (a rule for all protocols opens every

@@ -25,12 +25,7 @@ struct PipelineReachesSourceRule: Rule {
             // The workload's own role must allow the same calls: its explicit statements may deny them.
             let roleFindings = context.spec.identity.roles.filter { $0.workload == pipeline.workload }.flatMap { role in
                 buckets.flatMap(\.2).compactMap { access -> Diagnostic? in
-                    let refusal: String
-                    switch PolicyEvaluation.evaluate(role.statements, access) {
-                    case .allowed: return nil
-                    case .denied(let statement): refusal = "denies \(access) (statement \(statement.sid ?? "Deny"))"
-                    case .notAllowed: refusal = "allows no \(access)"
-                    }
+                    guard let refusal = PolicyEvaluation.refusal(role.statements, access) else { return nil }
                     return finding("pipeline '\(pipeline.name)': role '\(role.name)' of \(pipeline.workload) \(refusal)",
                                    at: pipeline.source.location, subject: "pipeline:\(pipeline.name)",
                                    evidence: ["pipeline '\(pipeline.name)' → workload '\(pipeline.workload)' → role '\(role.name)' → \(access)"])

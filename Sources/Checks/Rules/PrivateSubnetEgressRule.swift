@@ -17,9 +17,8 @@ struct PrivateSubnetEgressRule: Rule {
                                at: subnet.location, subject: "subnet:\(subnet.name)",
                                evidence: ["subnet '\(subnet.name)' (private) → route table '\(table?.name ?? "main")' → no 0.0.0.0/0 → NAT gateway"])
             }
-            // More specific routes take their share of the internet from the NAT default
-            // (the VPC's own block stays local even when it is public address space).
-            let internet = AddressSet.internet(.v4).subtracting(AddressSet(.v4, blocks: [network.vpc.cidr]))
+            // More specific routes take their share of the internet from the NAT default.
+            let internet = context.reachability.internetBeyondVPC(.v4)
             let elsewhere = internet.subtracting(throughNAT)
             guard !elsewhere.isEmpty else { return nil }
             let others = context.reachability.routing(table, .v4).filter { !$0.destinations.intersection(elsewhere).isEmpty }.map(\.route)
