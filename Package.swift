@@ -32,16 +32,20 @@ let package = Package(
         .target(name: "CSimdJSON", cxxSettings: [.define("SIMDJSON_THREADS_ENABLED", to: "1")],
                 linkerSettings: [.linkedLibrary("simdjson")]),
         // Runs plan.json: reads objects, applies the record program, loads exactly once.
+        // Links the plan format, never the compiler: it runs where the spec is absent (SluiceCore for its
+        // did-you-mean suggestions).
         .target(name: "Executor", dependencies: [
-            "CSimdJSON", "CZlib", "ETLPlan", "PostgresClient", "S3Client", "AWSSigning", "SluiceCore",
+            "CSimdJSON", "CZlib", "PlanFormat", "PostgresClient", "S3Client", "AWSSigning", "SluiceCore",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // A small Swift API over libpq: parameterised queries, transactions, COPY, SQLSTATE errors.
         .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
         // generated/<spec>/architecture.md: Mermaid diagrams of the network, connections and data flow.
         .target(name: "ArchitectureDiagram", dependencies: ["SluiceCore"]),
-        // generated/<spec>/plan.json: the pipelines compiled for the executor, with the SQL each batch runs.
-        .target(name: "ETLPlan", dependencies: ["SluiceCore", "WarehouseDDL"]),
+        // plan.json's format alone: Codable types and enums, no dependencies.
+        .target(name: "PlanFormat"),
+        // Spec -> generated/<spec>/plan.json: the pipelines compiled for the executor, with the SQL each batch runs.
+        .target(name: "PlanCompiler", dependencies: ["PlanFormat", "SluiceCore", "WarehouseDDL"]),
         // AWS Signature Version 4, as S3 and every AWS API take it.
         .target(name: "AWSSigning", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // The S3 API over HTTP: ListObjectsV2 page by page, GetObject checked against S3's size and
@@ -52,47 +56,54 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        // CloudFormation: the template tree, the libyaml emitter, one renderer per part of the spec.
-        .target(name: "CloudFormation", dependencies: ["CYAML", "SluiceCore"]),
+        // YAML over libyaml: the reader (every node with its position, safety limits), the emitter, the value tree.
+        .target(name: "YAML", dependencies: ["CYAML", "SluiceCore"]),
+        // CloudFormation: the template tree, one renderer per part of the spec, the template diff.
+        .target(name: "CloudFormation", dependencies: ["YAML", "SluiceCore"]),
         // The warehouse as the spec wants it: desired schema, DDL statements, schema.sql. No database needed.
         .target(name: "WarehouseDDL", dependencies: ["SluiceCore"]),
         // The warehouse as it is: the throwaway local cluster, the live catalog, migrations.
-        .target(name: "Warehouse", dependencies: ["PostgresClient", "WarehouseDDL", "SluiceCore"]),
+        .target(name: "LiveWarehouse", dependencies: ["PostgresClient", "WarehouseDDL", "SluiceCore"]),
         // The Swift form of a spec: result builders that write the same node tree the YAML loader reads.
         // Standard library only, so a spec compiles in well under a second.
         .target(name: "SluiceDSL"),
-        // `sluice export`: a spec tree written as a Swift spec, or as YAML (through the CloudFormation target's libyaml emitter).
-        .target(name: "SpecExport", dependencies: ["SpecLoader", "SluiceCore", "CloudFormation"]),
+        // `sluice export`: a spec tree written as a Swift spec, or as YAML.
+        .target(name: "SpecExport", dependencies: ["SpecLoader", "SluiceCore", "YAML"]),
         // Swift specs: compile against SluiceDSL (cached), run, read the node tree, decode it as YAML is decoded.
-        .target(name: "SwiftSpecs", dependencies: ["SpecLoader", "SluiceCore", "AWSSigning", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "SwiftSpecs", dependencies: ["SpecLoader", "SluiceCore", "YAML", .product(name: "Crypto", package: "swift-crypto")]),
         // Diagnostics, CIDR math and the resolved model. No dependencies.
         .target(name: "SluiceCore"),
-        // YAML (libyaml) -> located nodes -> Model, with diagnostics.
-        .target(name: "SpecLoader", dependencies: ["CYAML", "SluiceCore"]),
+        // Located YAML nodes -> Model, with diagnostics.
+        .target(name: "SpecLoader", dependencies: ["YAML", "SluiceCore"]),
         // The rule catalog and the network reasoning.
         .target(name: "Checks", dependencies: ["SluiceCore"]),
-        // One file per verb; the executable only calls into it.
+        // The compiler's stages as a library: spec source -> Spec -> checked -> generated/ -> differences, and the
+        // warehouse and pipeline runs. Commands, rule tests and the fuzzer call it; docs/architecture.md draws it.
+        .target(name: "SluiceDriver", dependencies: [
+            "SluiceCore", "YAML", "SpecLoader", "SwiftSpecs", "SpecExport", "Checks", "ArchitectureDiagram", "CloudFormation", "PlanFormat",
+            "PlanCompiler", "WarehouseDDL", "LiveWarehouse", "PostgresClient", "Executor", "S3Client", "AWSSigning",
+        ]),
+        // One file per verb: options, one driver call, a view. The executable only calls into it.
         .target(name: "SluiceCLI", dependencies: [
-            "SluiceCore", "SpecLoader", "SwiftSpecs", "SpecExport", "Checks", "ArchitectureDiagram", "CloudFormation", "ETLPlan", "WarehouseDDL", "Warehouse", "PostgresClient", "Executor", "S3Client", "AWSSigning",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "SluiceDriver", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "sluice", dependencies: ["SluiceCLI"]),
         // libFuzzer entry point for spec -> model -> checks (built by fuzz/run).
         .executableTarget(name: "SpecFuzzer", dependencies: ["SpecLoader", "Checks"], path: "fuzz/SpecFuzzer"),
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore"]),
-        .testTarget(name: "SpecLoaderTests", dependencies: ["SpecLoader"]),
+        .testTarget(name: "SpecLoaderTests", dependencies: ["SpecLoader", "YAML"]),
         .testTarget(name: "ChecksTests", dependencies: ["Checks", "SpecLoader", "SwiftSpecs", "TestSupport"]),
         .testTarget(name: "ArchitectureDiagramTests", dependencies: ["ArchitectureDiagram", "SpecLoader", "SluiceCore"]),
         .testTarget(name: "AWSSigningTests", dependencies: ["AWSSigning"]),
         // The real servers tests talk to: a throwaway PostgreSQL cluster and moto's S3 API.
-        .target(name: "TestSupport", dependencies: ["Warehouse", "PostgresClient", "AWSSigning", "S3Client",
+        .target(name: "TestSupport", dependencies: ["LiveWarehouse", "PostgresClient", "AWSSigning", "S3Client",
                                                     .product(name: "AsyncHTTPClient", package: "async-http-client")],
                 path: "Tests/TestSupport", exclude: ["fault_proxy.py", "run_action.py", "validate_sarif.py"]),
         .testTarget(name: "S3ClientTests", dependencies: ["S3Client", "AWSSigning", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
-        .testTarget(name: "CloudFormationTests", dependencies: ["CloudFormation", "SpecLoader"]),
-        .testTarget(name: "WarehouseTests", dependencies: ["TestSupport", "Warehouse", "WarehouseDDL", "PostgresClient", "SluiceCore", "SpecLoader", "ETLPlan"]),
-        .testTarget(name: "ExecutorTests", dependencies: ["TestSupport", "Executor", "ETLPlan", "PostgresClient", "Warehouse", "WarehouseDDL", "SpecLoader", "S3Client", "AWSSigning"]),
+        .testTarget(name: "CloudFormationTests", dependencies: ["CloudFormation", "SpecLoader", "YAML"]),
+        .testTarget(name: "WarehouseTests", dependencies: ["TestSupport", "LiveWarehouse", "WarehouseDDL", "PostgresClient", "SluiceCore", "SpecLoader", "PlanCompiler", "PlanFormat"]),
+        .testTarget(name: "ExecutorTests", dependencies: ["TestSupport", "Executor", "PlanCompiler", "PlanFormat", "SluiceCore", "PostgresClient", "LiveWarehouse", "WarehouseDDL", "SpecLoader", "S3Client", "AWSSigning"]),
         .testTarget(name: "SwiftSpecTests", dependencies: ["TestSupport", "SwiftSpecs", "SpecExport", "SpecLoader", "SluiceCore"]),
-        .testTarget(name: "SluiceCLITests", dependencies: ["TestSupport", "SluiceCLI", "SpecLoader", "Checks"]),
+        .testTarget(name: "SluiceCLITests", dependencies: ["TestSupport", "SluiceCLI", "SluiceDriver", "SpecLoader", "Checks"]),
     ]
 )

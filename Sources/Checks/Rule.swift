@@ -56,13 +56,13 @@ public enum Checker {
         }
         for (index, suppression) in spec.suppressions.enumerated() where !used.contains(index) && !suppression.isForScanner {
             let known = catalog.contains { $0.id == suppression.rule }
-            findings.append(Diagnostic(.warning, code: "SL001",
+            findings.append(Diagnostic(.warning, code: unusedSuppression.id,
                                        known ? "suppression of \(suppression.rule)\(suppression.subject.map { " for \($0)" } ?? "") matches no finding; remove it"
                                              : "suppression names unknown rule '\(suppression.rule)'",
                                        at: suppression.location, subject: "suppression:\(suppression.rule)"))
         }
         for suppression in spec.suppressions where suppression.isForScanner && suppression.subject == nil {
-            findings.append(Diagnostic(.warning, code: "SL001", "suppression of scanner check \(suppression.rule) needs a subject (kind:name) saying which resource it exempts",
+            findings.append(Diagnostic(.warning, code: unusedSuppression.id, "suppression of scanner check \(suppression.rule) needs a subject (kind:name) saying which resource it exempts",
                                        at: suppression.location, subject: "suppression:\(suppression.rule)"))
         }
         return findings.sortedForOutput()

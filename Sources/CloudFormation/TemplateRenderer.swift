@@ -1,4 +1,5 @@
 import SluiceCore
+import YAML
 
 /// `generated/<spec>/cloudformation.yaml`: every resource the spec describes, in one template.
 public enum TemplateRenderer {

@@ -1,4 +1,4 @@
-import ETLPlan
+import PlanFormat
 import Foundation
 import PostgresClient
 
@@ -88,7 +88,7 @@ struct ObjectLoader {
             var counts = ending.0
             let receipt = ending.1
             try connection.finishCopy()
-            let limit = pipeline.maxRejected?.limit ?? .standard
+            let limit = pipeline.maxRejected ?? .standard
             if limit.exceeded(rejected: counts.recordsQuarantined, of: counts.recordsRead) {
                 // The rejects say what is wrong with the file: keep them, write nothing else.
                 try quarantineRejects(of: object)
@@ -119,7 +119,7 @@ struct ObjectLoader {
             let written = try connection.query(target.merge).affectedRows
             counts.rowsWritten[target.table] = written
             // An append that skipped rows found them already loaded: re-sent records.
-            if target.mode == "append" { crossBatchDuplicates = max(crossBatchDuplicates, counts.recordsLoaded - written) }
+            if target.mode == .append { crossBatchDuplicates = max(crossBatchDuplicates, counts.recordsLoaded - written) }
         }
         counts.recordsLoaded -= crossBatchDuplicates
         counts.recordsDuplicate += crossBatchDuplicates

@@ -1,4 +1,4 @@
-import ETLPlan
+import PlanFormat
 import Foundation
 
 /// Reads objects and turns their records into COPY text for the staging table: accepted rows and

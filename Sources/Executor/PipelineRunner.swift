@@ -1,5 +1,5 @@
 import Crypto
-import ETLPlan
+import PlanFormat
 import Foundation
 import PostgresClient
 import S3Client
@@ -453,7 +453,7 @@ public final class PipelineRunner: @unchecked Sendable {
     }
 
     private func templatePrefixes() throws -> [String] {
-        guard pipeline.source.kind == "s3" else { return [""] }
+        guard pipeline.source.kind == .s3 else { return [""] }
         guard let window = options.window, let template = pipeline.source.prefixTemplate, template.contains("{") else {
             return [pipeline.source.staticPrefix ?? pipeline.source.prefixTemplate ?? ""]
         }

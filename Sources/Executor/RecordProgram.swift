@@ -1,6 +1,6 @@
 import AWSSigning
 import Crypto
-import ETLPlan
+import PlanFormat
 import Foundation
 
 /// A pipeline's record program compiled from plan.json: field rules, filters, derived fields, the
@@ -31,7 +31,7 @@ final class RecordProgram: @unchecked Sendable {
     struct FieldRule {
         var path: String
         var index: Int
-        var type: String
+        var type: PipelinePlan.FieldType
         var required: Bool
         var pattern: Pattern?
         var allowed: Set<String>?
@@ -48,7 +48,7 @@ final class RecordProgram: @unchecked Sendable {
 
     struct DerivedRule {
         var name: String
-        var kind: String
+        var kind: PipelinePlan.DerivedKind
         var from: Int
     }
 
@@ -63,7 +63,7 @@ final class RecordProgram: @unchecked Sendable {
         var source: Source
         var transforms: [PipelinePlan.Transform]
         var cast: ColumnType?
-        var mask: String?
+        var mask: PipelinePlan.Mask?
         var type: ColumnType
         var required: Bool
         /// Set for upsert targets: a row without its key is not a row of that table.
@@ -108,12 +108,12 @@ final class RecordProgram: @unchecked Sendable {
                     source = .derived(position)
                 } else if let constant = column.constant { source = .constant(constant) }
                 else { source = .path(index("")) }
-                if column.mask == "hash" { needsMaskKey = true }
+                if column.mask == .hash { needsMaskKey = true }
                 columns.append(ColumnProgram(name: "\(target.table).\(column.column)", source: source, transforms: column.transforms,
                                              cast: column.cast.map(ColumnType.init), mask: column.mask, type: ColumnType(column.type),
                                              required: column.notNull, keyOfTarget: nil))
             }
-            if target.mode != "append" {
+            if target.mode != .append {
                 let key = target.key.compactMap { name in target.columns.firstIndex { $0.column == name }.map { first + $0 } }
                 for position in first..<columns.count { columns[position].keyOfTarget = key }
             }
@@ -169,7 +169,7 @@ final class RecordProgram: @unchecked Sendable {
                 derivedValues.append(.null)
                 continue
             }
-            derivedValues.append(rule.kind == "hour" ? .integer(Int64(timestamp.hour)) : .string(timestamp.dateText))
+            derivedValues.append(rule.kind == .hour ? .integer(Int64(timestamp.hour)) : .string(timestamp.dateText))
         }
         var encoded: [String?] = []
         encoded.reserveCapacity(columns.count)
@@ -198,27 +198,27 @@ final class RecordProgram: @unchecked Sendable {
         var shown: String { ColumnType.show(value) }
         let problem: String?
         switch field.type {
-        case "string":
+        case .string:
             if case .json = value { problem = "\(shown) is not a string" } else { problem = nil }
-        case "integer":
+        case .integer:
             problem = ColumnType.integer(min: Int64.min, max: Int64.max).encode(value).refusal
-        case "number":
+        case .number:
             problem = ColumnType.float.encode(value).refusal
-        case "boolean":
+        case .boolean:
             problem = ColumnType.boolean.encode(value).refusal
-        case "timestamp":
+        case .timestamp:
             if case .string(let text) = value, Timestamp.parse(text) != nil { problem = nil } else { problem = "\(shown) is not an RFC 3339 timestamp" }
-        case "date":
+        case .date:
             problem = ColumnType.date.encode(value).refusal
-        case "uuid":
+        case .uuid:
             problem = ColumnType.uuid.encode(value).refusal
-        case "email":
+        case .email:
             if case .string(let text) = value, Self.isEmail(text) { problem = nil } else { problem = "\(shown) is not an e-mail address" }
-        case "object":
+        case .object:
             if case .json(_, false) = value { problem = nil } else { problem = "\(shown) is not an object" }
-        case "array":
+        case .array:
             if case .json(_, true) = value { problem = nil } else { problem = "\(shown) is not an array" }
-        default:
+        case .any:
             problem = nil
         }
         if let problem { return "field \(field.path): \(problem)" }
@@ -266,14 +266,13 @@ final class RecordProgram: @unchecked Sendable {
         for transform in column.transforms {
             guard let text = value.text else { break }
             switch transform.name {
-            case "trim": value = .string(Self.trimmed(text))
-            case "lower": value = .string(text.lowercased())
-            case "upper": value = .string(text.uppercased())
-            case "null_if_empty": if text.isEmpty { value = .null }
-            case "map":
+            case .trim: value = .string(Self.trimmed(text))
+            case .lower: value = .string(text.lowercased())
+            case .upper: value = .string(text.uppercased())
+            case .nullIfEmpty: if text.isEmpty { value = .null }
+            case .map:
                 if let mapped = transform.map?[text] { value = .string(mapped) }
                 else if let fallback = transform.fallback { value = .string(fallback) }
-            default: break
             }
         }
         if let cast = column.cast {
@@ -284,10 +283,10 @@ final class RecordProgram: @unchecked Sendable {
         }
         if let mask = column.mask, let text = value.text {
             switch mask {
-            case "hash":
+            case .hash:
                 let code = HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: maskKey!)
                 value = .string(hex(code))
-            default:
+            case .redact:
                 if case .text = column.type { value = .string("[redacted]") } else { value = .null }
             }
         }

@@ -1,4 +1,4 @@
-import ETLPlan
+import PlanFormat
 import Foundation
 
 /// One object's bytes → records → the record program's outcome, in the order the source has them:
@@ -55,7 +55,7 @@ struct RecordReader {
     private var headerPending: Bool
     /// What the object's shape says once (a header's unread columns), not per row.
     private(set) var notes: [String] = []
-    private let compression: String
+    private let compression: PipelinePlan.Compression
     private let key: String
     private var gunzip: Gunzip?
     private var decided = false
@@ -67,7 +67,7 @@ struct RecordReader {
         compression = pipeline.source.compression
         values = Array(repeating: .missing, count: program.paths.count)
         switch pipeline.source.format {
-        case "csv":
+        case .csv:
             let options = pipeline.source.csv
             let delimiterText = options?.delimiter ?? ",", quoteText = options?.quote ?? "\""
             guard let delimiter = delimiterText.utf8.first, delimiterText.utf8.count == 1,
@@ -79,23 +79,21 @@ struct RecordReader {
             decoder = .csv(parser)
             splitter = CSVSplitter(quote: quote)
             headerPending = options?.header ?? true
-        case "json_array":
+        case .jsonArray:
             decoder = .json(try JSONRecordParser(paths: program.paths))
             splitter = ArraySplitter()
             headerPending = false
-        case "jsonl":
+        case .jsonLines:
             decoder = .json(try JSONRecordParser(paths: program.paths))
             splitter = LineSplitter()
             headerPending = false
-        default:
-            throw ExecutorError.plan("source format \(pipeline.source.format) is not one this executor reads")
         }
     }
 
     mutating func feed(_ chunk: UnsafeRawBufferPointer, _ handle: (Record) throws -> Void) throws {
         if !decided {
             decided = true
-            if compression == "gzip" || (compression == "auto" && (key.hasSuffix(".gz") || Gunzip.looksCompressed(chunk))) {
+            if compression == .gzip || (compression == .auto && (key.hasSuffix(".gz") || Gunzip.looksCompressed(chunk))) {
                 gunzip = try Gunzip()
             }
         }

@@ -1,10 +1,6 @@
 import ArgumentParser
-import ETLPlan
 import Foundation
-import PostgresClient
-import SluiceCore
-import Warehouse
-import WarehouseDDL
+import SluiceDriver
 
 struct ApplyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,7 +29,7 @@ struct ApplyCommand: ParsableCommand {
     var allowDestructive = false
 
     @Option(help: "Output format: text or json.")
-    var format: PlanFormat = .text
+    var format: PlanOutput = .text
 
     @Flag(help: "Migrate only; run no pipeline.")
     var noRun = false
@@ -47,40 +43,34 @@ struct ApplyCommand: ParsableCommand {
         let target = DatabaseTarget.resolve(database)
         let conninfo = try target.connectionString(database: warehouse.database)
         let description = target.describe(database: warehouse.database)
-        let connection = try Connection(conninfo)
-        let migrator = Migrator(DesiredSchema(warehouse: warehouse, pipelines: loaded.pipelines))
         let started = Date()
         do {
-            let plan = try migrator.apply(on: connection, allowDestructive: allowDestructive)
+            let migration = try WarehouseMigration.apply(loaded, conninfo: conninfo, target: description, allowDestructive: allowDestructive)
             let seconds = Date().timeIntervalSince(started)
-            let etl = noRun ? nil : PlanCompiler.compile(loaded)
+            let etl = noRun ? nil : PipelineExecution.compile(loaded)
             if format == .json {
                 let run = try etl.map { try runPipelines($0, conninfo: conninfo, region: loaded.project.region) }
-                print(PipelineExecution.json(ApplyReport(migration: MigrationReport(plan, target: description, applied: !plan.isEmpty), run: run?.report)))
+                print(PipelineExecution.json(ApplyReport(migration: migration, run: run?.report)))
                 if let status = run?.status, status != 0 { throw ExitCode(status) }
                 return
             }
-            if plan.isEmpty {
+            if migration.upToDate {
                 print("\(warehouse.database) on \(description): up to date, nothing to do")
-                print(MigrationReport.lines(plan), terminator: "")
             } else {
-                print("\(warehouse.database) on \(description): applied \(plan.steps.count) change(s), \(plan.statementCount) statement(s) in \(String(format: "%.2f", seconds)) s")
-                print(MigrationReport.lines(plan), terminator: "")
+                print("\(warehouse.database) on \(description): applied \(migration.steps.count) change(s), \(migration.statementCount) statement(s) in \(String(format: "%.2f", seconds)) s")
             }
+            print(migration.lines, terminator: "")
             if let etl {
                 let status = try runPipelines(etl, conninfo: conninfo, region: loaded.project.region).status
                 if status != 0 { throw ExitCode(status) }
             }
-            if case .localCluster(let cluster) = target {
-                print("connect: psql '\(cluster.url(database: warehouse.database))'   (or: sluice db psql --database \(warehouse.database))")
-            }
-        } catch let refusal as Migrator.Refusal {
+            if let hint = target.connectHint(database: warehouse.database) { print(hint) }
+        } catch let refusal as WarehouseMigration.Refusal {
             if format == .json {
-                print(PipelineExecution.json(ApplyReport(migration: MigrationReport(refusal.plan, target: description, applied: false,
-                                                                                    refusal: refusal.description), run: nil)))
+                print(PipelineExecution.json(ApplyReport(migration: refusal.report, run: nil)))
             } else {
-                print("\(warehouse.database) on \(description): \(refusal.plan.steps.count) change(s) planned")
-                print(MigrationReport.lines(refusal.plan), terminator: "")
+                print("\(warehouse.database) on \(description): \(refusal.report.steps.count) change(s) planned")
+                print(refusal.report.lines, terminator: "")
                 FileHandle.standardError.write(Data("error: \(refusal.description)\n".utf8))
             }
             throw ExitCode.failure
@@ -94,7 +84,9 @@ struct ApplyCommand: ParsableCommand {
     }
 
     private func runPipelines(_ plan: ETLPlan, conninfo: String, region: String) throws -> (status: Int32, report: PipelineExecution.Report) {
-        try PipelineExecution.run(plan: plan, pipelines: plan.pipelines, database: conninfo, sources: sources, window: nil, region: region,
-                                  baseDirectory: URL(fileURLWithPath: spec).deletingLastPathComponent(), json: format == .json)
+        try usage {
+            try PipelineExecution.run(plan: plan, pipelines: plan.pipelines, database: conninfo, sources: sources.selection, window: nil, region: region,
+                                      baseDirectory: URL(fileURLWithPath: spec).deletingLastPathComponent(), json: format == .json)
+        }
     }
 }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import SluiceCore
+import SluiceDriver
 
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,12 +35,12 @@ struct CheckCommand: ParsableCommand {
     var color: Bool?
 
     func run() throws {
-        let context = try ProjectContext.load()
+        let context = try ProjectContext.current()
         let compilations: [Compilation]
         if affected {
             compilations = context.affectedSpecs(specs)
         } else {
-            compilations = try (specs.isEmpty ? context.specPaths() : specs).map(Compilation.run(path:))
+            compilations = try (specs.isEmpty ? usage { try context.specPaths() } : specs).map(Compilation.run(path:))
         }
         let format = format ?? context.project.checkFormat.flatMap(OutputFormat.init(rawValue:)) ?? .text
         let strict = strict ?? context.project.strict
@@ -63,11 +63,3 @@ struct CheckCommand: ParsableCommand {
 }
 
 extension OutputFormat: ExpressibleByArgument {}
-
-enum Terminal {
-    /// Colour and progress only on a terminal, and never when NO_COLOR is set (no-color.org).
-    static func isInteractive(fileDescriptor: Int32) -> Bool {
-        isatty(fileDescriptor) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-            && ProcessInfo.processInfo.environment["TERM"] != "dumb"
-    }
-}

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Warehouse
+import SluiceDriver
 
 /// `sluice db …`: the throwaway local PostgreSQL under `.sluice/` (or `$SLUICE_DB_DIR`).
 struct DBCommand: ParsableCommand {

@@ -1,6 +1,6 @@
-import Foundation
 import ArgumentParser
-import SluiceCore
+import Foundation
+import SluiceDriver
 
 struct ExplainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

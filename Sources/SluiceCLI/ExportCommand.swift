@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
-import SpecExport
-import SwiftSpecs
+import SluiceDriver
 
 /// `sluice export --swift SPEC.yaml` / `--yaml SPEC.swift`: the same spec in the other form, so a
 /// team can move either way. Only a spec that loads without errors is exported.
@@ -28,15 +27,16 @@ struct ExportCommand: ParsableCommand {
 
     func validate() throws {
         guard swift != yaml else { throw ValidationError("give exactly one of --swift (from YAML) or --yaml (from Swift)") }
-        if swift, SwiftSpecLoader.handles(spec) { throw ValidationError("'\(spec)' is already a Swift spec; --swift exports a YAML spec") }
-        if yaml, !SwiftSpecLoader.handles(spec) { throw ValidationError("'\(spec)' is not a Swift spec; --yaml exports a .swift spec") }
+        if swift, Compilation.isSwiftSpec(spec) { throw ValidationError("'\(spec)' is already a Swift spec; --swift exports a YAML spec") }
+        if yaml, !Compilation.isSwiftSpec(spec) { throw ValidationError("'\(spec)' is not a Swift spec; --yaml exports a .swift spec") }
     }
 
     func run() throws {
         let name = URL(fileURLWithPath: spec).lastPathComponent
         // One load: the tree written out is the one the clean model was decoded from.
-        guard let root = try Compilation.clean(path: spec).root else { throw ExitCode.failure }
-        let text = swift ? try SwiftExport.render(root, source: name) : try YAMLExport.render(root, source: name)
+        guard let text = try SpecTranslation.render(try Compilation.clean(path: spec), as: swift ? .swift : .yaml, source: name) else {
+            throw ExitCode.failure
+        }
         if let output {
             try text.write(toFile: output, atomically: true, encoding: .utf8)
         } else {

@@ -1,10 +1,6 @@
 import ArgumentParser
-import CloudFormation
 import Foundation
-import PostgresClient
-import SluiceCore
-import Warehouse
-import WarehouseDDL
+import SluiceDriver
 
 struct PlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -41,7 +37,7 @@ struct PlanCommand: ParsableCommand {
     var database: String?
 
     @Option(help: "Output format: text, json or github (default: the project file's plan.format, else text).")
-    var format: PlanFormat?
+    var format: PlanOutput?
 
     func validate() throws {
         if database != nil, specs.count != 1 { throw ValidationError("--database plans one spec's warehouse: name exactly one spec") }
@@ -62,10 +58,10 @@ struct PlanCommand: ParsableCommand {
     }
 
     func run() throws {
-        let context = try ProjectContext.load()
-        let paths = specs.isEmpty ? try context.specPaths() : specs
+        let context = try ProjectContext.current()
+        let paths = specs.isEmpty ? try usage { try context.specPaths() } : specs
         let output = output ?? context.generatedFolder
-        let format = format ?? context.project.planFormat.flatMap(PlanFormat.init(rawValue:)) ?? .text
+        let format = format ?? context.project.planFormat.flatMap(PlanOutput.init(rawValue:)) ?? .text
         let compilations = paths.map(Compilation.run(path:))
         let failed = compilations.filter { $0.errorCount > 0 || $0.spec == nil }
         if !failed.isEmpty {
@@ -82,23 +78,18 @@ struct PlanCommand: ParsableCommand {
             renderedFolders.insert(folder.directory.lastPathComponent)
             let changes = folder.changes()
             if changes.contains(where: { $0.status != .unchanged }) { changed = true }
-            warn(about: spec, file: compilation.file, folder: folder)
+            for warning in folder.warnings() { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
             // Compared before writing, with what the previous plan left in generated/.
-            let template = TemplateChanges.compute(spec: spec, template: folder.template, previousFile: folder.directory.appendingPathComponent("cloudformation.yaml"))
+            let template = folder.templateChanges()
             if !check { try folder.write() }
             var result = SpecResult(spec: compilation.file, files: changes, cloudformation: template.isEmpty ? nil : template)
             if let database {
-                guard let warehouse = spec.warehouse else { throw ValidationError("\(compilation.file) has no warehouse to plan a migration for") }
-                let connection = try Connection(database)
-                let plan = try Migrator(DesiredSchema(warehouse: warehouse, pipelines: spec.pipelines)).plan(on: connection)
-                if !plan.isEmpty { changed = true }
-                result.migration = MigrationReport(plan, target: DatabaseTarget.redacted(database), applied: false)
-                if format == .text, !quiet {
-                    print(text(result, plan: plan))
-                }
-            } else if format == .text, !quiet {
-                print(text(result, plan: nil))
+                guard spec.warehouse != nil else { throw ValidationError("\(compilation.file) has no warehouse to plan a migration for") }
+                let migration = try WarehouseMigration.plan(spec, database: database)
+                if !migration.upToDate { changed = true }
+                result.migration = migration
             }
+            if format == .text, !quiet { print(text(result)) }
             results.append(result)
         }
         // With the project's specs (not a chosen few), a folder no spec renders is stale too.
@@ -156,22 +147,7 @@ struct PlanCommand: ParsableCommand {
         if detailedExitcode, changed { throw ExitCode(2) }
     }
 
-    /// Warnings that do not stop the plan: suppressions naming nothing, and a template beyond what
-    /// one CloudFormation stack takes (it renders and lints, but does not deploy as one stack).
-    private func warn(about spec: Spec, file: String, folder: GeneratedFolder) {
-        var warnings: [String] = []
-        for suppression in ScannerSuppressions.unmatched(spec) {
-            warnings.append("\(suppression.location): warning: suppression of \(suppression.rule) names '\(suppression.subject ?? "")', which is nothing in the template")
-        }
-        let resources = TemplateRenderer.resourceCount(folder.template)
-        let bytes = folder.files.first { $0.name == "cloudformation.yaml" }?.contents.utf8.count ?? 0
-        if resources > 500 || bytes > 1_000_000 {
-            warnings.append("\(file): warning: the template has \(resources) resources and \(bytes) bytes; CloudFormation takes at most 500 resources and 1,000,000 bytes per stack, so this spec must be split to deploy")
-        }
-        for warning in warnings { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
-    }
-
-    private func text(_ result: SpecResult, plan: MigrationPlan?) -> String {
+    private func text(_ result: SpecResult) -> String {
         var text = "\(result.spec)\n"
         for file in result.files {
             let relative = ProjectContext.display(file.path)
@@ -189,21 +165,21 @@ struct PlanCommand: ParsableCommand {
             text += template.text
         }
         if check, result.files.contains(where: { $0.status != .unchanged }) { text += "  (--check: nothing written)\n" }
-        if let plan, let migration = result.migration {
-            if plan.isEmpty {
+        if let migration = result.migration {
+            if migration.upToDate {
                 text += "database \(migration.target): up to date\n"
-                text += MigrationReport.lines(plan)
+                text += migration.lines
             } else {
-                text += "database \(migration.target): \(plan.steps.count) change(s)\n"
-                text += MigrationReport.lines(plan)
-                text += "\n" + plan.script
+                text += "database \(migration.target): \(migration.steps.count) change(s)\n"
+                text += migration.lines
+                text += "\n" + migration.script
             }
         }
         return text
     }
 }
 
-enum PlanFormat: String, ExpressibleByArgument, CaseIterable {
+enum PlanOutput: String, ExpressibleByArgument, CaseIterable {
     /// github: only workflow commands, an `::error` per stale file with --check (and per finding of a spec with errors).
     case text, json, github
 }

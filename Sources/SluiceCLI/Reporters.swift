@@ -1,5 +1,5 @@
 import Foundation
-import SluiceCore
+import SluiceDriver
 
 /// Output formats of `sluice check`. Each turns compilations into one string; only the command prints.
 public enum OutputFormat: String, CaseIterable, Sendable {

@@ -1,6 +1,6 @@
 import ArgumentParser
-import ETLPlan
 import Foundation
+import SluiceDriver
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,7 +39,7 @@ struct RunCommand: ParsableCommand {
     var database: String?
 
     @Option(help: "Output format: text or json.")
-    var format: PlanFormat = .text
+    var format: PlanOutput = .text
 
     @OptionGroup(title: "Source")
     var sources: SourceOptions
@@ -63,26 +63,22 @@ struct RunCommand: ParsableCommand {
         guard let warehouse = etl.warehouse else { throw ValidationError("the plan has no warehouse to load into") }
         let target = DatabaseTarget.resolve(database)
         let conninfo = try target.connectionString(database: warehouse.database)
-        let (status, report) = try PipelineExecution.run(plan: etl, pipelines: [selected], database: conninfo, sources: sources, window: window,
-                                                         region: region, baseDirectory: base, json: format == .json)
+        let (status, report) = try usage {
+            try PipelineExecution.run(plan: etl, pipelines: [selected], database: conninfo, sources: sources.selection, window: window,
+                                      region: region, baseDirectory: base, json: format == .json)
+        }
         if format == .json { print(PipelineExecution.json(report)) }
         if status != 0 { throw ExitCode(status) }
     }
 
     private func loadPlan() throws -> (ETLPlan, region: String, base: URL) {
         if let plan {
-            let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: plan)) } catch { throw ValidationError("cannot read \(plan): \(error.localizedDescription)") }
-            let decoded: ETLPlan
-            do { decoded = try JSONDecoder().decode(ETLPlan.self, from: data) } catch { throw ValidationError("\(plan) is not a Sluice plan: \(error)") }
-            guard decoded.format == "sluice-plan", decoded.version == ETLPlan.currentVersion else {
-                throw ValidationError("\(plan) is a \(decoded.format) version \(decoded.version) plan; this sluice runs version \(ETLPlan.currentVersion)")
-            }
+            let decoded = try usage { try PipelineExecution.readPlan(plan) }
             let region = ProcessInfo.processInfo.environment["AWS_REGION"] ?? "us-east-1"
             return (decoded, region, URL(fileURLWithPath: plan).deletingLastPathComponent())
         }
         let loaded = try Compilation.cleanSpec(path: spec!)
-        guard let etl = PlanCompiler.compile(loaded) else { throw ValidationError("\(spec!) has no pipelines") }
+        guard let etl = PipelineExecution.compile(loaded) else { throw ValidationError("\(spec!) has no pipelines") }
         return (etl, loaded.project.region, URL(fileURLWithPath: spec!).deletingLastPathComponent())
     }
 

@@ -1,5 +1,5 @@
 import ArgumentParser
-import SluiceCore
+import SluiceDriver
 
 /// `sluice <verb>`: the root holds only configuration and subcommands.
 public struct SluiceCommand: ParsableCommand {

@@ -248,14 +248,6 @@ public enum RejectLimit: Hashable, Sendable, CustomStringConvertible {
     /// Half: a file with a bad row or two loads; one whose records are mostly refused does not.
     public static let standard = RejectLimit.share(0.5)
 
-    /// Whether `rejected` of `read` records is over the limit.
-    public func exceeded(rejected: Int, of read: Int) -> Bool {
-        switch self {
-        case .count(let limit): return rejected > limit
-        case .share(let share): return read > 0 && Double(rejected) > share * Double(read)
-        }
-    }
-
     /// `10`, `25%`
     public var description: String {
         switch self {

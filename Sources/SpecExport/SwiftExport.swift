@@ -1,5 +1,6 @@
 import SluiceCore
 import SpecLoader
+import YAML
 
 /// A YAML spec's tree written as a Swift spec against SluiceDSL: one declaration per spec part, typed
 /// enums where YAML has words, and nothing the loader would default written out. Compiled and run,

@@ -1,4 +1,5 @@
 import SpecLoader
+import YAML
 
 /// Swift source text: literals, calls that wrap when long, and `{ … }` blocks, indented by four.
 struct SwiftSource {

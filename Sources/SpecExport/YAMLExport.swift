@@ -1,5 +1,5 @@
-import CloudFormation
 import SpecLoader
+import YAML
 
 /// A spec tree (from a Swift spec) written as a YAML spec. Plain scalars stay plain (`port: 5432`);
 /// strings are quoted only where a YAML reader would take them for something else; SQL stays a `|` block.
@@ -9,7 +9,7 @@ public enum YAMLExport {
         return header + (try YAMLEmitter.emit(value(root), literalBlocks: true))
     }
 
-    static func value(_ node: YAMLNode) -> TemplateValue {
+    static func value(_ node: YAMLNode) -> YAMLValue {
         switch node.kind {
         case .scalar(let text, let plain):
             if plain, let number = Int(text), String(number) == text { return .int(number) }

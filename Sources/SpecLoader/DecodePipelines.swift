@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import YAML
 
 extension SpecDecoder {
     /// Placeholders a prefix template may use, expanded hour by hour in UTC.

@@ -1,4 +1,5 @@
 import SluiceCore
+import YAML
 
 extension SpecDecoder {
     // MARK: Identity

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import YAML
 
 extension SpecDecoder {
     func decodeWarehouse(_ node: YAMLNode, compute: Compute) -> Warehouse? {

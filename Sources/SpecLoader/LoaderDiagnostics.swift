@@ -1,4 +1,5 @@
 import SluiceCore
+import YAML
 
 /// Every diagnostic the loader can raise, built by named factories so wording stays consistent.
 public enum LoaderDiagnostics {
@@ -34,7 +35,7 @@ public enum LoaderDiagnostics {
     }
 
     public static func syntax(_ message: String, at location: SourceLocation) -> Diagnostic {
-        make("SL100", "YAML syntax: \(message)", at: location)
+        YAMLDiagnostics.syntax(message, at: location)
     }
     public static func unreadable(_ path: String, reason: String, at location: SourceLocation? = nil) -> Diagnostic {
         make("SL101", "cannot read '\(path)': \(reason)", at: location ?? SourceLocation(file: path, line: 1, column: 1))
@@ -45,23 +46,21 @@ public enum LoaderDiagnostics {
         return make("SL102", message, at: location)
     }
     public static func wrongType(expected: String, found node: YAMLNode, at location: SourceLocation) -> Diagnostic {
-        var found = node.kindName
-        if let scalar = node.scalar, !node.isNull { found = "'\(scalar.prefix(60))'" }
-        return make("SL103", "expected \(expected), found \(found)", at: location)
+        YAMLDiagnostics.wrongType(expected: expected, found: node, at: location)
     }
     public static func badWord(_ word: String, for key: String, allowed: [String], at location: SourceLocation) -> Diagnostic {
         var message = "'\(word)' is not a valid \(key); expected one of: \(allowed.joined(separator: ", "))"
         if let suggestion = Suggestion.closest(to: word, among: allowed) { message += "; did you mean '\(suggestion)'?" }
-        return make("SL103", message, at: location)
+        return make(YAMLDiagnostics.wrongTypeCode, message, at: location)
     }
     public static func missingKey(_ key: String, in context: String, at location: SourceLocation) -> Diagnostic {
         make("SL104", "missing required key '\(key)' in \(context)", at: location)
     }
     public static func duplicateKey(_ key: String, at location: SourceLocation, first: SourceLocation) -> Diagnostic {
-        make("SL105", "duplicate key '\(key)'", at: location, notes: [RelatedNote("first written here", at: first)])
+        YAMLDiagnostics.duplicateKey(key, at: location, first: first)
     }
     public static func duplicateName(_ kind: String, _ name: String, at location: SourceLocation, first: SourceLocation) -> Diagnostic {
-        make("SL105", "\(kind) '\(name)' is defined twice", at: location, notes: [RelatedNote("first defined here", at: first)])
+        make(YAMLDiagnostics.duplicateCode, "\(kind) '\(name)' is defined twice", at: location, notes: [RelatedNote("first defined here", at: first)])
     }
     public static func dangling(_ kind: String, _ name: String, candidates: [String], at location: SourceLocation) -> Diagnostic {
         var message = "\(kind) '\(name)' is not defined"
@@ -78,10 +77,10 @@ public enum LoaderDiagnostics {
         return make("SL109", message, at: location)
     }
     public static func aliasBomb(limit: Int, at location: SourceLocation) -> Diagnostic {
-        make("SL110", "aliases expand to more than \(limit) nodes; refusing to expand (billion-laughs pattern)", at: location)
+        YAMLDiagnostics.aliasBomb(limit: limit, at: location)
     }
     public static func tooDeep(limit: Int, at location: SourceLocation) -> Diagnostic {
-        make("SL110", "nesting deeper than \(limit) levels", at: location)
+        YAMLDiagnostics.tooDeep(limit: limit, at: location)
     }
     public static func invalid(_ message: String, at location: SourceLocation) -> Diagnostic {
         make("SL111", message, at: location)

@@ -1,5 +1,6 @@
 import SluiceCore
 import Foundation
+import YAML
 
 /// Collects diagnostics while a spec is decoded; decoding goes on after an error so one run reports everything.
 final class DiagnosticSink {

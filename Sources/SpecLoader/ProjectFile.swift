@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import YAML
 
 /// The project file, `sluice.yaml` at the top of a repository: which files are specs, where
 /// `generated/` goes, and the defaults of `check` and `plan`. Without one, a project is the

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import YAML
 
 /// Decodes the merged YAML tree into a `Spec`. Reads every section, then resolves
 /// references, then derives what the spec leaves implicit (route tables, roles, endpoint policies).

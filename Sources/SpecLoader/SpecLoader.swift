@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import YAML
 
 /// The result of loading a spec: a model when no error was found, and every diagnostic either way.
 public struct LoadResult: Sendable {

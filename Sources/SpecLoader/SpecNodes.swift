@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import YAML
 
 /// Reads the node tree a Swift spec writes (SluiceDSL's `sluice-spec-nodes/1` JSON) into the same
 /// `YAMLNode`s the YAML reader makes, so one decoder serves both forms.

@@ -1,4 +1,3 @@
-import AWSSigning
 import Crypto
 import Foundation
 import SluiceCore
@@ -29,7 +28,7 @@ struct SpecProgramCache {
             hasher.update(data: bytes)
             hasher.update(data: Data([0]))
         }
-        let key = hex(hasher.finalize()).prefix(32)
+        let key = hasher.finalize().prefix(16).map { String(format: "%02x", $0) }.joined()
         let directory = root.appendingPathComponent("swift-specs").appendingPathComponent(String(key))
         let program = directory.appendingPathComponent("spec")
         if FileManager.default.isExecutableFile(atPath: program.path) { return program.path }

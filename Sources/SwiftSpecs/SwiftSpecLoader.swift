@@ -1,6 +1,7 @@
 import Foundation
 import SluiceCore
 import SpecLoader
+import YAML
 
 /// Loads a spec written in Swift the way SwiftPM loads `Package.swift`: compile the file against the
 /// SluiceDSL library (cached by content), run it, read the node tree it writes, and decode that with

@@ -18,6 +18,42 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         }
     }
 
+    /// The catalog is a hand-written list; a rule left out of it would never run. Every `Rule` type
+    /// under Sources/Checks/Rules/ must be in it, once.
+    @Test func everyRuleTypeIsInTheCatalog() throws {
+        let folder = packageRoot.appendingPathComponent("Sources/Checks/Rules")
+        var declared: [String] = []
+        for file in try FileManager.default.contentsOfDirectory(atPath: folder.path) where file.hasSuffix(".swift") {
+            let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+            let names = text.split(separator: "\n").compactMap { line -> String? in
+                guard let range = line.firstRange(of: /struct (\w+)\s*:\s*Rule\b/) else { return nil }
+                return String(line[range].dropFirst("struct ".count).prefix { $0 != ":" && $0 != " " })
+            }
+            #expect(names.count == 1, "\(file) declares \(names.count) rules; one file per rule")
+            declared += names
+        }
+        let registered = Checker.rules.map { String(describing: $0) }
+        #expect(Set(registered).count == registered.count, "a rule is registered twice")
+        #expect(Set(declared) == Set(registered), "declared but not in Checker.rules: \(Set(declared).subtracting(registered).sorted()); registered but not declared: \(Set(registered).subtracting(declared).sorted())")
+    }
+
+    /// A check rule's ID is written once, in its own documentation: findings, suppressions and
+    /// tests refer to the rule, so a renumbering cannot leave a stale copy behind.
+    @Test func ruleIDsAreWrittenOnlyInTheirRule() throws {
+        let sources = packageRoot.appendingPathComponent("Sources")
+        let enumerator = try #require(FileManager.default.enumerator(atPath: sources.path))
+        let checkRuleIDs = Set(Checker.catalog.map(\.id))
+        for case let path as String in enumerator where path.hasSuffix(".swift") {
+            let text = try String(contentsOf: sources.appendingPathComponent(path), encoding: .utf8)
+            let literals = Set(text.matches(of: /"(SL\d{3})"/).map { String($0.output.1) }).intersection(checkRuleIDs)
+            if path.hasPrefix("Checks/Rules/") {
+                #expect(literals.count == 1, "\(path) writes \(literals.sorted()): a rule writes its own ID only")
+            } else {
+                #expect(literals.isEmpty, "\(path) writes the rule ID(s) \(literals.sorted()); refer to the rule's documentation instead")
+            }
+        }
+    }
+
     /// `specs/invalid/` holds one broken spec per rule: the rule tests.
     @Test func everyRuleHasAnInvalidSpec() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: packageRoot.appendingPathComponent("specs/invalid").path)

@@ -3,6 +3,7 @@ import Foundation
 import SluiceCore
 import SpecLoader
 import Testing
+import YAML
 
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

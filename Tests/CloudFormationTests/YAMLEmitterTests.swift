@@ -2,6 +2,7 @@ import CloudFormation
 import Foundation
 import SpecLoader
 import Testing
+import YAML
 
 @Suite("YAML emitter (libyaml)")
 struct YAMLEmitterTests {

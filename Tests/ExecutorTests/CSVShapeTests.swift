@@ -1,4 +1,4 @@
-import ETLPlan
+import PlanCompiler
 import Executor
 import Foundation
 import PostgresClient
@@ -6,7 +6,7 @@ import SluiceCore
 import SpecLoader
 import Testing
 import TestSupport
-import Warehouse
+import LiveWarehouse
 import WarehouseDDL
 
 /// Real exports drift: a renamed column, a row with a field too many. The sme-reporting spec's

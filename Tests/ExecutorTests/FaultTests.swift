@@ -1,4 +1,4 @@
-import ETLPlan
+import PlanFormat
 import Executor
 import Foundation
 import PostgresClient

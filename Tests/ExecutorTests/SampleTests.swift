@@ -1,11 +1,11 @@
-import ETLPlan
+import PlanCompiler
 import Executor
 import Foundation
 import PostgresClient
 import SpecLoader
 import Testing
 import TestSupport
-import Warehouse
+import LiveWarehouse
 import WarehouseDDL
 
 /// Every reference spec with pipelines loads its shipped sample (CSV, JSON arrays, gzip, versioned

@@ -1,4 +1,5 @@
-import ETLPlan
+import PlanCompiler
+import PlanFormat
 import Executor
 import Foundation
 import PostgresClient
@@ -6,7 +7,7 @@ import SluiceCore
 import SpecLoader
 import Testing
 import TestSupport
-import Warehouse
+import LiveWarehouse
 import WarehouseDDL
 
 /// The clickstream spec's plan and a fresh database migrated to its schema.

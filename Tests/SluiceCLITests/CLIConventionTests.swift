@@ -29,6 +29,20 @@ import Testing
         #expect(try CLI.run(["db", "launch"]).status == 64)
     }
 
+    /// plan.json's words (formats, modes, kinds) are enums: a plan naming one this executor does not
+    /// know is refused before anything runs, saying where and which words it knows.
+    @Test func aPlanWithAnUnknownWordIsRefusedSayingWhere() throws {
+        let text = try String(contentsOfFile: "generated/clickstream/plan.json", encoding: .utf8)
+        let changed = text.replacingOccurrences(of: "\"format\" : \"jsonl\"", with: "\"format\" : \"xml\"")
+        #expect(changed != text)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-plan-\(UUID().uuidString).json")
+        try changed.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let result = try CLI.run(["run", "clickstream", "--plan", file.path])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("pipelines[0].source.format: 'xml' is not one of jsonl, json_array, csv"), "\(result.stderr)")
+    }
+
     @Test func unreadableSpecIsAnErrorWithItsReason() throws {
         let result = try CLI.run(["check", "--no-color", "specs/missing.yaml"])
         #expect(result.status == 1)

@@ -1,6 +1,7 @@
 import Testing
 import SluiceCore
 @testable import SpecLoader
+import YAML
 
 @Suite struct YAMLReaderTests {
     func read(_ text: String) -> (root: YAMLNode?, diagnostics: [Diagnostic]) {

@@ -1,7 +1,7 @@
 import Foundation
 import PostgresClient
 import SluiceCore
-import Warehouse
+import LiveWarehouse
 
 public let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

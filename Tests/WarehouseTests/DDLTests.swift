@@ -1,7 +1,7 @@
 import TestSupport
 import SluiceCore
 import Testing
-@testable import Warehouse
+@testable import LiveWarehouse
 @testable import WarehouseDDL
 
 @Suite("DDL rendering without a server")

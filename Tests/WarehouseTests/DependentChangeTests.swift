@@ -3,7 +3,7 @@ import Foundation
 import PostgresClient
 import SluiceCore
 import Testing
-import Warehouse
+import LiveWarehouse
 import WarehouseDDL
 
 /// Changes whose steps must come in an order PostgreSQL accepts (issue 19, items 1-5): each on an

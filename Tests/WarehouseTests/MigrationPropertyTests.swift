@@ -4,7 +4,7 @@ import PostgresClient
 import SluiceCore
 import SpecLoader
 import Testing
-import Warehouse
+import LiveWarehouse
 import WarehouseDDL
 
 /// Random edits of the reference warehouses, migrated forwards and back on a real server, empty or

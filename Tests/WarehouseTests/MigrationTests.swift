@@ -3,7 +3,7 @@ import Foundation
 import PostgresClient
 import SluiceCore
 import Testing
-import Warehouse
+import LiveWarehouse
 import WarehouseDDL
 
 /// Migrations on a real server: each test starts from its own database and its own role names.

@@ -1,11 +1,12 @@
 import TestSupport
-import ETLPlan
+import PlanCompiler
+import PlanFormat
 import Foundation
 import PostgresClient
 import SluiceCore
 import SpecLoader
 import Testing
-import Warehouse
+import LiveWarehouse
 import WarehouseDDL
 
 /// The SQL plan.json gives the executor, run on a real server against the spec's own schema.
@@ -73,7 +74,7 @@ struct PlanSQLTests {
         let (plan, connection) = try prepared("serverless-canonical.yaml")
         let pipeline = try #require(plan.pipelines.first { $0.targets.contains { $0.table.hasSuffix(".customers") } })
         let customers = try #require(pipeline.targets.first { $0.table.hasSuffix(".customers") })
-        #expect(customers.mode == "versioned_upsert")
+        #expect(customers.mode == .versionedUpsert)
         let columns = customers.columns.map(\.column)
         func row(_ ordinal: Int, name: String, version: Int) -> String {
             let values: [String: String] = ["customer_id": "c1", "source_system": "crm", "display_name": name, "email_hash": "\\N",

@@ -4,7 +4,7 @@ import PostgresClient
 import SluiceCore
 import SpecLoader
 import Testing
-import Warehouse
+import LiveWarehouse
 import WarehouseDDL
 
 /// The reference specs' schema.sql: committed output matches the renderer, psql runs it on an empty

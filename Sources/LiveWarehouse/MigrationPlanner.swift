@@ -60,8 +60,8 @@ struct MigrationPlanner {
         if !removedSchemas.isEmpty {
             live = try LiveCatalog.read(connection, schemas: desired.schemas + removedSchemas.sorted())
         }
-        let existingTables = Set(live.relations.filter { $0.value.kind == "r" || $0.value.kind == "p" }.keys)
-        let existingViews = Set(live.relations.filter { $0.value.kind == "v" || $0.value.kind == "m" }.keys)
+        let existingTables = Set(live.relations.filter { $0.value.kind.isTable }.keys)
+        let existingViews = Set(live.relations.filter { $0.value.kind.isView }.keys)
         let probe = try Probe.run(desired, existingTables: existingTables, existingViews: existingViews, on: connection)
         var planner = MigrationPlanner(desired: desired, live: live, probe: probe, connection: connection)
         try planner.compare()
@@ -103,7 +103,7 @@ struct MigrationPlanner {
             let name = table.qualifiedName
             // A view Sluice made that the spec turned into a table: the view is dropped first
             // (compareViews: it is no longer in the spec), so the table is created in the same migration.
-            let replacesView = live.relations[name].map { $0.kind == "v" || $0.kind == "m" } == true && desired.view(name) == nil
+            let replacesView = live.relations[name]?.kind.isView == true && desired.view(name) == nil
                 && (isManaged("view", name) || isManaged("materialized view", name))
             guard let relation = live.relations[name], !replacesView else {
                 let own = deferred.filter { $0.table.qualifiedName == name }.map(\.foreignKey)
@@ -114,9 +114,9 @@ struct MigrationPlanner {
                 recreated.insert(name)
                 continue
             }
-            guard relation.kind == "r" || relation.kind == "p" else {
+            guard relation.kind.isTable else {
                 createTables.append(MigrationStep("create table \(name)", [], safety: .blocked,
-                                                  reason: "\(name) exists as a \(relation.kind == "m" ? "materialized view" : "view"); drop or rename it first"))
+                                                  reason: "\(name) exists as a \(relation.kind.noun); drop or rename it first"))
                 continue
             }
             if try compareColumns(table, relation) { forcing.insert(name) }
@@ -461,8 +461,8 @@ struct MigrationPlanner {
         var rebuild: [String: String] = [:]
         for view in desired.views {
             guard let relation = live.relations[view.qualifiedName] else { continue }
-            let wantedKind = view.materialized ? "m" : "v"
-            if relation.kind == "r" || relation.kind == "p" {
+            let wantedKind: LiveCatalog.RelationKind = view.materialized ? .materializedView : .view
+            if relation.kind.isTable {
                 createViews.append(MigrationStep("create \(view.materialized ? "materialized view" : "view") \(view.qualifiedName)", [], safety: .blocked,
                                                  reason: "a table named \(view.qualifiedName) is in the way"))
             } else if relation.kind != wantedKind {
@@ -499,7 +499,7 @@ struct MigrationPlanner {
         // Drop dependents before what they read: reverse dependency order of the live views.
         let dropOrder = Self.liveDropOrder(Set(rebuild.keys).union(dropped.keys), reads: live.reads)
         for view in dropOrder {
-            let materialized = live.relations[view]?.kind == "m"
+            let materialized = live.relations[view]?.kind == .materializedView
             if let reason = dropped[view] {
                 dropViews.append(MigrationStep("drop \(materialized ? "materialized view" : "view") \(view) (\(reason))", [DDL.dropView(view, materialized: materialized)]))
             } else {
@@ -620,7 +620,7 @@ struct MigrationPlanner {
     private mutating func reportUnknownRelations() {
         for (name, relation) in live.relations.sorted(by: { $0.key < $1.key }) {
             guard desired.table(name) == nil, desired.view(name) == nil else { continue }
-            let kind = ["r": "table", "p": "table", "v": "view", "m": "materialized view"][relation.kind] ?? "relation"
+            let kind = relation.kind.noun
             if !isManaged(kind, name) { drift.append(DriftItem(kind: kind, name: name, detail: "not in the spec and not created by Sluice")) }
         }
     }

@@ -1,6 +1,6 @@
 import CYAML
 
-/// Writes a TemplateValue as YAML through libyaml's emitter: block style, two-space indent, no
+/// Writes a YAMLValue as YAML through libyaml's emitter: block style, two-space indent, no
 /// line folding, and a string quoted whenever a YAML 1.1 reader would take it for something else.
 public enum YAMLEmitter {
     public struct Failure: Error, CustomStringConvertible {
@@ -8,7 +8,7 @@ public enum YAMLEmitter {
     }
 
     /// `literalBlocks` writes multi-line strings as `|` blocks (SQL in a spec), not as escaped one-liners.
-    public static func emit(_ value: TemplateValue, literalBlocks: Bool = false) throws -> String {
+    public static func emit(_ value: YAMLValue, literalBlocks: Bool = false) throws -> String {
         var emitter = yaml_emitter_t()
         guard yaml_emitter_initialize(&emitter) == 1 else { throw Failure(description: "libyaml: cannot initialise the emitter") }
         defer { yaml_emitter_delete(&emitter) }
@@ -39,7 +39,7 @@ public enum YAMLEmitter {
                 try send { yaml_scalar_event_initialize(&$0, nil, nil, buffer.baseAddress, Int32(buffer.count), 1, 1, style) }
             }
         }
-        func node(_ value: TemplateValue) throws {
+        func node(_ value: YAMLValue) throws {
             switch value {
             case .string(let text) where literalBlocks && text.contains("\n") && text.hasSuffix("\n") && !text.hasPrefix(" "):
                 try scalar(text, style: YAML_LITERAL_SCALAR_STYLE)

@@ -1,34 +1,30 @@
 import ArgumentParser
 import AWSSigning
-import ETLPlan
+import PlanFormat
 import Executor
 import Foundation
+import PlanCompiler
 import S3Client
 
 /// Where pipelines read from, for `sluice apply` and `sluice run`.
-struct SourceOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Where S3 pipelines read: s3 (the S3 API), or a folder with one subfolder per spec bucket, laid out as the bucket is (the samples: samples/<spec>).",
-                               valueName: "s3|folder"))
-    var source = "s3"
+public struct SourceSelection: Sendable {
+    /// `s3` (the S3 API), or a folder with one subfolder per spec bucket, laid out as the bucket is.
+    public var source: String
+    /// An S3-compatible endpoint URL instead of AWS's.
+    public var s3Endpoint: String?
+    /// `NAME=DEPLOYED`: read the spec's bucket NAME from the bucket DEPLOYED.
+    public var buckets: [String]
+    /// Queue behind a runner that holds a pipeline instead of exiting with status 75.
+    public var wait: Bool
+    /// A source with no objects under its prefix is expected: warn instead of failing the run.
+    public var allowEmpty: Bool
 
-    @Option(name: .customLong("s3-endpoint"), help: "An S3-compatible endpoint URL. Default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS's regional endpoint.")
-    var s3Endpoint: String?
-
-    @Option(name: .customLong("bucket"), help: ArgumentHelp("Read the spec's bucket NAME from the bucket DEPLOYED (repeatable). Default: the name the template gives it.",
-                                                            valueName: "NAME=DEPLOYED"))
-    var buckets: [String] = []
-
-    @Flag(help: "Queue behind a runner that holds a pipeline instead of exiting with status 75.")
-    var wait = false
-
-    @Flag(name: .customLong("allow-empty"), help: "A source with no objects under its prefix is expected: warn instead of failing the run.")
-    var allowEmpty = false
-
-    func validate() throws {
-        for mapping in buckets where mapping.split(separator: "=").count != 2 {
-            throw ValidationError("--bucket takes NAME=DEPLOYED, not '\(mapping)'")
-        }
-        if let s3Endpoint, URL(string: s3Endpoint)?.scheme == nil { throw ValidationError("--s3-endpoint '\(s3Endpoint)' is not a URL") }
+    public init(source: String = "s3", s3Endpoint: String? = nil, buckets: [String] = [], wait: Bool = false, allowEmpty: Bool = false) {
+        self.source = source
+        self.s3Endpoint = s3Endpoint
+        self.buckets = buckets
+        self.wait = wait
+        self.allowEmpty = allowEmpty
     }
 
     /// Where a pipeline with a quarantine bucket also writes its refused records: the bucket through the
@@ -37,7 +33,7 @@ struct SourceOptions: ParsableArguments {
         guard let logical = pipeline.quarantine.bucket else { return nil }
         if source != "s3" { return FolderStore(root: URL(fileURLWithPath: source).appendingPathComponent(logical)) }
         guard let bucket = overrides[logical] ?? pipeline.quarantine.bucketName else {
-            throw ValidationError("pipeline \(pipeline.name): the spec names no account, so give the deployed quarantine bucket: --bucket \(logical)=NAME")
+            throw UsageError("pipeline \(pipeline.name): the spec names no account, so give the deployed quarantine bucket: --bucket \(logical)=NAME")
         }
         return S3Store(client: try client(region: region, bucket: bucket), bucket: bucket)
     }
@@ -51,7 +47,7 @@ struct SourceOptions: ParsableArguments {
 
     private func client(region: String, bucket: String) throws -> S3Client {
         guard let credentials = AWSCredentials.fromEnvironment() else {
-            throw ValidationError("reading s3://\(bucket) needs AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE; or --source FOLDER")
+            throw UsageError("reading s3://\(bucket) needs AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE; or --source FOLDER")
         }
         let region = ProcessInfo.processInfo.environment["AWS_REGION"] ?? region
         // Every retry is said on stderr as it happens: a struggling endpoint is never silent.
@@ -63,7 +59,7 @@ struct SourceOptions: ParsableArguments {
 
     /// The store a pipeline reads. Folder sources are relative to the spec's (or plan's) folder.
     func store(for pipeline: PipelinePlan, region: String, baseDirectory: URL) throws -> ObjectStore {
-        if pipeline.source.kind == "folder" {
+        if pipeline.source.kind == .folder {
             let path = pipeline.source.path ?? "."
             return FolderStore(root: URL(fileURLWithPath: path, relativeTo: baseDirectory))
         }
@@ -72,24 +68,24 @@ struct SourceOptions: ParsableArguments {
             return FolderStore(root: URL(fileURLWithPath: source).appendingPathComponent(logical))
         }
         guard let bucket = overrides[logical] ?? pipeline.source.bucketName else {
-            throw ValidationError("pipeline \(pipeline.name): the spec names no account, so give the deployed bucket: --bucket \(logical)=NAME")
+            throw UsageError("pipeline \(pipeline.name): the spec names no account, so give the deployed bucket: --bucket \(logical)=NAME")
         }
         return S3Store(client: try client(region: region, bucket: bucket), bucket: bucket)
     }
 }
 
 /// Runs pipelines and reports: a progress line on a terminal, a summary per pipeline, or JSON.
-enum PipelineExecution {
+public enum PipelineExecution {
     /// EX_TEMPFAIL: another runner holds the pipeline; try again later.
-    static let busyExitCode: Int32 = 75
+    public static let busyExitCode: Int32 = 75
 
-    struct Report: Encodable {
-        var pipelines: [PipelineResult]
-        var error: String?
+    public struct Report: Encodable, Sendable {
+        public var pipelines: [PipelineResult]
+        public var error: String?
     }
 
     /// Runs `pipelines` in order; text output is printed as it goes, JSON is the caller's to print.
-    static func run(plan: ETLPlan, pipelines: [PipelinePlan], database: String, sources: SourceOptions, window: (from: Date, to: Date)?,
+    public static func run(plan: ETLPlan, pipelines: [PipelinePlan], database: String, sources: SourceSelection, window: (from: Date, to: Date)?,
                     region: String, baseDirectory: URL, json: Bool) throws -> (status: Int32, report: Report) {
         let maskKey = ProcessInfo.processInfo.environment["SLUICE_MASK_KEY"].map { Data($0.utf8) }
         let progress = ProgressLine(enabled: !json && Terminal.isInteractive(fileDescriptor: 2))
@@ -138,7 +134,25 @@ enum PipelineExecution {
         return (status, Report(pipelines: results, error: failure))
     }
 
-    static func json<T: Encodable>(_ value: T) -> String {
+    /// A spec's pipelines compiled for the executor; nil when it has none.
+    public static func compile(_ spec: Spec) -> ETLPlan? { PlanCompiler.compile(spec) }
+
+    /// A plan.json written by `sluice plan` (or shipped with the function), refused unless its format
+    /// and version are this executor's.
+    public static func readPlan(_ path: String) throws -> ETLPlan {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch { throw UsageError("cannot read \(path): \(error.localizedDescription)") }
+        let decoded: ETLPlan
+        do { decoded = try JSONDecoder().decode(ETLPlan.self, from: data) } catch let error as DecodingError {
+            throw UsageError("\(path) is not a plan this sluice runs: \(error.planProblem)")
+        } catch { throw UsageError("\(path) is not a Sluice plan: \(error)") }
+        guard decoded.format == "sluice-plan", decoded.version == ETLPlan.currentVersion else {
+            throw UsageError("\(path) is a \(decoded.format) version \(decoded.version) plan; this sluice runs version \(ETLPlan.currentVersion)")
+        }
+        return decoded
+    }
+
+    public static func json<T: Encodable>(_ value: T) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self)

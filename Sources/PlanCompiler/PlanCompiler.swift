@@ -1,4 +1,5 @@
 import Foundation
+import PlanFormat
 import SluiceCore
 import WarehouseDDL
 
@@ -26,11 +27,11 @@ public enum PlanCompiler {
         let source: PipelinePlan.Source
         switch pipeline.source.kind {
         case .bucket(let name, let template):
-            source = .init(kind: "s3", bucket: name, bucketName: deployedBucketName(name, spec: spec), path: nil, prefixTemplate: template, staticPrefix: pipeline.source.staticPrefix,
-                           format: pipeline.source.format.rawValue, compression: pipeline.source.compression.rawValue, csv: csv(pipeline.source.csv))
+            source = .init(kind: .s3, bucket: name, bucketName: deployedBucketName(name, spec: spec), prefixTemplate: template, staticPrefix: pipeline.source.staticPrefix,
+                           format: format(pipeline.source.format), compression: compression(pipeline.source.compression), csv: csv(pipeline.source.csv))
         case .folder(let path):
-            source = .init(kind: "folder", bucket: nil, bucketName: nil, path: path, prefixTemplate: nil, staticPrefix: nil,
-                           format: pipeline.source.format.rawValue, compression: pipeline.source.compression.rawValue, csv: csv(pipeline.source.csv))
+            source = .init(kind: .folder, path: path,
+                           format: format(pipeline.source.format), compression: compression(pipeline.source.compression), csv: csv(pipeline.source.csv))
         }
         let targets = pipeline.targets.enumerated().compactMap { index, target -> PipelinePlan.Target? in
             guard let table = warehouse?.table(target.table) else { return nil }
@@ -40,17 +41,17 @@ public enum PlanCompiler {
             switch step {
             case .refreshMaterializedView(let view, _):
                 let qualified = warehouse.flatMap { w in w.views.first { $0.qualifiedName == view || ($0.name == view && $0.schema == w.schemas.first) } }?.qualifiedName ?? view
-                return .init(kind: "refresh", name: qualified,
+                return .init(kind: .refresh, name: qualified,
                              sql: "SELECT sluice.refresh_materialized_view(\(SQL.literal(SQL.qualified(qualified)))::regclass);")
             case .call(let procedure, _):
-                return .init(kind: "call", name: procedure, sql: "CALL \(SQL.qualified(procedure))();")
+                return .init(kind: .call, name: procedure, sql: "CALL \(SQL.qualified(procedure))();")
             }
         }
         return PipelinePlan(
             name: pipeline.name, workload: pipeline.workload, schedule: pipeline.schedule?.expression, source: source,
-            fields: pipeline.fields.map { .init(path: $0.path, type: $0.type.rawValue, required: $0.required, pattern: $0.pattern,
+            fields: pipeline.fields.map { .init(path: $0.path, type: fieldType($0.type), required: $0.required, pattern: $0.pattern,
                                                allowed: $0.allowed.isEmpty ? nil : $0.allowed) },
-            derived: pipeline.derived.map { .init(name: $0.name, kind: $0.kind.rawValue, from: $0.from) },
+            derived: pipeline.derived.map { .init(name: $0.name, kind: derivedKind($0.kind), from: $0.from) },
             filters: pipeline.filters.map { filter in
                 switch filter.condition {
                 case .equals(let value): return .init(name: filter.name, path: filter.path, equals: value)
@@ -62,7 +63,7 @@ public enum PlanCompiler {
             dedupeKey: pipeline.dedupeKey, targets: targets, staging: staging(targets),
             quarantine: .init(table: "sluice.quarantine", bucket: pipeline.quarantine.bucket,
                               bucketName: pipeline.quarantine.bucket.flatMap { deployedBucketName($0, spec: spec) }, prefix: pipeline.quarantine.prefix),
-            postLoad: postLoad, lockKey: lockKey(pipeline.name), maxRejected: .init(pipeline.maxRejected))
+            postLoad: postLoad, lockKey: lockKey(pipeline.name), maxRejected: rejectLimit(pipeline.maxRejected))
     }
 
     /// The name the template gives a bucket (StorageRenderer), with the spec's account and region.
@@ -104,8 +105,8 @@ public enum PlanCompiler {
             let column = table.column(mapping.column)
             var entry = PipelinePlan.Column(column: mapping.column, staged: SQL.fitted("t\(index + 1)_\(mapping.column)"),
                                             type: column?.type.description ?? "text", notNull: column?.notNull ?? false,
-                                            transforms: mapping.transforms.map(transform), cast: mapping.cast?.description, mask: mapping.mask?.rawValue,
-                                            merge: mapping.merge == .last ? nil : mapping.merge.rawValue)
+                                            transforms: mapping.transforms.map(transform), cast: mapping.cast?.description, mask: mapping.mask.map(mask),
+                                            merge: columnMerge(mapping.merge))
             switch mapping.source {
             case .path(let path): entry.path = path
             case .derived(let name): entry.derived = name
@@ -176,17 +177,90 @@ public enum PlanCompiler {
             }
             merge = text
         }
-        return PipelinePlan.Target(table: table.qualifiedName, mode: target.mode.rawValue, key: target.key, versionColumn: target.versionColumn,
+        return PipelinePlan.Target(table: table.qualifiedName, mode: writeMode(target.mode), key: target.key, versionColumn: target.versionColumn,
                                    columns: columns, merge: merge)
     }
 
     static func transform(_ transform: Transform) -> PipelinePlan.Transform {
         switch transform {
-        case .trim: return .init(name: "trim")
-        case .lower: return .init(name: "lower")
-        case .upper: return .init(name: "upper")
-        case .nullIfEmpty: return .init(name: "null_if_empty")
-        case .map(let values, let fallback): return .init(name: "map", map: values, fallback: fallback)
+        case .trim: return .init(name: .trim)
+        case .lower: return .init(name: .lower)
+        case .upper: return .init(name: .upper)
+        case .nullIfEmpty: return .init(name: .nullIfEmpty)
+        case .map(let values, let fallback): return .init(name: .map, map: values, fallback: fallback)
+        }
+    }
+
+    // The model's vocabulary in the plan's: one switch each, so a case added to the model does not
+    // compile until the plan format (and so the executor) has its counterpart.
+
+    static func format(_ format: SourceFormat) -> PipelinePlan.Format {
+        switch format {
+        case .jsonLines: .jsonLines
+        case .jsonArray: .jsonArray
+        case .csv: .csv
+        }
+    }
+
+    static func compression(_ compression: Compression) -> PipelinePlan.Compression {
+        switch compression {
+        case .none: .none
+        case .gzip: .gzip
+        case .auto: .auto
+        }
+    }
+
+    static func fieldType(_ type: FieldType) -> PipelinePlan.FieldType {
+        switch type {
+        case .string: .string
+        case .integer: .integer
+        case .number: .number
+        case .boolean: .boolean
+        case .timestamp: .timestamp
+        case .date: .date
+        case .uuid: .uuid
+        case .email: .email
+        case .object: .object
+        case .array: .array
+        case .any: .any
+        }
+    }
+
+    static func derivedKind(_ kind: DerivationKind) -> PipelinePlan.DerivedKind {
+        switch kind {
+        case .date: .date
+        case .hour: .hour
+        }
+    }
+
+    static func writeMode(_ mode: WriteMode) -> PipelinePlan.WriteMode {
+        switch mode {
+        case .append: .append
+        case .upsert: .upsert
+        case .versionedUpsert: .versionedUpsert
+        }
+    }
+
+    static func mask(_ mask: Mask) -> PipelinePlan.Mask {
+        switch mask {
+        case .hash: .hash
+        case .redact: .redact
+        }
+    }
+
+    /// The newest value is the plan's default, so it is left out.
+    static func columnMerge(_ rule: MergeRule) -> PipelinePlan.ColumnMerge? {
+        switch rule {
+        case .last: nil
+        case .min: .min
+        case .max: .max
+        }
+    }
+
+    static func rejectLimit(_ limit: RejectLimit) -> PipelinePlan.RejectLimitPlan {
+        switch limit {
+        case .count(let records): .init(records: records)
+        case .share(let share): .init(share: share)
         }
     }
 }

@@ -30,8 +30,24 @@ struct LiveCatalog {
         var predicate: String?
         var backsConstraint: Bool
     }
+    /// pg_class.relkind of the relations the catalog reads.
+    enum RelationKind: String {
+        case table = "r", partitionedTable = "p", view = "v", materializedView = "m"
+
+        var isTable: Bool { self == .table || self == .partitionedTable }
+        var isView: Bool { self == .view || self == .materializedView }
+        /// As drift and refusals name it.
+        var noun: String {
+            switch self {
+            case .table, .partitionedTable: "table"
+            case .view: "view"
+            case .materializedView: "materialized view"
+            }
+        }
+    }
+
     struct Relation {
-        var kind: String
+        var kind: RelationKind
         var comment: String?
         var columns: [Column] = []
         var constraints: [Constraint] = []
@@ -66,7 +82,9 @@ struct LiveCatalog {
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm')
             """, [schemaArray]).rows {
-            catalog.relations[row[0]!] = Relation(kind: row[1]!, comment: row[2], definition: row[3])
+            // The query selects only these four kinds.
+            guard let kind = RelationKind(rawValue: row[1]!) else { continue }
+            catalog.relations[row[0]!] = Relation(kind: kind, comment: row[2], definition: row[3])
         }
         for row in try connection.query("""
             SELECT n.nspname || '.' || c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,

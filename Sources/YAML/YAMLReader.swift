@@ -21,7 +21,7 @@ public struct YAMLReader {
     public func read(_ bytes: [UInt8]) -> (root: YAMLNode?, diagnostics: [Diagnostic]) {
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else {
-            return (nil, [LoaderDiagnostics.syntax("libyaml could not initialise its parser", at: .init(file: file, line: 1, column: 1))])
+            return (nil, [YAMLDiagnostics.syntax("libyaml could not initialise its parser", at: .init(file: file, line: 1, column: 1))])
         }
         defer { yaml_parser_delete(&parser) }
 
@@ -42,7 +42,7 @@ public struct YAMLReader {
                 if type == YAML_DOCUMENT_START_EVENT {
                     documents += 1
                     if documents > 1 {
-                        diagnostics.append(LoaderDiagnostics.syntax(
+                        diagnostics.append(YAMLDiagnostics.syntax(
                             "a spec file holds one YAML document; use 'include:' to combine files",
                             at: location(event.start_mark)))
                         return builder.root
@@ -70,7 +70,7 @@ public struct YAMLReader {
         let problem = parser.problem.map { String(cString: $0) } ?? "malformed YAML"
         var message = problem
         if let context = parser.context.map({ String(cString: $0) }) { message = "\(problem) \(context)" }
-        var diagnostic = LoaderDiagnostics.syntax(message, at: location(parser.problem_mark))
+        var diagnostic = YAMLDiagnostics.syntax(message, at: location(parser.problem_mark))
         if parser.context != nil {
             diagnostic.notes.append(RelatedNote("the construct started here", at: location(parser.context_mark)))
         }
@@ -109,12 +109,12 @@ private struct TreeBuilder {
         case YAML_ALIAS_EVENT:
             let name = String(cString: event.data.alias.anchor)
             guard let node = anchors[name] else {
-                return LoaderDiagnostics.syntax("alias '*\(name)' refers to no anchor defined before it", at: location)
+                return YAMLDiagnostics.syntax("alias '*\(name)' refers to no anchor defined before it", at: location)
             }
             return add(node, aliasAt: location)
         case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
             guard stack.count < YAMLReader.maxDepth else {
-                return LoaderDiagnostics.tooDeep(limit: YAMLReader.maxDepth, at: location)
+                return YAMLDiagnostics.tooDeep(limit: YAMLReader.maxDepth, at: location)
             }
             let anchorPointer = event.type == YAML_SEQUENCE_START_EVENT ? event.data.sequence_start.anchor : event.data.mapping_start.anchor
             stack.append(Frame(isMapping: event.type == YAML_MAPPING_START_EVENT, location: location,
@@ -150,7 +150,7 @@ private struct TreeBuilder {
         // Every open collection grows by the node's expanded size; the outermost is the document.
         for i in stack.indices { stack[i].size += node.expandedSize }
         if stack[0].size > YAMLReader.maxExpandedNodes {
-            return LoaderDiagnostics.aliasBomb(limit: YAMLReader.maxExpandedNodes, at: aliasLocation ?? node.location)
+            return YAMLDiagnostics.aliasBomb(limit: YAMLReader.maxExpandedNodes, at: aliasLocation ?? node.location)
         }
         return nil
     }
@@ -166,21 +166,21 @@ private struct TreeBuilder {
                 let sources = pair.value.mapping != nil ? [pair.value] : (pair.value.sequence ?? [])
                 for source in sources {
                     guard let entries = source.mapping else {
-                        diagnostics.append(LoaderDiagnostics.wrongType(
+                        diagnostics.append(YAMLDiagnostics.wrongType(
                             expected: "a mapping (or list of mappings) to merge", found: source, at: source.location))
                         continue
                     }
                     merged += entries
                 }
                 if sources.isEmpty {
-                    diagnostics.append(LoaderDiagnostics.wrongType(
+                    diagnostics.append(YAMLDiagnostics.wrongType(
                         expected: "a mapping (or list of mappings) to merge", found: pair.value, at: pair.value.location))
                 }
                 continue
             }
             if let key = pair.key.scalar {
                 if let first = seen[key] {
-                    diagnostics.append(LoaderDiagnostics.duplicateKey(key, at: pair.key.location, first: first))
+                    diagnostics.append(YAMLDiagnostics.duplicateKey(key, at: pair.key.location, first: first))
                     continue
                 }
                 seen[key] = pair.key.location

@@ -2,34 +2,38 @@ import Foundation
 import SluiceCore
 import ArchitectureDiagram
 import CloudFormation
-import ETLPlan
+import PlanCompiler
 import WarehouseDDL
 
 /// `generated/<spec>/`: every renderer's output for one spec, and how it differs from what is on disk.
-struct GeneratedFolder {
-    enum Status: String, Encodable {
+public struct GeneratedFolder {
+    public enum Status: String, Encodable, Sendable {
         case added, changed, unchanged, removed
 
         /// As plan lists it: + added, ~ changed, - removed, = unchanged.
-        var sign: String {
+        public var sign: String {
             switch self { case .added: "+"; case .changed: "~"; case .removed: "-"; case .unchanged: "=" }
         }
     }
 
-    struct FileChange: Encodable {
-        var path: String
-        var status: Status
-        var linesAdded: Int
-        var linesRemoved: Int
+    public struct FileChange: Encodable, Sendable {
+        public var path: String
+        public var status: Status
+        public var linesAdded: Int
+        public var linesRemoved: Int
     }
 
-    let directory: URL
+    public let directory: URL
     /// File name → contents, from every renderer that has something for this spec.
-    let files: [(name: String, contents: String)]
+    public let files: [(name: String, contents: String)]
     /// The CloudFormation template as a tree, for the plan's diff and quota check.
     let template: TemplateValue
+    let spec: Spec
+    let specPath: String
 
-    init(spec: Spec, specPath: String, root: String) throws {
+    public init(spec: Spec, specPath: String, root: String) throws {
+        self.spec = spec
+        self.specPath = specPath
         let base = URL(fileURLWithPath: specPath).deletingPathExtension().lastPathComponent
         directory = URL(fileURLWithPath: root).appendingPathComponent(base)
         let cloudformation = try TemplateRenderer.rendered(spec: spec)
@@ -44,7 +48,7 @@ struct GeneratedFolder {
     }
 
     /// What writing would change. Files in the folder that no renderer produces any more are `removed`.
-    func changes() -> [FileChange] {
+    public func changes() -> [FileChange] {
         var result: [FileChange] = []
         for file in files {
             let path = directory.appendingPathComponent(file.name).path
@@ -68,7 +72,7 @@ struct GeneratedFolder {
         return result
     }
 
-    func write() throws {
+    public func write() throws {
         if files.isEmpty, !FileManager.default.fileExists(atPath: directory.path) { return }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         for file in files {
@@ -82,19 +86,40 @@ struct GeneratedFolder {
         }
     }
 
+    /// What the new template changes against the cloudformation.yaml in the folder now (read before
+    /// `write`).
+    public func templateChanges() -> TemplateChanges {
+        TemplateChanges.compute(spec: spec, template: template, previousFile: directory.appendingPathComponent("cloudformation.yaml"))
+    }
+
+    /// Warnings that do not stop the plan: suppressions naming nothing, and a template beyond what
+    /// one CloudFormation stack takes (it renders and lints, but does not deploy as one stack).
+    public func warnings() -> [String] {
+        var warnings: [String] = []
+        for suppression in ScannerSuppressions.unmatched(spec) {
+            warnings.append("\(suppression.location): warning: suppression of \(suppression.rule) names '\(suppression.subject ?? "")', which is nothing in the template")
+        }
+        let resources = TemplateRenderer.resourceCount(template)
+        let bytes = files.first { $0.name == "cloudformation.yaml" }?.contents.utf8.count ?? 0
+        if resources > 500 || bytes > 1_000_000 {
+            warnings.append("\(specPath): warning: the template has \(resources) resources and \(bytes) bytes; CloudFormation takes at most 500 resources and 1,000,000 bytes per stack, so this spec must be split to deploy")
+        }
+        return warnings
+    }
+
     /// Every name a renderer writes into a spec's folder.
     static let renderedNames: Set<String> = ["architecture.md", "cloudformation.yaml", "plan.json", "schema.sql"]
 
     /// A folder of generated/ that no spec of the project renders any more: its spec was deleted or renamed.
-    struct Orphan {
-        let directory: URL
-        let files: [FileChange]
+    public struct Orphan {
+        public let directory: URL
+        public let files: [FileChange]
         /// Only what Sluice renders is in it, so removing it loses nothing of a user's.
-        let removable: Bool
+        public let removable: Bool
     }
 
     /// The subfolders of `root` other than `rendered` (folder names), hidden ones left alone.
-    static func orphans(in root: String, rendered: Set<String>) -> [Orphan] {
+    public static func orphans(in root: String, rendered: Set<String>) -> [Orphan] {
         let rootURL = URL(fileURLWithPath: root)
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).sorted()
         return names.compactMap { name in

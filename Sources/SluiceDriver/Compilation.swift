@@ -1,11 +1,10 @@
-import ArgumentParser
 import Checks
-import Foundation
-import SluiceCore
 import SpecLoader
 import SwiftSpecs
+import YAML
 
-/// One spec through the front half of the compiler: load, then (when it loaded cleanly) check.
+/// One spec through the front half of the compiler: load (YAML, or a Swift spec compiled and run),
+/// then, when it loaded cleanly, check.
 public struct Compilation: Sendable {
     public var file: String
     public var spec: Spec?
@@ -17,37 +16,15 @@ public struct Compilation: Sendable {
 
     public static func run(path: String) -> Compilation {
         // A .swift file (or a package's executable) is compiled and run; it yields the same tree YAML is read into.
-        let loaded = SwiftSpecLoader.handles(path) ? SwiftSpecLoader.load(path: path) : SpecLoader.load(path: path)
+        let loaded = isSwiftSpec(path) ? SwiftSpecLoader.load(path: path) : SpecLoader.load(path: path)
         var diagnostics = loaded.diagnostics
         // Checks reason about a whole, resolved model; a spec with loader errors has none yet.
         if let spec = loaded.spec { diagnostics += Checker.run(spec) }
         return Compilation(file: path, spec: loaded.spec, diagnostics: diagnostics.sortedForOutput(), root: loaded.root, files: loaded.files)
     }
 
-    /// The spec, or its findings printed to stderr and exit 1: for commands that act on one clean spec.
-    static func cleanSpec(path: String) throws -> Spec {
-        try clean(path: path).spec!
-    }
-
-    /// The compilation of a spec without errors, or its findings printed to stderr and exit 1.
-    static func clean(path: String) throws -> Compilation {
-        try requiring(path: path) { $0.errorCount == 0 }
-    }
-
-    /// A spec that loaded, whatever the checks found (`sluice why` asks about broken networks too),
-    /// or the loader's findings printed to stderr and exit 1.
-    static func loadedSpec(path: String) throws -> Spec {
-        try requiring(path: path) { _ in true }.spec!
-    }
-
-    private static func requiring(path: String, _ accept: (Compilation) -> Bool) throws -> Compilation {
-        let compilation = run(path: path)
-        guard compilation.spec != nil, accept(compilation) else {
-            FileHandle.standardError.write(Data(Reporter.render([compilation], as: .text, color: Terminal.isInteractive(fileDescriptor: 2)).utf8))
-            throw ExitCode.failure
-        }
-        return compilation
-    }
+    /// A Swift spec (a .swift file, or an executable calling `Spec.main()`) rather than YAML.
+    public static func isSwiftSpec(_ path: String) -> Bool { SwiftSpecLoader.handles(path) }
 
     public var active: [Diagnostic] { diagnostics.filter { !$0.isSuppressed } }
     public var errorCount: Int { active.filter { $0.severity == .error }.count }

@@ -1,25 +1,24 @@
 import CloudFormation
 import Foundation
-import SluiceCore
-import SpecLoader
+import YAML
 
 /// The CloudFormation part of `sluice plan`'s report: what the new template changes against the one
 /// in generated/, for people (text) and scripts (JSON).
-struct TemplateChanges: Encodable {
-    struct Resource: Encodable {
-        var id: String
-        var type: String
-        var paths: [String]?
+public struct TemplateChanges: Encodable, Sendable {
+    public struct Resource: Encodable, Sendable {
+        public var id: String
+        public var type: String
+        public var paths: [String]?
     }
-    struct Row: Encodable {
-        var table: String
-        var change: String
-        var row: String
+    public struct Row: Encodable, Sendable {
+        public var table: String
+        public var change: String
+        public var row: String
     }
-    var added: [Resource]
-    var removed: [Resource]
-    var modified: [Resource]
-    var security: [Row]
+    public var added: [Resource]
+    public var removed: [Resource]
+    public var modified: [Resource]
+    public var security: [Row]
 
     init(_ diff: TemplateDiff) {
         added = diff.added.map { Resource(id: $0.id, type: $0.type) }
@@ -30,28 +29,14 @@ struct TemplateChanges: Encodable {
 
     static func compute(spec: Spec, template: TemplateValue, previousFile: URL) -> TemplateChanges {
         let previous = (try? Data(contentsOf: previousFile)).flatMap { data in
-            YAMLReader(file: previousFile.path).read(Array(data)).root.map(templateValue)
+            YAMLReader(file: previousFile.path).read(Array(data)).root.map(YAMLValue.init(readBack:))
         }
         return TemplateChanges(TemplateDiff(old: previous, new: template, names: TemplateRenderer.displayNames(spec: spec)))
     }
 
-    /// A template file read back: the emitter writes numbers and booleans plain and quotes any
-    /// string a reader could take for one, so plain scalars can be typed safely.
-    static func templateValue(_ node: YAMLNode) -> TemplateValue {
-        if let entries = node.mapping { return .map(entries.map { ($0.key.scalar ?? "", templateValue($0.value)) }) }
-        if let items = node.sequence { return .list(items.map(templateValue)) }
-        let text = node.scalar ?? ""
-        if node.isPlainScalar {
-            if text == "true" { return .bool(true) }
-            if text == "false" { return .bool(false) }
-            if let number = Int(text) { return .int(number) }
-        }
-        return .string(text)
-    }
+    public var isEmpty: Bool { added.isEmpty && removed.isEmpty && modified.isEmpty && security.isEmpty }
 
-    var isEmpty: Bool { added.isEmpty && removed.isEmpty && modified.isEmpty && security.isEmpty }
-
-    var text: String {
+    public var text: String {
         var text = ""
         if !added.isEmpty || !removed.isEmpty || !modified.isEmpty {
             text += "    resources:\n"

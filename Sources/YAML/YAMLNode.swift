@@ -14,6 +14,12 @@ public struct YAMLNode: Sendable {
     /// Nodes in this subtree counting every alias expansion; bounded by `YAMLReader.maxExpandedNodes`.
     public var expandedSize: Int
 
+    public init(kind: Kind, location: SourceLocation, expandedSize: Int) {
+        self.kind = kind
+        self.location = location
+        self.expandedSize = expandedSize
+    }
+
     public var scalar: String? { if case .scalar(let s, _) = kind { return s } else { return nil } }
     public var isPlainScalar: Bool { if case .scalar(_, let plain) = kind { return plain } else { return false } }
     public var isNull: Bool {

@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+import SluiceDriver
+
+/// Where pipelines read from, for `sluice apply` and `sluice run`.
+struct SourceOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Where S3 pipelines read: s3 (the S3 API), or a folder with one subfolder per spec bucket, laid out as the bucket is (the samples: samples/<spec>).",
+                               valueName: "s3|folder"))
+    var source = "s3"
+
+    @Option(name: .customLong("s3-endpoint"), help: "An S3-compatible endpoint URL. Default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS's regional endpoint.")
+    var s3Endpoint: String?
+
+    @Option(name: .customLong("bucket"), help: ArgumentHelp("Read the spec's bucket NAME from the bucket DEPLOYED (repeatable). Default: the name the template gives it.",
+                                                            valueName: "NAME=DEPLOYED"))
+    var buckets: [String] = []
+
+    @Flag(help: "Queue behind a runner that holds a pipeline instead of exiting with status 75.")
+    var wait = false
+
+    @Flag(name: .customLong("allow-empty"), help: "A source with no objects under its prefix is expected: warn instead of failing the run.")
+    var allowEmpty = false
+
+    func validate() throws {
+        for mapping in buckets where mapping.split(separator: "=").count != 2 {
+            throw ValidationError("--bucket takes NAME=DEPLOYED, not '\(mapping)'")
+        }
+        if let s3Endpoint, URL(string: s3Endpoint)?.scheme == nil { throw ValidationError("--s3-endpoint '\(s3Endpoint)' is not a URL") }
+    }
+
+    /// The driver's value for these options.
+    var selection: SourceSelection {
+        SourceSelection(source: source, s3Endpoint: s3Endpoint, buckets: buckets, wait: wait, allowEmpty: allowEmpty)
+    }
+}
