@@ -84,10 +84,7 @@ final class TemplateBuilder {
 /// Logical IDs from spec names: a kind prefix and the name in PascalCase (`etl-a` → `SubnetEtlA`),
 /// so an ID is stable as long as the name is and says what it is.
 enum LogicalID {
-    static func make(_ kind: String, _ name: String) -> String {
-        let parts = name.split { !($0.isASCII && ($0.isLetter || $0.isNumber)) }
-        return kind + parts.map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
-    }
+    static func make(_ kind: String, _ name: String) -> String { kind + LogicalName.part(name) }
 
     static func vpc(_ name: String) -> String { make("Vpc", name) }
     static func subnet(_ name: String) -> String { make("Subnet", name) }

@@ -78,7 +78,9 @@ struct PlanCommand: ParsableCommand {
             renderedFolders.insert(folder.directory.lastPathComponent)
             let changes = folder.changes()
             if changes.contains(where: { $0.status != .unchanged }) { changed = true }
-            for warning in folder.warnings() { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
+            // Warnings do not stop the plan, but are said: the spec's own, and what rendering found.
+            let reporter = TextReporter(color: Terminal.isInteractive(fileDescriptor: 2), sources: SourceCache())
+            for warning in compilation.active + folder.findings() { FileHandle.standardError.write(Data(reporter.format(warning).utf8)) }
             // Compared before writing, with what the previous plan left in generated/.
             let template = folder.templateChanges()
             if !check { try folder.write() }

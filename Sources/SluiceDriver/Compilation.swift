@@ -1,4 +1,5 @@
 import Checks
+import CloudFormation
 import SpecLoader
 import SwiftSpecs
 import YAML
@@ -19,8 +20,18 @@ public struct Compilation: Sendable {
         let loaded = isSwiftSpec(path) ? SwiftSpecLoader.load(path: path) : SpecLoader.load(path: path)
         var diagnostics = loaded.diagnostics
         // Checks reason about a whole, resolved model; a spec with loader errors has none yet.
-        if let spec = loaded.spec { diagnostics += Checker.run(spec) }
+        if let spec = loaded.spec { diagnostics += Checker.run(spec) + unmatchedScannerSuppressions(spec) }
         return Compilation(file: path, spec: loaded.spec, diagnostics: diagnostics.sortedForOutput(), root: loaded.root, files: loaded.files)
+    }
+
+    /// A scanner's suppression (checkov's `CKV_…`) exempts template resources; one whose subject is
+    /// nothing the template has exempts nothing, as an unused suppression of a rule does.
+    static func unmatchedScannerSuppressions(_ spec: Spec) -> [Diagnostic] {
+        ScannerSuppressions.unmatched(spec).map { suppression in
+            Diagnostic(.warning, code: Checker.unusedSuppression.id,
+                       "suppression of \(suppression.rule) names '\(suppression.subject ?? "")', which is nothing in the template",
+                       at: suppression.location, subject: "suppression:\(suppression.rule)")
+        }
     }
 
     /// A Swift spec (a .swift file, or an executable calling `Spec.main()`) rather than YAML.
@@ -35,7 +46,8 @@ public struct Compilation: Sendable {
 /// Every documented code: loader diagnostics, the suppression bookkeeping warning, and the check rules.
 public enum RuleCatalog {
     public static var all: [RuleDocumentation] {
-        (LoaderDiagnostics.catalog + [SwiftSpecDiagnostics.documentation, Checker.unusedSuppression] + Checker.catalog).sorted { $0.id < $1.id }
+        (LoaderDiagnostics.catalog + [SwiftSpecDiagnostics.documentation, Checker.unusedSuppression, GeneratedFolder.stackQuota] + Checker.catalog)
+            .sorted { $0.id < $1.id }
     }
 
     public static func find(_ idOrName: String) -> RuleDocumentation? {

@@ -92,19 +92,20 @@ public struct GeneratedFolder {
         TemplateChanges.compute(spec: spec, template: template, previousFile: directory.appendingPathComponent("cloudformation.yaml"))
     }
 
-    /// Warnings that do not stop the plan: suppressions naming nothing, and a template beyond what
-    /// one CloudFormation stack takes (it renders and lints, but does not deploy as one stack).
-    public func warnings() -> [String] {
-        var warnings: [String] = []
-        for suppression in ScannerSuppressions.unmatched(spec) {
-            warnings.append("\(suppression.location): warning: suppression of \(suppression.rule) names '\(suppression.subject ?? "")', which is nothing in the template")
-        }
+    public static let stackQuota = RuleDocumentation(
+        id: "SL002", name: "stack-quota", severity: .warning, summary: "The template is larger than one CloudFormation stack takes.",
+        explanation: "CloudFormation takes at most 500 resources and a template of at most 1,000,000 bytes per stack (AWS's quotas). The template still renders, lints and can be reviewed, but it does not deploy as one stack: split the spec by part of the platform, or leave out what it does not need. `sluice plan` reports it.")
+
+    /// What rendering finds that the checks cannot see: a template beyond what one CloudFormation
+    /// stack takes (it renders and lints, but does not deploy as one stack).
+    public func findings() -> [Diagnostic] {
         let resources = TemplateRenderer.resourceCount(template)
         let bytes = files.first { $0.name == "cloudformation.yaml" }?.contents.utf8.count ?? 0
-        if resources > 500 || bytes > 1_000_000 {
-            warnings.append("\(specPath): warning: the template has \(resources) resources and \(bytes) bytes; CloudFormation takes at most 500 resources and 1,000,000 bytes per stack, so this spec must be split to deploy")
-        }
-        return warnings
+        guard resources > 500 || bytes > 1_000_000 else { return [] }
+        let location = spec.project.location == .unknown ? SourceLocation(file: specPath, line: 1, column: 1) : spec.project.location
+        return [Diagnostic(Self.stackQuota.severity, code: Self.stackQuota.id,
+                           "the template has \(resources) resources and \(bytes) bytes; CloudFormation takes at most 500 resources and 1,000,000 bytes per stack, so this spec must be split to deploy",
+                           at: location, subject: "template")]
     }
 
     /// Every name a renderer writes into a spec's folder.

@@ -15,7 +15,7 @@ public enum LoaderDiagnostics {
         .init(id: "SL104", name: "missing-key", severity: .error, summary: "A required key is missing.",
               explanation: "The message names the key and the mapping that needs it; docs/spec.md lists every key with its type and default, and which keys are required."),
         .init(id: "SL105", name: "duplicate-name", severity: .error, summary: "Two things of one kind share a name, or a mapping repeats a key.",
-              explanation: "Names are how spec parts refer to each other and how CloudFormation logical IDs are derived, so they must be unique within their kind. The note points at the first definition."),
+              explanation: "Names are how spec parts refer to each other and how CloudFormation logical IDs are derived, so they must be unique within their kind, and stay unique when punctuation is dropped: etl-a and etl_a would both become the logical ID SubnetEtlA. The note points at the first definition."),
         .init(id: "SL106", name: "dangling-reference", severity: .error, summary: "A reference to something the spec does not define.",
               explanation: "A subnet, security group, bucket, table, column or other name is used but never defined. The closest defined name is suggested."),
         .init(id: "SL107", name: "bad-cidr", severity: .error, summary: "A malformed CIDR block or address.",
@@ -61,6 +61,11 @@ public enum LoaderDiagnostics {
     }
     public static func duplicateName(_ kind: String, _ name: String, at location: SourceLocation, first: SourceLocation) -> Diagnostic {
         make(YAMLDiagnostics.duplicateCode, "\(kind) '\(name)' is defined twice", at: location, notes: [RelatedNote("first defined here", at: first)])
+    }
+    public static func sameLogicalID(_ kind: String, _ name: String, _ other: String, part: String, at location: SourceLocation,
+                                     first: SourceLocation) -> Diagnostic {
+        make(YAMLDiagnostics.duplicateCode, "\(kind) '\(name)' and '\(other)' become the same CloudFormation logical ID (…\(part)); rename one",
+             at: location, notes: [RelatedNote("'\(other)' is defined here", at: first)])
     }
     public static func dangling(_ kind: String, _ name: String, candidates: [String], at location: SourceLocation) -> Diagnostic {
         var message = "\(kind) '\(name)' is not defined"

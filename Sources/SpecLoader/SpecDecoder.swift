@@ -9,6 +9,8 @@ final class SpecDecoder {
     let sink: DiagnosticSink
     /// Defined names per kind, with where they were defined.
     var defined: [String: [String: SourceLocation]] = [:]
+    /// Per kind, the logical-ID part of each resource name (`EtlA`) and the name that has it.
+    var logicalNames: [String: [String: Located<String>]] = [:]
     /// Every name used as a reference, checked once all sections are read.
     var references: [(kind: String, name: String, location: SourceLocation)] = []
     var region = "us-east-1"
@@ -86,7 +88,14 @@ final class SpecDecoder {
                 at: location))
             return nil
         }
-        return define(kind, text, at: location) ? Located(value: text, location: location) : nil
+        guard define(kind, text, at: location) else { return nil }
+        let part = LogicalName.part(text)
+        if let other = logicalNames[kind]?[part] {
+            sink.add(LoaderDiagnostics.sameLogicalID(kind, text, other.value, part: part, at: location, first: other.location))
+            return nil
+        }
+        logicalNames[kind, default: [:]][part] = Located(value: text, location: location)
+        return Located(value: text, location: location)
     }
 
     // MARK: Project

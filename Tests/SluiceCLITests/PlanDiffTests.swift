@@ -86,6 +86,24 @@ struct PlanDiffTests {
         #expect(!small.stderr.contains("warning"))
     }
 
+    /// A scanner suppression whose subject is nothing in the template exempts nothing: `check` and
+    /// `plan` both say so, as the unused-suppression warning, at the suppression.
+    @Test func aScannerSuppressionNamingNothingIsAnUnusedSuppression() throws {
+        let result = try planAfter("clickstream.yaml") { $0.replacingOccurrences(of: "subject: \"bucket:raw\"", with: "subject: \"bucket:rwa\"") }
+        #expect(result.status == 2, "a warning does not stop the plan; the edit is a change")
+        #expect(result.stderr.contains(":304:5: warning: suppression of CKV_AWS_18 names 'bucket:rwa', which is nothing in the template [SL001]"), "\(result.stderr)")
+        let root = URL(fileURLWithPath: "/tmp/sluice-scanner-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let file = root.appendingPathComponent("clickstream.yaml")
+        let original = try String(contentsOf: packageRoot.appendingPathComponent("specs/clickstream.yaml"), encoding: .utf8)
+        try Data(original.replacingOccurrences(of: "subject: \"bucket:raw\"", with: "subject: \"bucket:rwa\"").utf8).write(to: file)
+        let check = try CLI.run(["check", "--strict", "--format", "json", file.path])
+        #expect(check.status == 1, "--strict fails on the warning")
+        #expect(check.stdout.contains("\"rule\" : \"SL001\""), "\(check.stdout)")
+        #expect(check.stdout.contains("\"line\" : 304"), "\(check.stdout)")
+    }
+
     @Test func nothingChangedIsExitCodeZeroAndNoTables() throws {
         let result = try planAfter("clickstream.yaml") { $0 + "\n# a comment changes nothing\n" }
         #expect(result.status == 0)

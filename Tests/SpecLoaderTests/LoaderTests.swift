@@ -29,6 +29,21 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 
     """
 
+    /// `app-a` and `app_a` are different names but one logical ID (SubnetAppA): the template would
+    /// hold one subnet for both, so the loader refuses the second, pointing at the first.
+    @Test func namesThatBecomeOneLogicalIDAreRefused() throws {
+        let text = Self.minimal.replacingOccurrences(of: "    - { name: app-b, cidr: 10.0.2.0/24, az: b, type: private }\n",
+                                                     with: "    - { name: app-b, cidr: 10.0.2.0/24, az: b, type: private }\n    - { name: app_a, cidr: 10.0.4.0/24, az: b, type: private }\n")
+        #expect(text != Self.minimal)
+        let result = SpecLoader.load(text: text)
+        let finding = try #require(result.diagnostics.first { $0.code == "SL105" }, "\(result.diagnostics.map(\.message))")
+        #expect(finding.message == "subnet 'app_a' and 'app-a' become the same CloudFormation logical ID (…AppA); rename one")
+        #expect(finding.location?.line == 8)
+        #expect(finding.notes.first?.location?.line == 6)
+        // Different kinds may share a name part: the logical IDs differ by their kind's prefix.
+        #expect(SpecLoader.load(text: Self.minimal.replacingOccurrences(of: "name: raw", with: "name: app-a")).diagnostics.filter { $0.code == "SL105" }.isEmpty)
+    }
+
     @Test func reportsEveryProblemInOnePass() {
         let result = SpecLoader.load(text: """
         project: { name: t, region: eu-west-1, colour: blue }
