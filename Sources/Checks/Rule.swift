@@ -13,6 +13,8 @@ public struct CheckContext: Sendable {
 /// One check: a stable ID, its documentation, and the findings it makes on a model.
 public protocol Rule: Sendable {
     static var documentation: RuleDocumentation { get }
+    /// Specs it reports, with where, and specs it accepts: run for every rule by one test.
+    static var examples: RuleExamples { get }
     init()
     func check(_ context: CheckContext) -> [Diagnostic]
 }

@@ -6,6 +6,23 @@ struct CIDROutsideVPCRule: Rule {
         summary: "Every subnet's CIDR lies inside the VPC's CIDR.",
         explanation: "AWS refuses to create a subnet whose block is not inside one of the VPC's blocks. IPv6 subnet blocks must lie inside the VPC's IPv6 block.")
 
+
+    static let examples = RuleExamples(
+        triggering: [
+            RuleExample("""
+            network:
+              subnets:
+                - { name: stray, cidr: ↓10.1.0.0/24, az: a, type: isolated }
+            """),
+        ],
+        nonTriggering: [
+            RuleExample("""
+            network:
+              subnets:
+                - { name: spare, cidr: 10.0.200.0/24, az: a, type: isolated }
+            """),
+        ])
+
     func check(_ context: CheckContext) -> [Diagnostic] {
         let vpc = context.spec.network.vpc
         var findings: [Diagnostic] = []

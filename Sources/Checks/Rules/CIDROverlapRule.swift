@@ -6,6 +6,23 @@ struct CIDROverlapRule: Rule {
         summary: "No two subnets' CIDRs overlap.",
         explanation: "An address belongs to one subnet. AWS refuses overlapping subnet blocks, and the reachability analysis would be meaningless with them.")
 
+
+    static let examples = RuleExamples(
+        triggering: [
+            RuleExample("""
+            network:
+              subnets:
+                - { name: overlap, cidr: ↓10.0.1.128/25, az: a, type: isolated }
+            """),
+        ],
+        nonTriggering: [
+            RuleExample("""
+            network:
+              subnets:
+                - { name: beside, cidr: 10.0.4.0/25, az: a, type: isolated }
+            """),
+        ])
+
     func check(_ context: CheckContext) -> [Diagnostic] {
         let subnets = context.spec.network.subnets
         var findings: [Diagnostic] = []

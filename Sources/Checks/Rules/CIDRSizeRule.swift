@@ -6,6 +6,23 @@ struct CIDRSizeRule: Rule {
         summary: "IPv4 VPC and subnet blocks are between /16 and /28; IPv6 subnet blocks are /64.",
         explanation: "AWS accepts IPv4 VPC and subnet blocks from /16 (65,536 addresses) to /28 (16 addresses), and IPv6 subnet blocks of exactly /64 (the VPC's own IPv6 block is /56).")
 
+
+    static let examples = RuleExamples(
+        triggering: [
+            RuleExample("""
+            network:
+              subnets:
+                - { name: tiny, cidr: ↓10.0.4.0/29, az: a, type: isolated }
+            """),
+        ],
+        nonTriggering: [
+            RuleExample("""
+            network:
+              subnets:
+                - { name: small, cidr: 10.0.4.0/28, az: a, type: isolated }
+            """),
+        ])
+
     func check(_ context: CheckContext) -> [Diagnostic] {
         let network = context.spec.network
         var findings: [Diagnostic] = []

@@ -10,6 +10,40 @@ struct EndpointPolicyScopeRule: Rule {
         policy, a '*' resource or an ARN outside the spec is refused.
         """)
 
+
+    static let examples = RuleExamples(
+        triggering: [
+            RuleExample("""
+            network:
+              endpoints:
+                - { name: dynamodb, service: dynamodb, policy: ↓full_access }
+            """),
+            RuleExample("""
+            network:
+              endpoints:
+                - name: dynamodb
+                  service: dynamodb
+                  policy:
+                    statements:
+                      - ↓{ actions: ["dynamodb:GetItem"], resources: ["*"] }
+            """),
+            RuleExample("""
+            network:
+              endpoints:
+                - { name: dynamodb, service: dynamodb, policy: { tables: ↓[] } }
+            """),
+        ],
+        nonTriggering: [
+            RuleExample("""
+            storage:
+              dynamodb_tables:
+                - { name: state, partition_key: { name: id, type: S } }
+            network:
+              endpoints:
+                - { name: dynamodb, service: dynamodb, policy: { tables: [state] } }
+            """),
+        ])
+
     func check(_ context: CheckContext) -> [Diagnostic] {
         context.spec.network.endpoints.filter { $0.type == .gateway }.flatMap { endpoint -> [Diagnostic] in
             switch endpoint.policy {

@@ -21,6 +21,33 @@ struct IAMWildcardRule: Rule {
         "logs:DescribeLogGroups",
     ]
 
+
+    static let examples = RuleExamples(
+        triggering: [
+            RuleExample("""
+            identity:
+              roles:
+                - name: etl-extra
+                  workload: etl
+                  statements:
+                    - ↓{ sid: Everything, actions: ["*"], resources: ["bucket:raw/*"] }
+                    - ↓{ sid: Reads, actions: ["s3:Get*"], resources: ["bucket:raw/*"] }
+                    - ↓{ sid: AnyBucket, actions: ["s3:GetObject"], resources: ["arn:aws:s3:::*/*"] }
+                    - ↓{ sid: Unscoped, actions: ["s3:GetObject"], resources: ["*"] }
+            """),
+        ],
+        nonTriggering: [
+            RuleExample("""
+            identity:
+              roles:
+                - name: etl-extra
+                  workload: etl
+                  statements:
+                    - { sid: Reads, actions: ["s3:GetObject"], resources: ["bucket:raw/*"] }
+                    - { sid: Token, actions: ["sts:GetCallerIdentity"], resources: ["*"] }
+            """),
+        ])
+
     func check(_ context: CheckContext) -> [Diagnostic] {
         var findings: [Diagnostic] = []
         for role in context.spec.identity.roles {

@@ -10,6 +10,30 @@ struct IsolatedNATRouteRule: Rule {
         isolated subnets through gateway and interface endpoints instead, or change the subnet's type to private.
         """)
 
+
+    static let examples = RuleExamples(
+        triggering: [
+            RuleExample("""
+            network:
+              nat_gateways:
+                - { name: nat, subnet: public }
+              route_tables:
+                - name: etl
+                  subnets: [etl-a, etl-b]
+                  routes:
+                    - ↓{ destination: 0.0.0.0/0, nat_gateway: nat }
+            """),
+        ],
+        nonTriggering: [
+            RuleExample("""
+            network:
+              route_tables:
+                - name: etl
+                  subnets: [etl-a, etl-b]
+                  routes: []
+            """),
+        ])
+
     func check(_ context: CheckContext) -> [Diagnostic] {
         let network = context.spec.network
         return network.subnets.filter { $0.type == .isolated }.flatMap { subnet -> [Diagnostic] in

@@ -6,6 +6,41 @@ struct ManagedDatabaseAZRule: Rule {
         summary: "An RDS or Aurora warehouse's subnets span at least two availability zones.",
         explanation: "RDS refuses a DB subnet group that covers fewer than two availability zones, and Multi-AZ failover needs a standby in another zone.")
 
+
+    static let examples = RuleExamples(
+        triggering: [
+            RuleExample("""
+            warehouse:
+              ↓name: dw
+              database: analytics
+              credentials_secret: dw-credentials
+              clients: [etl]
+              tables:
+                - name: events
+                  columns:
+                    - { name: event_id, type: uuid, primary_key: true }
+              engine: rds
+              subnets: [db]
+              security_groups: [dw]
+            """, base: .network),
+        ],
+        nonTriggering: [
+            RuleExample("""
+            warehouse:
+              name: dw
+              database: analytics
+              credentials_secret: dw-credentials
+              clients: [etl]
+              tables:
+                - name: events
+                  columns:
+                    - { name: event_id, type: uuid, primary_key: true }
+              engine: rds
+              subnets: [etl-a, etl-b]
+              security_groups: [dw]
+            """, base: .network),
+        ])
+
     func check(_ context: CheckContext) -> [Diagnostic] {
         guard let warehouse = context.spec.warehouse, warehouse.engine.isManaged else { return [] }
         let zones = Set(warehouse.subnets.compactMap { context.spec.network.subnet($0)?.availabilityZone })

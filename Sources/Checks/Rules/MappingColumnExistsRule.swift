@@ -6,6 +6,35 @@ struct MappingColumnExistsRule: Rule {
         summary: "Every mapping targets an existing column of its table, once.",
         explanation: "A mapping names a column of the target table. A misspelt or dropped column would otherwise fail at load time, after the data was read.")
 
+
+    static let examples = RuleExamples(
+        triggering: [
+            RuleExample("""
+            pipelines:
+              - name: late
+                workload: etl
+                schedule: rate(1 hour)
+                source: { bucket: raw, prefix: "late/", format: jsonl }
+                fields: { event_id: { type: uuid, required: true }, payload: { type: object } }
+                targets:
+                  - table: events
+                    columns: { event_id: event_id, event_name: name, ↓event_nmae: name }
+            """),
+        ],
+        nonTriggering: [
+            RuleExample("""
+            pipelines:
+              - name: late
+                workload: etl
+                schedule: rate(1 hour)
+                source: { bucket: raw, prefix: "late/", format: jsonl }
+                fields: { event_id: { type: uuid, required: true }, payload: { type: object } }
+                targets:
+                  - table: events
+                    columns: { event_id: event_id, event_name: name }
+            """),
+        ])
+
     func check(_ context: CheckContext) -> [Diagnostic] {
         guard let warehouse = context.spec.warehouse else { return [] }
         var findings: [Diagnostic] = []

@@ -12,6 +12,79 @@ struct MappingTypeRule: Rule {
         executor parses them and quarantines what does not fit.
         """)
 
+
+    static let examples = RuleExamples(
+        triggering: [
+            RuleExample("""
+            pipelines:
+              - name: late
+                workload: etl
+                schedule: rate(1 hour)
+                source: { bucket: raw, prefix: "late/", format: jsonl }
+                fields: { event_id: { type: uuid, required: true }, payload: { type: object } }
+                targets:
+                  - table: events
+                    columns: { event_id: event_id, ↓event_name: { from: payload, transform: [lower] } }
+            """),
+            RuleExample("""
+            pipelines:
+              - name: late
+                workload: etl
+                schedule: rate(1 hour)
+                source: { bucket: raw, prefix: "late/", format: jsonl }
+                fields: { event_id: { type: uuid, required: true }, payload: { type: object } }
+                targets:
+                  - table: events
+                    columns: { event_id: event_id, event_name: name, ↓created_at: { from: name, mask: hash } }
+            """),
+            RuleExample("""
+            pipelines:
+              - name: late
+                workload: etl
+                schedule: rate(1 hour)
+                source: { bucket: raw, prefix: "late/", format: jsonl }
+                fields: { event_id: { type: uuid, required: true }, payload: { type: object } }
+                targets:
+                  - table: events
+                    columns: { event_id: event_id, ↓event_name: { from: payload, cast: integer } }
+            """),
+            RuleExample("""
+            pipelines:
+              - name: late
+                workload: etl
+                schedule: rate(1 hour)
+                source: { bucket: raw, prefix: "late/", format: jsonl }
+                fields: { event_id: { type: uuid, required: true }, payload: { type: object } }
+                targets:
+                  - table: events
+                    columns: { event_id: event_id, event_name: name, ↓created_at: { from: name, cast: integer } }
+            """),
+            RuleExample("""
+            pipelines:
+              - name: late
+                workload: etl
+                schedule: rate(1 hour)
+                source: { bucket: raw, prefix: "late/", format: jsonl }
+                fields: { event_id: { type: boolean, required: true } }
+                targets:
+                  - table: events
+                    columns: { ↓event_id: event_id, event_name: name }
+            """),
+        ],
+        nonTriggering: [
+            RuleExample("""
+            pipelines:
+              - name: late
+                workload: etl
+                schedule: rate(1 hour)
+                source: { bucket: raw, prefix: "late/", format: jsonl }
+                fields: { event_id: { type: string, required: true }, count: { type: integer } }
+                targets:
+                  - table: events
+                    columns: { event_id: event_id, event_name: { from: count, cast: integer }, created_at: { from: when, cast: date } }
+            """),
+        ])
+
     func check(_ context: CheckContext) -> [Diagnostic] {
         guard let warehouse = context.spec.warehouse else { return [] }
         var findings: [Diagnostic] = []

@@ -10,6 +10,23 @@ struct NATPlacementRule: Rule {
         subnets routed through it silently lose their internet access.
         """)
 
+
+    static let examples = RuleExamples(
+        triggering: [
+            RuleExample("""
+            network:
+              nat_gateways:
+                - ↓{ name: nat, subnet: db }
+            """),
+        ],
+        nonTriggering: [
+            RuleExample("""
+            network:
+              nat_gateways:
+                - { name: nat, subnet: public }
+            """),
+        ])
+
     func check(_ context: CheckContext) -> [Diagnostic] {
         let network = context.spec.network
         return network.natGateways.compactMap { nat in

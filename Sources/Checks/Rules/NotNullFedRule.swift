@@ -6,6 +6,35 @@ struct NotNullFedRule: Rule {
         summary: "Every NOT NULL column without a default is fed by each pipeline target that loads its table.",
         explanation: "A target that leaves such a column out makes every row fail the constraint. Map it, give the column a default, or make it nullable.")
 
+
+    static let examples = RuleExamples(
+        triggering: [
+            RuleExample("""
+            pipelines:
+              - name: late
+                workload: etl
+                schedule: rate(1 hour)
+                source: { bucket: raw, prefix: "late/", format: jsonl }
+                fields: { event_id: { type: uuid, required: true }, payload: { type: object } }
+                targets:
+                  - ↓table: events
+                    columns: { event_id: event_id }
+            """),
+        ],
+        nonTriggering: [
+            RuleExample("""
+            pipelines:
+              - name: late
+                workload: etl
+                schedule: rate(1 hour)
+                source: { bucket: raw, prefix: "late/", format: jsonl }
+                fields: { event_id: { type: uuid, required: true }, payload: { type: object } }
+                targets:
+                  - table: events
+                    columns: { event_id: event_id, event_name: name }
+            """),
+        ])
+
     func check(_ context: CheckContext) -> [Diagnostic] {
         guard let warehouse = context.spec.warehouse else { return [] }
         return context.spec.pipelines.flatMap { pipeline in

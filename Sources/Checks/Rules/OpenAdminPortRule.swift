@@ -21,6 +21,35 @@ struct OpenAdminPortRule: Rule {
         addresses.addressCount >= (addresses.family == .v4 ? UInt128(1) << 24 : UInt128(1) << 96)
     }
 
+    static let examples = RuleExamples(
+        triggering: [
+            RuleExample("""
+            network:
+              security_groups:
+                - name: admin
+                  ingress:
+                    - ↓{ port: 22, cidr: 0.0.0.0/0 }
+            """),
+            RuleExample("""
+            network:
+              security_groups:
+                - name: admin
+                  ingress:
+                    - ↓{ port: 5432, cidr: 0.0.0.0/1 }
+                    - { port: 5432, cidr: 128.0.0.0/1 }
+            """),
+        ],
+        nonTriggering: [
+            RuleExample("""
+            network:
+              security_groups:
+                - name: web
+                  ingress:
+                    - { port: 443, cidr: 0.0.0.0/0 }
+                    - { port: 22, cidr: 198.51.100.7/32 }
+            """),
+        ])
+
     /// The union of a group's TCP ingress rules, port by port (a rule for all protocols opens every
     /// port): two /1 halves on 22 are the whole internet on 22.
     func check(_ context: CheckContext) -> [Diagnostic] {

@@ -14,6 +14,55 @@ struct PipelineReachesSourceRule: Rule {
         its prefix, write rejects): an explicit deny of part of the prefix cuts it.
         """)
 
+
+    static let examples = RuleExamples(
+        triggering: [
+            RuleExample("""
+            network:
+              security_groups:
+                - name: bare
+                  egress: []
+                - name: s3only
+                  egress:
+                    - { port: 443, prefix_list: s3 }
+            compute:
+              functions:
+                - { name: loader, subnets: [etl-a, etl-b], security_groups: [bare] }
+            pipelines:
+              - name: late
+                workload: loader
+                schedule: rate(1 hour)
+                source: ↓{ bucket: raw, prefix: "late/", format: jsonl }
+                fields: { event_id: { type: uuid, required: true } }
+                targets:
+                  - table: events
+                    columns: { event_id: event_id, event_name: name }
+            """),
+        ],
+        nonTriggering: [
+            RuleExample("""
+            network:
+              security_groups:
+                - name: bare
+                  egress: []
+                - name: s3only
+                  egress:
+                    - { port: 443, prefix_list: s3 }
+            compute:
+              functions:
+                - { name: loader, subnets: [etl-a, etl-b], security_groups: [etl] }
+            pipelines:
+              - name: late
+                workload: loader
+                schedule: rate(1 hour)
+                source: { bucket: raw, prefix: "late/", format: jsonl }
+                fields: { event_id: { type: uuid, required: true } }
+                targets:
+                  - table: events
+                    columns: { event_id: event_id, event_name: name }
+            """),
+        ])
+
     func check(_ context: CheckContext) -> [Diagnostic] {
         context.spec.pipelines.flatMap { pipeline -> [Diagnostic] in
             // The calls it makes: list and read its source prefix, write rejects under the quarantine prefix.

@@ -10,6 +10,55 @@ struct PipelineReachesWarehouseRule: Rule {
         (1024-65535), the workload's security groups must allow the egress and the warehouse's the ingress.
         """)
 
+
+    static let examples = RuleExamples(
+        triggering: [
+            RuleExample("""
+            network:
+              security_groups:
+                - name: bare
+                  egress: []
+                - name: s3only
+                  egress:
+                    - { port: 443, prefix_list: s3 }
+            compute:
+              functions:
+                - { name: loader, subnets: [etl-a, etl-b], security_groups: [s3only] }
+            pipelines:
+              - ↓name: late
+                workload: loader
+                schedule: rate(1 hour)
+                source: { bucket: raw, prefix: "late/", format: jsonl }
+                fields: { event_id: { type: uuid, required: true } }
+                targets:
+                  - table: events
+                    columns: { event_id: event_id, event_name: name }
+            """),
+        ],
+        nonTriggering: [
+            RuleExample("""
+            network:
+              security_groups:
+                - name: bare
+                  egress: []
+                - name: s3only
+                  egress:
+                    - { port: 443, prefix_list: s3 }
+            compute:
+              functions:
+                - { name: loader, subnets: [etl-a, etl-b], security_groups: [etl] }
+            pipelines:
+              - name: late
+                workload: loader
+                schedule: rate(1 hour)
+                source: { bucket: raw, prefix: "late/", format: jsonl }
+                fields: { event_id: { type: uuid, required: true } }
+                targets:
+                  - table: events
+                    columns: { event_id: event_id, event_name: name }
+            """),
+        ])
+
     func check(_ context: CheckContext) -> [Diagnostic] {
         guard let warehouse = context.spec.warehouse else { return [] }
         let targets = context.reachability.placements(ofWarehouse: warehouse)

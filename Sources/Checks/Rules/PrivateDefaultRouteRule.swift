@@ -12,6 +12,50 @@ struct PrivateDefaultRouteRule: Rule {
         NAT gateway, and give isolated subnets no default route at all.
         """)
 
+    static let examples = RuleExamples(
+        triggering: [
+            RuleExample("""
+            network:
+              subnets:
+                - { name: app, cidr: 10.0.8.0/24, az: a, type: private }
+              nat_gateways:
+                - { name: nat, subnet: public }
+              route_tables:
+                - name: app
+                  subnets: [app]
+                  routes:
+                    - ↓{ destination: 0.0.0.0/0, internet_gateway: igw }
+            """),
+            RuleExample("""
+            network:
+              subnets:
+                - { name: app, cidr: 10.0.8.0/24, az: a, type: private }
+              nat_gateways:
+                - { name: nat, subnet: public }
+              route_tables:
+                - name: app
+                  subnets: [app]
+                  routes:
+                    - { destination: 0.0.0.0/0, nat_gateway: nat }
+                    - ↓{ destination: 0.0.0.0/1, internet_gateway: igw }
+                    - { destination: 128.0.0.0/1, internet_gateway: igw }
+            """),
+        ],
+        nonTriggering: [
+            RuleExample("""
+            network:
+              subnets:
+                - { name: app, cidr: 10.0.8.0/24, az: a, type: private }
+              nat_gateways:
+                - { name: nat, subnet: public }
+              route_tables:
+                - name: app
+                  subnets: [app]
+                  routes:
+                    - { destination: 0.0.0.0/0, nat_gateway: nat }
+            """),
+        ])
+
     /// What longest-prefix match sends to an internet gateway, as a set: `0.0.0.0/1` + `128.0.0.0/1`
     /// is a default route too, and a more specific route beside a NAT default takes its share.
     func check(_ context: CheckContext) -> [Diagnostic] {

@@ -6,6 +6,25 @@ struct PrivateSubnetEgressRule: Rule {
         summary: "A private subnet has its default route through a NAT gateway.",
         explanation: "'private' means outbound internet through a NAT gateway (AWS CDK's PRIVATE_WITH_EGRESS). A private subnet without a NAT route has no internet at all; if that is intended, call it isolated so readers and checks know.")
 
+
+    static let examples = RuleExamples(
+        triggering: [
+            RuleExample("""
+            network:
+              subnets:
+                - ↓{ name: app, cidr: 10.0.8.0/24, az: a, type: private }
+            """),
+        ],
+        nonTriggering: [
+            RuleExample("""
+            network:
+              subnets:
+                - { name: app, cidr: 10.0.8.0/24, az: a, type: private }
+              nat_gateways:
+                - { name: nat, subnet: public }
+            """),
+        ])
+
     func check(_ context: CheckContext) -> [Diagnostic] {
         let network = context.spec.network
         return network.subnets.filter { $0.type == .private }.compactMap { subnet in

@@ -13,6 +13,33 @@ struct RouteInsideVPCRule: Rule {
         gateway, or for part of a subnet) is refused when the stack is deployed. See "Routing to a middlebox" in the VPC user guide.
         """)
 
+
+    static let examples = RuleExamples(
+        triggering: [
+            RuleExample("""
+            network:
+              nat_gateways:
+                - { name: nat, subnet: public }
+              route_tables:
+                - name: etl
+                  subnets: [etl-a, etl-b]
+                  routes:
+                    - ↓{ destination: 10.0.3.0/25, nat_gateway: nat }
+            """),
+        ],
+        nonTriggering: [
+            RuleExample("""
+            network:
+              nat_gateways:
+                - { name: nat, subnet: public }
+              route_tables:
+                - name: etl
+                  subnets: [etl-a, etl-b]
+                  routes:
+                    - { destination: 10.0.3.0/24, nat_gateway: nat }
+            """),
+        ])
+
     func check(_ context: CheckContext) -> [Diagnostic] {
         let network = context.spec.network
         let vpcBlocks = [network.vpc.cidr] + [network.vpc.ipv6].compactMap { $0 }

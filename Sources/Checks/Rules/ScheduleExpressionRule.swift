@@ -11,6 +11,35 @@ struct ScheduleExpressionRule: Rule {
         '3#1,6#3' is two expressions and EventBridge refuses it, although cfn-lint's E3027 lets it through.
         """)
 
+
+    static let examples = RuleExamples(
+        triggering: [
+            RuleExample("""
+            pipelines:
+              - name: late
+                workload: etl
+                schedule: ↓cron(0 9 ? * 3#1,6#3 *)
+                source: { bucket: raw, prefix: "late/", format: jsonl }
+                fields: { event_id: { type: uuid, required: true }, payload: { type: object } }
+                targets:
+                  - table: events
+                    columns: { event_id: event_id, event_name: name }
+            """),
+        ],
+        nonTriggering: [
+            RuleExample("""
+            pipelines:
+              - name: late
+                workload: etl
+                schedule: cron(0 9 ? * MON-FRI *)
+                source: { bucket: raw, prefix: "late/", format: jsonl }
+                fields: { event_id: { type: uuid, required: true }, payload: { type: object } }
+                targets:
+                  - table: events
+                    columns: { event_id: event_id, event_name: name }
+            """),
+        ])
+
     func check(_ context: CheckContext) -> [Diagnostic] {
         context.spec.pipelines.compactMap { pipeline in
             guard let schedule = pipeline.schedule, let problem = ScheduleExpression.problem(in: schedule.expression) else { return nil }

@@ -11,6 +11,29 @@ struct SubnetCapacityRule: Rule {
         network interface. A subnet without room makes functions fail to scale and deployments fail to place instances.
         """)
 
+
+    static let examples = RuleExamples(
+        triggering: [
+            RuleExample("""
+            network:
+              subnets:
+                - { name: small, cidr: ↓10.0.4.0/28, az: a, type: isolated }
+            compute:
+              functions:
+                - { name: burst, subnets: [small], security_groups: [etl], reserved_concurrency: 24 }
+            """),
+        ],
+        nonTriggering: [
+            RuleExample("""
+            network:
+              subnets:
+                - { name: small, cidr: 10.0.4.0/28, az: a, type: isolated }
+            compute:
+              functions:
+                - { name: burst, subnets: [small], security_groups: [etl], reserved_concurrency: 10 }
+            """),
+        ])
+
     func check(_ context: CheckContext) -> [Diagnostic] {
         let spec = context.spec
         var need: [String: [(String, Int)]] = [:]

@@ -6,6 +6,39 @@ struct UpsertKeyUniqueRule: Rule {
         summary: "An upsert target's key is the table's primary key, a unique constraint or a unique index, and is mapped.",
         explanation: "INSERT … ON CONFLICT (key) needs a unique index on exactly those columns, or PostgreSQL refuses the statement; and a key column the target does not feed would make every row conflict on NULL.")
 
+
+    static let examples = RuleExamples(
+        triggering: [
+            RuleExample("""
+            pipelines:
+              - name: late
+                workload: etl
+                schedule: rate(1 hour)
+                source: { bucket: raw, prefix: "late/", format: jsonl }
+                fields: { event_id: { type: uuid, required: true }, payload: { type: object } }
+                targets:
+                  - ↓table: events
+                    mode: upsert
+                    key: [event_name]
+                    columns: { event_id: event_id, event_name: name }
+            """),
+        ],
+        nonTriggering: [
+            RuleExample("""
+            pipelines:
+              - name: late
+                workload: etl
+                schedule: rate(1 hour)
+                source: { bucket: raw, prefix: "late/", format: jsonl }
+                fields: { event_id: { type: uuid, required: true }, payload: { type: object } }
+                targets:
+                  - table: events
+                    mode: upsert
+                    key: [event_id]
+                    columns: { event_id: event_id, event_name: name }
+            """),
+        ])
+
     func check(_ context: CheckContext) -> [Diagnostic] {
         guard let warehouse = context.spec.warehouse else { return [] }
         var findings: [Diagnostic] = []

@@ -14,6 +14,67 @@ struct WarehouseClientsOnlyRule: Rule {
         'clients' if the access is intended.
         """)
 
+
+    static let examples = RuleExamples(
+        triggering: [
+            RuleExample("""
+            network:
+              security_groups:
+                - name: vpc-wide
+                  ingress:
+                    - ↓{ port: 5432, cidr: 10.0.0.0/16 }
+                  egress: []
+            warehouse:
+              name: dw
+              database: analytics
+              credentials_secret: dw-credentials
+              clients: [etl]
+              tables:
+                - name: events
+                  columns:
+                    - { name: event_id, type: uuid, primary_key: true }
+              engine: rds
+              subnets: [etl-a, etl-b]
+              security_groups: [dw, vpc-wide]
+            """, base: .network),
+            RuleExample("""
+            network:
+              security_groups:
+                - name: side-door
+                  ingress:
+                    - ↓{ port: 5432, security_group: endpoints }
+                  egress: []
+            warehouse:
+              name: dw
+              database: analytics
+              credentials_secret: dw-credentials
+              clients: [etl]
+              tables:
+                - name: events
+                  columns:
+                    - { name: event_id, type: uuid, primary_key: true }
+              engine: rds
+              subnets: [etl-a, etl-b]
+              security_groups: [dw, side-door]
+            """, base: .network),
+        ],
+        nonTriggering: [
+            RuleExample("""
+            warehouse:
+              name: dw
+              database: analytics
+              credentials_secret: dw-credentials
+              clients: [etl]
+              tables:
+                - name: events
+                  columns:
+                    - { name: event_id, type: uuid, primary_key: true }
+              engine: rds
+              subnets: [etl-a, etl-b]
+              security_groups: [dw]
+            """, base: .network),
+        ])
+
     func check(_ context: CheckContext) -> [Diagnostic] {
         guard let warehouse = context.spec.warehouse else { return [] }
         let targets = context.reachability.placements(ofWarehouse: warehouse)

@@ -11,6 +11,28 @@ struct WorkloadReachesServicesRule: Rule {
         interface endpoint whose security group admits the workload, or a NAT gateway. Isolated subnets have only endpoints.
         """)
 
+
+    static let examples = RuleExamples(
+        triggering: [
+            RuleExample("""
+            network:
+              security_groups:
+                - name: s3only
+                  egress:
+                    - { port: 443, prefix_list: s3 }
+            compute:
+              functions:
+                - ↓{ name: rotate, subnets: [etl-a, etl-b], security_groups: [s3only], uses: { secrets: [dw-credentials] } }
+            """),
+        ],
+        nonTriggering: [
+            RuleExample("""
+            compute:
+              functions:
+                - { name: rotate, subnets: [etl-a, etl-b], security_groups: [etl], uses: { secrets: [dw-credentials] } }
+            """),
+        ])
+
     func check(_ context: CheckContext) -> [Diagnostic] {
         let spec = context.spec
         var findings: [Diagnostic] = []
