@@ -27,8 +27,10 @@ public struct SigningRequest: Sendable {
     /// Hex SHA-256 of the body, or `UNSIGNED-PAYLOAD` (S3 over TLS, streaming bodies).
     public var payloadHash: String
 
-    public init(method: String, path: String, query: [(name: String, value: String)] = [], headers: [(name: String, value: String)],
-                payloadHash: String) {
+    public init(
+        method: String, path: String, query: [(name: String, value: String)] = [], headers: [(name: String, value: String)],
+        payloadHash: String
+    ) {
         self.method = method
         self.path = path
         self.query = query
@@ -86,8 +88,9 @@ public struct SigV4Signer: Sendable {
         let stringToSign = ["AWS4-HMAC-SHA256", amzDate, scope, hex(SHA256.hash(data: Data(canonicalRequest.utf8)))].joined(separator: "\n")
         let signature = hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: signingKey(day: day)))
         let authorization = "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
-        return Signed(canonicalRequest: canonicalRequest, stringToSign: stringToSign, signature: signature,
-                      signedHeaders: signedHeaders, authorization: authorization)
+        return Signed(
+            canonicalRequest: canonicalRequest, stringToSign: stringToSign, signature: signature,
+            signedHeaders: signedHeaders, authorization: authorization)
     }
 
     func signingKey(day: String) -> SymmetricKey {

@@ -12,10 +12,12 @@ struct BlockedCut {
         var cuts: [BlockedCut] = []
         for answer in answers {
             guard case .blocked(let reason, let path) = answer.verdict else { continue }
-            let index = cuts.firstIndex { $0.reason == reason } ?? {
-                cuts.append(BlockedCut(reason: reason, path: path))
-                return cuts.count - 1
-            }()
+            let index =
+                cuts.firstIndex { $0.reason == reason }
+                ?? {
+                    cuts.append(BlockedCut(reason: reason, path: path))
+                    return cuts.count - 1
+                }()
             if !cuts[index].sources.contains(answer.source) { cuts[index].sources.append(answer.source) }
             if let target = answer.target, !cuts[index].targets.contains(target) { cuts[index].targets.append(target) }
         }

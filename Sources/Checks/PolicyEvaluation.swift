@@ -17,7 +17,8 @@ public struct S3Access: Sendable, CustomStringConvertible {
     var isBucketAction: Bool { action == "s3:ListBucket" }
 
     public var description: String {
-        isBucketAction ? "\(action) on bucket '\(bucket)'\(keyPrefix.isEmpty ? "" : " (prefix '\(keyPrefix)')")"
+        isBucketAction
+            ? "\(action) on bucket '\(bucket)'\(keyPrefix.isEmpty ? "" : " (prefix '\(keyPrefix)')")"
             : "\(action) on '\(bucket)/\(keyPrefix)*'"
     }
 
@@ -112,10 +113,15 @@ public enum PolicyEvaluation {
         var (i, j) = (0, 0)
         var star = -1, mark = 0
         while j < t.count {
-            if i < p.count && (p[i] == "?" || p[i] == t[j]) { i += 1; j += 1 }
-            else if i < p.count && p[i] == "*" { star = i; mark = j; i += 1 }
-            else if star >= 0 { i = star + 1; mark += 1; j = mark }
-            else { return false }
+            if i < p.count && (p[i] == "?" || p[i] == t[j]) {
+                i += 1; j += 1
+            } else if i < p.count && p[i] == "*" {
+                star = i; mark = j; i += 1
+            } else if star >= 0 {
+                i = star + 1; mark += 1; j = mark
+            } else {
+                return false
+            }
         }
         while i < p.count && p[i] == "*" { i += 1 }
         return i == p.count

@@ -35,7 +35,9 @@ public enum Verdict: Sendable {
 
     public var isReachable: Bool { if case .reachable = self { return true } else { return false } }
     public var path: [String] {
-        switch self { case .reachable(let p), .blocked(_, let p): return p }
+        switch self {
+        case .reachable(let p), .blocked(_, let p): return p
+        }
     }
 }
 
@@ -52,13 +54,17 @@ public struct ReachabilityEngine: Sendable {
 
     public func placements(ofFunction function: Function) -> [Placement] {
         function.subnets.compactMap { network.subnet($0) }.map {
-            Placement(kind: .function, name: function.name, subnet: $0, securityGroups: function.securityGroups, hasPublicAddress: false, isFunction: true)
+            Placement(
+                kind: .function, name: function.name, subnet: $0, securityGroups: function.securityGroups, hasPublicAddress: false, isFunction: true)
         }
     }
 
     public func placements(ofHost host: Host) -> [Placement] {
         network.subnet(host.subnet).map {
-            [Placement(kind: .host, name: host.name, subnet: $0, securityGroups: host.securityGroups, hasPublicAddress: host.publicIP, isFunction: false)]
+            [
+                Placement(
+                    kind: .host, name: host.name, subnet: $0, securityGroups: host.securityGroups, hasPublicAddress: host.publicIP, isFunction: false)
+            ]
         } ?? []
     }
 
@@ -72,8 +78,9 @@ public struct ReachabilityEngine: Sendable {
         var publicAddress = warehouse.publiclyAccessible
         if case .ec2(let hostName) = warehouse.engine, let host = spec.compute.host(hostName) { publicAddress = publicAddress || host.publicIP }
         return warehouse.subnets.compactMap { network.subnet($0) }.map {
-            Placement(kind: .warehouse, name: warehouse.name, subnet: $0, securityGroups: warehouse.securityGroups, hasPublicAddress: publicAddress,
-                      isFunction: false)
+            Placement(
+                kind: .warehouse, name: warehouse.name, subnet: $0, securityGroups: warehouse.securityGroups, hasPublicAddress: publicAddress,
+                isFunction: false)
         }
     }
 
@@ -102,19 +109,23 @@ public struct ReachabilityEngine: Sendable {
             let allAway = away.reduce(AddressSet(b.cidr.family)) { $0.union($1.destinations) }.isSuperset(of: block)
             guard !away.isEmpty, quantifier == .every || allAway else { continue }
             for (route, destinations) in away {
-                cuts.append("subnet '\(a.name)' routes \(destinations.intersection(block)) to \(route.target), not within the VPC (route table '\(table?.name ?? "main")' → \(route.destination))")
+                cuts.append(
+                    "subnet '\(a.name)' routes \(destinations.intersection(block)) to \(route.target), not within the VPC (route table '\(table?.name ?? "main")' → \(route.destination))"
+                )
             }
         }
         if from.name != to.name {
             if cuts.isEmpty { path.append("route table '\(network.routeTable(for: from.name)?.name ?? "main")' → \(to.cidr) → local") }
             cuts += aclCuts(request: (from, to.cidr, to, from.cidr), port: PortRange(port), quantifier, ephemeral: source.ephemeralPorts)
         }
-        let egress = allowingRules(groups: source.securityGroups, egress: true, ports: PortRange(port), peerGroups: destination.securityGroups,
-                                   peerRange: to.cidr, prefixListOf: nil, quantifier)
+        let egress = allowingRules(
+            groups: source.securityGroups, egress: true, ports: PortRange(port), peerGroups: destination.securityGroups,
+            peerRange: to.cidr, prefixListOf: nil, quantifier)
         if egress.isEmpty { cuts.append("no egress rule of \(groupList(source.securityGroups)) allows TCP \(port) to \(destination.owner)") }
         path += describe(egress, egress: true)
-        let ingress = allowingRules(groups: destination.securityGroups, egress: false, ports: PortRange(port), peerGroups: source.securityGroups,
-                                    peerRange: from.cidr, prefixListOf: nil, quantifier)
+        let ingress = allowingRules(
+            groups: destination.securityGroups, egress: false, ports: PortRange(port), peerGroups: source.securityGroups,
+            peerRange: from.cidr, prefixListOf: nil, quantifier)
         if ingress.isEmpty { cuts.append("no ingress rule of \(groupList(destination.securityGroups)) admits TCP \(port) from \(source.owner)") }
         path += describe(ingress, egress: false)
         guard cuts.isEmpty else { return .blocked(reason: cuts.joined(separator: "; and "), path: path) }
@@ -144,8 +155,9 @@ public struct ReachabilityEngine: Sendable {
             }
             // The prefix list is S3's public ranges: the subnet's ACL must pass them, in and out.
             cuts += aclCuts(request: (source.subnet, anywhere, nil, anywhere), port: PortRange(443), .every, ephemeral: source.ephemeralPorts)
-            let rules = allowingRules(groups: source.securityGroups, egress: true, ports: PortRange(443), peerGroups: [], peerRange: anywhere,
-                                      prefixListOf: endpoint.name, .every)
+            let rules = allowingRules(
+                groups: source.securityGroups, egress: true, ports: PortRange(443), peerGroups: [], peerRange: anywhere,
+                prefixListOf: endpoint.name, .every)
             if rules.isEmpty {
                 cuts.append("no egress rule of \(groupList(source.securityGroups)) allows TCP 443 to the prefix list of endpoint '\(endpoint.name)'")
             }
@@ -160,13 +172,16 @@ public struct ReachabilityEngine: Sendable {
             guard !subnets.isEmpty else { return .blocked(reason: "interface endpoint '\(endpoint.name)' has no subnets", path: path) }
             var hops: [String] = []
             for subnet in subnets {
-                let target = Placement(kind: .endpoint, name: endpoint.name, subnet: subnet, securityGroups: endpoint.securityGroups,
-                                       hasPublicAddress: false, isFunction: false)
+                let target = Placement(
+                    kind: .endpoint, name: endpoint.name, subnet: subnet, securityGroups: endpoint.securityGroups,
+                    hasPublicAddress: false, isFunction: false)
                 switch reach(from: source, to: target, port: 443, .every) {
                 case .reachable(let path): hops = hops.isEmpty ? path : hops
                 case .blocked(let reason, let path):
-                    return .blocked(reason: "interface endpoint '\(endpoint.name)' is not reachable in subnet '\(subnet.name)' (private DNS hands out every subnet's address): \(reason)",
-                                    path: path)
+                    return .blocked(
+                        reason:
+                            "interface endpoint '\(endpoint.name)' is not reachable in subnet '\(subnet.name)' (private DNS hands out every subnet's address): \(reason)",
+                        path: path)
                 }
             }
             return .reachable(path: hops + [service])
@@ -181,7 +196,10 @@ public struct ReachabilityEngine: Sendable {
         let table = network.routeTable(for: source.subnet.name)
         let tableName = table?.name ?? "main"
         guard let route = bestRoute(in: table, to: CIDR.anyIPv4) else {
-            return .blocked(reason: "subnet '\(source.subnet.name)' → route table '\(tableName)' has no gateway endpoint, interface endpoint or default route for \(purpose)", path: path)
+            return .blocked(
+                reason:
+                    "subnet '\(source.subnet.name)' → route table '\(tableName)' has no gateway endpoint, interface endpoint or default route for \(purpose)",
+                path: path)
         }
         path.append("route table '\(tableName)' → \(route.destination) → \(route.target)")
         // Every internet address must take that way out: more specific routes that send part of the
@@ -190,7 +208,10 @@ public struct ReachabilityEngine: Sendable {
         let elsewhere = routing(table, .v4).filter { $0.route.target != route.target && $0.destinations.overlaps(internet) }
         if !elsewhere.isEmpty {
             let routes = elsewhere.map { "\($0.route.destination) to \($0.route.target)" }
-            return .blocked(reason: "subnet '\(source.subnet.name)' sends part of the internet elsewhere than its default route: \(routes.joined(separator: ", "))", path: path)
+            return .blocked(
+                reason:
+                    "subnet '\(source.subnet.name)' sends part of the internet elsewhere than its default route: \(routes.joined(separator: ", "))",
+                path: path)
         }
         switch route.target {
         case .natGateway(let name):
@@ -199,19 +220,27 @@ public struct ReachabilityEngine: Sendable {
             }
             let natTable = network.routeTable(for: natSubnet.name)
             guard let natRoute = bestRoute(in: natTable, to: CIDR.anyIPv4), case .internetGateway = natRoute.target else {
-                return .blocked(reason: "NAT gateway '\(name)' sits in subnet '\(natSubnet.name)', whose route table has no default route to an internet gateway", path: path)
+                return .blocked(
+                    reason: "NAT gateway '\(name)' sits in subnet '\(natSubnet.name)', whose route table has no default route to an internet gateway",
+                    path: path)
             }
             path.append("NAT gateway '\(name)' in subnet '\(natSubnet.name)' → \(natRoute.target)")
             // The NAT subnet's ACL sees the request arrive from the source subnet and leave for the internet
             // (packets keep their internet destination), and the response come back the same way.
-            if let blocked = aclBlocks(request: (natSubnet, source.subnet.cidr, nil, source.subnet.cidr), port: PortRange(443), .every,
-                                       path: path, inbound: true, ephemeral: source.ephemeralPorts) { return blocked }
+            if let blocked = aclBlocks(
+                request: (natSubnet, source.subnet.cidr, nil, source.subnet.cidr), port: PortRange(443), .every,
+                path: path, inbound: true, ephemeral: source.ephemeralPorts)
+            {
+                return blocked
+            }
             if let blocked = aclBlocks(request: (natSubnet, CIDR.anyIPv4, nil, CIDR.anyIPv4), port: PortRange(443), .every, path: path) {
                 return blocked
             }
         case .internetGateway:
             if source.isFunction {
-                return .blocked(reason: "a Lambda function never has a public address, so a route to the internet gateway gives it no internet access", path: path)
+                return .blocked(
+                    reason: "a Lambda function never has a public address, so a route to the internet gateway gives it no internet access", path: path
+                )
             }
             guard source.hasPublicAddress else {
                 return .blocked(reason: "\(source.owner) has no public address, so the internet gateway cannot carry its traffic", path: path)
@@ -219,10 +248,15 @@ public struct ReachabilityEngine: Sendable {
         case .local, .gatewayEndpoint:
             return .blocked(reason: "the default route does not leave the VPC", path: path)
         }
-        if let blocked = aclBlocks(request: (source.subnet, CIDR.anyIPv4, nil, CIDR.anyIPv4), port: PortRange(443), .every, path: path,
-                                   ephemeral: source.ephemeralPorts) { return blocked }
-        let rules = allowingRules(groups: source.securityGroups, egress: true, ports: PortRange(443), peerGroups: [], peerRange: CIDR.anyIPv4,
-                                  prefixListOf: nil, .every)
+        if let blocked = aclBlocks(
+            request: (source.subnet, CIDR.anyIPv4, nil, CIDR.anyIPv4), port: PortRange(443), .every, path: path,
+            ephemeral: source.ephemeralPorts)
+        {
+            return blocked
+        }
+        let rules = allowingRules(
+            groups: source.securityGroups, egress: true, ports: PortRange(443), peerGroups: [], peerRange: CIDR.anyIPv4,
+            prefixListOf: nil, .every)
         guard !rules.isEmpty else {
             return .blocked(reason: "no egress rule of \(groupList(source.securityGroups)) allows TCP 443 to 0.0.0.0/0", path: path)
         }
@@ -240,7 +274,9 @@ public struct ReachabilityEngine: Sendable {
         guard let route = viaGateway.flatMap(\.routes).first else {
             return .blocked(reason: "subnet '\(subnet.name)' has no route to an internet gateway", path: path)
         }
-        path.append("\(route.target) ← route table '\(table?.name ?? "main")' \(viaGateway.flatMap(\.routes).map { "\($0.destination)" }.joined(separator: ", ")) (subnet '\(subnet.name)', \(subnet.type.rawValue))")
+        path.append(
+            "\(route.target) ← route table '\(table?.name ?? "main")' \(viaGateway.flatMap(\.routes).map { "\($0.destination)" }.joined(separator: ", ")) (subnet '\(subnet.name)', \(subnet.type.rawValue))"
+        )
         guard destination.hasPublicAddress else {
             return .blocked(reason: "\(destination.owner) has no public address", path: path)
         }
@@ -259,7 +295,8 @@ public struct ReachabilityEngine: Sendable {
             var admitting: [(group: String, rule: SecurityGroupRule)] = []
             var admitted = AddressSet(family)
             for name in destination.securityGroups {
-                for rule in network.securityGroup(name)?.ingress ?? [] where rule.proto.matches(.tcp) && rule.proto.effectivePorts(rule.ports).contains(port) {
+                for rule in network.securityGroup(name)?.ingress ?? []
+                where rule.proto.matches(.tcp) && rule.proto.effectivePorts(rule.ports).contains(port) {
                     guard case .cidr(let block) = rule.peer, block.family == family else { continue }
                     let reached = AddressSet(block).intersection(hosts)
                     guard !reached.isEmpty else { continue }
@@ -287,7 +324,9 @@ public struct ReachabilityEngine: Sendable {
         var covered = AddressSet(family)
         var result: [(route: Route, destinations: AddressSet)] = []
         // The longest prefixes first: each route gets what no more specific route took.
-        for route in routes.enumerated().sorted(by: { ($1.element.destination.prefixLength, $0.offset) < ($0.element.destination.prefixLength, $1.offset) }).map(\.element) {
+        for route in routes.enumerated().sorted(by: {
+            ($1.element.destination.prefixLength, $0.offset) < ($0.element.destination.prefixLength, $1.offset)
+        }).map(\.element) {
             let block = AddressSet(route.destination)
             let own = block.subtracting(covered)
             covered = covered.union(block)
@@ -302,7 +341,9 @@ public struct ReachabilityEngine: Sendable {
     }
 
     /// The internet addresses a table sends to targets `matching`, and the routes that send them.
-    public func internetDestinations(of table: RouteTable?, _ family: CIDR.Family, to matching: (RouteTarget) -> Bool) -> (addresses: AddressSet, routes: [Route]) {
+    public func internetDestinations(
+        of table: RouteTable?, _ family: CIDR.Family, to matching: (RouteTarget) -> Bool
+    ) -> (addresses: AddressSet, routes: [Route]) {
         let internet = AddressSet.internet(family)
         var addresses = AddressSet(family)
         var routes: [Route] = []
@@ -327,15 +368,19 @@ public struct ReachabilityEngine: Sendable {
     /// `request.toRange`) to `request.to` (seeing `request.fromRange`): the request out and in on
     /// `port`, the response out and in on the ephemeral ports. Nil when every crossing allows.
     /// `ephemeral` is the initiator's: a NAT gateway's and Lambda's are 1024-65535, a Linux host's narrower.
-    func aclBlocks(request: (from: Subnet, toRange: CIDR, to: Subnet?, fromRange: CIDR), port: PortRange, _ quantifier: Quantifier,
-                   path: [String], inbound: Bool = false, ephemeral: PortRange = .ephemeral) -> Verdict? {
+    func aclBlocks(
+        request: (from: Subnet, toRange: CIDR, to: Subnet?, fromRange: CIDR), port: PortRange, _ quantifier: Quantifier,
+        path: [String], inbound: Bool = false, ephemeral: PortRange = .ephemeral
+    ) -> Verdict? {
         let cuts = aclCuts(request: request, port: port, quantifier, inbound: inbound, ephemeral: ephemeral)
         return cuts.isEmpty ? nil : .blocked(reason: cuts.joined(separator: "; and "), path: path)
     }
 
     /// Every crossing (of the four) that its network ACL refuses, named with the entry that refuses it.
-    func aclCuts(request: (from: Subnet, toRange: CIDR, to: Subnet?, fromRange: CIDR), port: PortRange, _ quantifier: Quantifier,
-                 inbound: Bool = false, ephemeral: PortRange = .ephemeral) -> [String] {
+    func aclCuts(
+        request: (from: Subnet, toRange: CIDR, to: Subnet?, fromRange: CIDR), port: PortRange, _ quantifier: Quantifier,
+        inbound: Bool = false, ephemeral: PortRange = .ephemeral
+    ) -> [String] {
         struct Crossing { let subnet: Subnet; let egress: Bool; let ports: PortRange; let peer: CIDR; let what: String }
         var crossings: [Crossing] = []
         if !inbound {
@@ -355,8 +400,10 @@ public struct ReachabilityEngine: Sendable {
             let (allowed, entry) = NetworkACLEvaluation.evaluate(entries, proto: .tcp, ports: crossing.ports, range: crossing.peer, quantifier)
             guard !allowed else { return nil }
             let direction = crossing.egress ? "egress to" : "ingress from"
-            let rule = entry.map { "rule \($0.number) (\($0.action.rawValue) \($0.proto.rawValue) \($0.ports) \($0.cidr))" } ?? "the implicit deny (*)"
-            return "network ACL '\(acl.name)' of subnet '\(crossing.subnet.name)' blocks the \(crossing.what) (\(direction) \(crossing.peer) on \(crossing.ports)) by \(rule)"
+            let rule =
+                entry.map { "rule \($0.number) (\($0.action.rawValue) \($0.proto.rawValue) \($0.ports) \($0.cidr))" } ?? "the implicit deny (*)"
+            return
+                "network ACL '\(acl.name)' of subnet '\(crossing.subnet.name)' blocks the \(crossing.what) (\(direction) \(crossing.peer) on \(crossing.ports)) by \(rule)"
         }
     }
 
@@ -364,8 +411,10 @@ public struct ReachabilityEngine: Sendable {
     /// address of `peerRange` on every port asked (an allow may be split over several rules); with
     /// `.some`, one rule that admits part of it. Empty when the groups do not allow it. Security
     /// groups only allow, and a rule for all protocols covers every port whatever its range says.
-    func allowingRules(groups: [String], egress: Bool, ports: PortRange, peerGroups: [String], peerRange: CIDR, prefixListOf endpoint: String?,
-                       _ quantifier: Quantifier) -> [(group: String, rule: SecurityGroupRule)] {
+    func allowingRules(
+        groups: [String], egress: Bool, ports: PortRange, peerGroups: [String], peerRange: CIDR, prefixListOf endpoint: String?,
+        _ quantifier: Quantifier
+    ) -> [(group: String, rule: SecurityGroupRule)] {
         let family = peerRange.family
         var left = TrafficSet(AddressSet(peerRange), PortSet(ports))
         var used: [(group: String, rule: SecurityGroupRule)] = []
@@ -391,7 +440,9 @@ public struct ReachabilityEngine: Sendable {
     }
 
     func describe(_ rules: [(group: String, rule: SecurityGroupRule)], egress: Bool) -> [String] {
-        rules.map { "security group '\($0.group)' \(egress ? "egress" : "ingress") \($0.rule.proto == .all ? "all ports" : "\($0.rule.ports)") \(egress ? "to" : "from") \($0.rule.peer)" }
+        rules.map {
+            "security group '\($0.group)' \(egress ? "egress" : "ingress") \($0.rule.proto == .all ? "all ports" : "\($0.rule.ports)") \(egress ? "to" : "from") \($0.rule.peer)"
+        }
     }
 
     func endpointPolicyAllows(_ endpoint: Endpoint, _ resource: String) -> Bool {
@@ -400,13 +451,14 @@ public struct ReachabilityEngine: Sendable {
         case .resources(let names, _): return names.contains(resource)
         case .statements(let statements):
             return statements.contains { statement in
-                statement.effect == .allow && statement.resources.contains {
-                    switch $0 {
-                    case .any, .arn: return true
-                    case .bucket(let b), .bucketObjects(let b, _), .dynamoTable(let b): return b == resource
-                    default: return false
+                statement.effect == .allow
+                    && statement.resources.contains {
+                        switch $0 {
+                        case .any, .arn: return true
+                        case .bucket(let b), .bucketObjects(let b, _), .dynamoTable(let b): return b == resource
+                        default: return false
+                        }
                     }
-                }
             }
         }
     }

@@ -63,23 +63,44 @@ extension ReachabilityEngine {
             return (port, pairs(placements(ofWorkload: source), placements(ofWorkload: target), port: port))
         case (.workload(let source), .service(let service, let bucket, let prefix)):
             let accesses = service == "s3" ? bucket.map { S3Access.reading($0, prefix: prefix) } ?? [] : []
-            return (443, placements(ofWorkload: source).map { placement in
-                FlowAnswer(source: placement.subnet.name, target: nil,
-                           verdict: reachService(from: placement, service: service, resource: bucket, accesses: accesses))
-            })
+            return (
+                443,
+                placements(ofWorkload: source).map { placement in
+                    FlowAnswer(
+                        source: placement.subnet.name, target: nil,
+                        verdict: reachService(from: placement, service: service, resource: bucket, accesses: accesses))
+                }
+            )
         case (.workload(let source), .internet):
-            return (443, placements(ofWorkload: source).map { placement in
-                FlowAnswer(source: placement.subnet.name, target: nil, verdict: reachInternet(from: placement, purpose: "the internet", path: ["\(placement)"]))
-            })
+            return (
+                443,
+                placements(ofWorkload: source).map { placement in
+                    FlowAnswer(
+                        source: placement.subnet.name, target: nil,
+                        verdict: reachInternet(from: placement, purpose: "the internet", path: ["\(placement)"]))
+                }
+            )
         case (.internet, .workload(let target)):
             guard let port else { throw .needsPort("from the internet, say which port: --port N") }
-            return (port, placements(ofWorkload: target).map { FlowAnswer(source: "internet", target: $0.subnet.name, verdict: reachFromInternet(to: $0, port: port)) })
+            return (
+                port,
+                placements(ofWorkload: target).map {
+                    FlowAnswer(source: "internet", target: $0.subnet.name, verdict: reachFromInternet(to: $0, port: port))
+                }
+            )
         case (.internet, .warehouse):
             guard let warehouse = spec.warehouse else { throw .unsupported("the spec has no warehouse") }
             let port = port ?? warehouse.port
-            return (port, placements(ofWarehouse: warehouse).map { FlowAnswer(source: "internet", target: $0.subnet.name, verdict: reachFromInternet(to: $0, port: port)) })
+            return (
+                port,
+                placements(ofWarehouse: warehouse).map {
+                    FlowAnswer(source: "internet", target: $0.subnet.name, verdict: reachFromInternet(to: $0, port: port))
+                }
+            )
         default:
-            throw .unsupported("sluice why answers from a workload (to a workload, the warehouse, a service or the internet) or from the internet (to a workload or the warehouse); not from \(from) to \(to)")
+            throw .unsupported(
+                "sluice why answers from a workload (to a workload, the warehouse, a service or the internet) or from the internet (to a workload or the warehouse); not from \(from) to \(to)"
+            )
         }
     }
 

@@ -21,10 +21,13 @@ public protocol Rule: Sendable {
 
 extension Rule {
     /// A finding of this rule, at the rule's own severity.
-    func finding(_ message: String, at location: SourceLocation?, subject: String, evidence: [String] = [],
-                 notes: [RelatedNote] = []) -> Diagnostic {
-        Diagnostic(Self.documentation.severity, code: Self.documentation.id, message, at: location, evidence: evidence, notes: notes,
-                   subject: subject)
+    func finding(
+        _ message: String, at location: SourceLocation?, subject: String, evidence: [String] = [],
+        notes: [RelatedNote] = []
+    ) -> Diagnostic {
+        Diagnostic(
+            Self.documentation.severity, code: Self.documentation.id, message, at: location, evidence: evidence, notes: notes,
+            subject: subject)
     }
 }
 
@@ -58,14 +61,20 @@ public enum Checker {
         }
         for (index, suppression) in spec.suppressions.enumerated() where !used.contains(index) && !suppression.isForScanner {
             let known = catalog.contains { $0.id == suppression.rule }
-            findings.append(Diagnostic(.warning, code: unusedSuppression.id,
-                                       known ? "suppression of \(suppression.rule)\(suppression.subject.map { " for \($0)" } ?? "") matches no finding; remove it"
-                                             : "suppression names unknown rule '\(suppression.rule)'",
-                                       at: suppression.location, subject: "suppression:\(suppression.rule)"))
+            findings.append(
+                Diagnostic(
+                    .warning, code: unusedSuppression.id,
+                    known
+                        ? "suppression of \(suppression.rule)\(suppression.subject.map { " for \($0)" } ?? "") matches no finding; remove it"
+                        : "suppression names unknown rule '\(suppression.rule)'",
+                    at: suppression.location, subject: "suppression:\(suppression.rule)"))
         }
         for suppression in spec.suppressions where suppression.isForScanner && suppression.subject == nil {
-            findings.append(Diagnostic(.warning, code: unusedSuppression.id, "suppression of scanner check \(suppression.rule) needs a subject (kind:name) saying which resource it exempts",
-                                       at: suppression.location, subject: "suppression:\(suppression.rule)"))
+            findings.append(
+                Diagnostic(
+                    .warning, code: unusedSuppression.id,
+                    "suppression of scanner check \(suppression.rule) needs a subject (kind:name) saying which resource it exempts",
+                    at: suppression.location, subject: "suppression:\(suppression.rule)"))
         }
         return findings.sortedForOutput()
     }
@@ -76,5 +85,7 @@ public enum Checker {
 
     public static let unusedSuppression = RuleDocumentation(
         id: "SL001", name: "unused-suppression", severity: .warning, summary: "A suppression that matches no finding.",
-        explanation: "Suppressions name a rule and, optionally, a subject such as security_group:proxy. One that matches nothing is stale (the problem was fixed, or the subject renamed) and hides nothing; remove it so the list of accepted risks stays true.")
+        explanation:
+            "Suppressions name a rule and, optionally, a subject such as security_group:proxy. One that matches nothing is stale (the problem was fixed, or the subject renamed) and hides nothing; remove it so the list of accepted risks stays true."
+    )
 }

@@ -23,77 +23,77 @@ public struct RuleExample: Sendable, ExpressibleByStringLiteral {
         }
 
         static let networkText = """
-        project:
-          name: mini
-          region: eu-west-1
-        network:
-          vpc:
-            cidr: 10.0.0.0/16
-          internet_gateway: igw
-          subnets:
-            - { name: public, cidr: 10.0.0.0/24, az: a, type: public }
-            - { name: etl-a, cidr: 10.0.1.0/24, az: a, type: isolated }
-            - { name: etl-b, cidr: 10.0.2.0/24, az: b, type: isolated }
-            - { name: db, cidr: 10.0.3.0/24, az: a, type: isolated }
-          endpoints:
-            - { name: s3, service: s3 }
-            - { name: secretsmanager, service: secretsmanager, subnets: [etl-a, etl-b], security_groups: [endpoints] }
-          security_groups:
-            - name: etl
-              egress:
-                - { port: 443, prefix_list: s3 }
-                - { port: 443, security_group: endpoints }
-                - { port: 5432, security_group: dw }
-            - name: dw
-              ingress:
-                - { port: 5432, security_group: etl }
-              egress: []
-            - name: endpoints
-              ingress:
-                - { port: 443, security_group: etl }
-              egress: []
-        storage:
-          buckets:
-            - { name: raw }
-        messaging:
-          secrets:
-            - { name: dw-credentials, generate_for: admin }
-        compute:
-          functions:
-            - { name: etl, subnets: [etl-a, etl-b], security_groups: [etl], uses: { read_buckets: [raw] } }
+            project:
+              name: mini
+              region: eu-west-1
+            network:
+              vpc:
+                cidr: 10.0.0.0/16
+              internet_gateway: igw
+              subnets:
+                - { name: public, cidr: 10.0.0.0/24, az: a, type: public }
+                - { name: etl-a, cidr: 10.0.1.0/24, az: a, type: isolated }
+                - { name: etl-b, cidr: 10.0.2.0/24, az: b, type: isolated }
+                - { name: db, cidr: 10.0.3.0/24, az: a, type: isolated }
+              endpoints:
+                - { name: s3, service: s3 }
+                - { name: secretsmanager, service: secretsmanager, subnets: [etl-a, etl-b], security_groups: [endpoints] }
+              security_groups:
+                - name: etl
+                  egress:
+                    - { port: 443, prefix_list: s3 }
+                    - { port: 443, security_group: endpoints }
+                    - { port: 5432, security_group: dw }
+                - name: dw
+                  ingress:
+                    - { port: 5432, security_group: etl }
+                  egress: []
+                - name: endpoints
+                  ingress:
+                    - { port: 443, security_group: etl }
+                  egress: []
+            storage:
+              buckets:
+                - { name: raw }
+            messaging:
+              secrets:
+                - { name: dw-credentials, generate_for: admin }
+            compute:
+              functions:
+                - { name: etl, subnets: [etl-a, etl-b], security_groups: [etl], uses: { read_buckets: [raw] } }
 
-        """
+            """
 
         static let warehouseAndPipelineText = """
-          hosts:
-            - { name: warehouse, instance_type: r6i.large, subnet: db, security_groups: [dw] }
-        warehouse:
-          name: dw
-          engine: ec2
-          host: warehouse
-          database: analytics
-          credentials_secret: dw-credentials
-          clients: [etl]
-          tables:
-            - name: events
-              columns:
-                - { name: event_id, type: uuid, primary_key: true }
-                - { name: event_name, type: text, not_null: true }
-                - { name: created_at, type: timestamptz, not_null: true, default: now() }
-        pipelines:
-          - name: events
-            workload: etl
-            schedule: rate(1 hour)
-            source: { bucket: raw, prefix: "events/{yyyy}/{MM}/{dd}/{HH}/", format: jsonl }
-            fields:
-              event_id: { type: uuid, required: true }
-            targets:
-              - table: events
-                columns:
-                  event_id: event_id
-                  event_name: name
+              hosts:
+                - { name: warehouse, instance_type: r6i.large, subnet: db, security_groups: [dw] }
+            warehouse:
+              name: dw
+              engine: ec2
+              host: warehouse
+              database: analytics
+              credentials_secret: dw-credentials
+              clients: [etl]
+              tables:
+                - name: events
+                  columns:
+                    - { name: event_id, type: uuid, primary_key: true }
+                    - { name: event_name, type: text, not_null: true }
+                    - { name: created_at, type: timestamptz, not_null: true, default: now() }
+            pipelines:
+              - name: events
+                workload: etl
+                schedule: rate(1 hour)
+                source: { bucket: raw, prefix: "events/{yyyy}/{MM}/{dd}/{HH}/", format: jsonl }
+                fields:
+                  event_id: { type: uuid, required: true }
+                targets:
+                  - table: events
+                    columns:
+                      event_id: event_id
+                      event_name: name
 
-        """
+            """
     }
 
     public var fragment: String

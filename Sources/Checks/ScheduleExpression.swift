@@ -44,9 +44,11 @@ public enum ScheduleExpression {
         Field(name: "minutes", range: 0...59, names: [], wildcards: [",", "-", "*", "/"]),
         Field(name: "hours", range: 0...23, names: [], wildcards: [",", "-", "*", "/"]),
         Field(name: "day-of-month", range: 1...31, names: [], wildcards: [",", "-", "*", "?", "/", "L", "W"]),
-        Field(name: "month", range: 1...12, names: ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"],
-              wildcards: [",", "-", "*", "/"]),
-        Field(name: "day-of-week", range: 1...7, names: ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"], wildcards: [",", "-", "*", "?", "L", "#"]),
+        Field(
+            name: "month", range: 1...12, names: ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"],
+            wildcards: [",", "-", "*", "/"]),
+        Field(
+            name: "day-of-week", range: 1...7, names: ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"], wildcards: [",", "-", "*", "?", "L", "#"]),
         Field(name: "year", range: 1970...2199, names: [], wildcards: [",", "-", "*", "/"]),
     ]
 
@@ -70,7 +72,8 @@ public enum ScheduleExpression {
     static func fieldProblem(_ text: String, _ field: Field) -> String? {
         guard !text.isEmpty else { return "empty" }
         if let bad = text.first(where: { !($0.isNumber || $0.isUppercase || field.wildcards.contains($0)) }) {
-            return "'\(bad)' is not allowed here (allowed: digits\(field.names.isEmpty ? "" : ", names") and \(field.wildcards.sorted().map(String.init).joined(separator: " ")))"
+            return
+                "'\(bad)' is not allowed here (allowed: digits\(field.names.isEmpty ? "" : ", names") and \(field.wildcards.sorted().map(String.init).joined(separator: " ")))"
         }
         if text == "?" { return nil }  // only reachable where the field takes '?'; the character check refused it elsewhere
         // L, W and # stand alone: never inside a list or range ("3#1,6#3" is two expressions, which EventBridge refuses).
@@ -118,7 +121,8 @@ public enum ScheduleExpression {
         var values: [Int] = []
         for bound in bounds {
             guard let v = value(bound, field) else {
-                return "'\(bound)' is not a value from \(field.range.lowerBound) to \(field.range.upperBound)\(field.names.isEmpty ? "" : " or \(field.names.first!)-\(field.names.last!)")"
+                return
+                    "'\(bound)' is not a value from \(field.range.lowerBound) to \(field.range.upperBound)\(field.names.isEmpty ? "" : " or \(field.names.first!)-\(field.names.last!)")"
             }
             values.append(v)
         }

@@ -41,10 +41,13 @@ public struct TrafficSet: Sendable, CustomStringConvertible {
 
     /// R − E = (R.addresses − E.addresses) × R.ports ∪ (R.addresses ∩ E.addresses) × (R.ports − E.ports)
     public func subtracting(_ box: Box) -> TrafficSet {
-        TrafficSet(boxes.flatMap { own -> [Box] in
-            [Box(addresses: own.addresses.subtracting(box.addresses), ports: own.ports),
-             Box(addresses: own.addresses.intersection(box.addresses), ports: own.ports.subtracting(box.ports))]
-        })
+        TrafficSet(
+            boxes.flatMap { own -> [Box] in
+                [
+                    Box(addresses: own.addresses.subtracting(box.addresses), ports: own.ports),
+                    Box(addresses: own.addresses.intersection(box.addresses), ports: own.ports.subtracting(box.ports)),
+                ]
+            })
     }
 
     public func union(_ other: TrafficSet) -> TrafficSet { TrafficSet(boxes + other.boxes) }
@@ -94,8 +97,10 @@ public enum NetworkACLEvaluation {
     /// `.every`: allowed when no part of the range and ports is denied, with the first entry that
     /// allows (or denies) some of it. `.some`: allowed when some part passes, with the first entry
     /// that lets it.
-    public static func evaluate(_ entries: [NetworkACLEntry], proto: IPProtocol, ports: PortSet, addresses: AddressSet,
-                                _ quantifier: Quantifier) -> (allowed: Bool, entry: NetworkACLEntry?) {
+    public static func evaluate(
+        _ entries: [NetworkACLEntry], proto: IPProtocol, ports: PortSet, addresses: AddressSet,
+        _ quantifier: Quantifier
+    ) -> (allowed: Bool, entry: NetworkACLEntry?) {
         let outcome = evaluate(entries, proto: proto, traffic: TrafficSet(addresses, ports))
         switch quantifier {
         case .every: return outcome.denied.isEmpty ? (true, outcome.allowedBy.first) : (false, outcome.denied.first?.entry)
@@ -103,8 +108,10 @@ public enum NetworkACLEvaluation {
         }
     }
 
-    public static func evaluate(_ entries: [NetworkACLEntry], proto: IPProtocol, ports: PortRange, range: CIDR,
-                                _ quantifier: Quantifier) -> (allowed: Bool, entry: NetworkACLEntry?) {
+    public static func evaluate(
+        _ entries: [NetworkACLEntry], proto: IPProtocol, ports: PortRange, range: CIDR,
+        _ quantifier: Quantifier
+    ) -> (allowed: Bool, entry: NetworkACLEntry?) {
         evaluate(entries, proto: proto, ports: PortSet(ports), addresses: AddressSet(range), quantifier)
     }
 }

@@ -11,12 +11,14 @@ enum ComputeRenderer {
             let id = LogicalID.function(function.name), logGroup = LogicalID.logGroup(function.name)
             let codeKey = LogicalID.make("CodeKey", function.name)
             t.parameter(codeKey, description: "Key of \(function.name)'s deployment package in ArtifactBucket.")
-            t.resource(logGroup, "AWS::Logs::LogGroup", [
-                ("KmsKeyId", .getAtt(KeyRenderer.id, "Arn")),
-                ("LogGroupName", .string("/sluice/\(spec.project.name)/\(function.name)")),
-                ("RetentionInDays", .int(function.logRetentionDays)),
-                ("Tags", t.tags(function.name)),
-            ], attributes: [("DeletionPolicy", "Delete"), ("UpdateReplacePolicy", "Delete")])  // named: a retained group would block a redeploy
+            t.resource(
+                logGroup, "AWS::Logs::LogGroup",
+                [
+                    ("KmsKeyId", .getAtt(KeyRenderer.id, "Arn")),
+                    ("LogGroupName", .string("/sluice/\(spec.project.name)/\(function.name)")),
+                    ("RetentionInDays", .int(function.logRetentionDays)),
+                    ("Tags", t.tags(function.name)),
+                ], attributes: [("DeletionPolicy", "Delete"), ("UpdateReplacePolicy", "Delete")])  // named: a retained group would block a redeploy
             var properties: [(String, TemplateValue)] = [
                 ("Architectures", .list([.string(function.architecture)])),
                 ("Code", .map([("S3Bucket", .ref("ArtifactBucket")), ("S3Key", .ref(codeKey))])),
@@ -28,10 +30,13 @@ enum ComputeRenderer {
                 ("Role", .getAtt(LogicalID.role(spec.identity.role(for: function.name)?.name ?? "\(function.name)-role"), "Arn")),
                 ("Runtime", .string(function.runtime)),
                 ("Timeout", .int(function.timeoutSeconds)),
-                ("VpcConfig", .map([
-                    ("SecurityGroupIds", .list(function.securityGroups.map { .getAtt(LogicalID.securityGroup($0), "GroupId") })),
-                    ("SubnetIds", .list(function.subnets.map { .ref(LogicalID.subnet($0)) })),
-                ])),
+                (
+                    "VpcConfig",
+                    .map([
+                        ("SecurityGroupIds", .list(function.securityGroups.map { .getAtt(LogicalID.securityGroup($0), "GroupId") })),
+                        ("SubnetIds", .list(function.subnets.map { .ref(LogicalID.subnet($0)) })),
+                    ])
+                ),
             ]
             if let concurrency = function.reservedConcurrency { properties.append(("ReservedConcurrentExecutions", .int(concurrency))) }
             var variables: [(String, TemplateValue)] = function.environment.map { ($0.key, .string($0.value)) }
@@ -50,51 +55,75 @@ enum ComputeRenderer {
             let function = LogicalID.function(pipeline.workload)
             if let schedule = pipeline.schedule {
                 let rule = LogicalID.schedule(pipeline.name)
-                t.resource(rule, "AWS::Events::Rule", [
-                    ("Description", .string("Runs pipeline \(pipeline.name)")),
-                    ("ScheduleExpression", .string(schedule.expression)),
-                    ("State", "ENABLED"),
-                    ("Targets", .list([.map([
-                        ("Arn", .getAtt(function, "Arn")),
-                        ("Id", .string(LogicalID.make("Run", pipeline.name))),
-                        ("Input", .string("{\"pipeline\":\"\(pipeline.name)\"}")),
-                    ])])),
-                ])
-                t.resource(LogicalID.make("Permission", "\(pipeline.name) schedule"), "AWS::Lambda::Permission", [
-                    ("Action", "lambda:InvokeFunction"),
-                    ("FunctionName", .ref(function)),
-                    ("Principal", "events.amazonaws.com"),
-                    ("SourceArn", .getAtt(rule, "Arn")),
-                ])
+                t.resource(
+                    rule, "AWS::Events::Rule",
+                    [
+                        ("Description", .string("Runs pipeline \(pipeline.name)")),
+                        ("ScheduleExpression", .string(schedule.expression)),
+                        ("State", "ENABLED"),
+                        (
+                            "Targets",
+                            .list([
+                                .map([
+                                    ("Arn", .getAtt(function, "Arn")),
+                                    ("Id", .string(LogicalID.make("Run", pipeline.name))),
+                                    ("Input", .string("{\"pipeline\":\"\(pipeline.name)\"}")),
+                                ])
+                            ])
+                        ),
+                    ])
+                t.resource(
+                    LogicalID.make("Permission", "\(pipeline.name) schedule"), "AWS::Lambda::Permission",
+                    [
+                        ("Action", "lambda:InvokeFunction"),
+                        ("FunctionName", .ref(function)),
+                        ("Principal", "events.amazonaws.com"),
+                        ("SourceArn", .getAtt(rule, "Arn")),
+                    ])
             }
             if let alarms = pipeline.alarms {
-                t.resource(LogicalID.make("Alarm", "\(pipeline.name) errors"), "AWS::CloudWatch::Alarm", [
-                    ("AlarmDescription", .string("Pipeline \(pipeline.name): \(pipeline.workload) reported errors")),
-                    ("AlarmActions", .list([.ref(LogicalID.topic(alarms.topic))])),
-                    ("ComparisonOperator", "GreaterThanOrEqualToThreshold"),
-                    ("Dimensions", .list([.map([("Name", "FunctionName"), ("Value", .ref(function))])])),
-                    ("EvaluationPeriods", 1),
-                    ("MetricName", "Errors"),
-                    ("Namespace", "AWS/Lambda"),
-                    ("Period", 300),
-                    ("Statistic", "Sum"),
-                    ("Threshold", .int(alarms.errorThreshold)),
-                    ("TreatMissingData", "notBreaching"),
-                ])
+                t.resource(
+                    LogicalID.make("Alarm", "\(pipeline.name) errors"), "AWS::CloudWatch::Alarm",
+                    [
+                        ("AlarmDescription", .string("Pipeline \(pipeline.name): \(pipeline.workload) reported errors")),
+                        ("AlarmActions", .list([.ref(LogicalID.topic(alarms.topic))])),
+                        ("ComparisonOperator", "GreaterThanOrEqualToThreshold"),
+                        ("Dimensions", .list([.map([("Name", "FunctionName"), ("Value", .ref(function))])])),
+                        ("EvaluationPeriods", 1),
+                        ("MetricName", "Errors"),
+                        ("Namespace", "AWS/Lambda"),
+                        ("Period", 300),
+                        ("Statistic", "Sum"),
+                        ("Threshold", .int(alarms.errorThreshold)),
+                        ("TreatMissingData", "notBreaching"),
+                    ])
             }
         }
         for host in spec.compute.hosts {
             let arm = isGraviton(host.instanceType)
             let ami = arm ? "LatestAmiArm64" : "LatestAmiX8664"
-            t.parameter(ami, type: "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
-                        description: "Amazon Linux 2023 image for \(arm ? "arm64" : "x86_64") hosts.",
-                        default: .string("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-\(arm ? "arm64" : "x86_64")"))
+            t.parameter(
+                ami, type: "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
+                description: "Amazon Linux 2023 image for \(arm ? "arm64" : "x86_64") hosts.",
+                default: .string("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-\(arm ? "arm64" : "x86_64")"))
             let groups: TemplateValue = .list(host.securityGroups.map { .getAtt(LogicalID.securityGroup($0), "GroupId") })
             var properties: [(String, TemplateValue)] = [
-                ("BlockDeviceMappings", .list([.map([("DeviceName", "/dev/xvda"), ("Ebs", .map([
-                    ("DeleteOnTermination", true), ("Encrypted", true), ("VolumeSize", .int(isWarehouseHost(host.name, spec) ? 200 : 30)),
-                    ("VolumeType", "gp3"),
-                ]))])])),
+                (
+                    "BlockDeviceMappings",
+                    .list([
+                        .map([
+                            ("DeviceName", "/dev/xvda"),
+                            (
+                                "Ebs",
+                                .map([
+                                    ("DeleteOnTermination", true), ("Encrypted", true),
+                                    ("VolumeSize", .int(isWarehouseHost(host.name, spec) ? 200 : 30)),
+                                    ("VolumeType", "gp3"),
+                                ])
+                            ),
+                        ])
+                    ])
+                ),
                 ("IamInstanceProfile", .ref(LogicalID.instanceProfile(host.name))),
                 ("ImageId", .ref(ami)),
                 ("InstanceType", .string(host.instanceType)),
@@ -103,16 +132,25 @@ enum ComputeRenderer {
                 ("Monitoring", true),
             ]
             if host.publicIP {
-                properties.append(("NetworkInterfaces", .list([.map([
-                    ("AssociatePublicIpAddress", true), ("DeviceIndex", "0"), ("GroupSet", groups), ("SubnetId", .ref(LogicalID.subnet(host.subnet))),
-                ])])))
+                properties.append(
+                    (
+                        "NetworkInterfaces",
+                        .list([
+                            .map([
+                                ("AssociatePublicIpAddress", true), ("DeviceIndex", "0"), ("GroupSet", groups),
+                                ("SubnetId", .ref(LogicalID.subnet(host.subnet))),
+                            ])
+                        ])
+                    ))
             } else {
                 properties.append(("SecurityGroupIds", groups))
                 properties.append(("SubnetId", .ref(LogicalID.subnet(host.subnet))))
             }
             properties.append(("Tags", t.tags(host.name)))
             t.resource(LogicalID.host(host.name), "AWS::EC2::Instance", properties)
-            t.output(LogicalID.make("", host.name) + "PrivateIp", .getAtt(LogicalID.host(host.name), "PrivateIp"), description: "Private address of host \(host.name)")
+            t.output(
+                LogicalID.make("", host.name) + "PrivateIp", .getAtt(LogicalID.host(host.name), "PrivateIp"),
+                description: "Private address of host \(host.name)")
         }
     }
 

@@ -18,35 +18,71 @@ enum KeyRenderer {
         let project = t.spec.project.name
         let service: (String) -> TemplateValue = { .map([("Service", .string($0))]) }
         let use: TemplateValue = .list(["kms:Decrypt", "kms:GenerateDataKey*"])
-        t.resource(id, "AWS::KMS::Key", [
-            ("Description", .string("\(project): log groups, secrets, topics, queues, tables and function settings")),
-            ("EnableKeyRotation", true),
-            ("KeyPolicy", .map([("Version", "2012-10-17"), ("Statement", .list([
-                // IAM policies of this account decide who else may use the key (the workload roles do).
-                .map([("Sid", "AccountAdministersThroughIam"), ("Effect", "Allow"),
-                      ("Principal", .map([("AWS", .sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root"))])),
-                      ("Action", "kms:*"), ("Resource", "*")]),
-                .map([("Sid", "LogsEncryptThisProjectsGroups"), ("Effect", "Allow"), ("Principal", service("logs.amazonaws.com")),
-                      ("Action", .list(["kms:Decrypt", "kms:Describe*", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"])),
-                      ("Resource", "*"),
-                      ("Condition", .map([("ArnLike", .map([("kms:EncryptionContext:aws:logs:arn",
-                                                             .sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/sluice/\(project)/*"))]))]))]),
-                .map([("Sid", "AlarmsPublishToTopics"), ("Effect", "Allow"), ("Principal", service("cloudwatch.amazonaws.com")),
-                      ("Action", use), ("Resource", "*"),
-                      ("Condition", .map([("StringEquals", .map([("aws:SourceAccount", .ref("AWS::AccountId"))]))]))]),
-                .map([("Sid", "TopicsAndBucketsDeliverToQueues"), ("Effect", "Allow"), ("Principal", .map([("Service", .list(["s3.amazonaws.com", "sns.amazonaws.com"]))])),
-                      ("Action", use), ("Resource", "*"),
-                      ("Condition", .map([("StringEquals", .map([("aws:SourceAccount", .ref("AWS::AccountId"))]))]))]),
-            ]))])),
-            ("PendingWindowInDays", 30),
-            ("Tags", t.tags("data-key")),
-        ], attributes: [("DeletionPolicy", "Retain"), ("UpdateReplacePolicy", "Retain")])
+        t.resource(
+            id, "AWS::KMS::Key",
+            [
+                ("Description", .string("\(project): log groups, secrets, topics, queues, tables and function settings")),
+                ("EnableKeyRotation", true),
+                (
+                    "KeyPolicy",
+                    .map([
+                        ("Version", "2012-10-17"),
+                        (
+                            "Statement",
+                            .list([
+                                // IAM policies of this account decide who else may use the key (the workload roles do).
+                                .map([
+                                    ("Sid", "AccountAdministersThroughIam"), ("Effect", "Allow"),
+                                    ("Principal", .map([("AWS", .sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root"))])),
+                                    ("Action", "kms:*"), ("Resource", "*"),
+                                ]),
+                                .map([
+                                    ("Sid", "LogsEncryptThisProjectsGroups"), ("Effect", "Allow"), ("Principal", service("logs.amazonaws.com")),
+                                    ("Action", .list(["kms:Decrypt", "kms:Describe*", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"])),
+                                    ("Resource", "*"),
+                                    (
+                                        "Condition",
+                                        .map([
+                                            (
+                                                "ArnLike",
+                                                .map([
+                                                    (
+                                                        "kms:EncryptionContext:aws:logs:arn",
+                                                        .sub(
+                                                            "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/sluice/\(project)/*"
+                                                        )
+                                                    )
+                                                ])
+                                            )
+                                        ])
+                                    ),
+                                ]),
+                                .map([
+                                    ("Sid", "AlarmsPublishToTopics"), ("Effect", "Allow"), ("Principal", service("cloudwatch.amazonaws.com")),
+                                    ("Action", use), ("Resource", "*"),
+                                    ("Condition", .map([("StringEquals", .map([("aws:SourceAccount", .ref("AWS::AccountId"))]))])),
+                                ]),
+                                .map([
+                                    ("Sid", "TopicsAndBucketsDeliverToQueues"), ("Effect", "Allow"),
+                                    ("Principal", .map([("Service", .list(["s3.amazonaws.com", "sns.amazonaws.com"]))])),
+                                    ("Action", use), ("Resource", "*"),
+                                    ("Condition", .map([("StringEquals", .map([("aws:SourceAccount", .ref("AWS::AccountId"))]))])),
+                                ]),
+                            ])
+                        ),
+                    ])
+                ),
+                ("PendingWindowInDays", 30),
+                ("Tags", t.tags("data-key")),
+            ], attributes: [("DeletionPolicy", "Retain"), ("UpdateReplacePolicy", "Retain")])
         t.resource("KeyDataAlias", "AWS::KMS::Alias", [("AliasName", .string("alias/sluice/\(project)")), ("TargetKeyId", .ref(id))])
     }
 
     /// What a workload role needs to read and write through services that use the key.
     static func statement() -> TemplateValue {
-        .map([("Sid", "UseProjectKey"), ("Effect", "Allow"), ("Action", .list(["kms:Decrypt", "kms:GenerateDataKey"])),
-              ("Resource", .list([.getAtt(id, "Arn")]))])
+        .map([
+            ("Sid", "UseProjectKey"), ("Effect", "Allow"), ("Action", .list(["kms:Decrypt", "kms:GenerateDataKey"])),
+            ("Resource", .list([.getAtt(id, "Arn")])),
+        ])
     }
 }

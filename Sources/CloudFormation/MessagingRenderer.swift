@@ -11,57 +11,80 @@ enum MessagingRenderer {
                 ("VisibilityTimeout", .int(queue.visibilityTimeout)),
             ]
             if let deadLetter = queue.deadLetter {
-                properties.append(("RedrivePolicy", .map([
-                    ("deadLetterTargetArn", .getAtt(LogicalID.queue(deadLetter.queue), "Arn")),
-                    ("maxReceiveCount", .int(deadLetter.maxReceiveCount)),
-                ])))
+                properties.append(
+                    (
+                        "RedrivePolicy",
+                        .map([
+                            ("deadLetterTargetArn", .getAtt(LogicalID.queue(deadLetter.queue), "Arn")),
+                            ("maxReceiveCount", .int(deadLetter.maxReceiveCount)),
+                        ])
+                    ))
             }
             properties.append(("Tags", t.tags(queue.name)))
             // Messages in flight are not the system of record; the stack may take them along.
-            t.resource(LogicalID.queue(queue.name), "AWS::SQS::Queue", properties,
-                       attributes: [("DeletionPolicy", "Delete"), ("UpdateReplacePolicy", "Delete")])
+            t.resource(
+                LogicalID.queue(queue.name), "AWS::SQS::Queue", properties,
+                attributes: [("DeletionPolicy", "Delete"), ("UpdateReplacePolicy", "Delete")])
         }
         for topic in messaging.topics {
             let id = LogicalID.topic(topic.name)
             t.resource(id, "AWS::SNS::Topic", [("KmsMasterKeyId", .ref(KeyRenderer.id)), ("Tags", t.tags(topic.name))])
             for (index, address) in topic.emailSubscribers.enumerated() {
-                t.resource(LogicalID.make("Subscription", "\(topic.name) email \(index + 1)"), "AWS::SNS::Subscription", [
-                    ("Endpoint", .string(address)), ("Protocol", "email"), ("TopicArn", .ref(id)),
-                ])
+                t.resource(
+                    LogicalID.make("Subscription", "\(topic.name) email \(index + 1)"), "AWS::SNS::Subscription",
+                    [
+                        ("Endpoint", .string(address)), ("Protocol", "email"), ("TopicArn", .ref(id)),
+                    ])
             }
             for queue in topic.queueSubscribers {
-                t.resource(LogicalID.make("Subscription", "\(topic.name) \(queue)"), "AWS::SNS::Subscription", [
-                    ("Endpoint", .getAtt(LogicalID.queue(queue), "Arn")), ("Protocol", "sqs"), ("RawMessageDelivery", true), ("TopicArn", .ref(id)),
-                ])
+                t.resource(
+                    LogicalID.make("Subscription", "\(topic.name) \(queue)"), "AWS::SNS::Subscription",
+                    [
+                        ("Endpoint", .getAtt(LogicalID.queue(queue), "Arn")), ("Protocol", "sqs"), ("RawMessageDelivery", true),
+                        ("TopicArn", .ref(id)),
+                    ])
                 // The queue admits this topic only.
-                t.resource(LogicalID.make("QueuePolicy", "\(queue) from \(topic.name)"), "AWS::SQS::QueuePolicy", [
-                    ("Queues", .list([.ref(LogicalID.queue(queue))])),
-                    ("PolicyDocument", policies.document([.map([
-                        ("Sid", "AllowTopic"), ("Effect", "Allow"), ("Principal", .map([("Service", "sns.amazonaws.com")])),
-                        ("Action", .list(["sqs:SendMessage"])), ("Resource", .list([.getAtt(LogicalID.queue(queue), "Arn")])),
-                        ("Condition", .map([("ArnEquals", .map([("aws:SourceArn", .ref(id))]))])),
-                    ])])),
-                ])
+                t.resource(
+                    LogicalID.make("QueuePolicy", "\(queue) from \(topic.name)"), "AWS::SQS::QueuePolicy",
+                    [
+                        ("Queues", .list([.ref(LogicalID.queue(queue))])),
+                        (
+                            "PolicyDocument",
+                            policies.document([
+                                .map([
+                                    ("Sid", "AllowTopic"), ("Effect", "Allow"), ("Principal", .map([("Service", "sns.amazonaws.com")])),
+                                    ("Action", .list(["sqs:SendMessage"])), ("Resource", .list([.getAtt(LogicalID.queue(queue), "Arn")])),
+                                    ("Condition", .map([("ArnEquals", .map([("aws:SourceArn", .ref(id))]))])),
+                                ])
+                            ])
+                        ),
+                    ])
             }
         }
         var secrets = messaging.secrets
         if let warehouse = t.spec.warehouse, !secrets.contains(where: { $0.name == warehouse.credentialsSecret }) {
-            secrets.append(Secret(name: warehouse.credentialsSecret, description: "Credentials of warehouse \(warehouse.name)", generatedFor: "sluice_admin"))
+            secrets.append(
+                Secret(name: warehouse.credentialsSecret, description: "Credentials of warehouse \(warehouse.name)", generatedFor: "sluice_admin"))
         }
         for secret in secrets {
             // Generated here, never written in the spec or the template.
             let username = secret.generatedFor ?? "sluice"
-            t.resource(LogicalID.secret(secret.name), "AWS::SecretsManager::Secret", [
-                ("Description", .string(secret.description ?? "\(secret.name) (\(t.spec.project.name))")),
-                ("GenerateSecretString", .map([
-                    ("ExcludeCharacters", "\"@/\\' "),
-                    ("GenerateStringKey", "password"),
-                    ("PasswordLength", 32),
-                    ("SecretStringTemplate", .string("{\"username\":\"\(username)\"}")),
-                ])),
-                ("KmsKeyId", .ref(KeyRenderer.id)),
-                ("Tags", t.tags(secret.name)),
-            ], attributes: [("DeletionPolicy", "Retain"), ("UpdateReplacePolicy", "Retain")])  // credentials outlive a stack that keeps snapshots
+            t.resource(
+                LogicalID.secret(secret.name), "AWS::SecretsManager::Secret",
+                [
+                    ("Description", .string(secret.description ?? "\(secret.name) (\(t.spec.project.name))")),
+                    (
+                        "GenerateSecretString",
+                        .map([
+                            ("ExcludeCharacters", "\"@/\\' "),
+                            ("GenerateStringKey", "password"),
+                            ("PasswordLength", 32),
+                            ("SecretStringTemplate", .string("{\"username\":\"\(username)\"}")),
+                        ])
+                    ),
+                    ("KmsKeyId", .ref(KeyRenderer.id)),
+                    ("Tags", t.tags(secret.name)),
+                ], attributes: [("DeletionPolicy", "Retain"), ("UpdateReplacePolicy", "Retain")])  // credentials outlive a stack that keeps snapshots
         }
     }
 }

@@ -5,13 +5,15 @@ enum NetworkRenderer {
     static func render(into t: TemplateBuilder, policies: PolicyRenderer) {
         let network = t.spec.network
         let vpc = LogicalID.vpc(network.vpc.name)
-        t.resource(vpc, "AWS::EC2::VPC", [
-            ("CidrBlock", .string(network.vpc.cidr.description)),
-            // Interface endpoints with private DNS need both.
-            ("EnableDnsHostnames", true),
-            ("EnableDnsSupport", true),
-            ("Tags", t.tags(network.vpc.name)),
-        ])
+        t.resource(
+            vpc, "AWS::EC2::VPC",
+            [
+                ("CidrBlock", .string(network.vpc.cidr.description)),
+                // Interface endpoints with private DNS need both.
+                ("EnableDnsHostnames", true),
+                ("EnableDnsSupport", true),
+                ("Tags", t.tags(network.vpc.name)),
+            ])
         let ipv6Block = LogicalID.make("VpcIpv6", network.vpc.name)
         if network.vpc.ipv6 != nil {
             // AWS assigns the VPC's /56; subnets take the /64 at the same offset as in the spec.
@@ -35,9 +37,26 @@ enum NetworkRenderer {
             var dependsOn: [String] = []
             if let block = subnet.ipv6, let vpcBlock = network.vpc.ipv6 {
                 let offset = Int((block.network - vpcBlock.network) >> 64)
-                properties.append(("Ipv6CidrBlock", .map([("Fn::Select", .list([.int(offset), .map([("Fn::Cidr", .list([
-                    .select(0, .getAtt(vpc, "Ipv6CidrBlocks")), .int(256), "64",
-                ]))])]))])))
+                properties.append(
+                    (
+                        "Ipv6CidrBlock",
+                        .map([
+                            (
+                                "Fn::Select",
+                                .list([
+                                    .int(offset),
+                                    .map([
+                                        (
+                                            "Fn::Cidr",
+                                            .list([
+                                                .select(0, .getAtt(vpc, "Ipv6CidrBlocks")), .int(256), "64",
+                                            ])
+                                        )
+                                    ]),
+                                ])
+                            )
+                        ])
+                    ))
                 dependsOn.append(ipv6Block)
             }
             properties.append(("Tags", t.tags(subnet.name)))
@@ -46,31 +65,38 @@ enum NetworkRenderer {
         for nat in network.natGateways {
             let eip = LogicalID.make("NatAddress", nat.name)
             t.resource(eip, "AWS::EC2::EIP", [("Domain", "vpc"), ("Tags", t.tags(nat.name))], dependsOn: attachment.map { [$0] } ?? [])
-            t.resource(LogicalID.natGateway(nat.name), "AWS::EC2::NatGateway", [
-                ("AllocationId", .getAtt(eip, "AllocationId")),
-                ("SubnetId", .ref(LogicalID.subnet(nat.subnet))),
-                ("Tags", t.tags(nat.name)),
-            ])
+            t.resource(
+                LogicalID.natGateway(nat.name), "AWS::EC2::NatGateway",
+                [
+                    ("AllocationId", .getAtt(eip, "AllocationId")),
+                    ("SubnetId", .ref(LogicalID.subnet(nat.subnet))),
+                    ("Tags", t.tags(nat.name)),
+                ])
         }
         for table in network.routeTables {
             let id = LogicalID.routeTable(table.name)
             t.resource(id, "AWS::EC2::RouteTable", [("VpcId", .ref(vpc)), ("Tags", t.tags(table.name))])
             for subnet in table.subnets {
-                t.resource(LogicalID.make("RouteTableAssociation", subnet), "AWS::EC2::SubnetRouteTableAssociation", [
-                    ("RouteTableId", .ref(id)), ("SubnetId", .ref(LogicalID.subnet(subnet))),
-                ])
+                t.resource(
+                    LogicalID.make("RouteTableAssociation", subnet), "AWS::EC2::SubnetRouteTableAssociation",
+                    [
+                        ("RouteTableId", .ref(id)), ("SubnetId", .ref(LogicalID.subnet(subnet))),
+                    ])
             }
             for route in table.routes {
-                let destination: (String, TemplateValue) = route.destination.family == .v4
+                let destination: (String, TemplateValue) =
+                    route.destination.family == .v4
                     ? ("DestinationCidrBlock", .string(route.destination.description))
                     : ("DestinationIpv6CidrBlock", .string(route.destination.description))
                 let routeID = LogicalID.make("Route", "\(table.name) \(routeName(route.destination))")
                 switch route.target {
                 case .internetGateway(let name):
-                    t.resource(routeID, "AWS::EC2::Route", [("RouteTableId", .ref(id)), destination, ("GatewayId", .ref(LogicalID.internetGateway(name)))],
-                               dependsOn: attachment.map { [$0] } ?? [])
+                    t.resource(
+                        routeID, "AWS::EC2::Route", [("RouteTableId", .ref(id)), destination, ("GatewayId", .ref(LogicalID.internetGateway(name)))],
+                        dependsOn: attachment.map { [$0] } ?? [])
                 case .natGateway(let name):
-                    t.resource(routeID, "AWS::EC2::Route", [("RouteTableId", .ref(id)), destination, ("NatGatewayId", .ref(LogicalID.natGateway(name)))])
+                    t.resource(
+                        routeID, "AWS::EC2::Route", [("RouteTableId", .ref(id)), destination, ("NatGatewayId", .ref(LogicalID.natGateway(name)))])
                 case .local, .gatewayEndpoint:
                     // The VPC's own route is implicit; a gateway endpoint adds its prefix-list route itself.
                     break
@@ -105,20 +131,25 @@ enum NetworkRenderer {
                         ("Protocol", .int(protocolNumber(entry.proto))),
                         ("RuleAction", .string(entry.action.rawValue)),
                         ("Egress", .bool(egress)),
-                        entry.cidr.family == .v4 ? ("CidrBlock", .string(entry.cidr.description)) : ("Ipv6CidrBlock", .string(entry.cidr.description)),
+                        entry.cidr.family == .v4
+                            ? ("CidrBlock", .string(entry.cidr.description)) : ("Ipv6CidrBlock", .string(entry.cidr.description)),
                     ]
                     switch entry.proto {
                     case .tcp, .udp: properties.append(("PortRange", .map([("From", .int(entry.ports.from)), ("To", .int(entry.ports.to))])))
                     case .icmp: properties.append(("Icmp", .map([("Code", -1), ("Type", -1)])))
                     case .all: break
                     }
-                    t.resource(LogicalID.make("NetworkAclEntry", "\(acl.name) \(egress ? "out" : "in") \(entry.number)"), "AWS::EC2::NetworkAclEntry", properties)
+                    t.resource(
+                        LogicalID.make("NetworkAclEntry", "\(acl.name) \(egress ? "out" : "in") \(entry.number)"), "AWS::EC2::NetworkAclEntry",
+                        properties)
                 }
             }
             for subnet in acl.subnets {
-                t.resource(LogicalID.make("NetworkAclAssociation", subnet), "AWS::EC2::SubnetNetworkAclAssociation", [
-                    ("NetworkAclId", .ref(id)), ("SubnetId", .ref(LogicalID.subnet(subnet))),
-                ])
+                t.resource(
+                    LogicalID.make("NetworkAclAssociation", subnet), "AWS::EC2::SubnetNetworkAclAssociation",
+                    [
+                        ("NetworkAclId", .ref(id)), ("SubnetId", .ref(LogicalID.subnet(subnet))),
+                    ])
             }
         }
     }
@@ -130,18 +161,24 @@ enum NetworkRenderer {
         var separate: [(String, String, [(String, TemplateValue)])] = []
         /// The rules of one direction that stay inline; those naming a group go to `separate`.
         func inline(_ rules: [SecurityGroupRule], ingress: Bool) -> [TemplateValue] {
-            let (direction, side, resourceType) = ingress ? ("Ingress", "Source", "AWS::EC2::SecurityGroupIngress")
-                                                          : ("Egress", "Destination", "AWS::EC2::SecurityGroupEgress")
+            let (direction, side, resourceType) =
+                ingress
+                ? ("Ingress", "Source", "AWS::EC2::SecurityGroupIngress")
+                : ("Egress", "Destination", "AWS::EC2::SecurityGroupEgress")
             var kept: [TemplateValue] = []
             for (index, rule) in rules.enumerated() {
                 var entry = ruleProperties(rule, direction: direction.lowercased())
                 switch rule.peer {
-                case .cidr(let block): entry.append(block.family == .v4 ? ("CidrIp", .string(block.description)) : ("CidrIpv6", .string(block.description)))
+                case .cidr(let block):
+                    entry.append(block.family == .v4 ? ("CidrIp", .string(block.description)) : ("CidrIpv6", .string(block.description)))
                 case .prefixList(let endpoint): entry.append(("\(side)PrefixListId", prefixList(endpoint, t)))
                 case .securityGroup(let peer):
                     entry.append(("\(side)SecurityGroupId", .getAtt(LogicalID.securityGroup(peer), "GroupId")))
-                    separate.append((LogicalID.make("\(id)\(direction)", "\(index + 1) \(peer) \(rule.ports.from)"), resourceType,
-                                     [("GroupId", .getAtt(id, "GroupId"))] + entry))
+                    separate.append(
+                        (
+                            LogicalID.make("\(id)\(direction)", "\(index + 1) \(peer) \(rule.ports.from)"), resourceType,
+                            [("GroupId", .getAtt(id, "GroupId"))] + entry
+                        ))
                     continue
                 }
                 kept.append(.map(entry))
@@ -153,8 +190,11 @@ enum NetworkRenderer {
         if inlineEgress.isEmpty {
             // Without an inline egress rule AWS allows all outbound traffic; this one (as AWS CDK
             // writes it) matches nothing, so the group has exactly the egress the spec gives it.
-            inlineEgress.append(.map([("CidrIp", "255.255.255.255/32"), ("Description", "Disallow all traffic"),
-                                      ("IpProtocol", "icmp"), ("FromPort", 252), ("ToPort", 86)]))
+            inlineEgress.append(
+                .map([
+                    ("CidrIp", "255.255.255.255/32"), ("Description", "Disallow all traffic"),
+                    ("IpProtocol", "icmp"), ("FromPort", 252), ("ToPort", 86),
+                ]))
         }
         var properties: [(String, TemplateValue)] = [("GroupDescription", .string(group.description)), ("VpcId", .ref(vpc))]
         if !inlineIngress.isEmpty { properties.append(("SecurityGroupIngress", .list(inlineIngress))) }
@@ -166,7 +206,9 @@ enum NetworkRenderer {
 
     static func ruleProperties(_ rule: SecurityGroupRule, direction: String) -> [(String, TemplateValue)] {
         let description = rule.description ?? "\(direction) \(rule.proto.rawValue) \(rule.ports) (\(rule.peer))"
-        var entry: [(String, TemplateValue)] = [("Description", .string(description)), ("IpProtocol", .string(rule.proto == .all ? "-1" : rule.proto.rawValue))]
+        var entry: [(String, TemplateValue)] = [
+            ("Description", .string(description)), ("IpProtocol", .string(rule.proto == .all ? "-1" : rule.proto.rawValue)),
+        ]
         switch rule.proto {
         case .tcp, .udp:
             entry.append(("FromPort", .int(rule.ports.from)))
@@ -183,13 +225,20 @@ enum NetworkRenderer {
     static func prefixList(_ endpoint: String, _ t: TemplateBuilder) -> TemplateValue {
         let service = t.spec.network.endpoint(endpoint)?.service ?? "s3"
         let parameter = LogicalID.make("PrefixList", service)
-        t.parameter(parameter, type: "String", description: "ID of the AWS-managed prefix list com.amazonaws.<region>.\(service) (aws ec2 describe-managed-prefix-lists).",
-                    extra: [("AllowedPattern", "^pl-[0-9a-f]+$")])
+        t.parameter(
+            parameter, type: "String",
+            description: "ID of the AWS-managed prefix list com.amazonaws.<region>.\(service) (aws ec2 describe-managed-prefix-lists).",
+            extra: [("AllowedPattern", "^pl-[0-9a-f]+$")])
         return .ref(parameter)
     }
 
     static func protocolNumber(_ proto: IPProtocol) -> Int {
-        switch proto { case .tcp: 6; case .udp: 17; case .icmp: 1; case .all: -1 }
+        switch proto {
+        case .tcp: 6;
+        case .udp: 17;
+        case .icmp: 1;
+        case .all: -1
+        }
     }
 
     static func availabilityZone(_ zone: String, region: String) -> TemplateValue {

@@ -29,9 +29,14 @@ struct PolicyRenderer {
         entries.append(("Action", .list(statement.actions.map(TemplateValue.string))))
         entries.append(("Resource", .list(statement.resources.map(arn))))
         if !statement.conditions.isEmpty {
-            entries.append(("Condition", .map(statement.conditions.sorted { $0.key < $1.key }.map { op, keys in
-                (op, .map(keys.sorted { $0.key < $1.key }.map { ($0.key, .list($0.value.map(TemplateValue.string))) }))
-            })))
+            entries.append(
+                (
+                    "Condition",
+                    .map(
+                        statement.conditions.sorted { $0.key < $1.key }.map { op, keys in
+                            (op, .map(keys.sorted { $0.key < $1.key }.map { ($0.key, .list($0.value.map(TemplateValue.string))) }))
+                        })
+                ))
         }
         return .map(entries)
     }
@@ -49,14 +54,21 @@ struct PolicyRenderer {
         case .resources(let names, _):
             guard !names.isEmpty else { return nil }
             if endpoint.service == "dynamodb" {
-                return document([statement(PolicyStatement(sid: "SpecTablesOnly",
-                                                           actions: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
-                                                           resources: names.map(IAMResource.dynamoTable)), principal: "*")])
+                return document([
+                    statement(
+                        PolicyStatement(
+                            sid: "SpecTablesOnly",
+                            actions: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+                            resources: names.map(IAMResource.dynamoTable)), principal: "*")
+                ])
             }
             return document([
-                statement(PolicyStatement(sid: "SpecBucketsOnly", actions: ["s3:ListBucket"], resources: names.map(IAMResource.bucket)), principal: "*"),
-                statement(PolicyStatement(sid: "SpecObjectsOnly", actions: ["s3:GetObject", "s3:PutObject"],
-                                          resources: names.map { .bucketObjects($0, prefix: "") }), principal: "*"),
+                statement(
+                    PolicyStatement(sid: "SpecBucketsOnly", actions: ["s3:ListBucket"], resources: names.map(IAMResource.bucket)), principal: "*"),
+                statement(
+                    PolicyStatement(
+                        sid: "SpecObjectsOnly", actions: ["s3:GetObject", "s3:PutObject"],
+                        resources: names.map { .bucketObjects($0, prefix: "") }), principal: "*"),
             ])
         }
     }

@@ -39,8 +39,10 @@ public enum ScannerSuppressions {
     /// Sluice's own decisions a scanner flags, with the reason, on every template that has them.
     static func builtIn(_ spec: Spec) -> [(resource: String, check: String, reason: String)] {
         spec.identity.roles.filter { role in role.statements.contains { $0.sid == "ManageVpcNetworkInterfaces" } }.map { role in
-            (LogicalID.role(role.name), "CKV_AWS_111",
-             "Lambda places the function in its VPC with ec2:CreateNetworkInterface and friends, which EC2 cannot scope to a resource; AWS's own AWSLambdaVPCAccessExecutionRole grants the same. Every other statement names its resource.")
+            (
+                LogicalID.role(role.name), "CKV_AWS_111",
+                "Lambda places the function in its VPC with ec2:CreateNetworkInterface and friends, which EC2 cannot scope to a resource; AWS's own AWSLambdaVPCAccessExecutionRole grants the same. Every other statement names its resource."
+            )
         }
     }
 

@@ -15,38 +15,81 @@ enum StorageRenderer {
             switch bucket.encryption {
             case .none, .s3Managed:
                 // S3 encrypts every object since 2023; saying so keeps scanners and readers certain.
-                properties.append(("BucketEncryption", .map([("ServerSideEncryptionConfiguration", .list([.map([
-                    ("ServerSideEncryptionByDefault", .map([("SSEAlgorithm", "AES256")])),
-                ])]))])))
+                properties.append(
+                    (
+                        "BucketEncryption",
+                        .map([
+                            (
+                                "ServerSideEncryptionConfiguration",
+                                .list([
+                                    .map([
+                                        ("ServerSideEncryptionByDefault", .map([("SSEAlgorithm", "AES256")]))
+                                    ])
+                                ])
+                            )
+                        ])
+                    ))
             case .kms(let key):
                 var byDefault: [(String, TemplateValue)] = [("SSEAlgorithm", "aws:kms")]
                 if let key { byDefault.append(("KMSMasterKeyID", .string(key))) }
-                properties.append(("BucketEncryption", .map([("ServerSideEncryptionConfiguration", .list([.map([
-                    ("BucketKeyEnabled", true), ("ServerSideEncryptionByDefault", .map(byDefault)),
-                ])]))])))
+                properties.append(
+                    (
+                        "BucketEncryption",
+                        .map([
+                            (
+                                "ServerSideEncryptionConfiguration",
+                                .list([
+                                    .map([
+                                        ("BucketKeyEnabled", true), ("ServerSideEncryptionByDefault", .map(byDefault)),
+                                    ])
+                                ])
+                            )
+                        ])
+                    ))
             }
             if bucket.blockPublicAccess {
-                properties.append(("PublicAccessBlockConfiguration", .map([
-                    ("BlockPublicAcls", true), ("BlockPublicPolicy", true), ("IgnorePublicAcls", true), ("RestrictPublicBuckets", true),
-                ])))
+                properties.append(
+                    (
+                        "PublicAccessBlockConfiguration",
+                        .map([
+                            ("BlockPublicAcls", true), ("BlockPublicPolicy", true), ("IgnorePublicAcls", true), ("RestrictPublicBuckets", true),
+                        ])
+                    ))
             }
             properties.append(("OwnershipControls", .map([("Rules", .list([.map([("ObjectOwnership", "BucketOwnerEnforced")])]))])))
             properties.append(("VersioningConfiguration", .map([("Status", bucket.versioning ? "Enabled" : "Suspended")])))
             if !bucket.lifecycle.isEmpty {
-                properties.append(("LifecycleConfiguration", .map([("Rules", .list(bucket.lifecycle.map { rule in
-                    var entry: [(String, TemplateValue)] = [("Id", .string(rule.id)), ("Status", "Enabled")]
-                    if !rule.prefix.isEmpty { entry.append(("Prefix", .string(rule.prefix))) }
-                    if !rule.transitions.isEmpty {
-                        entry.append(("Transitions", .list(rule.transitions.map {
-                            .map([("StorageClass", .string($0.storageClass)), ("TransitionInDays", .int($0.days))])
-                        })))
-                    }
-                    if let days = rule.expireDays { entry.append(("ExpirationInDays", .int(days))) }
-                    if let days = rule.noncurrentExpireDays { entry.append(("NoncurrentVersionExpiration", .map([("NoncurrentDays", .int(days))]))) }
-                    // Uploads that never finish cost money and are invisible in listings.
-                    entry.append(("AbortIncompleteMultipartUpload", .map([("DaysAfterInitiation", 7)])))
-                    return .map(entry)
-                }))])))
+                properties.append(
+                    (
+                        "LifecycleConfiguration",
+                        .map([
+                            (
+                                "Rules",
+                                .list(
+                                    bucket.lifecycle.map { rule in
+                                        var entry: [(String, TemplateValue)] = [("Id", .string(rule.id)), ("Status", "Enabled")]
+                                        if !rule.prefix.isEmpty { entry.append(("Prefix", .string(rule.prefix))) }
+                                        if !rule.transitions.isEmpty {
+                                            entry.append(
+                                                (
+                                                    "Transitions",
+                                                    .list(
+                                                        rule.transitions.map {
+                                                            .map([("StorageClass", .string($0.storageClass)), ("TransitionInDays", .int($0.days))])
+                                                        })
+                                                ))
+                                        }
+                                        if let days = rule.expireDays { entry.append(("ExpirationInDays", .int(days))) }
+                                        if let days = rule.noncurrentExpireDays {
+                                            entry.append(("NoncurrentVersionExpiration", .map([("NoncurrentDays", .int(days))])))
+                                        }
+                                        // Uploads that never finish cost money and are invisible in listings.
+                                        entry.append(("AbortIncompleteMultipartUpload", .map([("DaysAfterInitiation", 7)])))
+                                        return .map(entry)
+                                    })
+                            )
+                        ])
+                    ))
             }
             var dependsOn: [String] = []
             if !bucket.notifications.isEmpty {
@@ -64,13 +107,15 @@ enum StorageRenderer {
                             lambdas.append(.map(entry))
                             let permission = LogicalID.make("Permission", "\(bucket.name) invokes \(name)")
                             if !t.hasResource(permission) {
-                                t.resource(permission, "AWS::Lambda::Permission", [
-                                    ("Action", "lambda:InvokeFunction"),
-                                    ("FunctionName", .ref(LogicalID.function(name))),
-                                    ("Principal", "s3.amazonaws.com"),
-                                    ("SourceAccount", .ref("AWS::AccountId")),
-                                    ("SourceArn", .sub("arn:${AWS::Partition}:s3:::\(bucketName(bucket.name, t.spec))")),
-                                ])
+                                t.resource(
+                                    permission, "AWS::Lambda::Permission",
+                                    [
+                                        ("Action", "lambda:InvokeFunction"),
+                                        ("FunctionName", .ref(LogicalID.function(name))),
+                                        ("Principal", "s3.amazonaws.com"),
+                                        ("SourceAccount", .ref("AWS::AccountId")),
+                                        ("SourceArn", .sub("arn:${AWS::Partition}:s3:::\(bucketName(bucket.name, t.spec))")),
+                                    ])
                                 dependsOn.append(permission)
                             }
                         case .queue(let name):
@@ -89,20 +134,30 @@ enum StorageRenderer {
                 properties.append(("NotificationConfiguration", .map(configuration)))
             }
             properties.append(("Tags", t.tags(bucket.name)))
-            t.resource(id, "AWS::S3::Bucket", properties, dependsOn: dependsOn,
-                       attributes: [("DeletionPolicy", "Retain"), ("UpdateReplacePolicy", "Retain")])
-            t.resource(LogicalID.make("BucketPolicy", bucket.name), "AWS::S3::BucketPolicy", [
-                ("Bucket", .ref(id)),
-                ("PolicyDocument", policies.document([.map([
-                    ("Sid", "DenyInsecureTransport"), ("Effect", "Deny"), ("Principal", "*"), ("Action", "s3:*"),
-                    ("Resource", .list([.getAtt(id, "Arn"), .sub("${\(id).Arn}/*")])),
-                    ("Condition", .map([("Bool", .map([("aws:SecureTransport", "false")]))])),
-                ])])),
-            ])
+            t.resource(
+                id, "AWS::S3::Bucket", properties, dependsOn: dependsOn,
+                attributes: [("DeletionPolicy", "Retain"), ("UpdateReplacePolicy", "Retain")])
+            t.resource(
+                LogicalID.make("BucketPolicy", bucket.name), "AWS::S3::BucketPolicy",
+                [
+                    ("Bucket", .ref(id)),
+                    (
+                        "PolicyDocument",
+                        policies.document([
+                            .map([
+                                ("Sid", "DenyInsecureTransport"), ("Effect", "Deny"), ("Principal", "*"), ("Action", "s3:*"),
+                                ("Resource", .list([.getAtt(id, "Arn"), .sub("${\(id).Arn}/*")])),
+                                ("Condition", .map([("Bool", .map([("aws:SecureTransport", "false")]))])),
+                            ])
+                        ])
+                    ),
+                ])
             t.output(LogicalID.make("", bucket.name) + "BucketName", .ref(id), description: "Name of bucket \(bucket.name)")
         }
         for table in t.spec.storage.dynamoTables {
-            var attributes: [TemplateValue] = [.map([("AttributeName", .string(table.partitionKey.name)), ("AttributeType", .string(table.partitionKey.type))])]
+            var attributes: [TemplateValue] = [
+                .map([("AttributeName", .string(table.partitionKey.name)), ("AttributeType", .string(table.partitionKey.type))])
+            ]
             var keys: [TemplateValue] = [.map([("AttributeName", .string(table.partitionKey.name)), ("KeyType", "HASH")])]
             if let sort = table.sortKey {
                 attributes.append(.map([("AttributeName", .string(sort.name)), ("AttributeType", .string(sort.type))]))
@@ -119,8 +174,9 @@ enum StorageRenderer {
                 properties.append(("TimeToLiveSpecification", .map([("AttributeName", .string(ttl)), ("Enabled", true)])))
             }
             properties.append(("Tags", t.tags(table.name)))
-            t.resource(LogicalID.dynamoTable(table.name), "AWS::DynamoDB::Table", properties,
-                       attributes: [("DeletionPolicy", "Retain"), ("UpdateReplacePolicy", "Retain")])
+            t.resource(
+                LogicalID.dynamoTable(table.name), "AWS::DynamoDB::Table", properties,
+                attributes: [("DeletionPolicy", "Retain"), ("UpdateReplacePolicy", "Retain")])
         }
     }
 }

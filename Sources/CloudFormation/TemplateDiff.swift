@@ -140,21 +140,35 @@ struct Describer {
             case "AWS::EC2::VPCEndpoint":
                 rows += statements(properties?["PolicyDocument"], owner: owner)
                 if case .list(let tables)? = properties?["RouteTableIds"] {
-                    for table in tables { rows.append(Row(table: "routes", text: "\(value(table)): \(value(properties?["ServiceName"])) prefix list → \(owner)")) }
+                    for table in tables {
+                        rows.append(Row(table: "routes", text: "\(value(table)): \(value(properties?["ServiceName"])) prefix list → \(owner)"))
+                    }
                 }
             case "AWS::Lambda::Permission":
-                rows.append(Row(table: "Lambda permissions",
-                                text: "\(value(properties?["Principal"])) may \(value(properties?["Action"])) \(value(properties?["FunctionName"])) from \(value(properties?["SourceArn"]))"))
+                rows.append(
+                    Row(
+                        table: "Lambda permissions",
+                        text:
+                            "\(value(properties?["Principal"])) may \(value(properties?["Action"])) \(value(properties?["FunctionName"])) from \(value(properties?["SourceArn"]))"
+                    ))
             case "AWS::EC2::SecurityGroup":
                 for (key, direction) in [("SecurityGroupIngress", "ingress"), ("SecurityGroupEgress", "egress")] {
                     if case .list(let rules)? = properties?[key] {
-                        for rule in rules { rows.append(Row(table: "security group rules", text: securityRule(rule, group: owner, direction: direction))) }
+                        for rule in rules {
+                            rows.append(Row(table: "security group rules", text: securityRule(rule, group: owner, direction: direction)))
+                        }
                     }
                 }
             case "AWS::EC2::SecurityGroupIngress":
-                rows.append(Row(table: "security group rules", text: securityRule(properties ?? .map([]), group: value(properties?["GroupId"]), direction: "ingress")))
+                rows.append(
+                    Row(
+                        table: "security group rules",
+                        text: securityRule(properties ?? .map([]), group: value(properties?["GroupId"]), direction: "ingress")))
             case "AWS::EC2::SecurityGroupEgress":
-                rows.append(Row(table: "security group rules", text: securityRule(properties ?? .map([]), group: value(properties?["GroupId"]), direction: "egress")))
+                rows.append(
+                    Row(
+                        table: "security group rules",
+                        text: securityRule(properties ?? .map([]), group: value(properties?["GroupId"]), direction: "egress")))
             case "AWS::EC2::Route":
                 let destination = value(properties?["DestinationCidrBlock"] ?? properties?["DestinationIpv6CidrBlock"])
                 let target = value(properties?["GatewayId"] ?? properties?["NatGatewayId"] ?? properties?["VpcEndpointId"])
@@ -163,8 +177,12 @@ struct Describer {
                 let direction = properties?["Egress"] == true ? "egress" : "ingress"
                 var ports = ""
                 if let range = properties?["PortRange"] { ports = " ports \(value(range["From"]))-\(value(range["To"]))" }
-                rows.append(Row(table: "network ACL entries",
-                                text: "\(value(properties?["NetworkAclId"])) \(direction) #\(value(properties?["RuleNumber"])): \(value(properties?["RuleAction"])) protocol \(value(properties?["Protocol"]))\(ports) \(value(properties?["CidrBlock"] ?? properties?["Ipv6CidrBlock"]))"))
+                rows.append(
+                    Row(
+                        table: "network ACL entries",
+                        text:
+                            "\(value(properties?["NetworkAclId"])) \(direction) #\(value(properties?["RuleNumber"])): \(value(properties?["RuleAction"])) protocol \(value(properties?["Protocol"]))\(ports) \(value(properties?["CidrBlock"] ?? properties?["Ipv6CidrBlock"]))"
+                    ))
             default: break
             }
         }
@@ -185,7 +203,8 @@ struct Describer {
     func securityRule(_ rule: TemplateValue, group: String, direction: String) -> String {
         let proto = value(rule["IpProtocol"])
         let ports = rule["FromPort"] == nil ? "all ports" : "\(value(rule["FromPort"]))-\(value(rule["ToPort"]))"
-        let peer = rule["CidrIp"] ?? rule["CidrIpv6"] ?? rule["SourceSecurityGroupId"] ?? rule["DestinationSecurityGroupId"]
+        let peer =
+            rule["CidrIp"] ?? rule["CidrIpv6"] ?? rule["SourceSecurityGroupId"] ?? rule["DestinationSecurityGroupId"]
             ?? rule["SourcePrefixListId"] ?? rule["DestinationPrefixListId"]
         let side = direction == "ingress" ? "from" : "to"
         return "\(group) \(direction) \(proto == "-1" ? "all" : proto) \(ports) \(side) \(value(peer)) (\(value(rule["Description"])))"

@@ -29,8 +29,10 @@ public enum TemplateRenderer {
     public static func rendered(spec: Spec) throws -> (template: TemplateValue, text: String) {
         let builder = builder(spec: spec)
         if !builder.duplicates.isEmpty {
-            throw Failure(description: "\(spec.file): two names in the spec become the same CloudFormation logical ID (\(builder.duplicates.joined(separator: ", "))); "
-                          + "names that differ only in punctuation or case must be renamed")
+            throw Failure(
+                description:
+                    "\(spec.file): two names in the spec become the same CloudFormation logical ID (\(builder.duplicates.joined(separator: ", "))); "
+                    + "names that differ only in punctuation or case must be renamed")
         }
         let template = builder.template
         return (template, try YAMLEmitter.emit(template))

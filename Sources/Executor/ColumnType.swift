@@ -27,7 +27,8 @@ enum ColumnType: Equatable {
         if type.hasSuffix("]") { self = .other; return }
         switch base {
         case "text", "citext", "name": self = .text(maxLength: nil)
-        case "varchar", "character varying", "char", "character", "bpchar": self = .text(maxLength: arguments().first ?? (base.hasPrefix("char") ? 1 : nil))
+        case "varchar", "character varying", "char", "character", "bpchar":
+            self = .text(maxLength: arguments().first ?? (base.hasPrefix("char") ? 1 : nil))
         case "smallint", "int2": self = .integer(min: Int64(Int16.min), max: Int64(Int16.max))
         case "integer", "int", "int4": self = .integer(min: Int64(Int32.min), max: Int64(Int32.max))
         case "bigint", "int8": self = .integer(min: Int64.min, max: Int64.max)
@@ -134,7 +135,8 @@ enum ColumnType: Equatable {
         case .string(let text):
             // Plain decimal notation only: PostgreSQL's numeric also reads NaN and Infinity, which no source means.
             guard text.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || $0 == 46 || $0 == 45 || $0 == 43 || $0 == 101 || $0 == 69 }),
-                  let number = Double(text) else { return nil }
+                let number = Double(text)
+            else { return nil }
             return (text, number)
         default: return nil
         }

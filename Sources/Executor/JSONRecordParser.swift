@@ -89,8 +89,9 @@ struct CSVRecordParser {
         if !missing.isEmpty {
             let spare = names.filter { !paths.contains($0) }
             let hints = missing.compactMap { name in Suggestion.closest(to: name, among: spare).map { "'\($0)' for '\(name)'" } }
-            throw ExecutorError.format("the header lacks \(missing.map { "'\($0)'" }.joined(separator: ", ")) (it has \(names.map { "'\($0)'" }.joined(separator: ", ")))"
-                                       + (hints.isEmpty ? "" : "; did you mean \(hints.joined(separator: ", "))?"))
+            throw ExecutorError.format(
+                "the header lacks \(missing.map { "'\($0)'" }.joined(separator: ", ")) (it has \(names.map { "'\($0)'" }.joined(separator: ", ")))"
+                    + (hints.isEmpty ? "" : "; did you mean \(hints.joined(separator: ", "))?"))
         }
         columnOfPath = paths.map { names.firstIndex(of: $0) }
         width = names.count
@@ -114,13 +115,17 @@ struct CSVRecordParser {
     }
 
     func cells(_ bytes: UnsafeRawBufferPointer) throws -> [String?] {
-        if bytes.count > 0, memchr(bytes.baseAddress!, 0, bytes.count) != nil { throw ExecutorError.format("a NUL byte, which PostgreSQL cannot store") }
+        if bytes.count > 0, memchr(bytes.baseAddress!, 0, bytes.count) != nil {
+            throw ExecutorError.format("a NUL byte, which PostgreSQL cannot store")
+        }
         var cells: [String?] = []
         var current: [UInt8] = []
         var quoted = false, inQuotes = false
         var index = 0
         func close() throws {
-            guard let text = String(validating: current, as: UTF8.self) else { throw ExecutorError.format("invalid UTF-8 in column \(cells.count + 1)") }
+            guard let text = String(validating: current, as: UTF8.self) else {
+                throw ExecutorError.format("invalid UTF-8 in column \(cells.count + 1)")
+            }
             cells.append(text.isEmpty && !quoted ? nil : text)
             current.removeAll(keepingCapacity: true)
             quoted = false

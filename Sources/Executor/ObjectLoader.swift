@@ -1,5 +1,5 @@
-import PlanFormat
 import Foundation
+import PlanFormat
 import PostgresClient
 
 /// What one object's load counted.
@@ -93,8 +93,10 @@ struct ObjectLoader {
                 // The rejects say what is wrong with the file: keep them, write nothing else.
                 try quarantineRejects(of: object)
                 try connection.query("COMMIT")
-                return .overRejectLimit(counts, reason: "\(counts.recordsQuarantined) of \(counts.recordsRead) records refused, over max_rejected \(limit): "
-                                        + "nothing of it was loaded; the refused records are in sluice.quarantine")
+                return .overRejectLimit(
+                    counts,
+                    reason: "\(counts.recordsQuarantined) of \(counts.recordsRead) records refused, over max_rejected \(limit): "
+                        + "nothing of it was loaded; the refused records are in sluice.quarantine")
             }
             try merge(object, &counts, fingerprint: receipt.fingerprint)
             try fault("before-commit")
@@ -124,11 +126,15 @@ struct ObjectLoader {
         counts.recordsLoaded -= crossBatchDuplicates
         counts.recordsDuplicate += crossBatchDuplicates
         if counts.recordsQuarantined > 0 { try quarantineRejects(of: object) }
-        try connection.query("""
+        try connection.query(
+            """
             INSERT INTO sluice.manifest (pipeline, object_key, etag, size_bytes, run_id, records_read, records_loaded, records_quarantined)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-            """, [pipeline.name, object.key, fingerprint, String(object.size), runID, String(counts.recordsRead),
-                  String(counts.recordsLoaded), String(counts.recordsQuarantined)])
+            """,
+            [
+                pipeline.name, object.key, fingerprint, String(object.size), runID, String(counts.recordsRead),
+                String(counts.recordsLoaded), String(counts.recordsQuarantined),
+            ])
     }
 }
 

@@ -1,5 +1,5 @@
-import PlanFormat
 import Foundation
+import PlanFormat
 
 /// Reads objects and turns their records into COPY text for the staging table: accepted rows and
 /// refused ones alike, with the counts. Runs ahead of the loader, in one task at a time: the runner

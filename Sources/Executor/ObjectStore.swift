@@ -149,7 +149,8 @@ public struct FolderStore: ObjectStore {
         }
         // A file still being written (or rewritten) is not loaded half-way.
         guard size == object.size else {
-            throw ExecutorError.integrity("\(object.key) in \(root.path) was \(object.size) bytes when listed and \(size) when read: it changed while being read")
+            throw ExecutorError.integrity(
+                "\(object.key) in \(root.path) was \(object.size) bytes when listed and \(size) when read: it changed while being read")
         }
         return ReadReceipt(fingerprint: "sha256:" + hex(hash.finalize()))
     }

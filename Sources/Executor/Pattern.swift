@@ -14,7 +14,8 @@ final class Pattern {
             var message = [CChar](repeating: 0, count: 256)
             regerror(status, regex, &message, message.count)
             regex.deallocate()
-            throw ExecutorError.plan("pattern /\(source)/: \(String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
+            throw ExecutorError.plan(
+                "pattern /\(source)/: \(String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
         }
     }
 

@@ -1,6 +1,6 @@
 import Crypto
-import PlanFormat
 import Foundation
+import PlanFormat
 import PostgresClient
 import S3Client
 
@@ -93,7 +93,9 @@ public final class PipelineRunner: @unchecked Sendable {
     private var connection: Connection?
     private var terminated = false
 
-    public init(plan: ETLPlan, pipeline: PipelinePlan, store: ObjectStore, options: RunOptions, events: @escaping @Sendable (RunEvent) -> Void = { _ in }) {
+    public init(
+        plan: ETLPlan, pipeline: PipelinePlan, store: ObjectStore, options: RunOptions, events: @escaping @Sendable (RunEvent) -> Void = { _ in }
+    ) {
         self.plan = plan
         self.pipeline = pipeline
         self.store = store
@@ -108,7 +110,8 @@ public final class PipelineRunner: @unchecked Sendable {
         defer { connection.close() }
         try checkSchema(connection)
         // Holding the lock proves no other runner is alive: runs still marked running died.
-        try connection.query("""
+        try connection.query(
+            """
             UPDATE sluice.load_runs SET status = 'failed', finished_at = now(),
                 error = 'the runner stopped before it finished (found by the next run)'
             WHERE pipeline = $1 AND status = 'running'
@@ -122,8 +125,9 @@ public final class PipelineRunner: @unchecked Sendable {
             throw error
         }
         result.seconds = Date().timeIntervalSince(started)
-        try record(result, runID: runID, status: result.succeeded ? "succeeded" : "failed",
-                   error: result.objectsFailed.first.map { "\($0.key): \($0.error)" })
+        try record(
+            result, runID: runID, status: result.succeeded ? "succeeded" : "failed",
+            error: result.objectsFailed.first.map { "\($0.key): \($0.error)" })
         return result
     }
 
@@ -141,9 +145,13 @@ public final class PipelineRunner: @unchecked Sendable {
                     guard let previous = loaded[object.key] else { pending.append(object); continue }
                     // Same bytes: skip. Different bytes under a loaded key: say so, never load twice.
                     let same: Bool
-                    if let etag = object.etag { same = previous.fingerprints.contains(etag) }
-                    else if let size = previous.size, size != object.size { same = false }
-                    else { same = previous.fingerprints.contains(try await store.fingerprint(object)) }
+                    if let etag = object.etag {
+                        same = previous.fingerprints.contains(etag)
+                    } else if let size = previous.size, size != object.size {
+                        same = false
+                    } else {
+                        same = previous.fingerprints.contains(try await store.fingerprint(object))
+                    }
                     if same { result.objectsSkipped += 1 } else { result.objectsChanged.append(object.key) }
                 }
                 toLoad += pending.count
@@ -159,7 +167,9 @@ public final class PipelineRunner: @unchecked Sendable {
         if result.objectsListed == 0 {
             let message = "no objects under \(try prefixes().map { "'\($0)'" }.joined(separator: ", ")) in \(store.location)"
             guard options.allowEmpty else {
-                throw ExecutorError.source("\(message): nothing to load. Check the source's bucket, prefix or folder; when an empty source is expected, allow it (--allow-empty)")
+                throw ExecutorError.source(
+                    "\(message): nothing to load. Check the source's bucket, prefix or folder; when an empty source is expected, allow it (--allow-empty)"
+                )
             }
             result.warnings.append(message)
         }
@@ -299,15 +309,18 @@ public final class PipelineRunner: @unchecked Sendable {
     /// sluice.quarantine after the commit, so the copy never holds a record the table lacks.
     private func copyQuarantine(_ result: inout PipelineResult, runID: String) async throws {
         guard pipeline.quarantine.bucket != nil, let sink = options.quarantineSink, result.counts.recordsQuarantined > 0 else { return }
-        let rows = try liveConnection().query("""
+        let rows = try liveConnection().query(
+            """
             SELECT object_key, line, field, reason, record FROM sluice.quarantine WHERE run_id = $1 ORDER BY object_key, quarantine_id
-            """, [runID]).rows
+            """, [runID]
+        ).rows
         var byObject: [(key: String, lines: [String])] = []
         for row in rows {
             var entry: [String: Any] = ["reason": row[3] ?? "", "record": row[4] ?? ""]
             if let line = row[1].flatMap({ Int($0) }) { entry["line"] = line }
             if let field = row[2] { entry["field"] = field }
-            let json = String(decoding: try JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+            let json = String(
+                decoding: try JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
             if byObject.last?.key == row[0] { byObject[byObject.count - 1].lines.append(json) } else { byObject.append((row[0] ?? "", [json])) }
         }
         for (object, lines) in byObject {
@@ -388,12 +401,14 @@ public final class PipelineRunner: @unchecked Sendable {
         let key = String(pipeline.lockKey)
         if try connection.query("SELECT pg_try_advisory_lock($1::bigint)", [key]).scalar == "t" { return }
         guard options.wait else {
-            let holder = try? connection.query("""
+            let holder = try? connection.query(
+                """
                 SELECT a.pid, a.application_name, a.backend_start FROM pg_locks l JOIN pg_stat_activity a USING (pid)
                 WHERE l.locktype = 'advisory' AND l.granted
                   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                   AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint AND l.objsubid = 1
-                """, [key]).rows.first
+                """, [key]
+            ).rows.first
             let description = holder.map { "held by server process \($0[0] ?? "?") (\($0[1] ?? "")) since \($0[2] ?? "?")" } ?? "its lock is held"
             throw ExecutorError.busy(pipeline: pipeline.name, holder: description)
         }
@@ -409,7 +424,9 @@ public final class PipelineRunner: @unchecked Sendable {
             throw ExecutorError.plan("the database has no Sluice schema yet: run sluice apply (or schema.sql) first")
         }
         guard actual == expected else {
-            throw ExecutorError.plan("the database's schema (\(actual ?? "none")) is not the one this plan was compiled against (\(expected)): migrate it with sluice apply first")
+            throw ExecutorError.plan(
+                "the database's schema (\(actual ?? "none")) is not the one this plan was compiled against (\(expected)): migrate it with sluice apply first"
+            )
         }
     }
 
@@ -418,8 +435,10 @@ public final class PipelineRunner: @unchecked Sendable {
     private func manifest(of keys: [String]) throws -> [String: (fingerprints: Set<String>, size: Int64?)] {
         guard !keys.isEmpty else { return [:] }
         var loaded: [String: (fingerprints: Set<String>, size: Int64?)] = [:]
-        let rows = try liveConnection().query("SELECT object_key, etag, size_bytes FROM sluice.manifest WHERE pipeline = $1 AND object_key = ANY($2::text[])",
-                                              [pipeline.name, PostgresArray.text(keys)]).rows
+        let rows = try liveConnection().query(
+            "SELECT object_key, etag, size_bytes FROM sluice.manifest WHERE pipeline = $1 AND object_key = ANY($2::text[])",
+            [pipeline.name, PostgresArray.text(keys)]
+        ).rows
         for row in rows {
             guard let key = row[0], let etag = row[1] else { continue }
             loaded[key, default: ([], row[2].flatMap { Int64($0) })].fingerprints.insert(etag)
@@ -429,20 +448,26 @@ public final class PipelineRunner: @unchecked Sendable {
 
     /// The run whose load of `object` committed, if one did.
     private func committedBy(_ object: SourceObject, on connection: Connection) throws -> String? {
-        try connection.query("SELECT run_id FROM sluice.manifest WHERE pipeline = $1 AND object_key = $2 ORDER BY loaded_at DESC LIMIT 1",
-                             [pipeline.name, object.key]).scalar
+        try connection.query(
+            "SELECT run_id FROM sluice.manifest WHERE pipeline = $1 AND object_key = $2 ORDER BY loaded_at DESC LIMIT 1",
+            [pipeline.name, object.key]
+        ).scalar
     }
 
     private func record(_ result: PipelineResult, runID: String, status: String, error: String?) throws {
         let connection = try connection.flatMap { $0.isAlive ? $0 : nil } ?? Connection(options.database)
-        try connection.query("""
+        try connection.query(
+            """
             UPDATE sluice.load_runs SET finished_at = now(), status = $2, error = $3,
                 objects_loaded = $4, objects_skipped = $5, objects_changed = $6, objects_failed = $7,
                 records_read = $8, records_loaded = $9, records_duplicate = $10, records_filtered = $11, records_quarantined = $12
             WHERE run_id = $1
-            """, [runID, status, error, String(result.objectsLoaded), String(result.objectsSkipped), String(result.objectsChanged.count),
-                  String(result.objectsFailed.count), String(result.counts.recordsRead), String(result.counts.recordsLoaded),
-                  String(result.counts.recordsDuplicate), String(result.counts.filteredTotal), String(result.counts.recordsQuarantined)])
+            """,
+            [
+                runID, status, error, String(result.objectsLoaded), String(result.objectsSkipped), String(result.objectsChanged.count),
+                String(result.objectsFailed.count), String(result.counts.recordsRead), String(result.counts.recordsLoaded),
+                String(result.counts.recordsDuplicate), String(result.counts.filteredTotal), String(result.counts.recordsQuarantined),
+            ])
     }
 
     /// The prefixes to list: the template expanded hour by hour over the window, or its fixed part;

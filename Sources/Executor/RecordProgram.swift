@@ -1,7 +1,7 @@
 import AWSSigning
 import Crypto
-import PlanFormat
 import Foundation
+import PlanFormat
 
 /// A pipeline's record program compiled from plan.json: field rules, filters, derived fields, the
 /// dedupe key and every target column's mapping. It turns one record's values into one staging row,
@@ -85,12 +85,14 @@ final class RecordProgram: @unchecked Sendable {
             return paths.count - 1
         }
         fields = try pipeline.fields.map {
-            FieldRule(path: $0.path, index: index($0.path), type: $0.type, required: $0.required,
-                      pattern: try $0.pattern.map(Pattern.init), allowed: $0.allowed.map(Set.init))
+            FieldRule(
+                path: $0.path, index: index($0.path), type: $0.type, required: $0.required,
+                pattern: try $0.pattern.map(Pattern.init), allowed: $0.allowed.map(Set.init))
         }
         filters = try pipeline.filters.map {
-            FilterRule(name: $0.name, index: index($0.path), equals: $0.equals, oneOf: $0.oneOf.map(Set.init),
-                       pattern: try $0.matches.map(Pattern.init), exists: $0.exists ?? false)
+            FilterRule(
+                name: $0.name, index: index($0.path), equals: $0.equals, oneOf: $0.oneOf.map(Set.init),
+                pattern: try $0.matches.map(Pattern.init), exists: $0.exists ?? false)
         }
         derived = pipeline.derived.map { DerivedRule(name: $0.name, kind: $0.kind, from: index($0.from)) }
         dedupe = pipeline.dedupeKey.map(index)
@@ -100,18 +102,24 @@ final class RecordProgram: @unchecked Sendable {
             let first = columns.count
             for column in target.columns {
                 let source: Source
-                if let path = column.path { source = .path(index(path)) }
-                else if let name = column.derived {
+                if let path = column.path {
+                    source = .path(index(path))
+                } else if let name = column.derived {
                     guard let position = derived.firstIndex(where: { $0.name == name }) else {
                         throw ExecutorError.plan("\(target.table).\(column.column) reads derived field \(name), which the pipeline does not define")
                     }
                     source = .derived(position)
-                } else if let constant = column.constant { source = .constant(constant) }
-                else { source = .path(index("")) }
+                } else if let constant = column.constant {
+                    source = .constant(constant)
+                } else {
+                    source = .path(index(""))
+                }
                 if column.mask == .hash { needsMaskKey = true }
-                columns.append(ColumnProgram(name: "\(target.table).\(column.column)", source: source, transforms: column.transforms,
-                                             cast: column.cast.map(ColumnType.init), mask: column.mask, type: ColumnType(column.type),
-                                             required: column.notNull, keyOfTarget: nil))
+                columns.append(
+                    ColumnProgram(
+                        name: "\(target.table).\(column.column)", source: source, transforms: column.transforms,
+                        cast: column.cast.map(ColumnType.init), mask: column.mask, type: ColumnType(column.type),
+                        required: column.notNull, keyOfTarget: nil))
             }
             if target.mode != .append {
                 let key = target.key.compactMap { name in target.columns.firstIndex { $0.column == name }.map { first + $0 } }
@@ -124,7 +132,9 @@ final class RecordProgram: @unchecked Sendable {
         for column in columns { if case .path(let index) = column.source { needed.insert(index) } }
         neededPaths = needed.sorted().map { paths[$0] }.filter { !$0.isEmpty }
         if needsMaskKey, maskKey == nil {
-            throw ExecutorError.plan("pipeline \(pipeline.name) hashes columns (mask: hash) but no mask key is set: set SLUICE_MASK_KEY, the secret the hashes are keyed with")
+            throw ExecutorError.plan(
+                "pipeline \(pipeline.name) hashes columns (mask: hash) but no mask key is set: set SLUICE_MASK_KEY, the secret the hashes are keyed with"
+            )
         }
         self.maskKey = maskKey
     }
@@ -139,11 +149,17 @@ final class RecordProgram: @unchecked Sendable {
             let value = values[filter.index]
             let text = value.text
             let hit: Bool
-            if filter.exists { hit = !value.isAbsent }
-            else if let equals = filter.equals { hit = text == equals }
-            else if let oneOf = filter.oneOf { hit = text.map(oneOf.contains) ?? false }
-            else if let pattern = filter.pattern { hit = text.map(pattern.matches) ?? false }
-            else { hit = false }
+            if filter.exists {
+                hit = !value.isAbsent
+            } else if let equals = filter.equals {
+                hit = text == equals
+            } else if let oneOf = filter.oneOf {
+                hit = text.map(oneOf.contains) ?? false
+            } else if let pattern = filter.pattern {
+                hit = text.map(pattern.matches) ?? false
+            } else {
+                hit = false
+            }
             if hit { return .filtered(filter.name) }
         }
         for field in fields {
@@ -207,7 +223,11 @@ final class RecordProgram: @unchecked Sendable {
         case .boolean:
             problem = ColumnType.boolean.encode(value).refusal
         case .timestamp:
-            if case .string(let text) = value, Timestamp.parse(text) != nil { problem = nil } else { problem = "\(shown) is not an RFC 3339 timestamp" }
+            if case .string(let text) = value, Timestamp.parse(text) != nil {
+                problem = nil
+            } else {
+                problem = "\(shown) is not an RFC 3339 timestamp"
+            }
         case .date:
             problem = ColumnType.date.encode(value).refusal
         case .uuid:
@@ -271,8 +291,11 @@ final class RecordProgram: @unchecked Sendable {
             case .upper: value = .string(text.uppercased())
             case .nullIfEmpty: if text.isEmpty { value = .null }
             case .map:
-                if let mapped = transform.map?[text] { value = .string(mapped) }
-                else if let fallback = transform.fallback { value = .string(fallback) }
+                if let mapped = transform.map?[text] {
+                    value = .string(mapped)
+                } else if let fallback = transform.fallback {
+                    value = .string(fallback)
+                }
             }
         }
         if let cast = column.cast {

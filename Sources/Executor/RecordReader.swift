@@ -1,5 +1,5 @@
-import PlanFormat
 import Foundation
+import PlanFormat
 
 /// One object's bytes → records → the record program's outcome, in the order the source has them:
 /// decompression, the byte-order mark, the format's splitter, the parser, then the program.
@@ -15,7 +15,8 @@ struct RecordReader {
         /// text column, so those bytes are written as `\xNN`; everything else is kept exactly.
         func raw() -> String {
             if memchr(rawBytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, 0, rawBytes.count) == nil,
-               let text = String(validating: rawBytes, as: UTF8.self) {
+                let text = String(validating: rawBytes, as: UTF8.self)
+            {
                 return text
             }
             var text = ""
@@ -26,7 +27,8 @@ struct RecordReader {
                 var length = 0
                 for candidate in stride(from: min(4, bytes.count - index), through: 1, by: -1) {
                     if let piece = String(validating: bytes[index..<(index + candidate)], as: UTF8.self), piece.unicodeScalars.count == 1,
-                       bytes[index] != 0 {
+                        bytes[index] != 0
+                    {
                         text += piece
                         length = candidate
                         break
@@ -71,7 +73,8 @@ struct RecordReader {
             let options = pipeline.source.csv
             let delimiterText = options?.delimiter ?? ",", quoteText = options?.quote ?? "\""
             guard let delimiter = delimiterText.utf8.first, delimiterText.utf8.count == 1,
-                  let quote = quoteText.utf8.first, quoteText.utf8.count == 1 else {
+                let quote = quoteText.utf8.first, quoteText.utf8.count == 1
+            else {
                 throw ExecutorError.plan("CSV delimiter and quote must be single bytes")
             }
             var parser = CSVRecordParser(paths: program.paths, delimiter: delimiter, quote: quote)
@@ -126,9 +129,13 @@ struct RecordReader {
         row.reset()
         if raw.oversized {
             // The rest of it is skipped as it streams past, unread, so its full length is not known here.
-            return try handle(Record(line: raw.line, outcome: .refused(
-                reason: "the record is longer than the \(RecordLimits.maxRecordBytes >> 20) MiB limit; its first \(RecordLimits.keptPrefixBytes >> 10) KiB are kept",
-                field: nil), row: row, rawBytes: raw.bytes))
+            return try handle(
+                Record(
+                    line: raw.line,
+                    outcome: .refused(
+                        reason:
+                            "the record is longer than the \(RecordLimits.maxRecordBytes >> 20) MiB limit; its first \(RecordLimits.keptPrefixBytes >> 10) KiB are kept",
+                        field: nil), row: row, rawBytes: raw.bytes))
         }
         var problem: String?
         switch decoder {
@@ -140,7 +147,9 @@ struct RecordReader {
                 try parser.header(raw.bytes, needed: program.neededPaths)
                 decoder = .csv(parser)
                 if !parser.unread.isEmpty {
-                    notes.append("the header has column\(parser.unread.count == 1 ? "" : "s") no field reads: \(parser.unread.map { "'\($0)'" }.joined(separator: ", "))")
+                    notes.append(
+                        "the header has column\(parser.unread.count == 1 ? "" : "s") no field reads: \(parser.unread.map { "'\($0)'" }.joined(separator: ", "))"
+                    )
                 }
                 return
             }

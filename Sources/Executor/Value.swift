@@ -87,11 +87,12 @@ struct Timestamp: Equatable {
             return value
         }
         guard let year = digits(0, 4), utf8[4] == 45, let month = digits(5, 2), utf8[7] == 45, let day = digits(8, 2),
-              utf8[10] == 84 || utf8[10] == 116 || utf8[10] == 32,
-              let hour = digits(11, 2), utf8[13] == 58, let minute = digits(14, 2), utf8[16] == 58, let second = digits(17, 2)
+            utf8[10] == 84 || utf8[10] == 116 || utf8[10] == 32,
+            let hour = digits(11, 2), utf8[13] == 58, let minute = digits(14, 2), utf8[16] == 58, let second = digits(17, 2)
         else { return nil }
         guard year >= 1, (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
-              hour <= 23, minute <= 59, second <= 59 else { return nil }
+            hour <= 23, minute <= 59, second <= 59
+        else { return nil }
         var index = 19
         var micros = 0
         if index < utf8.count, utf8[index] == 46 {
@@ -110,7 +111,8 @@ struct Timestamp: Equatable {
         if utf8[index] == 90 || utf8[index] == 122 {
             index += 1
         } else if utf8[index] == 43 || utf8[index] == 45, index + 6 == utf8.count, utf8[index + 3] == 58,
-                  let offsetHours = digits(index + 1, 2), let offsetMinutes = digits(index + 4, 2), offsetHours <= 23, offsetMinutes <= 59 {
+            let offsetHours = digits(index + 1, 2), let offsetMinutes = digits(index + 4, 2), offsetHours <= 23, offsetMinutes <= 59
+        {
             offset = (offsetHours * 60 + offsetMinutes) * 60 * (utf8[index] == 45 ? -1 : 1)
             index += 6
         } else {

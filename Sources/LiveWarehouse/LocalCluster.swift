@@ -83,14 +83,22 @@ public struct LocalCluster: Sendable {
             try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
             try FileManager.default.createDirectory(at: socketDirectory, withIntermediateDirectories: true)
             try handOver([dataDirectory, socketDirectory, logFile])
-            try run("initdb", ["-D", dataDirectory.path, "-U", Self.superuser, "--auth=trust", "--encoding=UTF8", "--no-locale",
-                               "--no-instructions"])
+            try run(
+                "initdb",
+                [
+                    "-D", dataDirectory.path, "-U", Self.superuser, "--auth=trust", "--encoding=UTF8", "--no-locale",
+                    "--no-instructions",
+                ])
         }
         if isRunning { return }
         try handOver([socketDirectory, logFile])
         // Only a Unix socket: nothing on this machine's network, and no port to collide with.
-        try run("pg_ctl", ["start", "-D", dataDirectory.path, "-l", logFile.path, "-w", "-t", "60",
-                           "-o", "-k \(socketDirectory.path) -c listen_addresses='' -c port=5432"])
+        try run(
+            "pg_ctl",
+            [
+                "start", "-D", dataDirectory.path, "-l", logFile.path, "-w", "-t", "60",
+                "-o", "-k \(socketDirectory.path) -c listen_addresses='' -c port=5432",
+            ])
     }
 
     public func stop() throws {
@@ -121,7 +129,10 @@ public struct LocalCluster: Sendable {
         do {
             _ = try Self.execute("/usr/sbin/runuser", ["-u", user, "--", "test", "-w", dataDirectory.path])
         } catch {
-            throw Failure(description: "user '\(user)' cannot reach \(dataDirectory.path): a folder above it is closed to other users; set SLUICE_DB_DIR to a folder under /tmp")
+            throw Failure(
+                description:
+                    "user '\(user)' cannot reach \(dataDirectory.path): a folder above it is closed to other users; set SLUICE_DB_DIR to a folder under /tmp"
+            )
         }
     }
 
@@ -167,7 +178,10 @@ public struct LocalCluster: Sendable {
         let exited = status & 0x7f == 0, exitCode = (status >> 8) & 0xff
         guard exited, exitCode == 0 else {
             let how = exited ? "exit \(exitCode)" : "signal \(status & 0x7f)"
-            throw Failure(description: "\(URL(fileURLWithPath: executable).lastPathComponent) \(arguments.first ?? "") failed (\(how)): \(text.trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw Failure(
+                description:
+                    "\(URL(fileURLWithPath: executable).lastPathComponent) \(arguments.first ?? "") failed (\(how)): \(text.trimmingCharacters(in: .whitespacesAndNewlines))"
+            )
         }
         return text
     }

@@ -73,13 +73,17 @@ struct MigrationPlanner {
     private mutating func compare() throws {
         for role in desired.roles {
             if let canLogin = live.roles[role.name] {
-                if canLogin != role.login { createRoles.append(MigrationStep("\(role.login ? "allow" : "forbid") login for role \(role.name)", [DDL.alterRoleLogin(role)])) }
+                if canLogin != role.login {
+                    createRoles.append(MigrationStep("\(role.login ? "allow" : "forbid") login for role \(role.name)", [DDL.alterRoleLogin(role)]))
+                }
             } else {
                 createRoles.append(MigrationStep("create role \(role.name)", [DDL.createRole(role)]))
             }
         }
         for managedRole in live.managed.filter({ $0.kind == "role" }) where !desired.roles.contains(where: { $0.name == managedRole.name }) {
-            notes.append("role \(managedRole.name) is no longer in the spec: its privileges here are revoked, the role itself is left (roles belong to the whole cluster)")
+            notes.append(
+                "role \(managedRole.name) is no longer in the spec: its privileges here are revoked, the role itself is left (roles belong to the whole cluster)"
+            )
         }
         for schema in desired.schemas where !live.schemas.contains(schema) {
             createSchemas.append(MigrationStep("create schema \(schema)", [DDL.createSchema(schema)]))
@@ -103,7 +107,8 @@ struct MigrationPlanner {
             let name = table.qualifiedName
             // A view Sluice made that the spec turned into a table: the view is dropped first
             // (compareViews: it is no longer in the spec), so the table is created in the same migration.
-            let replacesView = live.relations[name]?.kind.isView == true && desired.view(name) == nil
+            let replacesView =
+                live.relations[name]?.kind.isView == true && desired.view(name) == nil
                 && (isManaged("view", name) || isManaged("materialized view", name))
             guard let relation = live.relations[name], !replacesView else {
                 let own = deferred.filter { $0.table.qualifiedName == name }.map(\.foreignKey)
@@ -115,8 +120,10 @@ struct MigrationPlanner {
                 continue
             }
             guard relation.kind.isTable else {
-                createTables.append(MigrationStep("create table \(name)", [], safety: .blocked,
-                                                  reason: "\(name) exists as a \(relation.kind.noun); drop or rename it first"))
+                createTables.append(
+                    MigrationStep(
+                        "create table \(name)", [], safety: .blocked,
+                        reason: "\(name) exists as a \(relation.kind.noun); drop or rename it first"))
                 continue
             }
             if try compareColumns(table, relation) { forcing.insert(name) }
@@ -139,44 +146,57 @@ struct MigrationPlanner {
     /// first, so a chain or a cycle of references drops whatever the order; a foreign key from a
     /// table that stays (and is not being dropped by this plan) blocks the drop.
     private mutating func dropRemovedTables() throws {
-        let removed = live.managed.filter { $0.kind == "table" && desired.table($0.name) == nil && live.relations[$0.name] != nil }.map(\.name).sorted()
+        let removed = live.managed.filter { $0.kind == "table" && desired.table($0.name) == nil && live.relations[$0.name] != nil }.map(\.name)
+            .sorted()
         droppedTables = Set(removed)
         for name in removed {
             for constraint in live.relations[name]!.constraints where constraint.kind == "f" {
                 guard let referenced = constraint.referencedTable, referenced != name, droppedTables.contains(referenced) else { continue }
                 droppedConstraints.insert("\(name).\(constraint.name)")
-                dropTables.append(MigrationStep("drop constraint \(name).\(constraint.name) (both its table and \(referenced) are dropped)",
-                                                [DDL.dropConstraint(constraint.name, from: name)]))
+                dropTables.append(
+                    MigrationStep(
+                        "drop constraint \(name).\(constraint.name) (both its table and \(referenced) are dropped)",
+                        [DDL.dropConstraint(constraint.name, from: name)]))
             }
         }
         for name in removed {
             let blockers = live.relations.sorted { $0.key < $1.key }.flatMap { table, relation in
-                relation.constraints.filter { $0.kind == "f" && $0.referencedTable == name && !droppedTables.contains(table) && !droppedConstraints.contains("\(table).\($0.name)") }
-                    .map { "\(table).\($0.name)" }
+                relation.constraints.filter {
+                    $0.kind == "f" && $0.referencedTable == name && !droppedTables.contains(table)
+                        && !droppedConstraints.contains("\(table).\($0.name)")
+                }
+                .map { "\(table).\($0.name)" }
             }
             if !blockers.isEmpty {
-                dropTables.append(MigrationStep("drop table \(name)", [], safety: .blocked,
-                                                reason: "\(blockers.joined(separator: ", ")) references it and is not in the spec; drop that foreign key first"))
+                dropTables.append(
+                    MigrationStep(
+                        "drop table \(name)", [], safety: .blocked,
+                        reason: "\(blockers.joined(separator: ", ")) references it and is not in the spec; drop that foreign key first"))
                 continue
             }
             let rows = try rowCount(name)
-            dropTables.append(MigrationStep("drop table \(name)", ["DROP TABLE \(SQL.qualified(name));"], safety: .destructive,
-                                            reason: rows == "0" ? "it is empty now, but the table and its definition go" : "its \(rows) row(s) would be lost"))
+            dropTables.append(
+                MigrationStep(
+                    "drop table \(name)", ["DROP TABLE \(SQL.qualified(name));"], safety: .destructive,
+                    reason: rows == "0" ? "it is empty now, but the table and its definition go" : "its \(rows) row(s) would be lost"))
         }
     }
 
     /// A schema Sluice made that the spec no longer lists: dropped after everything of Sluice's in it,
     /// or, when it holds anything else, left and reported.
     private mutating func dropRemovedSchemas() throws {
-        for schema in live.managed.filter({ $0.kind == "schema" && !desired.schemas.contains($0.name) }).map(\.name).sorted() where live.schemas.contains(schema) {
-            let others = try connection.query("""
+        for schema in live.managed.filter({ $0.kind == "schema" && !desired.schemas.contains($0.name) }).map(\.name).sorted()
+        where live.schemas.contains(schema) {
+            let others = try connection.query(
+                """
                 SELECT c.relname FROM pg_class c
                 WHERE c.relnamespace = to_regnamespace($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
                   AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i'))
                 UNION ALL SELECT p.proname FROM pg_proc p WHERE p.pronamespace = to_regnamespace($1)
                 UNION ALL SELECT t.typname FROM pg_type t WHERE t.typnamespace = to_regnamespace($1) AND t.typrelid = 0 AND t.typelem = 0
                 ORDER BY 1
-                """, [SQL.identifier(schema)]).rows.map { $0[0]! }
+                """, [SQL.identifier(schema)]
+            ).rows.map { $0[0]! }
             let goes = Set(droppedTables).union(live.managed.filter { $0.kind == "view" || $0.kind == "materialized view" }.map(\.name))
                 .union(live.managed.filter { $0.kind == "function" }.map(\.name))
             let staying = others.filter { name in
@@ -186,7 +206,12 @@ struct MigrationPlanner {
                 dropSchemas.append(MigrationStep("drop schema \(schema) (no longer in the spec)", ["DROP SCHEMA \(SQL.identifier(schema));"]))
             } else {
                 keptSchemas.append(schema)
-                drift.append(DriftItem(kind: "schema", name: schema, detail: "no longer in the spec, but it holds \(staying.prefix(3).joined(separator: ", "))\(staying.count > 3 ? ", …" : "") that Sluice did not create; left in place"))
+                drift.append(
+                    DriftItem(
+                        kind: "schema", name: schema,
+                        detail:
+                            "no longer in the spec, but it holds \(staying.prefix(3).joined(separator: ", "))\(staying.count > 3 ? ", …" : "") that Sluice did not create; left in place"
+                    ))
             }
         }
     }
@@ -196,24 +221,31 @@ struct MigrationPlanner {
     /// after. One in the spec comes back as the spec has it; one that is not, as it was.
     private mutating func keepForeignKeysOfChangedKeys() throws {
         for key in droppedKeys {
-            let dependents = try connection.query("""
+            let dependents = try connection.query(
+                """
                 SELECT n.nspname || '.' || r.relname, f.conname, pg_get_constraintdef(f.oid)
                 FROM pg_constraint k JOIN pg_constraint f ON f.contype = 'f' AND f.conindid = k.conindid
                 JOIN pg_class r ON r.oid = f.conrelid JOIN pg_namespace n ON n.oid = r.relnamespace
                 WHERE k.conrelid = to_regclass($1) AND k.conname = $2
                 ORDER BY 1, 2
-                """, [SQL.qualified(key.table), key.constraint]).rows
+                """, [SQL.qualified(key.table), key.constraint]
+            ).rows
             for row in dependents {
                 let table = row[0]!, name = row[1]!, qualified = "\(table).\(name)"
                 guard !droppedConstraints.contains(qualified), !droppedTables.contains(table) else { continue }
                 droppedConstraints.insert(qualified)
-                dropForeignKeys.append(MigrationStep("drop constraint \(qualified) while \(key.table).\(key.constraint), which it depends on, changes",
-                                                     [DDL.dropConstraint(name, from: table)]))
+                dropForeignKeys.append(
+                    MigrationStep(
+                        "drop constraint \(qualified) while \(key.table).\(key.constraint), which it depends on, changes",
+                        [DDL.dropConstraint(name, from: table)]))
                 if let wantedTable = desired.table(table), let wanted = DDL.constraints(of: wantedTable).first(where: { $0.name == name }) {
-                    addForeignKeys.append(MigrationStep("re-add constraint \(qualified): \(wanted.definition)", [DDL.addConstraint(wanted, to: wantedTable)]))
+                    addForeignKeys.append(
+                        MigrationStep("re-add constraint \(qualified): \(wanted.definition)", [DDL.addConstraint(wanted, to: wantedTable)]))
                 } else {
-                    addForeignKeys.append(MigrationStep("re-add constraint \(qualified) as it was (not in the spec): \(row[2]!)",
-                                                        ["ALTER TABLE \(SQL.qualified(table)) ADD CONSTRAINT \(SQL.identifier(name)) \(row[2]!);"]))
+                    addForeignKeys.append(
+                        MigrationStep(
+                            "re-add constraint \(qualified) as it was (not in the spec): \(row[2]!)",
+                            ["ALTER TABLE \(SQL.qualified(table)) ADD CONSTRAINT \(SQL.identifier(name)) \(row[2]!);"]))
                 }
             }
         }
@@ -238,11 +270,16 @@ struct MigrationPlanner {
         for column in table.columns {
             let columnName = "\(name).\(column.name)", quoted = SQL.identifier(column.name)
             guard let current = relation.columns.first(where: { $0.name == column.name }) else {
-                let step = MigrationStep("add column \(columnName) \(column.type)", ["ALTER TABLE \(target) ADD COLUMN \(DDL.columnDefinition(column));"])
+                let step = MigrationStep(
+                    "add column \(columnName) \(column.type)", ["ALTER TABLE \(target) ADD COLUMN \(DDL.columnDefinition(column));"])
                 tablesGainingColumns.insert(name)
                 if column.notNull, column.defaultExpression == nil, !column.identity, !column.type.hasImplicitDefault, try rows() {
-                    alterColumns.append(MigrationStep(step.summary, step.statements, safety: .blocked,
-                                                      reason: "\(name) has rows and the new column is NOT NULL without a default; give it a default, or add it nullable and backfill"))
+                    alterColumns.append(
+                        MigrationStep(
+                            step.summary, step.statements, safety: .blocked,
+                            reason:
+                                "\(name) has rows and the new column is NOT NULL without a default; give it a default, or add it nullable and backfill"
+                        ))
                 } else {
                     alterColumns.append(step)
                 }
@@ -263,7 +300,9 @@ struct MigrationPlanner {
                     currentDefault = nil
                 }
                 statements.append("ALTER TABLE \(target) ALTER COLUMN \(quoted) TYPE \(stored) USING \(quoted)::\(stored);")
-                if ownsSequence, let sequence = try serialSequence(name, column.name), [PostgresType.Base.smallint, .integer, .bigint].contains(stored.base) {
+                if ownsSequence, let sequence = try serialSequence(name, column.name),
+                    [PostgresType.Base.smallint, .integer, .bigint].contains(stored.base)
+                {
                     statements.append("ALTER SEQUENCE \(sequence) AS \(stored);")
                 }
                 let summary = "change type of \(columnName) from \(current.type) to \(column.type)"
@@ -276,11 +315,15 @@ struct MigrationPlanner {
                     case .count(0):
                         alterColumns.append(MigrationStep(summary, statements))
                     case .count(let changed):
-                        alterColumns.append(MigrationStep(summary, statements, safety: .destructive,
-                                                          reason: "\(changed) row(s) hold a value the new type would change or cut (\(why))"))
+                        alterColumns.append(
+                            MigrationStep(
+                                summary, statements, safety: .destructive,
+                                reason: "\(changed) row(s) hold a value the new type would change or cut (\(why))"))
                     case .refused(let message):
-                        alterColumns.append(MigrationStep(summary, statements, safety: .blocked,
-                                                          reason: "some rows hold a value \(stored) cannot take (\(message)); change those rows first"))
+                        alterColumns.append(
+                            MigrationStep(
+                                summary, statements, safety: .blocked,
+                                reason: "some rows hold a value \(stored) cannot take (\(message)); change those rows first"))
                     case .unknown:
                         alterColumns.append(MigrationStep(summary, statements, safety: .destructive, reason: why))
                     }
@@ -296,22 +339,31 @@ struct MigrationPlanner {
                     let nulls = current.notNull ? 0 : try nullCount(target, quoted)
                     if !current.notNull { statements.append("ALTER TABLE \(target) ALTER COLUMN \(quoted) SET NOT NULL;") }
                     statements.append("ALTER TABLE \(target) ALTER COLUMN \(quoted) ADD GENERATED ALWAYS AS IDENTITY;")
-                    statements.append("SELECT setval(pg_get_serial_sequence(\(SQL.literal(target)), \(SQL.literal(column.name))), coalesce(max(\(quoted)), 0) + 1, false) FROM \(target);")
-                    alterColumns.append(nulls == 0
-                        ? MigrationStep("make \(columnName) an identity column", statements)
-                        : MigrationStep("make \(columnName) an identity column", statements, safety: .blocked,
-                                        reason: "\(nulls) row(s) have NULL there, and an identity column is NOT NULL; fill them first"))
+                    statements.append(
+                        "SELECT setval(pg_get_serial_sequence(\(SQL.literal(target)), \(SQL.literal(column.name))), coalesce(max(\(quoted)), 0) + 1, false) FROM \(target);"
+                    )
+                    alterColumns.append(
+                        nulls == 0
+                            ? MigrationStep("make \(columnName) an identity column", statements)
+                            : MigrationStep(
+                                "make \(columnName) an identity column", statements, safety: .blocked,
+                                reason: "\(nulls) row(s) have NULL there, and an identity column is NOT NULL; fill them first"))
                 } else {
-                    alterColumns.append(MigrationStep("stop numbering \(columnName) (drop identity)", ["ALTER TABLE \(target) ALTER COLUMN \(quoted) DROP IDENTITY;"]))
+                    alterColumns.append(
+                        MigrationStep("stop numbering \(columnName) (drop identity)", ["ALTER TABLE \(target) ALTER COLUMN \(quoted) DROP IDENTITY;"])
+                    )
                 }
             }
             if !column.identity, !column.type.hasImplicitDefault {
                 let wantedDefault = column.defaultExpression.map { probe.defaults[name]?[column.name] ?? $0 }
                 if wantedDefault != currentDefault {
                     if let value = column.defaultExpression {
-                        alterColumns.append(MigrationStep("set default of \(columnName) to \(value)", ["ALTER TABLE \(target) ALTER COLUMN \(quoted) SET DEFAULT \(value);"]))
+                        alterColumns.append(
+                            MigrationStep(
+                                "set default of \(columnName) to \(value)", ["ALTER TABLE \(target) ALTER COLUMN \(quoted) SET DEFAULT \(value);"]))
                     } else {
-                        alterColumns.append(MigrationStep("drop default of \(columnName)", ["ALTER TABLE \(target) ALTER COLUMN \(quoted) DROP DEFAULT;"]))
+                        alterColumns.append(
+                            MigrationStep("drop default of \(columnName)", ["ALTER TABLE \(target) ALTER COLUMN \(quoted) DROP DEFAULT;"]))
                     }
                 }
             }
@@ -322,23 +374,31 @@ struct MigrationPlanner {
                     if nulls == 0 {
                         alterColumns.append(MigrationStep("set NOT NULL on \(columnName)", [statement]))
                     } else if let value = column.defaultExpression {
-                        alterColumns.append(MigrationStep("set NOT NULL on \(columnName), filling its \(nulls) NULL(s) with the default",
-                                                          ["UPDATE \(target) SET \(quoted) = \(value) WHERE \(quoted) IS NULL;", statement],
-                                                          safety: .destructive, reason: "\(nulls) row(s) have NULL, which would be replaced by \(value)"))
+                        alterColumns.append(
+                            MigrationStep(
+                                "set NOT NULL on \(columnName), filling its \(nulls) NULL(s) with the default",
+                                ["UPDATE \(target) SET \(quoted) = \(value) WHERE \(quoted) IS NULL;", statement],
+                                safety: .destructive, reason: "\(nulls) row(s) have NULL, which would be replaced by \(value)"))
                     } else {
-                        alterColumns.append(MigrationStep("set NOT NULL on \(columnName)", [statement], safety: .blocked,
-                                                          reason: "\(nulls) row(s) have NULL there; backfill them or give the column a default first"))
+                        alterColumns.append(
+                            MigrationStep(
+                                "set NOT NULL on \(columnName)", [statement], safety: .blocked,
+                                reason: "\(nulls) row(s) have NULL there; backfill them or give the column a default first"))
                     }
                 } else {
-                    alterColumns.append(MigrationStep("drop NOT NULL on \(columnName)", ["ALTER TABLE \(target) ALTER COLUMN \(quoted) DROP NOT NULL;"]))
+                    alterColumns.append(
+                        MigrationStep("drop NOT NULL on \(columnName)", ["ALTER TABLE \(target) ALTER COLUMN \(quoted) DROP NOT NULL;"]))
                 }
             }
         }
         for current in relation.columns where table.column(current.name) == nil {
             let columnName = "\(name).\(current.name)"
             if isManaged("column", columnName) {
-                alterColumns.append(MigrationStep("drop column \(columnName)", ["ALTER TABLE \(target) DROP COLUMN \(SQL.identifier(current.name));"],
-                                                  safety: .destructive, reason: try rows() ? "its values in every row would be lost" : "the table is empty, but the column goes"))
+                alterColumns.append(
+                    MigrationStep(
+                        "drop column \(columnName)", ["ALTER TABLE \(target) DROP COLUMN \(SQL.identifier(current.name));"],
+                        safety: .destructive, reason: try rows() ? "its values in every row would be lost" : "the table is empty, but the column goes"
+                    ))
                 forcesViews = true
             } else {
                 drift.append(DriftItem(kind: "column", name: columnName, detail: "\(current.type), not in the spec"))
@@ -357,7 +417,10 @@ struct MigrationPlanner {
                 continue
             }
             if !same(constraint, current, table: name) {
-                drop(current, of: name, MigrationStep("drop constraint \(name).\(constraint.name) (definition changed)", [DDL.dropConstraint(constraint.name, from: name)]))
+                drop(
+                    current, of: name,
+                    MigrationStep(
+                        "drop constraint \(name).\(constraint.name) (definition changed)", [DDL.dropConstraint(constraint.name, from: name)]))
                 let replace = MigrationStep("re-add constraint \(name).\(constraint.name): \(constraint.definition)", add.statements)
                 if constraint.kind == .foreignKey { addForeignKeys.append(replace) } else { addConstraints.append(replace) }
             }
@@ -419,10 +482,13 @@ struct MigrationPlanner {
         try connection.query("SAVEPOINT sluice_value_check")
         defer { _ = try? connection.query("RELEASE SAVEPOINT sluice_value_check") }
         do {
-            let changed = try connection.query("""
-                SELECT count(*) FROM \(SQL.qualified(table))
-                WHERE \(quoted) IS NOT NULL AND \(quoted) IS DISTINCT FROM (\(quoted)::\(type))::\(current)
-                """).scalar.flatMap { Int($0) } ?? 0
+            let changed =
+                try connection.query(
+                    """
+                    SELECT count(*) FROM \(SQL.qualified(table))
+                    WHERE \(quoted) IS NOT NULL AND \(quoted) IS DISTINCT FROM (\(quoted)::\(type))::\(current)
+                    """
+                ).scalar.flatMap { Int($0) } ?? 0
             return .count(changed)
         } catch let error as PostgresError where !error.isConnectionFailure {
             try connection.query("ROLLBACK TO SAVEPOINT sluice_value_check")
@@ -438,12 +504,14 @@ struct MigrationPlanner {
 
     /// The table's row count as a reader wants it: exact up to a million, "over 1,000,000" beyond.
     private func rowCount(_ table: String) throws -> String {
-        let count = try connection.query("SELECT count(*) FROM (SELECT FROM \(SQL.qualified(table)) LIMIT 1000001) rows").scalar.flatMap { Int($0) } ?? 0
+        let count =
+            try connection.query("SELECT count(*) FROM (SELECT FROM \(SQL.qualified(table)) LIMIT 1000001) rows").scalar.flatMap { Int($0) } ?? 0
         if count > 1_000_000 { return "over 1,000,000" }
         let digits = String(count)
-        return String(digits.enumerated().flatMap { offset, digit in
-            offset > 0 && (digits.count - offset) % 3 == 0 ? [",", digit] : [digit]
-        })
+        return String(
+            digits.enumerated().flatMap { offset, digit in
+                offset > 0 && (digits.count - offset) % 3 == 0 ? [",", digit] : [digit]
+            })
     }
 
     /// Rows holding NULL in a column (`target` and `column` already quoted).
@@ -463,14 +531,17 @@ struct MigrationPlanner {
             guard let relation = live.relations[view.qualifiedName] else { continue }
             let wantedKind: LiveCatalog.RelationKind = view.materialized ? .materializedView : .view
             if relation.kind.isTable {
-                createViews.append(MigrationStep("create \(view.materialized ? "materialized view" : "view") \(view.qualifiedName)", [], safety: .blocked,
-                                                 reason: "a table named \(view.qualifiedName) is in the way"))
+                createViews.append(
+                    MigrationStep(
+                        "create \(view.materialized ? "materialized view" : "view") \(view.qualifiedName)", [], safety: .blocked,
+                        reason: "a table named \(view.qualifiedName) is in the way"))
             } else if relation.kind != wantedKind {
                 rebuild[view.qualifiedName] = view.materialized ? "it becomes a materialized view" : "it stops being a materialized view"
             } else if probe.viewDefinitions[view.qualifiedName] != relation.definition {
                 rebuild[view.qualifiedName] = "its definition changed"
             } else if let grown = live.reads[view.qualifiedName]?.intersection(tablesGainingColumns).sorted().first,
-                      RelationReferences.selectsStar(view.sql) {
+                RelationReferences.selectsStar(view.sql)
+            {
                 // PostgreSQL expands `*` when a view is created: it sees new columns only once rebuilt.
                 rebuild[view.qualifiedName] = "it selects * from \(grown), which gains columns"
             }
@@ -491,8 +562,10 @@ struct MigrationPlanner {
                 if desired.view(view) != nil {
                     rebuild[view] = rebuild[view] ?? "it reads \(reads.intersection(changed).sorted().joined(separator: ", ")), which changes"
                 } else if !dropped.keys.contains(view) {
-                    createViews.append(MigrationStep("rebuild what reads \(reads.intersection(changed).sorted().joined(separator: ", "))", [], safety: .blocked,
-                                                     reason: "view \(view) is not in the spec and reads something this migration changes; add it to the spec or drop it"))
+                    createViews.append(
+                        MigrationStep(
+                            "rebuild what reads \(reads.intersection(changed).sorted().joined(separator: ", "))", [], safety: .blocked,
+                            reason: "view \(view) is not in the spec and reads something this migration changes; add it to the spec or drop it"))
                 }
             }
         }
@@ -501,16 +574,21 @@ struct MigrationPlanner {
         for view in dropOrder {
             let materialized = live.relations[view]?.kind == .materializedView
             if let reason = dropped[view] {
-                dropViews.append(MigrationStep("drop \(materialized ? "materialized view" : "view") \(view) (\(reason))", [DDL.dropView(view, materialized: materialized)]))
+                dropViews.append(
+                    MigrationStep(
+                        "drop \(materialized ? "materialized view" : "view") \(view) (\(reason))", [DDL.dropView(view, materialized: materialized)]))
             } else {
-                dropViews.append(MigrationStep("drop \(materialized ? "materialized view" : "view") \(view) to rebuild it: \(rebuild[view]!)",
-                                               [DDL.dropView(view, materialized: materialized)]))
+                dropViews.append(
+                    MigrationStep(
+                        "drop \(materialized ? "materialized view" : "view") \(view) to rebuild it: \(rebuild[view]!)",
+                        [DDL.dropView(view, materialized: materialized)]))
             }
             recreated.insert(view)
         }
         for view in desired.views where live.relations[view.qualifiedName] == nil || rebuild[view.qualifiedName] != nil {
             let verb = live.relations[view.qualifiedName] == nil ? "create" : "rebuild"
-            createViews.append(MigrationStep("\(verb) \(view.materialized ? "materialized view" : "view") \(view.qualifiedName)", DDL.createView(view)))
+            createViews.append(
+                MigrationStep("\(verb) \(view.materialized ? "materialized view" : "view") \(view.qualifiedName)", DDL.createView(view)))
             recreated.insert(view.qualifiedName)
         }
     }
@@ -554,7 +632,8 @@ struct MigrationPlanner {
             }
             let predicate = item.index.whereClause.map { probe.predicates[item.table]?[DDL.indexName(item.index)] ?? $0 }
             if current.table != item.table || current.unique != item.index.unique || current.method != item.index.method
-                || current.columns != item.index.columns || current.predicate != predicate {
+                || current.columns != item.index.columns || current.predicate != predicate
+            {
                 dropIndexes.append(MigrationStep("drop index \(name) (definition changed)", ["DROP INDEX \(SQL.qualified(name));"]))
                 createIndexes.append(MigrationStep("re-create index \(name)", [item.create]))
             }
@@ -564,7 +643,8 @@ struct MigrationPlanner {
             if isManaged("index", name) {
                 dropIndexes.append(MigrationStep("drop index \(name) (no longer in the spec)", ["DROP INDEX \(SQL.qualified(name));"]))
             } else {
-                drift.append(DriftItem(kind: "index", name: name, detail: "on \(current.table) (\(current.columns.joined(separator: ", "))), not in the spec"))
+                drift.append(
+                    DriftItem(kind: "index", name: name, detail: "on \(current.table) (\(current.columns.joined(separator: ", "))), not in the spec"))
             }
         }
     }
@@ -580,8 +660,10 @@ struct MigrationPlanner {
             }
             let settings = ["search_path=pg_catalog, pg_temp"]
             if current.body.trimmingCharacters(in: .whitespacesAndNewlines) != function.body.trimmingCharacters(in: .whitespacesAndNewlines)
-                || !current.securityDefiner || current.settings != settings {
-                functions.append(MigrationStep("replace function \(function.signature)", Array(DDL.createFunction(function, replacing: true).prefix(1))))
+                || !current.securityDefiner || current.settings != settings
+            {
+                functions.append(
+                    MigrationStep("replace function \(function.signature)", Array(DDL.createFunction(function, replacing: true).prefix(1))))
             }
         }
         for (signature, _) in live.functions.sorted(by: { $0.key < $1.key }) where !desired.functions.contains(where: { $0.signature == signature }) {
@@ -595,7 +677,8 @@ struct MigrationPlanner {
 
     private mutating func comparePrivileges() {
         let wanted = Set(desired.privileges)
-        let desiredObjects = Set(desired.schemas + desired.tables.map(\.qualifiedName) + desired.views.map(\.qualifiedName) + desired.functions.map(\.signature))
+        let desiredObjects = Set(
+            desired.schemas + desired.tables.map(\.qualifiedName) + desired.views.map(\.qualifiedName) + desired.functions.map(\.signature))
         let knownRoles = Set(desired.roles.map(\.name)).union(live.managed.filter { $0.kind == "role" }.map(\.name))
         // Objects this plan creates or re-creates have no grants yet, whatever the catalog says now.
         let current = live.privileges.filter { !recreated.contains($0.object) }
@@ -605,15 +688,19 @@ struct MigrationPlanner {
             if knownRoles.contains(privilege.role) || (privilege.role == "PUBLIC" && privilege.kind == .function) {
                 unwanted.append(privilege)
             } else {
-                drift.append(DriftItem(kind: "privilege", name: "\(privilege.privilege) on \(privilege.object)",
-                                       detail: "held by \(privilege.role), which the spec does not grant"))
+                drift.append(
+                    DriftItem(
+                        kind: "privilege", name: "\(privilege.privilege) on \(privilege.object)",
+                        detail: "held by \(privilege.role), which the spec does not grant"))
             }
         }
         for group in DDL.grouped(missing) {
-            privileges.append(MigrationStep("grant \(group.privileges.joined(separator: ", ")) on \(group.objectLabel) to \(group.role)", [DDL.grant(group)]))
+            privileges.append(
+                MigrationStep("grant \(group.privileges.joined(separator: ", ")) on \(group.objectLabel) to \(group.role)", [DDL.grant(group)]))
         }
         for group in DDL.grouped(unwanted) {
-            privileges.append(MigrationStep("revoke \(group.privileges.joined(separator: ", ")) on \(group.objectLabel) from \(group.role)", [DDL.revoke(group)]))
+            privileges.append(
+                MigrationStep("revoke \(group.privileges.joined(separator: ", ")) on \(group.objectLabel) from \(group.role)", [DDL.revoke(group)]))
         }
     }
 
@@ -626,22 +713,28 @@ struct MigrationPlanner {
     }
 
     private func finish() -> MigrationPlan {
-        var steps = dropViews + dropIndexes + dropForeignKeys + dropConstraints + createRoles + createSchemas + createTables + alterColumns + dropTables
+        var steps =
+            dropViews + dropIndexes + dropForeignKeys + dropConstraints + createRoles + createSchemas + createTables + alterColumns + dropTables
             + addConstraints + addForeignKeys + createIndexes + createViews + functions + comments + privileges + dropSchemas
         // Objects the spec describes that someone created before Sluice did: from now on they are Sluice's,
         // so removing one from the spec drops it instead of leaving it as drift.
         let adopted = Set(desired.managedObjects).subtracting(live.managed)
         if steps.isEmpty, !adopted.isEmpty, live.relations["\(ControlSchema.name).managed_objects"] != nil {
-            steps.append(MigrationStep("adopt \(adopted.count) object(s) that match the spec but Sluice did not create: "
-                                       + adopted.sorted().prefix(3).map { "\($0.kind) \($0.name)" }.joined(separator: ", ")
-                                       + (adopted.count > 3 ? ", …" : ""), []))
+            steps.append(
+                MigrationStep(
+                    "adopt \(adopted.count) object(s) that match the spec but Sluice did not create: "
+                        + adopted.sorted().prefix(3).map { "\($0.kind) \($0.name)" }.joined(separator: ", ")
+                        + (adopted.count > 3 ? ", …" : ""), []))
         }
-        var bookkeeping = desired.bookkeeping(source: "sluice apply \(SluiceVersion.current)", statementCount: steps.reduce(0) { $0 + $1.statements.count })
+        var bookkeeping = desired.bookkeeping(
+            source: "sluice apply \(SluiceVersion.current)", statementCount: steps.reduce(0) { $0 + $1.statements.count })
         if !keptSchemas.isEmpty {
-            bookkeeping.append("INSERT INTO sluice.managed_objects (kind, name) VALUES "
-                               + keptSchemas.map { "('schema', \(SQL.literal($0)))" }.joined(separator: ", ") + ";")
+            bookkeeping.append(
+                "INSERT INTO sluice.managed_objects (kind, name) VALUES "
+                    + keptSchemas.map { "('schema', \(SQL.literal($0)))" }.joined(separator: ", ") + ";")
         }
-        return MigrationPlan(database: desired.database, steps: steps, drift: drift.sorted { ($0.kind, $0.name) < ($1.kind, $1.name) }, notes: notes,
-                             bookkeeping: bookkeeping)
+        return MigrationPlan(
+            database: desired.database, steps: steps, drift: drift.sorted { ($0.kind, $0.name) < ($1.kind, $1.name) }, notes: notes,
+            bookkeeping: bookkeeping)
     }
 }

@@ -37,9 +37,11 @@ public struct Migrator: Sendable {
                 throw Refusal(plan: plan, description: "refused: " + plan.blocked.map { "\($0.summary): \($0.reason ?? "")" }.joined(separator: "; "))
             }
             if !plan.destructive.isEmpty, !allowDestructive {
-                throw Refusal(plan: plan, description: "refused \(plan.destructive.count) destructive change(s): "
-                    + plan.destructive.map { "\($0.summary) (\($0.reason ?? "data would be lost"))" }.joined(separator: "; ")
-                    + ". Nothing was changed. Re-run with --allow-destructive to apply them.")
+                throw Refusal(
+                    plan: plan,
+                    description: "refused \(plan.destructive.count) destructive change(s): "
+                        + plan.destructive.map { "\($0.summary) (\($0.reason ?? "data would be lost"))" }.joined(separator: "; ")
+                        + ". Nothing was changed. Re-run with --allow-destructive to apply them.")
             }
             guard !plan.isEmpty else { return plan }
             // The spec's schemas first on the path, so view queries and defaults resolve as written.

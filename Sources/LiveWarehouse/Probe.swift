@@ -46,7 +46,8 @@ struct Probe {
             }
             for check in table.checks {
                 try attempt(connection) {
-                    try connection.query("ALTER TABLE pg_temp.\(name) ADD CONSTRAINT \(SQL.identifier(SQL.fitted(check.name))) CHECK (\(check.expression))")
+                    try connection.query(
+                        "ALTER TABLE pg_temp.\(name) ADD CONSTRAINT \(SQL.identifier(SQL.fitted(check.name))) CHECK (\(check.expression))")
                 }
             }
             for (offset, index) in table.indexes.enumerated() {
@@ -68,21 +69,27 @@ struct Probe {
         try connection.query("SET LOCAL search_path = pg_catalog")
         for (table, name) in tableProbes {
             let key = table.qualifiedName
-            for row in try connection.query("""
+            for row in try connection.query(
+                """
                 SELECT a.attname, format_type(a.atttypid, a.atttypmod), pg_get_expr(d.adbin, d.adrelid)
                 FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
                 WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
-                """, ["pg_temp.\(name)"]).rows {
+                """, ["pg_temp.\(name)"]
+            ).rows {
                 probe.columnTypes[key, default: [:]][row[0]!] = row[1]!
                 if let value = row[2] { probe.defaults[key, default: [:]][row[0]!] = value }
             }
-            for row in try connection.query("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'c'",
-                                            ["pg_temp.\(name)"]).rows {
+            for row in try connection.query(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'c'",
+                ["pg_temp.\(name)"]
+            ).rows {
                 probe.checks[key, default: [:]][row[0]!] = row[1]!
             }
             for (offset, index) in table.indexes.enumerated() where index.whereClause != nil {
-                if let predicate = try connection.query("SELECT pg_get_expr(indpred, indrelid) FROM pg_index WHERE indexrelid = to_regclass($1)",
-                                                        ["pg_temp.\(name)_\(offset)"]).scalar {
+                if let predicate = try connection.query(
+                    "SELECT pg_get_expr(indpred, indrelid) FROM pg_index WHERE indexrelid = to_regclass($1)",
+                    ["pg_temp.\(name)_\(offset)"]
+                ).scalar {
                     probe.predicates[key, default: [:]][DDL.indexName(index)] = predicate
                 }
             }

@@ -8,11 +8,13 @@ public enum PlanCompiler {
     public static func compile(_ spec: Spec) -> ETLPlan? {
         guard !spec.pipelines.isEmpty else { return nil }
         let warehouse = spec.warehouse.map { warehouse in
-            ETLPlan.WarehouseTarget(database: warehouse.database, port: warehouse.port, credentialsSecret: warehouse.credentialsSecret,
-                                    schemaDigest: DesiredSchema(warehouse: warehouse, pipelines: spec.pipelines).digest)
+            ETLPlan.WarehouseTarget(
+                database: warehouse.database, port: warehouse.port, credentialsSecret: warehouse.credentialsSecret,
+                schemaDigest: DesiredSchema(warehouse: warehouse, pipelines: spec.pipelines).digest)
         }
-        return ETLPlan(generatedFrom: spec.sourceName, project: spec.project.name,
-                       warehouse: warehouse, pipelines: spec.pipelines.map { pipeline($0, spec: spec) })
+        return ETLPlan(
+            generatedFrom: spec.sourceName, project: spec.project.name,
+            warehouse: warehouse, pipelines: spec.pipelines.map { pipeline($0, spec: spec) })
     }
 
     public static func render(_ spec: Spec) throws -> String? {
@@ -27,11 +29,14 @@ public enum PlanCompiler {
         let source: PipelinePlan.Source
         switch pipeline.source.kind {
         case .bucket(let name, let template):
-            source = .init(kind: .s3, bucket: name, bucketName: deployedBucketName(name, spec: spec), prefixTemplate: template, staticPrefix: pipeline.source.staticPrefix,
-                           format: format(pipeline.source.format), compression: compression(pipeline.source.compression), csv: csv(pipeline.source.csv))
+            source = .init(
+                kind: .s3, bucket: name, bucketName: deployedBucketName(name, spec: spec), prefixTemplate: template,
+                staticPrefix: pipeline.source.staticPrefix,
+                format: format(pipeline.source.format), compression: compression(pipeline.source.compression), csv: csv(pipeline.source.csv))
         case .folder(let path):
-            source = .init(kind: .folder, path: path,
-                           format: format(pipeline.source.format), compression: compression(pipeline.source.compression), csv: csv(pipeline.source.csv))
+            source = .init(
+                kind: .folder, path: path,
+                format: format(pipeline.source.format), compression: compression(pipeline.source.compression), csv: csv(pipeline.source.csv))
         }
         let targets = pipeline.targets.enumerated().compactMap { index, target -> PipelinePlan.Target? in
             guard let table = warehouse?.table(target.table) else { return nil }
@@ -40,17 +45,23 @@ public enum PlanCompiler {
         let postLoad: [PipelinePlan.PostLoad] = pipeline.postLoad.map { step in
             switch step {
             case .refreshMaterializedView(let view, _):
-                let qualified = warehouse.flatMap { w in w.views.first { $0.qualifiedName == view || ($0.name == view && $0.schema == w.schemas.first) } }?.qualifiedName ?? view
-                return .init(kind: .refresh, name: qualified,
-                             sql: "SELECT sluice.refresh_materialized_view(\(SQL.literal(SQL.qualified(qualified)))::regclass);")
+                let qualified =
+                    warehouse.flatMap { w in w.views.first { $0.qualifiedName == view || ($0.name == view && $0.schema == w.schemas.first) } }?
+                    .qualifiedName ?? view
+                return .init(
+                    kind: .refresh, name: qualified,
+                    sql: "SELECT sluice.refresh_materialized_view(\(SQL.literal(SQL.qualified(qualified)))::regclass);")
             case .call(let procedure, _):
                 return .init(kind: .call, name: procedure, sql: "CALL \(SQL.qualified(procedure))();")
             }
         }
         return PipelinePlan(
             name: pipeline.name, workload: pipeline.workload, schedule: pipeline.schedule?.expression, source: source,
-            fields: pipeline.fields.map { .init(path: $0.path, type: fieldType($0.type), required: $0.required, pattern: $0.pattern,
-                                               allowed: $0.allowed.isEmpty ? nil : $0.allowed) },
+            fields: pipeline.fields.map {
+                .init(
+                    path: $0.path, type: fieldType($0.type), required: $0.required, pattern: $0.pattern,
+                    allowed: $0.allowed.isEmpty ? nil : $0.allowed)
+            },
             derived: pipeline.derived.map { .init(name: $0.name, kind: derivedKind($0.kind), from: $0.from) },
             filters: pipeline.filters.map { filter in
                 switch filter.condition {
@@ -61,8 +72,9 @@ public enum PlanCompiler {
                 }
             },
             dedupeKey: pipeline.dedupeKey, targets: targets, staging: staging(targets),
-            quarantine: .init(table: "sluice.quarantine", bucket: pipeline.quarantine.bucket,
-                              bucketName: pipeline.quarantine.bucket.flatMap { deployedBucketName($0, spec: spec) }, prefix: pipeline.quarantine.prefix),
+            quarantine: .init(
+                table: "sluice.quarantine", bucket: pipeline.quarantine.bucket,
+                bucketName: pipeline.quarantine.bucket.flatMap { deployedBucketName($0, spec: spec) }, prefix: pipeline.quarantine.prefix),
             postLoad: postLoad, lockKey: lockKey(pipeline.name), maxRejected: rejectLimit(pipeline.maxRejected))
     }
 
@@ -82,7 +94,8 @@ public enum PlanCompiler {
 
     /// The staging table's bookkeeping columns, before the targets' columns.
     static let controlColumns: [(name: String, type: String)] = [
-        ("sluice_ordinal", "bigint NOT NULL"), ("sluice_line", "bigint"), ("sluice_reason", "text"), ("sluice_field", "text"), ("sluice_record", "text"),
+        ("sluice_ordinal", "bigint NOT NULL"), ("sluice_line", "bigint"), ("sluice_reason", "text"), ("sluice_field", "text"),
+        ("sluice_record", "text"),
     ]
 
     static func staging(_ targets: [PipelinePlan.Target]) -> PipelinePlan.Staging {
@@ -103,10 +116,11 @@ public enum PlanCompiler {
     static func target(_ target: PipelineTarget, table: Table, index: Int) -> PipelinePlan.Target {
         let columns: [PipelinePlan.Column] = target.mappings.map { mapping in
             let column = table.column(mapping.column)
-            var entry = PipelinePlan.Column(column: mapping.column, staged: SQL.fitted("t\(index + 1)_\(mapping.column)"),
-                                            type: column?.type.description ?? "text", notNull: column?.notNull ?? false,
-                                            transforms: mapping.transforms.map(transform), cast: mapping.cast?.description, mask: mapping.mask.map(mask),
-                                            merge: columnMerge(mapping.merge))
+            var entry = PipelinePlan.Column(
+                column: mapping.column, staged: SQL.fitted("t\(index + 1)_\(mapping.column)"),
+                type: column?.type.description ?? "text", notNull: column?.notNull ?? false,
+                transforms: mapping.transforms.map(transform), cast: mapping.cast?.description, mask: mapping.mask.map(mask),
+                merge: columnMerge(mapping.merge))
             switch mapping.source {
             case .path(let path): entry.path = path
             case .derived(let name): entry.derived = name
@@ -127,11 +141,13 @@ public enum PlanCompiler {
         switch target.mode {
         case .append:
             // Rows already there (a re-sent event) are skipped and counted as duplicates.
-            merge = "INSERT INTO \(qualified) (\(list))\nSELECT \(names.map { staged[$0]! }.joined(separator: ", ")) FROM \(staging)\n"
+            merge =
+                "INSERT INTO \(qualified) (\(list))\nSELECT \(names.map { staged[$0]! }.joined(separator: ", ")) FROM \(staging)\n"
                 + "WHERE \(accepted) ORDER BY sluice_ordinal\nON CONFLICT DO NOTHING;"
         case .upsert, .versionedUpsert:
             let version = target.versionColumn.map { staged[$0] ?? SQL.identifier($0) }
-            let present = [accepted] + (target.key + (target.versionColumn.map { [$0] } ?? [])).map { "\(staged[$0] ?? SQL.identifier($0)) IS NOT NULL" }
+            let present =
+                [accepted] + (target.key + (target.versionColumn.map { [$0] } ?? [])).map { "\(staged[$0] ?? SQL.identifier($0)) IS NOT NULL" }
             // One row per key (ON CONFLICT cannot touch a row twice): the newest version, or the values merged.
             let order = target.key.map { staged[$0] ?? SQL.identifier($0) } + (version.map { ["\($0) DESC"] } ?? []) + ["sluice_ordinal DESC"]
             let updated = names.filter { !target.key.contains($0) }
@@ -150,10 +166,12 @@ public enum PlanCompiler {
                     case .last: return "(array_agg(\(column) ORDER BY sluice_ordinal DESC) FILTER (WHERE \(column) IS NOT NULL))[1]"
                     }
                 }
-                text = "INSERT INTO \(qualified) AS target (\(list))\nSELECT \(values.joined(separator: ", "))\nFROM \(staging)\n"
+                text =
+                    "INSERT INTO \(qualified) AS target (\(list))\nSELECT \(values.joined(separator: ", "))\nFROM \(staging)\n"
                     + "WHERE \(present.joined(separator: " AND "))\nGROUP BY \(key)\n"
             } else {
-                text = "INSERT INTO \(qualified) AS target (\(list))\nSELECT DISTINCT ON (\(key)) \(names.map { staged[$0]! }.joined(separator: ", ")) FROM \(staging)\n"
+                text =
+                    "INSERT INTO \(qualified) AS target (\(list))\nSELECT DISTINCT ON (\(key)) \(names.map { staged[$0]! }.joined(separator: ", ")) FROM \(staging)\n"
                     + "WHERE \(present.joined(separator: " AND "))\nORDER BY \(order.joined(separator: ", "))\n"
             }
             if updated.isEmpty {
@@ -161,24 +179,29 @@ public enum PlanCompiler {
             } else if let versionColumn = target.versionColumn {
                 // A newer version replaces the row whole; an older or equal one is ignored.
                 let column = SQL.identifier(versionColumn)
-                text += "ON CONFLICT (\(SQL.list(target.key))) DO UPDATE SET " + updated.map { "\(SQL.identifier($0)) = EXCLUDED.\(SQL.identifier($0))" }.joined(separator: ", ")
+                text +=
+                    "ON CONFLICT (\(SQL.list(target.key))) DO UPDATE SET "
+                    + updated.map { "\(SQL.identifier($0)) = EXCLUDED.\(SQL.identifier($0))" }.joined(separator: ", ")
                     + "\nWHERE target.\(column) < EXCLUDED.\(column);"
             } else {
                 // A record without a value keeps what an earlier record said (events carry partial dimensions).
                 // LEAST and GREATEST ignore NULLs, as COALESCE does.
-                text += "ON CONFLICT (\(SQL.list(target.key))) DO UPDATE SET " + updated.map { name -> String in
-                    let column = SQL.identifier(name)
-                    switch rules[name] ?? .last {
-                    case .min: return "\(column) = LEAST(EXCLUDED.\(column), target.\(column))"
-                    case .max: return "\(column) = GREATEST(EXCLUDED.\(column), target.\(column))"
-                    case .last: return "\(column) = COALESCE(EXCLUDED.\(column), target.\(column))"
-                    }
-                }.joined(separator: ", ") + ";"
+                text +=
+                    "ON CONFLICT (\(SQL.list(target.key))) DO UPDATE SET "
+                    + updated.map { name -> String in
+                        let column = SQL.identifier(name)
+                        switch rules[name] ?? .last {
+                        case .min: return "\(column) = LEAST(EXCLUDED.\(column), target.\(column))"
+                        case .max: return "\(column) = GREATEST(EXCLUDED.\(column), target.\(column))"
+                        case .last: return "\(column) = COALESCE(EXCLUDED.\(column), target.\(column))"
+                        }
+                    }.joined(separator: ", ") + ";"
             }
             merge = text
         }
-        return PipelinePlan.Target(table: table.qualifiedName, mode: writeMode(target.mode), key: target.key, versionColumn: target.versionColumn,
-                                   columns: columns, merge: merge)
+        return PipelinePlan.Target(
+            table: table.qualifiedName, mode: writeMode(target.mode), key: target.key, versionColumn: target.versionColumn,
+            columns: columns, merge: merge)
     }
 
     static func transform(_ transform: Transform) -> PipelinePlan.Transform {

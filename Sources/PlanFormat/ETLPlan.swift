@@ -59,9 +59,11 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
     /// a share of its records. Absent in plans written before it existed: the standard half.
     public var maxRejected: RejectLimitPlan?
 
-    public init(name: String, workload: String, schedule: String? = nil, source: Source, fields: [Field], derived: [Derived],
-                filters: [Filter], dedupeKey: [String], targets: [Target], staging: Staging, quarantine: Quarantine,
-                postLoad: [PostLoad], lockKey: Int64, maxRejected: RejectLimitPlan? = nil) {
+    public init(
+        name: String, workload: String, schedule: String? = nil, source: Source, fields: [Field], derived: [Derived],
+        filters: [Filter], dedupeKey: [String], targets: [Target], staging: Staging, quarantine: Quarantine,
+        postLoad: [PostLoad], lockKey: Int64, maxRejected: RejectLimitPlan? = nil
+    ) {
         self.name = name
         self.workload = workload
         self.schedule = schedule
@@ -138,9 +140,11 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
         public var compression: Compression
         public var csv: CSV?
 
-        public init(kind: SourceKind, bucket: String? = nil, bucketName: String? = nil, path: String? = nil,
-                    prefixTemplate: String? = nil, staticPrefix: String? = nil, format: Format, compression: Compression,
-                    csv: CSV? = nil) {
+        public init(
+            kind: SourceKind, bucket: String? = nil, bucketName: String? = nil, path: String? = nil,
+            prefixTemplate: String? = nil, staticPrefix: String? = nil, format: Format, compression: Compression,
+            csv: CSV? = nil
+        ) {
             self.kind = kind
             self.bucket = bucket
             self.bucketName = bucketName
@@ -203,8 +207,10 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
         public var matches: String?
         public var exists: Bool?
 
-        public init(name: String, path: String, equals: String? = nil, oneOf: [String]? = nil, matches: String? = nil,
-                    exists: Bool? = nil) {
+        public init(
+            name: String, path: String, equals: String? = nil, oneOf: [String]? = nil, matches: String? = nil,
+            exists: Bool? = nil
+        ) {
             self.name = name
             self.path = path
             self.equals = equals
@@ -224,8 +230,10 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
         /// the rest of the staged rows were duplicates (or, for upserts, rows without a key).
         public var merge: String
 
-        public init(table: String, mode: WriteMode, key: [String], versionColumn: String? = nil, columns: [Column],
-                    merge: String) {
+        public init(
+            table: String, mode: WriteMode, key: [String], versionColumn: String? = nil, columns: [Column],
+            merge: String
+        ) {
             self.table = table
             self.mode = mode
             self.key = key
@@ -254,9 +262,11 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
         /// Absent: the newest value.
         public var merge: ColumnMerge?
 
-        public init(column: String, staged: String, type: String, notNull: Bool, path: String? = nil, derived: String? = nil,
-                    constant: String? = nil, record: Bool? = nil, transforms: [Transform], cast: String? = nil,
-                    mask: Mask? = nil, merge: ColumnMerge? = nil) {
+        public init(
+            column: String, staged: String, type: String, notNull: Bool, path: String? = nil, derived: String? = nil,
+            constant: String? = nil, record: Bool? = nil, transforms: [Transform], cast: String? = nil,
+            mask: Mask? = nil, merge: ColumnMerge? = nil
+        ) {
             self.column = column
             self.staged = staged
             self.type = type
@@ -347,7 +357,8 @@ extension PlanWord {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
         guard let value = Self(rawValue: text) else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(text)' is not one of \(Self.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "'\(text)' is not one of \(Self.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         self = value
     }

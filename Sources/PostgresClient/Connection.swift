@@ -51,13 +51,15 @@ public final class Connection: @unchecked Sendable {
             throw PostgresError(sqlState: "08001", message: message.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         let context = Unmanaged.passUnretained(self).toOpaque()
-        PQsetNoticeProcessor(handle, { context, message in
-            guard let context, let message else { return }
-            let connection = Unmanaged<Connection>.fromOpaque(context).takeUnretainedValue()
-            connection.notices.append(String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines))
-            // Dropped in halves, so trimming stays amortised O(1) per notice.
-            if connection.notices.count >= 2 * Connection.noticeLimit { connection.notices.removeFirst(Connection.noticeLimit) }
-        }, context)
+        PQsetNoticeProcessor(
+            handle,
+            { context, message in
+                guard let context, let message else { return }
+                let connection = Unmanaged<Connection>.fromOpaque(context).takeUnretainedValue()
+                connection.notices.append(String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines))
+                // Dropped in halves, so trimming stays amortised O(1) per notice.
+                if connection.notices.count >= 2 * Connection.noticeLimit { connection.notices.removeFirst(Connection.noticeLimit) }
+            }, context)
     }
 
     deinit { PQfinish(handle) }
@@ -169,9 +171,10 @@ public final class Connection: @unchecked Sendable {
             var rows: [[String?]] = []
             rows.reserveCapacity(Int(rowCount))
             for row in 0..<rowCount {
-                rows.append((0..<columnCount).map { column in
-                    PQgetisnull(result, row, column) == 1 ? nil : String(cString: PQgetvalue(result, row, column))
-                })
+                rows.append(
+                    (0..<columnCount).map { column in
+                        PQgetisnull(result, row, column) == 1 ? nil : String(cString: PQgetvalue(result, row, column))
+                    })
             }
             return QueryResult(columns: columns, rows: rows, affectedRows: Int(rowCount))
         default:
@@ -179,8 +182,9 @@ public final class Connection: @unchecked Sendable {
                 PQresultErrorField(result, Int32(code.asciiValue!)).map { String(cString: $0) }
             }
             let message = field("M") ?? String(cString: PQresultErrorMessage(result)).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw PostgresError(sqlState: field("C"), message: message.isEmpty ? String(cString: PQerrorMessage(handle)) : message,
-                                detail: field("D"), hint: field("H"), position: field("P").flatMap { Int($0) })
+            throw PostgresError(
+                sqlState: field("C"), message: message.isEmpty ? String(cString: PQerrorMessage(handle)) : message,
+                detail: field("D"), hint: field("H"), position: field("P").flatMap { Int($0) })
         }
     }
 }

@@ -36,7 +36,8 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
 /// Array values for parameters (`$1::text[]`), in PostgreSQL's array text format.
 public enum PostgresArray {
     public static func text(_ elements: [String]) -> String {
-        "{" + elements.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+        "{"
+            + elements.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
             .joined(separator: ",") + "}"
     }
 }

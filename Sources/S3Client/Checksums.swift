@@ -1,6 +1,6 @@
 import AWSSigning
-import Crypto
 import CZlib
+import Crypto
 import Foundation
 
 /// The checksums S3 keeps of an object: the additional checksums (`x-amz-checksum-*`, returned with
@@ -110,7 +110,8 @@ struct ReflectedCRC: Sendable {
             let count = bytes.count
             while count - offset >= 8 {
                 let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) ^ crc
-                crc = table[7 * 256 + Int(word & 0xFF)] ^ table[6 * 256 + Int((word >> 8) & 0xFF)]
+                crc =
+                    table[7 * 256 + Int(word & 0xFF)] ^ table[6 * 256 + Int((word >> 8) & 0xFF)]
                     ^ table[5 * 256 + Int((word >> 16) & 0xFF)] ^ table[4 * 256 + Int((word >> 24) & 0xFF)]
                     ^ table[3 * 256 + Int((word >> 32) & 0xFF)] ^ table[2 * 256 + Int((word >> 40) & 0xFF)]
                     ^ table[1 * 256 + Int((word >> 48) & 0xFF)] ^ table[Int(word >> 56)]
@@ -164,7 +165,9 @@ public enum Verification: Sendable, Equatable, Codable, CustomStringConvertible 
 
     static func reason(headers: [(name: String, value: String)], etag: String) -> String {
         let encryption = headers.first { $0.name.lowercased() == "x-amz-server-side-encryption" }?.value.lowercased() ?? ""
-        if encryption.hasPrefix("aws:kms") { return "encrypted with \(encryption), so its ETag is not an MD5, and S3 returned no full-object checksum" }
+        if encryption.hasPrefix("aws:kms") {
+            return "encrypted with \(encryption), so its ETag is not an MD5, and S3 returned no full-object checksum"
+        }
         if headers.contains(where: { $0.name.lowercased() == "x-amz-server-side-encryption-customer-algorithm" }) {
             return "encrypted with SSE-C, so its ETag is not an MD5, and S3 returned no full-object checksum"
         }

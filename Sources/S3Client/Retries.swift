@@ -73,9 +73,13 @@ enum FailureClass {
     init(_ error: Error) {
         switch error {
         case let error as S3Error:
-            if error.status == 429 || Self.throttlingCodes.contains(error.code) { self = .throttling }
-            else if Self.transientStatuses.contains(error.status) || Self.transientCodes.contains(error.code) { self = .transient }
-            else { self = .final }
+            if error.status == 429 || Self.throttlingCodes.contains(error.code) {
+                self = .throttling
+            } else if Self.transientStatuses.contains(error.status) || Self.transientCodes.contains(error.code) {
+                self = .transient
+            } else {
+                self = .final
+            }
         case let error as S3TransportError:
             self = error.kind == .dns ? .final : .transient
         case let error as S3IntegrityError:

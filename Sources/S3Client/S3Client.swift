@@ -3,8 +3,9 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 
 /// One object of a listing.
@@ -50,8 +51,10 @@ public final class S3Client: Sendable {
     let onRetry: (@Sendable (String) -> Void)?
 
     /// `endpoint` defaults to `AWS_ENDPOINT_URL_S3`, then `AWS_ENDPOINT_URL`, then AWS's regional endpoint.
-    public init(endpoint: URL? = nil, region: String, credentials: AWSCredentials, retryPolicy: RetryPolicy = .standard,
-                timeouts: Timeouts = Timeouts(), onRetry: (@Sendable (String) -> Void)? = nil) {
+    public init(
+        endpoint: URL? = nil, region: String, credentials: AWSCredentials, retryPolicy: RetryPolicy = .standard,
+        timeouts: Timeouts = Timeouts(), onRetry: (@Sendable (String) -> Void)? = nil
+    ) {
         let environment = ProcessInfo.processInfo.environment
         let configured = environment["AWS_ENDPOINT_URL_S3"] ?? environment["AWS_ENDPOINT_URL"]
         self.endpoint = endpoint ?? configured.flatMap(URL.init(string:)) ?? URL(string: "https://s3.\(region).amazonaws.com")!
@@ -74,8 +77,10 @@ public final class S3Client: Sendable {
 
     /// The listing one page at a time, in key order, so memory does not grow with the object count.
     /// Each page, its body included, is retried as one request.
-    public func forEachListingPage(bucket: String, prefix: String, pageSize: Int = 1000,
-                                   _ body: ([S3Object]) async throws -> Void) async throws {
+    public func forEachListingPage(
+        bucket: String, prefix: String, pageSize: Int = 1000,
+        _ body: ([S3Object]) async throws -> Void
+    ) async throws {
         let operation = S3Operation(name: "ListObjectsV2", bucket: bucket, prefix: prefix, endpoint: endpoint.absoluteString)
         var token: String?
         repeat {
@@ -97,8 +102,10 @@ public final class S3Client: Sendable {
     /// that version is read (`If-Match`). A body cut off mid-way continues with a ranged GET pinned to
     /// the ETag, so `consume` sees every byte exactly once. A mismatch throws `S3IntegrityError`.
     @discardableResult
-    public func getObject(bucket: String, key: String, expectedETag: String? = nil, expectedSize: Int64? = nil,
-                          consume: (ByteBuffer) async throws -> Void) async throws -> ObjectRead {
+    public func getObject(
+        bucket: String, key: String, expectedETag: String? = nil, expectedSize: Int64? = nil,
+        consume: (ByteBuffer) async throws -> Void
+    ) async throws -> ObjectRead {
         let operation = self.operation("GetObject", bucket: bucket, key: key)
         var state = RetryState(policy: retryPolicy, quota: quota, operation: operation, onRetry: onRetry)
         var progress = ObjectReadProgress(operation: operation, expectedETag: expectedETag, expectedSize: expectedSize)
@@ -154,7 +161,9 @@ public final class S3Client: Sendable {
     public func createBucket(_ bucket: String) async throws {
         var body: [UInt8] = []
         if region != "us-east-1" {
-            body = Array("<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LocationConstraint>\(region)</LocationConstraint></CreateBucketConfiguration>".utf8)
+            body = Array(
+                "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LocationConstraint>\(region)</LocationConstraint></CreateBucketConfiguration>"
+                    .utf8)
         }
         let operation = self.operation("CreateBucket", bucket: bucket, key: nil)
         _ = try await retrying(operation) { [body] in try await self.collect(try await self.send("PUT", operation, body: body), operation) }
@@ -184,13 +193,16 @@ public final class S3Client: Sendable {
 
     /// Signs and sends one request, once. A non-2xx answer becomes an `S3Error`, a failure to reach
     /// the endpoint an `S3TransportError`.
-    func send(_ method: String, _ operation: S3Operation, query: [(name: String, value: String)] = [],
-              headers extra: [(name: String, value: String)] = [], body: [UInt8] = []) async throws -> HTTPClientResponse {
+    func send(
+        _ method: String, _ operation: S3Operation, query: [(name: String, value: String)] = [],
+        headers extra: [(name: String, value: String)] = [], body: [UInt8] = []
+    ) async throws -> HTTPClientResponse {
         let basePath = endpoint.path.hasSuffix("/") ? String(endpoint.path.dropLast()) : endpoint.path
         let path = basePath + "/" + operation.bucket + (operation.key.map { "/" + $0 } ?? "")
         let response: HTTPClientResponse
         do {
-            response = try await http.execute(try request(method, path: path, query: query, headers: extra, body: body), timeout: .nanoseconds(timeouts.response.nanoseconds))
+            response = try await http.execute(
+                try request(method, path: path, query: query, headers: extra, body: body), timeout: .nanoseconds(timeouts.response.nanoseconds))
         } catch let error as CancellationError {
             throw error
         } catch {
@@ -203,8 +215,10 @@ public final class S3Client: Sendable {
         return response
     }
 
-    func request(_ method: String, path: String, query: [(name: String, value: String)], headers extra: [(name: String, value: String)],
-                 body: [UInt8]) throws -> HTTPClientRequest {
+    func request(
+        _ method: String, path: String, query: [(name: String, value: String)], headers extra: [(name: String, value: String)],
+        body: [UInt8]
+    ) throws -> HTTPClientRequest {
         let host = endpoint.port.map { "\(endpoint.host ?? ""):\($0)" } ?? (endpoint.host ?? "")
         // One instant for the header and the signature: two clock reads can straddle a second.
         let now = Date()
@@ -335,7 +349,9 @@ enum ListingParser {
         private var text = ""
         private var current: S3Object?
 
-        func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+        func parser(
+            _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]
+        ) {
             text = ""
             if name == "Contents" { current = S3Object(key: "", size: 0, etag: "", lastModified: "") }
         }

@@ -7,17 +7,17 @@ struct ApplyCommand: ParsableCommand {
         commandName: "apply",
         abstract: "Migrate the warehouse database to the spec, in one transaction, then run every pipeline once.",
         discussion: """
-        Reads the database's catalog, plans the steps and runs them in one transaction under an advisory lock, so two \
-        concurrent applies never interleave and the second finds nothing to do. Destructive steps (dropping a table or \
-        column, narrowing a type) are refused unless --allow-destructive; objects the spec does not know are reported as \
-        drift and left alone.
-        Database: --database URL; else libpq's PG* environment; else a throwaway local cluster in .sluice/ (or \
-        $SLUICE_DB_DIR), started on demand, with the spec's database created in it.
-        Then each pipeline runs once, as `sluice run` does: every source object not yet in sluice.manifest is loaded \
-        in its own transaction (--no-run skips this). Hashed columns need the key in SLUICE_MASK_KEY.
-        Exit status: 0 applied and loaded; 1 refused, or an object failed; 75 a pipeline is being run by another \
-        runner; 64 usage error.
-        """)
+            Reads the database's catalog, plans the steps and runs them in one transaction under an advisory lock, so two \
+            concurrent applies never interleave and the second finds nothing to do. Destructive steps (dropping a table or \
+            column, narrowing a type) are refused unless --allow-destructive; objects the spec does not know are reported as \
+            drift and left alone.
+            Database: --database URL; else libpq's PG* environment; else a throwaway local cluster in .sluice/ (or \
+            $SLUICE_DB_DIR), started on demand, with the spec's database created in it.
+            Then each pipeline runs once, as `sluice run` does: every source object not yet in sluice.manifest is loaded \
+            in its own transaction (--no-run skips this). Hashed columns need the key in SLUICE_MASK_KEY.
+            Exit status: 0 applied and loaded; 1 refused, or an object failed; 75 a pipeline is being run by another \
+            runner; 64 usage error.
+            """)
 
     @Argument(help: "The spec whose warehouse to migrate.")
     var spec: String
@@ -57,7 +57,9 @@ struct ApplyCommand: ParsableCommand {
             if migration.upToDate {
                 print("\(warehouse.database) on \(description): up to date, nothing to do")
             } else {
-                print("\(warehouse.database) on \(description): applied \(migration.steps.count) change(s), \(migration.statementCount) statement(s) in \(String(format: "%.2f", seconds)) s")
+                print(
+                    "\(warehouse.database) on \(description): applied \(migration.steps.count) change(s), \(migration.statementCount) statement(s) in \(String(format: "%.2f", seconds)) s"
+                )
             }
             print(migration.lines, terminator: "")
             if let etl {
@@ -85,8 +87,9 @@ struct ApplyCommand: ParsableCommand {
 
     private func runPipelines(_ plan: ETLPlan, conninfo: String, region: String) throws -> (status: Int32, report: PipelineExecution.Report) {
         try usage {
-            try PipelineExecution.run(plan: plan, pipelines: plan.pipelines, database: conninfo, sources: sources.selection, window: nil, region: region,
-                                      baseDirectory: URL(fileURLWithPath: spec).deletingLastPathComponent(), json: format == .json)
+            try PipelineExecution.run(
+                plan: plan, pipelines: plan.pipelines, database: conninfo, sources: sources.selection, window: nil, region: region,
+                baseDirectory: URL(fileURLWithPath: spec).deletingLastPathComponent(), json: format == .json)
         }
     }
 }

@@ -7,19 +7,24 @@ struct CheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Load specs, prove the network invariants and report every finding.",
         discussion: """
-        Without spec arguments, checks the project's specs: those the nearest sluice.yaml names (its folder or one \
-        above, up to the repository's top), else specs/*.yaml and specs/*.swift. The project file also sets the \
-        defaults of --strict and --format. \
-        With --affected (the pre-commit hook), the arguments are changed files: the project's specs among them, and \
-        the YAML specs that include one of them, are checked; other files are ignored, and nothing to check is success. \
-        Exit status: 0 when no spec has an error (or, with --strict, a warning); 1 when one has; 64 for a usage error. \
-        An unreadable spec is an error with its reason. `sluice explain RULE` documents each rule ID.
-        """)
+            Without spec arguments, checks the project's specs: those the nearest sluice.yaml names (its folder or one \
+            above, up to the repository's top), else specs/*.yaml and specs/*.swift. The project file also sets the \
+            defaults of --strict and --format. \
+            With --affected (the pre-commit hook), the arguments are changed files: the project's specs among them, and \
+            the YAML specs that include one of them, are checked; other files are ignored, and nothing to check is success. \
+            Exit status: 0 when no spec has an error (or, with --strict, a warning); 1 when one has; 64 for a usage error. \
+            An unreadable spec is an error with its reason. `sluice explain RULE` documents each rule ID.
+            """)
 
-    @Argument(help: "Spec files: YAML, Swift (compiled against SluiceDSL), or an executable calling `Spec.main()`. Default: the project's specs. With --affected: changed files of any kind.")
+    @Argument(
+        help:
+            "Spec files: YAML, Swift (compiled against SluiceDSL), or an executable calling `Spec.main()`. Default: the project's specs. With --affected: changed files of any kind."
+    )
     var specs: [String] = []
 
-    @Option(help: "Output format: \(OutputFormat.allCases.map(\.rawValue).joined(separator: ", ")) (default: the project file's check.format, else text).")
+    @Option(
+        help: "Output format: \(OutputFormat.allCases.map(\.rawValue).joined(separator: ", ")) (default: the project file's check.format, else text)."
+    )
     var format: OutputFormat?
 
     @Flag(inversion: .prefixedNo, help: "Treat warnings as errors (default: the project file's check.strict, else no).")

@@ -38,8 +38,9 @@ func usage<T>(_ body: () throws -> T) throws -> T {
 extension ProjectContext {
     /// The current folder's project; a project file with errors prints them and exits 1.
     static func current() throws -> ProjectContext {
-        let (context, diagnostics, file) = ProjectContext.load(checkFormats: OutputFormat.allCases.map(\.rawValue),
-                                                               planFormats: PlanOutput.allCases.map(\.rawValue))
+        let (context, diagnostics, file) = ProjectContext.load(
+            checkFormats: OutputFormat.allCases.map(\.rawValue),
+            planFormats: PlanOutput.allCases.map(\.rawValue))
         let reporter = TextReporter(color: Terminal.isInteractive(fileDescriptor: 2), sources: SourceCache())
         for diagnostic in diagnostics { FileHandle.standardError.write(Data(reporter.format(diagnostic).utf8)) }
         guard let context else {

@@ -13,14 +13,18 @@ struct ExplainCommand: ParsableCommand {
     func validate() throws {
         guard let rule, RuleCatalog.find(rule) == nil else { return }
         var message = "unknown rule '\(rule)'"
-        if let s = Suggestion.closest(to: rule, among: RuleCatalog.all.map(\.id) + RuleCatalog.all.map(\.name)) { message += "; did you mean '\(s)'?" }
+        if let s = Suggestion.closest(to: rule, among: RuleCatalog.all.map(\.id) + RuleCatalog.all.map(\.name)) {
+            message += "; did you mean '\(s)'?"
+        }
         throw ValidationError(message + " (run 'sluice explain' for the list)")
     }
 
     func run() throws {
         guard let rule, let doc = RuleCatalog.find(rule) else {
             for doc in RuleCatalog.all {
-                print("\(doc.id)  \(doc.severity.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0))  \(doc.name.padding(toLength: 30, withPad: " ", startingAt: 0))  \(doc.summary)")
+                print(
+                    "\(doc.id)  \(doc.severity.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0))  \(doc.name.padding(toLength: 30, withPad: " ", startingAt: 0))  \(doc.summary)"
+                )
             }
             return
         }

@@ -9,9 +9,9 @@ struct ExportCommand: ParsableCommand {
         commandName: "export",
         abstract: "Write a YAML spec as a Swift spec (--swift), or a Swift spec as YAML (--yaml).",
         discussion: """
-        The result gives the same model, so the same generated/ output. YAML comments are not carried over (libyaml does not \
-        report them), and includes are merged into the one file. Exit status: 0 written; 1 the spec has errors; 64 usage error.
-        """)
+            The result gives the same model, so the same generated/ output. YAML comments are not carried over (libyaml does not \
+            report them), and includes are merged into the one file. Exit status: 0 written; 1 the spec has errors; 64 usage error.
+            """)
 
     @Flag(help: "Write the Swift form of a YAML spec.")
     var swift = false

@@ -7,16 +7,16 @@ struct PlanCommand: ParsableCommand {
         commandName: "plan",
         abstract: "Check specs, render generated/<spec>/, and show what changed (and, with --database, the migration).",
         discussion: """
-        Without spec arguments, plans the project's specs (see `sluice check --help`) into the project's generated \
-        folder (sluice.yaml's `generated`, else generated/). \
-        Writes generated/<spec>/ (cloudformation.yaml, schema.sql, plan.json, architecture.md) for each spec that passes its \
-        checks and lists the files added, changed or removed; for the template, the resources added, removed and modified \
-        and every security-relevant row (policy statements, Lambda permissions, security-group rules, routes, ACL entries) \
-        added or removed. \
-        With --database URL (one spec), also reads that database's catalog and prints the SQL `sluice apply` would run; \
-        nothing in the database changes.
-        Exit status: 0 ok; 1 a spec has errors, or (--check) generated/ is stale; 2 changes, with --detailed-exitcode; 64 usage error.
-        """)
+            Without spec arguments, plans the project's specs (see `sluice check --help`) into the project's generated \
+            folder (sluice.yaml's `generated`, else generated/). \
+            Writes generated/<spec>/ (cloudformation.yaml, schema.sql, plan.json, architecture.md) for each spec that passes its \
+            checks and lists the files added, changed or removed; for the template, the resources added, removed and modified \
+            and every security-relevant row (policy statements, Lambda permissions, security-group rules, routes, ACL entries) \
+            added or removed. \
+            With --database URL (one spec), also reads that database's catalog and prints the SQL `sluice apply` would run; \
+            nothing in the database changes.
+            Exit status: 0 ok; 1 a spec has errors, or (--check) generated/ is stale; 2 changes, with --detailed-exitcode; 64 usage error.
+            """)
 
     @Argument(help: "Spec files: YAML, Swift (compiled against SluiceDSL), or an executable calling `Spec.main()`. Default: the project's specs.")
     var specs: [String] = []
@@ -27,7 +27,9 @@ struct PlanCommand: ParsableCommand {
     @Flag(help: "Write nothing; exit 1 when generated/ differs from what the specs render (the CI drift gate).")
     var check = false
 
-    @Flag(name: .shortAndLong, help: "Print no plan text, only problems: a spec's errors, warnings and, with --check, the stale files (the pre-commit hook).")
+    @Flag(
+        name: .shortAndLong,
+        help: "Print no plan text, only problems: a spec's errors, warnings and, with --check, the stale files (the pre-commit hook).")
     var quiet = false
 
     @Flag(help: "Exit 0 when nothing changed, 2 when something did, 1 on error (Terraform's convention).")
@@ -109,7 +111,8 @@ struct PlanCommand: ParsableCommand {
             if orphan.removable {
                 try FileManager.default.removeItem(at: orphan.directory)
             } else {
-                FileHandle.standardError.write(Data("\(folder): warning: no spec renders it, but it holds files Sluice does not write; left in place\n".utf8))
+                FileHandle.standardError.write(
+                    Data("\(folder): warning: no spec renders it, but it holds files Sluice does not write; left in place\n".utf8))
             }
         }
         if format == .json {
@@ -139,8 +142,10 @@ struct PlanCommand: ParsableCommand {
                 let path = ProjectContext.display(file.path)
                 message += "  \(file.status.sign) \(path): \(reason)\n"
                 if format == .github {
-                    print(GitHubReporter.annotation("error", file: path, title: "\(output)/ is stale",
-                                                    message: "\(path) \(reason): run `sluice plan` and commit the result"), terminator: "")
+                    print(
+                        GitHubReporter.annotation(
+                            "error", file: path, title: "\(output)/ is stale",
+                            message: "\(path) \(reason): run `sluice plan` and commit the result"), terminator: "")
                 }
             }
             FileHandle.standardError.write(Data(message.utf8))

@@ -7,7 +7,9 @@ public enum OutputFormat: String, CaseIterable, Sendable {
 }
 
 public enum Reporter {
-    public static func render(_ compilations: [Compilation], as format: OutputFormat, color: Bool = false, sources: SourceCache = SourceCache()) -> String {
+    public static func render(
+        _ compilations: [Compilation], as format: OutputFormat, color: Bool = false, sources: SourceCache = SourceCache()
+    ) -> String {
         switch format {
         case .text: return TextReporter(color: color, sources: sources).render(compilations)
         case .json: return JSONReporter.render(compilations)
@@ -52,7 +54,8 @@ struct TextReporter {
             }
         }
         let errors = compilations.reduce(0) { $0 + $1.errorCount }, warnings = compilations.reduce(0) { $0 + $1.warningCount }
-        let summary = "checked \(compilations.count) spec\(compilations.count == 1 ? "" : "s"): \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s"), \(suppressed.count) suppressed"
+        let summary =
+            "checked \(compilations.count) spec\(compilations.count == 1 ? "" : "s"): \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s"), \(suppressed.count) suppressed"
         out += paint(summary, errors > 0 ? "1;31" : warnings > 0 ? "1;33" : "1;32") + "\n"
         return out
     }
@@ -88,16 +91,19 @@ enum JSONReporter {
     struct Summary: Encodable { var errors: Int; var warnings: Int; var suppressed: Int }
 
     static func finding(_ d: Diagnostic) -> Finding {
-        Finding(rule: d.code, severity: d.severity.rawValue, message: d.message, file: d.location?.file, line: d.location?.line,
-                column: d.location?.column, subject: d.subject, evidence: d.evidence,
-                notes: d.notes.map { Note(message: $0.message, file: $0.location?.file, line: $0.location?.line, column: $0.location?.column) },
-                suppressed: d.suppressedBecause)
+        Finding(
+            rule: d.code, severity: d.severity.rawValue, message: d.message, file: d.location?.file, line: d.location?.line,
+            column: d.location?.column, subject: d.subject, evidence: d.evidence,
+            notes: d.notes.map { Note(message: $0.message, file: $0.location?.file, line: $0.location?.line, column: $0.location?.column) },
+            suppressed: d.suppressedBecause)
     }
 
     static func render(_ compilations: [Compilation]) -> String {
-        let report = Report(specs: compilations.map { SpecReport(file: $0.file, findings: $0.diagnostics.map(finding)) },
-                            summary: Summary(errors: compilations.reduce(0) { $0 + $1.errorCount }, warnings: compilations.reduce(0) { $0 + $1.warningCount },
-                                             suppressed: compilations.reduce(0) { $0 + $1.suppressedCount }))
+        let report = Report(
+            specs: compilations.map { SpecReport(file: $0.file, findings: $0.diagnostics.map(finding)) },
+            summary: Summary(
+                errors: compilations.reduce(0) { $0 + $1.errorCount }, warnings: compilations.reduce(0) { $0 + $1.warningCount },
+                suppressed: compilations.reduce(0) { $0 + $1.suppressedCount }))
         return encode(report)
     }
 
@@ -113,8 +119,10 @@ enum SARIFReporter {
     static func render(_ compilations: [Compilation]) -> String {
         let catalog = RuleCatalog.all
         let rules: [[String: Any]] = catalog.map { rule in
-            ["id": rule.id, "name": rule.name, "shortDescription": ["text": rule.summary], "fullDescription": ["text": rule.explanation],
-             "defaultConfiguration": ["level": level(rule.severity)], "help": ["text": "sluice explain \(rule.id)"]]
+            [
+                "id": rule.id, "name": rule.name, "shortDescription": ["text": rule.summary], "fullDescription": ["text": rule.explanation],
+                "defaultConfiguration": ["level": level(rule.severity)], "help": ["text": "sluice explain \(rule.id)"],
+            ]
         }
         let results: [[String: Any]] = compilations.flatMap(\.diagnostics).map { d in
             var result: [String: Any] = ["ruleId": d.code, "level": level(d.severity), "message": ["text": messageText(d)]]
@@ -135,10 +143,18 @@ enum SARIFReporter {
         let log: [String: Any] = [
             "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
             "version": "2.1.0",
-            "runs": [["tool": ["driver": ["name": "sluice", "version": SluiceVersion.current, "informationUri": "https://github.com/sluice/sluice",
-                                          "rules": rules]],
-                      "columnKind": "unicodeCodePoints",
-                      "results": results]],
+            "runs": [
+                [
+                    "tool": [
+                        "driver": [
+                            "name": "sluice", "version": SluiceVersion.current, "informationUri": "https://github.com/sluice/sluice",
+                            "rules": rules,
+                        ]
+                    ],
+                    "columnKind": "unicodeCodePoints",
+                    "results": results,
+                ]
+            ],
         ]
         let data = (try? JSONSerialization.data(withJSONObject: log, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
         return String(decoding: data, as: UTF8.self) + "\n"
@@ -149,7 +165,11 @@ enum SARIFReporter {
     }
 
     static func level(_ severity: Severity) -> String {
-        switch severity { case .error: return "error"; case .warning: return "warning"; case .note: return "note" }
+        switch severity {
+        case .error: return "error";
+        case .warning: return "warning";
+        case .note: return "note"
+        }
     }
 
     static func physical(_ location: SourceLocation) -> [String: Any] {
@@ -187,4 +207,3 @@ enum GitHubReporter {
         escapeData(s).replacingOccurrences(of: ":", with: "%3A").replacingOccurrences(of: ",", with: "%2C")
     }
 }
-

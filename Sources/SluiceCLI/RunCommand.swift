@@ -7,18 +7,18 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run one pipeline once: load every source object not yet loaded, exactly once.",
         discussion: """
-        Reads the pipeline from a spec (--spec) or from a compiled plan.json (--plan, what the ETL function ships with). \
-        Each object is loaded in its own transaction together with its sluice.manifest row, so a crash anywhere \
-        leaves it as if never started and the next run picks it up; objects already in the manifest are skipped, \
-        and one rewritten after it was loaded is reported, not reloaded. Refused records go to sluice.quarantine \
-        with their reasons. One runner per pipeline: a second one exits with status 75 unless --wait.
-        With --from/--to, the source's prefix template ({yyyy}/{MM}/{dd}/{HH}) is expanded hour by hour over \
-        [from, to): `--from -1h` is the last hour's prefix. Times are RFC 3339 (2026-11-20T10:00:00Z), a date, \
-        `now`, or relative to now (-90m, -1h, -2d).
-        Database: as for apply (--database, PG*, else the local cluster). Hashed columns need SLUICE_MASK_KEY.
-        Exit status: 0 loaded; 1 an object failed or the run could not start; 75 another runner holds the \
-        pipeline; 64 usage error.
-        """)
+            Reads the pipeline from a spec (--spec) or from a compiled plan.json (--plan, what the ETL function ships with). \
+            Each object is loaded in its own transaction together with its sluice.manifest row, so a crash anywhere \
+            leaves it as if never started and the next run picks it up; objects already in the manifest are skipped, \
+            and one rewritten after it was loaded is reported, not reloaded. Refused records go to sluice.quarantine \
+            with their reasons. One runner per pipeline: a second one exits with status 75 unless --wait.
+            With --from/--to, the source's prefix template ({yyyy}/{MM}/{dd}/{HH}) is expanded hour by hour over \
+            [from, to): `--from -1h` is the last hour's prefix. Times are RFC 3339 (2026-11-20T10:00:00Z), a date, \
+            `now`, or relative to now (-90m, -1h, -2d).
+            Database: as for apply (--database, PG*, else the local cluster). Hashed columns need SLUICE_MASK_KEY.
+            Exit status: 0 loaded; 1 an object failed or the run could not start; 75 another runner holds the \
+            pipeline; 64 usage error.
+            """)
 
     @Argument(help: "The pipeline to run.")
     var pipeline: String
@@ -64,8 +64,9 @@ struct RunCommand: ParsableCommand {
         let target = DatabaseTarget.resolve(database)
         let conninfo = try target.connectionString(database: warehouse.database)
         let (status, report) = try usage {
-            try PipelineExecution.run(plan: etl, pipelines: [selected], database: conninfo, sources: sources.selection, window: window,
-                                      region: region, baseDirectory: base, json: format == .json)
+            try PipelineExecution.run(
+                plan: etl, pipelines: [selected], database: conninfo, sources: sources.selection, window: window,
+                region: region, baseDirectory: base, json: format == .json)
         }
         if format == .json { print(PipelineExecution.json(report)) }
         if status != 0 { throw ExitCode(status) }

@@ -7,7 +7,10 @@ public struct SluiceCommand: ParsableCommand {
         commandName: "sluice",
         abstract: "Compile one spec into a proven private network, CloudFormation, SQL and a runnable ETL plan.",
         version: SluiceVersion.current,
-        subcommands: [CheckCommand.self, PlanCommand.self, ApplyCommand.self, RunCommand.self, ExportCommand.self, ExplainCommand.self, WhyCommand.self, DBCommand.self])
+        subcommands: [
+            CheckCommand.self, PlanCommand.self, ApplyCommand.self, RunCommand.self, ExportCommand.self, ExplainCommand.self, WhyCommand.self,
+            DBCommand.self,
+        ])
 
     public init() {}
 }

@@ -4,15 +4,22 @@ import SluiceDriver
 
 /// Where pipelines read from, for `sluice apply` and `sluice run`.
 struct SourceOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Where S3 pipelines read: s3 (the S3 API), or a folder with one subfolder per spec bucket, laid out as the bucket is (the samples: samples/<spec>).",
-                               valueName: "s3|folder"))
+    @Option(
+        help: ArgumentHelp(
+            "Where S3 pipelines read: s3 (the S3 API), or a folder with one subfolder per spec bucket, laid out as the bucket is (the samples: samples/<spec>).",
+            valueName: "s3|folder"))
     var source = "s3"
 
-    @Option(name: .customLong("s3-endpoint"), help: "An S3-compatible endpoint URL. Default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS's regional endpoint.")
+    @Option(
+        name: .customLong("s3-endpoint"),
+        help: "An S3-compatible endpoint URL. Default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS's regional endpoint.")
     var s3Endpoint: String?
 
-    @Option(name: .customLong("bucket"), help: ArgumentHelp("Read the spec's bucket NAME from the bucket DEPLOYED (repeatable). Default: the name the template gives it.",
-                                                            valueName: "NAME=DEPLOYED"))
+    @Option(
+        name: .customLong("bucket"),
+        help: ArgumentHelp(
+            "Read the spec's bucket NAME from the bucket DEPLOYED (repeatable). Default: the name the template gives it.",
+            valueName: "NAME=DEPLOYED"))
     var buckets: [String] = []
 
     @Flag(help: "Queue behind a runner that holds a pipeline instead of exiting with status 75.")

@@ -9,10 +9,10 @@ struct WhyCommand: ParsableCommand {
         commandName: "why",
         abstract: "Answer one reachability question with the path that carries it, or where it is blocked.",
         discussion: """
-        FROM and TO are a workload (function or host), the warehouse (its name or 'warehouse'), 'internet', or a service \
-        ('s3:BUCKET/PREFIX', 's3', 'secretsmanager', 'sns', 'sqs', 'dynamodb', …). Exit 0 when every subnet's answer is \
-        reachable, 1 when some is blocked.
-        """)
+            FROM and TO are a workload (function or host), the warehouse (its name or 'warehouse'), 'internet', or a service \
+            ('s3:BUCKET/PREFIX', 's3', 'secretsmanager', 'sns', 'sqs', 'dynamodb', …). Exit 0 when every subnet's answer is \
+            reachable, 1 when some is blocked.
+            """)
 
     @Argument(help: "The spec (YAML or Swift).")
     var spec: String
@@ -43,7 +43,8 @@ struct WhyCommand: ParsableCommand {
     func text(_ report: ReachabilityReport) -> String {
         var out = "\(report.from) → \(report.to)\(report.port.map { " on TCP \($0)" } ?? "")\n"
         for answer in report.answers {
-            let between = "from \(answer.source == "internet" ? "the internet" : "subnet '\(answer.source)'")\(answer.target.map { " to subnet '\($0)'" } ?? "")"
+            let between =
+                "from \(answer.source == "internet" ? "the internet" : "subnet '\(answer.source)'")\(answer.target.map { " to subnet '\($0)'" } ?? "")"
             if answer.reachable {
                 out += "  \(between): reachable\n" + answer.path.map { "    \($0)\n" }.joined()
             } else {
@@ -58,12 +59,16 @@ struct WhyCommand: ParsableCommand {
             "from": report.from, "to": report.to, "port": report.port as Any? ?? NSNull(),
             "reachable": report.reachable,
             "answers": report.answers.map { answer -> [String: Any] in
-                var item: [String: Any] = ["source": answer.source, "target": answer.target as Any? ?? NSNull(),
-                                           "reachable": answer.reachable, "path": answer.path]
+                var item: [String: Any] = [
+                    "source": answer.source, "target": answer.target as Any? ?? NSNull(),
+                    "reachable": answer.reachable, "path": answer.path,
+                ]
                 if let reason = answer.reason { item["reason"] = reason }
                 return item
             },
         ]
-        return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+        return String(
+            decoding: try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]),
+            as: UTF8.self)
     }
 }

@@ -44,7 +44,7 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible, Comparable {
         }
         let width = family == .v4 ? 32 : 128
         guard !prefixText.isEmpty, prefixText.allSatisfy(\.isASCII), prefixText.allSatisfy(\.isNumber),
-              prefixText.count <= 3, let prefix = Int(prefixText), prefix <= width
+            prefixText.count <= 3, let prefix = Int(prefixText), prefix <= width
         else {
             throw .malformed("'\(prefixText)' is not a prefix length from 0 to \(width)")
         }
@@ -93,8 +93,10 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible, Comparable {
     public static let anyIPv6 = CIDR(family: .v6, network: 0, prefixLength: 0)
 
     /// RFC 1918, RFC 4193 and friends: addresses that are never routed on the internet.
-    public static let privateBlocks: [CIDR] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
-                                               "169.254.0.0/16", "fc00::/7", "fe80::/10", "::1/128"].map { try! CIDR(parsing: $0) }
+    public static let privateBlocks: [CIDR] = [
+        "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
+        "169.254.0.0/16", "fc00::/7", "fe80::/10", "::1/128",
+    ].map { try! CIDR(parsing: $0) }
 
     public var isPrivateRange: Bool { CIDR.privateBlocks.contains { $0.contains(self) } }
 
@@ -125,7 +127,7 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible, Comparable {
         for part in parts {
             // No leading zeros: "010" is octal in some parsers and rejected by AWS.
             guard !part.isEmpty, part.count <= 3, part.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  part == "0" || !part.hasPrefix("0"), let octet = UInt32(part), octet <= 255
+                part == "0" || !part.hasPrefix("0"), let octet = UInt32(part), octet <= 255
             else { return nil }
             value = value << 8 | octet
         }
@@ -167,7 +169,9 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible, Comparable {
         // RFC 5952: compress the longest run (length >= 2) of zero groups.
         var bestStart = -1, bestLength = 0, runStart = -1
         for (i, g) in groups.enumerated().map({ ($0.offset, $0.element) }) + [(8, UInt16(1))] {
-            if g == 0 && i < 8 { if runStart < 0 { runStart = i } } else if runStart >= 0 {
+            if g == 0 && i < 8 {
+                if runStart < 0 { runStart = i }
+            } else if runStart >= 0 {
                 if i - runStart > bestLength { bestStart = runStart; bestLength = i - runStart }
                 runStart = -1
             }

@@ -126,7 +126,9 @@ public struct AddressSet: Hashable, Sendable, CustomStringConvertible {
     public var isEmpty: Bool { addresses.isEmpty }
     public func contains(_ address: UInt128) -> Bool { addresses.contains(address) }
     public func union(_ other: AddressSet) -> AddressSet { same(other) ? AddressSet(family, addresses.union(other.addresses)) : self }
-    public func intersection(_ other: AddressSet) -> AddressSet { AddressSet(family, same(other) ? addresses.intersection(other.addresses) : IntervalSet()) }
+    public func intersection(_ other: AddressSet) -> AddressSet {
+        AddressSet(family, same(other) ? addresses.intersection(other.addresses) : IntervalSet())
+    }
     public func subtracting(_ other: AddressSet) -> AddressSet { same(other) ? AddressSet(family, addresses.subtracting(other.addresses)) : self }
     public func isSuperset(of other: AddressSet) -> Bool { !same(other) ? other.isEmpty : addresses.isSuperset(of: other.addresses) }
     public func overlaps(_ other: AddressSet) -> Bool { !intersection(other).isEmpty }

@@ -21,9 +21,11 @@ public struct Spec: Sendable {
         return String(base[..<dot])
     }
 
-    public init(file: String, project: Project, network: Network, identity: Identity = .init(),
-                storage: Storage = .init(), messaging: Messaging = .init(), compute: Compute = .init(),
-                warehouse: Warehouse? = nil, pipelines: [Pipeline] = [], suppressions: [Suppression] = []) {
+    public init(
+        file: String, project: Project, network: Network, identity: Identity = .init(),
+        storage: Storage = .init(), messaging: Messaging = .init(), compute: Compute = .init(),
+        warehouse: Warehouse? = nil, pipelines: [Pipeline] = [], suppressions: [Suppression] = []
+    ) {
         self.file = file
         self.project = project
         self.network = network
@@ -46,8 +48,10 @@ public struct Project: Sendable {
     public var tags: [(key: String, value: String)]
     public var location: SourceLocation
 
-    public init(name: String, region: String, account: String? = nil, tags: [(key: String, value: String)] = [],
-                location: SourceLocation = .unknown) {
+    public init(
+        name: String, region: String, account: String? = nil, tags: [(key: String, value: String)] = [],
+        location: SourceLocation = .unknown
+    ) {
         self.name = name
         self.region = region
         self.account = account
@@ -75,9 +79,11 @@ public struct Network: Sendable {
     public var securityGroups: [SecurityGroup]
     public var networkACLs: [NetworkACL]
 
-    public init(vpc: VPC, internetGateway: InternetGateway? = nil, subnets: [Subnet] = [], natGateways: [NATGateway] = [],
-                routeTables: [RouteTable] = [], endpoints: [Endpoint] = [], securityGroups: [SecurityGroup] = [],
-                networkACLs: [NetworkACL] = []) {
+    public init(
+        vpc: VPC, internetGateway: InternetGateway? = nil, subnets: [Subnet] = [], natGateways: [NATGateway] = [],
+        routeTables: [RouteTable] = [], endpoints: [Endpoint] = [], securityGroups: [SecurityGroup] = [],
+        networkACLs: [NetworkACL] = []
+    ) {
         self.vpc = vpc
         self.internetGateway = internetGateway
         self.subnets = subnets
@@ -103,8 +109,10 @@ public struct VPC: Named {
     public var location: SourceLocation
     public var cidrLocation: SourceLocation
 
-    public init(name: String, cidr: CIDR, ipv6: CIDR? = nil, location: SourceLocation = .unknown,
-                cidrLocation: SourceLocation? = nil) {
+    public init(
+        name: String, cidr: CIDR, ipv6: CIDR? = nil, location: SourceLocation = .unknown,
+        cidrLocation: SourceLocation? = nil
+    ) {
         self.name = name
         self.cidr = cidr
         self.ipv6 = ipv6
@@ -142,8 +150,10 @@ public struct Subnet: Named {
     public var location: SourceLocation
     public var cidrLocation: SourceLocation
 
-    public init(name: String, cidr: CIDR, ipv6: CIDR? = nil, availabilityZone: String, type: SubnetType,
-                location: SourceLocation = .unknown, cidrLocation: SourceLocation? = nil) {
+    public init(
+        name: String, cidr: CIDR, ipv6: CIDR? = nil, availabilityZone: String, type: SubnetType,
+        location: SourceLocation = .unknown, cidrLocation: SourceLocation? = nil
+    ) {
         self.name = name
         self.cidr = cidr
         self.ipv6 = ipv6
@@ -233,8 +243,10 @@ public struct Endpoint: Named {
     public var policy: EndpointPolicy
     public var location: SourceLocation
 
-    public init(name: String, service: String, type: EndpointType, routeTables: [String] = [], subnets: [String] = [],
-                securityGroups: [String] = [], policy: EndpointPolicy = .derived, location: SourceLocation = .unknown) {
+    public init(
+        name: String, service: String, type: EndpointType, routeTables: [String] = [], subnets: [String] = [],
+        securityGroups: [String] = [], policy: EndpointPolicy = .derived, location: SourceLocation = .unknown
+    ) {
         self.name = name
         self.service = service
         self.type = type
@@ -305,8 +317,10 @@ public struct SecurityGroupRule: Hashable, Sendable {
     public var peer: Peer
     public var description: String?
     public var location: SourceLocation
-    public init(proto: IPProtocol = .tcp, ports: PortRange, peer: Peer, description: String? = nil,
-                location: SourceLocation = .unknown) {
+    public init(
+        proto: IPProtocol = .tcp, ports: PortRange, peer: Peer, description: String? = nil,
+        location: SourceLocation = .unknown
+    ) {
         self.proto = proto
         self.ports = ports
         self.peer = peer
@@ -323,8 +337,10 @@ public struct SecurityGroup: Named {
     public var egress: [SecurityGroupRule]
     public var location: SourceLocation
 
-    public init(name: String, description: String, ingress: [SecurityGroupRule] = [], egress: [SecurityGroupRule] = [],
-                location: SourceLocation = .unknown) {
+    public init(
+        name: String, description: String, ingress: [SecurityGroupRule] = [], egress: [SecurityGroupRule] = [],
+        location: SourceLocation = .unknown
+    ) {
         self.name = name
         self.description = description
         self.ingress = ingress
@@ -343,8 +359,10 @@ public struct NetworkACLEntry: Hashable, Sendable {
     public var cidr: CIDR
     public var action: RuleAction
     public var location: SourceLocation
-    public init(number: Int, proto: IPProtocol, ports: PortRange, cidr: CIDR, action: RuleAction,
-                location: SourceLocation = .unknown) {
+    public init(
+        number: Int, proto: IPProtocol, ports: PortRange, cidr: CIDR, action: RuleAction,
+        location: SourceLocation = .unknown
+    ) {
         self.number = number
         self.proto = proto
         self.ports = ports
@@ -361,8 +379,10 @@ public struct NetworkACL: Named {
     public var ingress: [NetworkACLEntry]
     public var egress: [NetworkACLEntry]
     public var location: SourceLocation
-    public init(name: String, subnets: [String], ingress: [NetworkACLEntry], egress: [NetworkACLEntry],
-                location: SourceLocation = .unknown) {
+    public init(
+        name: String, subnets: [String], ingress: [NetworkACLEntry], egress: [NetworkACLEntry],
+        location: SourceLocation = .unknown
+    ) {
         self.name = name
         self.subnets = subnets
         self.ingress = ingress.sorted { $0.number < $1.number }

@@ -32,8 +32,10 @@ public struct PipelineSource: Hashable, Sendable {
     public var compression: Compression
     public var csv: CSVOptions?
     public var location: SourceLocation
-    public init(kind: SourceLocationKind, format: SourceFormat, compression: Compression = .auto, csv: CSVOptions? = nil,
-                location: SourceLocation = .unknown) {
+    public init(
+        kind: SourceLocationKind, format: SourceFormat, compression: Compression = .auto, csv: CSVOptions? = nil,
+        location: SourceLocation = .unknown
+    ) {
         self.kind = kind
         self.format = format
         self.compression = compression
@@ -61,8 +63,10 @@ public struct FieldRule: Hashable, Sendable {
     public var pattern: String?
     public var allowed: [String]
     public var location: SourceLocation
-    public init(path: String, type: FieldType = .any, required: Bool = false, pattern: String? = nil, allowed: [String] = [],
-                location: SourceLocation = .unknown) {
+    public init(
+        path: String, type: FieldType = .any, required: Bool = false, pattern: String? = nil, allowed: [String] = [],
+        location: SourceLocation = .unknown
+    ) {
         self.path = path
         self.type = type
         self.required = required
@@ -163,8 +167,10 @@ public struct Mapping: Hashable, Sendable {
     /// Upsert targets only.
     public var merge: MergeRule
     public var location: SourceLocation
-    public init(column: String, source: MappingSource, cast: PostgresType? = nil, transforms: [Transform] = [],
-                mask: Mask? = nil, merge: MergeRule = .last, location: SourceLocation = .unknown) {
+    public init(
+        column: String, source: MappingSource, cast: PostgresType? = nil, transforms: [Transform] = [],
+        mask: Mask? = nil, merge: MergeRule = .last, location: SourceLocation = .unknown
+    ) {
         self.column = column
         self.source = source
         self.cast = cast
@@ -191,8 +197,10 @@ public struct PipelineTarget: Hashable, Sendable {
     public var versionColumn: String?
     public var mappings: [Mapping]
     public var location: SourceLocation
-    public init(table: String, mode: WriteMode, key: [String] = [], versionColumn: String? = nil, mappings: [Mapping],
-                location: SourceLocation = .unknown) {
+    public init(
+        table: String, mode: WriteMode, key: [String] = [], versionColumn: String? = nil, mappings: [Mapping],
+        location: SourceLocation = .unknown
+    ) {
         self.table = table
         self.mode = mode
         self.key = key
@@ -275,10 +283,12 @@ public struct Pipeline: Named {
     public var alarms: Alarms?
     public var maxRejected: RejectLimit
     public var location: SourceLocation
-    public init(name: String, workload: String, schedule: Schedule? = nil, source: PipelineSource, fields: [FieldRule] = [],
-                derived: [DerivedField] = [], filters: [Filter] = [], dedupeKey: [String] = [], targets: [PipelineTarget],
-                quarantine: Quarantine = .init(), postLoad: [PostLoadStep] = [], alarms: Alarms? = nil,
-                maxRejected: RejectLimit = .standard, location: SourceLocation = .unknown) {
+    public init(
+        name: String, workload: String, schedule: Schedule? = nil, source: PipelineSource, fields: [FieldRule] = [],
+        derived: [DerivedField] = [], filters: [Filter] = [], dedupeKey: [String] = [], targets: [PipelineTarget],
+        quarantine: Quarantine = .init(), postLoad: [PostLoadStep] = [], alarms: Alarms? = nil,
+        maxRejected: RejectLimit = .standard, location: SourceLocation = .unknown
+    ) {
         self.maxRejected = maxRejected
         self.name = name
         self.workload = workload

@@ -39,8 +39,10 @@ public struct PolicyStatement: Hashable, Sendable {
     /// Condition operator -> key -> values, e.g. StringLike / s3:prefix / ["events/*"].
     public var conditions: [String: [String: [String]]]
     public var location: SourceLocation
-    public init(sid: String? = nil, effect: RuleAction = .allow, actions: [String], resources: [IAMResource],
-                conditions: [String: [String: [String]]] = [:], location: SourceLocation = .unknown) {
+    public init(
+        sid: String? = nil, effect: RuleAction = .allow, actions: [String], resources: [IAMResource],
+        conditions: [String: [String: [String]]] = [:], location: SourceLocation = .unknown
+    ) {
         self.sid = sid
         self.effect = effect
         self.actions = actions
@@ -58,8 +60,10 @@ public struct Role: Named {
     public var service: String
     public var statements: [PolicyStatement]
     public var location: SourceLocation
-    public init(name: String, workload: String, service: String, statements: [PolicyStatement],
-                location: SourceLocation = .unknown) {
+    public init(
+        name: String, workload: String, service: String, statements: [PolicyStatement],
+        location: SourceLocation = .unknown
+    ) {
         self.name = name
         self.workload = workload
         self.service = service
@@ -89,8 +93,10 @@ public struct LifecycleRule: Hashable, Sendable {
     public var expireDays: Int?
     public var noncurrentExpireDays: Int?
     public var location: SourceLocation
-    public init(id: String, prefix: String, transitions: [(days: Int, storageClass: String)] = [], expireDays: Int? = nil,
-                noncurrentExpireDays: Int? = nil, location: SourceLocation = .unknown) {
+    public init(
+        id: String, prefix: String, transitions: [(days: Int, storageClass: String)] = [], expireDays: Int? = nil,
+        noncurrentExpireDays: Int? = nil, location: SourceLocation = .unknown
+    ) {
         self.id = id
         self.prefix = prefix
         self.transitions = transitions
@@ -116,8 +122,10 @@ public struct BucketNotification: Hashable, Sendable {
     public var suffix: String?
     public var target: NotificationTarget
     public var location: SourceLocation
-    public init(events: [String], prefix: String? = nil, suffix: String? = nil, target: NotificationTarget,
-                location: SourceLocation = .unknown) {
+    public init(
+        events: [String], prefix: String? = nil, suffix: String? = nil, target: NotificationTarget,
+        location: SourceLocation = .unknown
+    ) {
         self.events = events
         self.prefix = prefix
         self.suffix = suffix
@@ -137,9 +145,11 @@ public struct Bucket: Named {
     public var lifecycle: [LifecycleRule]
     public var notifications: [BucketNotification]
     public var location: SourceLocation
-    public init(name: String, purpose: String? = nil, prefixes: [String] = [], encryption: Encryption = .s3Managed,
-                versioning: Bool = true, blockPublicAccess: Bool = true, lifecycle: [LifecycleRule] = [],
-                notifications: [BucketNotification] = [], location: SourceLocation = .unknown) {
+    public init(
+        name: String, purpose: String? = nil, prefixes: [String] = [], encryption: Encryption = .s3Managed,
+        versioning: Bool = true, blockPublicAccess: Bool = true, lifecycle: [LifecycleRule] = [],
+        notifications: [BucketNotification] = [], location: SourceLocation = .unknown
+    ) {
         self.name = name
         self.purpose = purpose
         self.prefixes = prefixes
@@ -158,8 +168,10 @@ public struct DynamoTable: Named {
     public var sortKey: (name: String, type: String)?
     public var ttlAttribute: String?
     public var location: SourceLocation
-    public init(name: String, partitionKey: (name: String, type: String), sortKey: (name: String, type: String)? = nil,
-                ttlAttribute: String? = nil, location: SourceLocation = .unknown) {
+    public init(
+        name: String, partitionKey: (name: String, type: String), sortKey: (name: String, type: String)? = nil,
+        ttlAttribute: String? = nil, location: SourceLocation = .unknown
+    ) {
         self.name = name
         self.partitionKey = partitionKey
         self.sortKey = sortKey
@@ -201,8 +213,10 @@ public struct Queue: Named {
     /// Another queue of the spec that receives messages after `maxReceiveCount` failures.
     public var deadLetter: (queue: String, maxReceiveCount: Int)?
     public var location: SourceLocation
-    public init(name: String, visibilityTimeout: Int = 30, retentionSeconds: Int = 345_600,
-                deadLetter: (queue: String, maxReceiveCount: Int)? = nil, location: SourceLocation = .unknown) {
+    public init(
+        name: String, visibilityTimeout: Int = 30, retentionSeconds: Int = 345_600,
+        deadLetter: (queue: String, maxReceiveCount: Int)? = nil, location: SourceLocation = .unknown
+    ) {
         self.name = name
         self.visibilityTimeout = visibilityTimeout
         self.retentionSeconds = retentionSeconds
@@ -247,8 +261,10 @@ public struct Uses: Hashable, Sendable {
     public var topics: [String] = []
     public var queues: [String] = []
     public var secrets: [String] = []
-    public init(readBuckets: [String] = [], writeBuckets: [String] = [], dynamoTables: [String] = [], topics: [String] = [],
-                queues: [String] = [], secrets: [String] = []) {
+    public init(
+        readBuckets: [String] = [], writeBuckets: [String] = [], dynamoTables: [String] = [], topics: [String] = [],
+        queues: [String] = [], secrets: [String] = []
+    ) {
         self.readBuckets = readBuckets
         self.writeBuckets = writeBuckets
         self.dynamoTables = dynamoTables
@@ -274,10 +290,12 @@ public struct Function: Named {
     public var deadLetterQueue: String?
     public var logRetentionDays: Int
     public var location: SourceLocation
-    public init(name: String, runtime: String, handler: String, architecture: String = "arm64", memoryMB: Int = 1024,
-                timeoutSeconds: Int = 300, reservedConcurrency: Int? = nil, subnets: [String], securityGroups: [String],
-                environment: [(key: String, value: String)] = [], uses: Uses = .init(), deadLetterQueue: String? = nil,
-                logRetentionDays: Int = 30, location: SourceLocation = .unknown) {
+    public init(
+        name: String, runtime: String, handler: String, architecture: String = "arm64", memoryMB: Int = 1024,
+        timeoutSeconds: Int = 300, reservedConcurrency: Int? = nil, subnets: [String], securityGroups: [String],
+        environment: [(key: String, value: String)] = [], uses: Uses = .init(), deadLetterQueue: String? = nil,
+        logRetentionDays: Int = 30, location: SourceLocation = .unknown
+    ) {
         self.name = name
         self.runtime = runtime
         self.handler = handler
@@ -305,8 +323,10 @@ public struct Host: Named {
     public var publicIP: Bool
     public var uses: Uses
     public var location: SourceLocation
-    public init(name: String, purpose: String? = nil, instanceType: String, subnet: String, securityGroups: [String],
-                publicIP: Bool = false, uses: Uses = .init(), location: SourceLocation = .unknown) {
+    public init(
+        name: String, purpose: String? = nil, instanceType: String, subnet: String, securityGroups: [String],
+        publicIP: Bool = false, uses: Uses = .init(), location: SourceLocation = .unknown
+    ) {
         self.name = name
         self.purpose = purpose
         self.instanceType = instanceType

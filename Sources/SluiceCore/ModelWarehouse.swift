@@ -19,8 +19,10 @@ public struct Column: Hashable, Sendable {
     /// `GENERATED ALWAYS AS IDENTITY`: numbered by the database, no sequence grant needed to insert.
     public var identity: Bool
     public var location: SourceLocation
-    public init(name: String, type: PostgresType, notNull: Bool = false, defaultExpression: String? = nil,
-                description: String? = nil, identity: Bool = false, location: SourceLocation = .unknown) {
+    public init(
+        name: String, type: PostgresType, notNull: Bool = false, defaultExpression: String? = nil,
+        description: String? = nil, identity: Bool = false, location: SourceLocation = .unknown
+    ) {
         self.name = name
         self.type = type
         self.notNull = notNull || identity
@@ -38,8 +40,10 @@ public struct ForeignKey: Hashable, Sendable {
     public var referencedColumns: [String]
     public var onDelete: String?
     public var location: SourceLocation
-    public init(columns: [String], referencedTable: String, referencedColumns: [String], onDelete: String? = nil,
-                location: SourceLocation = .unknown) {
+    public init(
+        columns: [String], referencedTable: String, referencedColumns: [String], onDelete: String? = nil,
+        location: SourceLocation = .unknown
+    ) {
         self.columns = columns
         self.referencedTable = referencedTable
         self.referencedColumns = referencedColumns
@@ -67,8 +71,10 @@ public struct Index: Hashable, Sendable {
     public var method: String
     public var whereClause: String?
     public var location: SourceLocation
-    public init(name: String, columns: [String], unique: Bool = false, method: String = "btree", whereClause: String? = nil,
-                location: SourceLocation = .unknown) {
+    public init(
+        name: String, columns: [String], unique: Bool = false, method: String = "btree", whereClause: String? = nil,
+        location: SourceLocation = .unknown
+    ) {
         self.name = name
         self.columns = columns
         self.unique = unique
@@ -89,9 +95,11 @@ public struct Table: Named {
     public var indexes: [Index]
     public var description: String?
     public var location: SourceLocation
-    public init(schema: String, name: String, columns: [Column], primaryKey: [String] = [], uniques: [[String]] = [],
-                foreignKeys: [ForeignKey] = [], checks: [CheckConstraint] = [], indexes: [Index] = [],
-                description: String? = nil, location: SourceLocation = .unknown) {
+    public init(
+        schema: String, name: String, columns: [Column], primaryKey: [String] = [], uniques: [[String]] = [],
+        foreignKeys: [ForeignKey] = [], checks: [CheckConstraint] = [], indexes: [Index] = [],
+        description: String? = nil, location: SourceLocation = .unknown
+    ) {
         self.schema = schema
         self.name = name
         self.columns = columns
@@ -125,8 +133,10 @@ public struct View: Named {
     /// Materialized views: the columns of the unique index that REFRESH … CONCURRENTLY needs.
     public var uniqueKey: [String]
     public var location: SourceLocation
-    public init(schema: String, name: String, sql: String, materialized: Bool = false, uniqueKey: [String] = [],
-                location: SourceLocation = .unknown) {
+    public init(
+        schema: String, name: String, sql: String, materialized: Bool = false, uniqueKey: [String] = [],
+        location: SourceLocation = .unknown
+    ) {
         self.schema = schema
         self.name = name
         self.sql = sql
@@ -181,10 +191,12 @@ public struct Warehouse: Named {
     public var views: [View]
     public var roles: [DatabaseRole]
     public var location: SourceLocation
-    public init(name: String, engine: WarehouseEngine, subnets: [String], securityGroups: [String], port: Int = 5432,
-                database: String, credentialsSecret: String, clients: [String], publiclyAccessible: Bool = false,
-                schemas: [String], tables: [Table] = [], views: [View] = [], roles: [DatabaseRole] = [],
-                location: SourceLocation = .unknown) {
+    public init(
+        name: String, engine: WarehouseEngine, subnets: [String], securityGroups: [String], port: Int = 5432,
+        database: String, credentialsSecret: String, clients: [String], publiclyAccessible: Bool = false,
+        schemas: [String], tables: [Table] = [], views: [View] = [], roles: [DatabaseRole] = [],
+        location: SourceLocation = .unknown
+    ) {
         self.name = name
         self.engine = engine
         self.subnets = subnets

@@ -31,19 +31,25 @@ public struct Statement: Sendable {
     let node: SpecNode
 
     /// `conditions` is `[operator: [key: values]]`, e.g. `["StringLike": ["s3:prefix": ["events/*"]]]`.
-    public init(sid: String? = nil, effect: RuleAction? = nil, actions: [String], resources: [IAMResource],
-                conditions: [String: [String: [String]]]? = nil,
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        sid: String? = nil, effect: RuleAction? = nil, actions: [String], resources: [IAMResource],
+        conditions: [String: [String: [String]]]? = nil,
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
         let conditionNode = conditions.map { conditions in
-            SpecNode(kind: .mapping(conditions.sorted { $0.key < $1.key }.map { op, entries in
-                (op, SpecNode(kind: .mapping(entries.sorted { $0.key < $1.key }.map { ($0.key, .strings($0.value, at: at)) }), site: at))
-            }), site: at)
+            SpecNode(
+                kind: .mapping(
+                    conditions.sorted { $0.key < $1.key }.map { op, entries in
+                        (op, SpecNode(kind: .mapping(entries.sorted { $0.key < $1.key }.map { ($0.key, .strings($0.value, at: at)) }), site: at))
+                    }), site: at)
         }
-        node = .mapping(at, [
-            ("sid", at.string(sid)), ("effect", at.word(effect)), ("actions", at.strings(actions)),
-            ("resources", at.strings(resources.map(\.text))), ("conditions", conditionNode),
-        ])
+        node = .mapping(
+            at,
+            [
+                ("sid", at.string(sid)), ("effect", at.word(effect)), ("actions", at.strings(actions)),
+                ("resources", at.strings(resources.map(\.text))), ("conditions", conditionNode),
+            ])
     }
 }
 
@@ -51,12 +57,20 @@ public struct Statement: Sendable {
 public struct Role: SpecPart {
     public let contributions: [Contribution]
 
-    public init(_ name: String, workload: String, statements: [Statement] = [],
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ name: String, workload: String, statements: [Statement] = [],
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
-        contributions = [.append("identity", "roles", item: .mapping(at, [
-            ("name", at.string(name)), ("workload", at.string(workload)),
-            ("statements", statements.isEmpty ? nil : .list(statements.map(\.node), at: at)),
-        ]))]
+        contributions = [
+            .append(
+                "identity", "roles",
+                item: .mapping(
+                    at,
+                    [
+                        ("name", at.string(name)), ("workload", at.string(workload)),
+                        ("statements", statements.isEmpty ? nil : .list(statements.map(\.node), at: at)),
+                    ]))
+        ]
     }
 }

@@ -13,9 +13,11 @@ public struct VPC: SpecPart {
     public let contributions: [Contribution]
 
     /// `name` nil is the loader's default name, `vpc`.
-    public init(_ name: String? = nil, cidr: String, ipv6CIDR: String? = nil,
-                file: String = #filePath, line: Int = #line, column: Int = #column,
-                @NetworkBuilder _ content: () -> [any NetworkPart]) {
+    public init(
+        _ name: String? = nil, cidr: String, ipv6CIDR: String? = nil,
+        file: String = #filePath, line: Int = #line, column: Int = #column,
+        @NetworkBuilder _ content: () -> [any NetworkPart]
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
         var network = SpecNode.mapping(at)
         network.add(.set("vpc", to: .mapping(at, [("name", at.string(name)), ("cidr", at.string(cidr)), ("ipv6_cidr", at.string(ipv6CIDR))])))
@@ -38,13 +40,21 @@ public struct Subnet: NetworkPart {
     public let contributions: [Contribution]
 
     /// `az` is a zone letter (`"a"`) or a full zone name of the project's region.
-    public init(_ name: String, cidr: String, ipv6CIDR: String? = nil, az: String, type: SubnetType,
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ name: String, cidr: String, ipv6CIDR: String? = nil, az: String, type: SubnetType,
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
-        contributions = [.append("subnets", item: .mapping(at, [
-            ("name", at.string(name)), ("cidr", at.string(cidr)), ("ipv6_cidr", at.string(ipv6CIDR)), ("az", at.string(az)),
-            ("type", at.word(type)),
-        ]))]
+        contributions = [
+            .append(
+                "subnets",
+                item: .mapping(
+                    at,
+                    [
+                        ("name", at.string(name)), ("cidr", at.string(cidr)), ("ipv6_cidr", at.string(ipv6CIDR)), ("az", at.string(az)),
+                        ("type", at.word(type)),
+                    ]))
+        ]
     }
 }
 
@@ -71,13 +81,21 @@ public struct NATGateway: NetworkPart {
 public struct RouteTable: NetworkPart {
     public let contributions: [Contribution]
 
-    public init(_ name: String, subnets: [String], routes: [Route] = [],
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ name: String, subnets: [String], routes: [Route] = [],
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
-        contributions = [.append("route_tables", item: .mapping(at, [
-            ("name", at.string(name)), ("subnets", at.strings(subnets)),
-            ("routes", routes.isEmpty ? nil : .list(routes.map { $0.node(at) }, at: at)),
-        ]))]
+        contributions = [
+            .append(
+                "route_tables",
+                item: .mapping(
+                    at,
+                    [
+                        ("name", at.string(name)), ("subnets", at.strings(subnets)),
+                        ("routes", routes.isEmpty ? nil : .list(routes.map { $0.node(at) }, at: at)),
+                    ]))
+        ]
     }
 }
 
@@ -139,14 +157,22 @@ public enum EndpointPolicy: Sendable {
 public struct GatewayEndpoint: NetworkPart {
     public let contributions: [Contribution]
 
-    public init(_ name: String, service: AWSService, routeTables: [String]? = nil, policy: EndpointPolicy? = nil,
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ name: String, service: AWSService, routeTables: [String]? = nil, policy: EndpointPolicy? = nil,
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
         let defaultType = service == .s3 || service == .dynamodb
-        contributions = [.append("endpoints", item: .mapping(at, [
-            ("name", at.string(name)), ("service", at.string(service.rawValue)), ("type", defaultType ? nil : at.string("gateway")),
-            ("route_tables", at.strings(routeTables)), ("policy", policy?.node(at)),
-        ]))]
+        contributions = [
+            .append(
+                "endpoints",
+                item: .mapping(
+                    at,
+                    [
+                        ("name", at.string(name)), ("service", at.string(service.rawValue)), ("type", defaultType ? nil : at.string("gateway")),
+                        ("route_tables", at.strings(routeTables)), ("policy", policy?.node(at)),
+                    ]))
+        ]
     }
 }
 
@@ -154,14 +180,22 @@ public struct GatewayEndpoint: NetworkPart {
 public struct InterfaceEndpoint: NetworkPart {
     public let contributions: [Contribution]
 
-    public init(_ name: String, service: AWSService, subnets: [String], securityGroups: [String]? = nil,
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ name: String, service: AWSService, subnets: [String], securityGroups: [String]? = nil,
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
         let defaultType = !(service == .s3 || service == .dynamodb)
-        contributions = [.append("endpoints", item: .mapping(at, [
-            ("name", at.string(name)), ("service", at.string(service.rawValue)), ("type", defaultType ? nil : at.string("interface")),
-            ("subnets", at.strings(subnets)), ("security_groups", at.strings(securityGroups)),
-        ]))]
+        contributions = [
+            .append(
+                "endpoints",
+                item: .mapping(
+                    at,
+                    [
+                        ("name", at.string(name)), ("service", at.string(service.rawValue)), ("type", defaultType ? nil : at.string("interface")),
+                        ("subnets", at.strings(subnets)), ("security_groups", at.strings(securityGroups)),
+                    ]))
+        ]
     }
 }
 
@@ -226,9 +260,11 @@ public typealias SecurityGroupBuilder = PartsBuilder<any SecurityGroupRule>
 public struct SecurityGroup: NetworkPart {
     public let contributions: [Contribution]
 
-    public init(_ name: String, description: String? = nil, outbound: Outbound = .rules,
-                file: String = #filePath, line: Int = #line, column: Int = #column,
-                @SecurityGroupBuilder _ rules: () -> [any SecurityGroupRule] = { [] }) {
+    public init(
+        _ name: String, description: String? = nil, outbound: Outbound = .rules,
+        file: String = #filePath, line: Int = #line, column: Int = #column,
+        @SecurityGroupBuilder _ rules: () -> [any SecurityGroupRule] = { [] }
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
         var group = SpecNode.mapping(at, [("name", at.string(name)), ("description", at.string(description))])
         if outbound == .none { group.add(.set("egress", to: .list([], at: at))) }
@@ -238,8 +274,12 @@ public struct SecurityGroup: NetworkPart {
 }
 
 private func ruleNode(_ port: Port?, _ proto: IPProtocol?, _ peer: Peer, _ description: String?, _ at: DeclarationSite) -> SpecNode {
-    .mapping(at, [("protocol", at.word(proto)), port.map { $0.pair(at) } ?? ("port", nil), peer.pair(at),
-                  ("description", at.string(description))])
+    .mapping(
+        at,
+        [
+            ("protocol", at.word(proto)), port.map { $0.pair(at) } ?? ("port", nil), peer.pair(at),
+            ("description", at.string(description)),
+        ])
 }
 
 /// An inbound rule: `Ingress(.postgres, from: "etl", description: "ETL loads")`.
@@ -247,8 +287,10 @@ public struct Ingress: SecurityGroupRule {
     public let contributions: [Contribution]
 
     /// `port` may be nil only for `protocol: .all` or `.icmp`.
-    public init(_ port: Port?, protocol proto: IPProtocol? = nil, from peer: Peer, description: String? = nil,
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ port: Port?, protocol proto: IPProtocol? = nil, from peer: Peer, description: String? = nil,
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
         contributions = [.append("ingress", item: ruleNode(port, proto, peer, description, at))]
     }
@@ -258,8 +300,10 @@ public struct Ingress: SecurityGroupRule {
 public struct Egress: SecurityGroupRule {
     public let contributions: [Contribution]
 
-    public init(_ port: Port?, protocol proto: IPProtocol? = nil, to peer: Peer, description: String? = nil,
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ port: Port?, protocol proto: IPProtocol? = nil, to peer: Peer, description: String? = nil,
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
         contributions = [.append("egress", item: ruleNode(port, proto, peer, description, at))]
     }
@@ -271,14 +315,22 @@ public enum RuleAction: String, Sendable { case allow, deny }
 public struct NetworkACL: NetworkPart {
     public let contributions: [Contribution]
 
-    public init(_ name: String, subnets: [String], ingress: [ACLEntry] = [], egress: [ACLEntry] = [],
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ name: String, subnets: [String], ingress: [ACLEntry] = [], egress: [ACLEntry] = [],
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
-        contributions = [.append("network_acls", item: .mapping(at, [
-            ("name", at.string(name)), ("subnets", at.strings(subnets)),
-            ("ingress", ingress.isEmpty ? nil : .list(ingress.map(\.node), at: at)),
-            ("egress", egress.isEmpty ? nil : .list(egress.map(\.node), at: at)),
-        ]))]
+        contributions = [
+            .append(
+                "network_acls",
+                item: .mapping(
+                    at,
+                    [
+                        ("name", at.string(name)), ("subnets", at.strings(subnets)),
+                        ("ingress", ingress.isEmpty ? nil : .list(ingress.map(\.node), at: at)),
+                        ("egress", egress.isEmpty ? nil : .list(egress.map(\.node), at: at)),
+                    ]))
+        ]
     }
 }
 
@@ -286,10 +338,16 @@ public struct NetworkACL: NetworkPart {
 public struct ACLEntry: Sendable {
     let node: SpecNode
 
-    public init(_ rule: Int, _ action: RuleAction, protocol proto: IPProtocol? = nil, ports: Port? = nil, cidr: String,
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ rule: Int, _ action: RuleAction, protocol proto: IPProtocol? = nil, ports: Port? = nil, cidr: String,
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
-        node = .mapping(at, [("rule", at.int(rule)), ("protocol", at.word(proto)), ports.map { $0.pair(at) } ?? ("port", nil),
-                             ("cidr", at.string(cidr)), ("action", at.word(action))])
+        node = .mapping(
+            at,
+            [
+                ("rule", at.int(rule)), ("protocol", at.word(proto)), ports.map { $0.pair(at) } ?? ("port", nil),
+                ("cidr", at.string(cidr)), ("action", at.word(action)),
+            ])
     }
 }

@@ -27,16 +27,26 @@ public struct SourceFormat: Sendable {
     public static let csv = SourceFormat(word: "csv", csvOptions: nil)
 
     public static func csv(header: Bool? = nil, delimiter: Character? = nil, quote: Character? = nil) -> SourceFormat {
-        SourceFormat(word: "csv", csvOptions: [("header", header.map { $0 ? "true" : "false" }), ("delimiter", delimiter.map { String($0) }),
-                                               ("quote", quote.map { String($0) })])
+        SourceFormat(
+            word: "csv",
+            csvOptions: [
+                ("header", header.map { $0 ? "true" : "false" }), ("delimiter", delimiter.map { String($0) }),
+                ("quote", quote.map { String($0) }),
+            ])
     }
 
     func pairs(_ at: DeclarationSite) -> [(String, SpecNode?)] {
         var pairs: [(String, SpecNode?)] = [("format", at.string(word))]
         if let csvOptions {
-            pairs.append(("csv", .mapping(at, csvOptions.map { key, value in
-                (key, value.map { key == "header" ? .plain($0, at: at) : .string($0, at: at) })
-            })))
+            pairs.append(
+                (
+                    "csv",
+                    .mapping(
+                        at,
+                        csvOptions.map { key, value in
+                            (key, value.map { key == "header" ? .plain($0, at: at) : .string($0, at: at) })
+                        })
+                ))
         }
         return pairs
     }
@@ -49,11 +59,19 @@ public enum Compression: String, Sendable { case uncompressed = "none", gzip, au
 public struct BucketSource: PipelinePart {
     public let contributions: [Contribution]
 
-    public init(_ bucket: String, prefix: String? = nil, format: SourceFormat, compression: Compression? = nil,
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ bucket: String, prefix: String? = nil, format: SourceFormat, compression: Compression? = nil,
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
-        contributions = [.set("source", to: .mapping(at, [("bucket", at.string(bucket)), ("prefix", at.string(prefix))]
-            + format.pairs(at) + [("compression", at.word(compression))]))]
+        contributions = [
+            .set(
+                "source",
+                to: .mapping(
+                    at,
+                    [("bucket", at.string(bucket)), ("prefix", at.string(prefix))]
+                        + format.pairs(at) + [("compression", at.word(compression))]))
+        ]
     }
 }
 
@@ -61,11 +79,19 @@ public struct BucketSource: PipelinePart {
 public struct FolderSource: PipelinePart {
     public let contributions: [Contribution]
 
-    public init(_ folder: String, format: SourceFormat, compression: Compression? = nil,
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ folder: String, format: SourceFormat, compression: Compression? = nil,
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
-        contributions = [.set("source", to: .mapping(at, [("folder", at.string(folder))] + format.pairs(at)
-            + [("compression", at.word(compression))]))]
+        contributions = [
+            .set(
+                "source",
+                to: .mapping(
+                    at,
+                    [("folder", at.string(folder))] + format.pairs(at)
+                        + [("compression", at.word(compression))]))
+        ]
     }
 }
 
@@ -78,12 +104,20 @@ public struct Field: PipelinePart {
     public let contributions: [Contribution]
 
     /// `path` is a dotted JSON path (`user.id`) or a CSV column name; `allowed` is YAML's `enum`.
-    public init(_ path: String, _ type: FieldType? = nil, required: Bool? = nil, pattern: String? = nil, allowed: [String]? = nil,
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ path: String, _ type: FieldType? = nil, required: Bool? = nil, pattern: String? = nil, allowed: [String]? = nil,
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
-        contributions = [.set("fields", path, to: .mapping(at, [
-            ("type", at.word(type)), ("required", at.bool(required)), ("pattern", at.string(pattern)), ("enum", at.strings(allowed)),
-        ]))]
+        contributions = [
+            .set(
+                "fields", path,
+                to: .mapping(
+                    at,
+                    [
+                        ("type", at.word(type)), ("required", at.bool(required)), ("pattern", at.string(pattern)), ("enum", at.strings(allowed)),
+                    ]))
+        ]
     }
 }
 
@@ -119,8 +153,10 @@ public struct Filter: PipelinePart {
 
     public let contributions: [Contribution]
 
-    public init(_ name: String? = nil, field: String, _ condition: Condition,
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ name: String? = nil, field: String, _ condition: Condition,
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
         let pair: (String, SpecNode?)
         switch condition {
@@ -183,9 +219,11 @@ public typealias TargetBuilder = PartsBuilder<any TargetPart>
 public struct Assign: TargetPart {
     public let contributions: [Contribution]
 
-    public init(_ column: String, _ source: ColumnSource, transform: [Transform]? = nil, map: [String: String]? = nil,
-                mapDefault: String? = nil, cast: PostgresType? = nil, mask: Mask? = nil, merge: Merge? = nil,
-                file: String = #filePath, line: Int = #line, column columnNumber: Int = #column) {
+    public init(
+        _ column: String, _ source: ColumnSource, transform: [Transform]? = nil, map: [String: String]? = nil,
+        mapDefault: String? = nil, cast: PostgresType? = nil, mask: Mask? = nil, merge: Merge? = nil,
+        file: String = #filePath, line: Int = #line, column columnNumber: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: columnNumber)
         let sourcePair: (String, SpecNode?)
         switch source {
@@ -211,12 +249,18 @@ public struct Assign: TargetPart {
 public struct Target: PipelinePart {
     public let contributions: [Contribution]
 
-    public init(_ table: String, mode: WriteMode = .append,
-                file: String = #filePath, line: Int = #line, column: Int = #column,
-                @TargetBuilder _ columns: () -> [any TargetPart]) {
+    public init(
+        _ table: String, mode: WriteMode = .append,
+        file: String = #filePath, line: Int = #line, column: Int = #column,
+        @TargetBuilder _ columns: () -> [any TargetPart]
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
-        var target = SpecNode.mapping(at, [("table", at.string(table)), ("mode", at.string(mode.word)), ("key", at.strings(mode.key)),
-                                           ("version_column", at.string(mode.versionColumn))])
+        var target = SpecNode.mapping(
+            at,
+            [
+                ("table", at.string(table)), ("mode", at.string(mode.word)), ("key", at.strings(mode.key)),
+                ("version_column", at.string(mode.versionColumn)),
+            ])
         target.add(columns().flatMap(\.contributions))
         contributions = [.append("targets", item: target)]
     }
@@ -293,12 +337,18 @@ public struct MaxRejected: PipelinePart {
 public struct Pipeline: SpecPart {
     public let contributions: [Contribution]
 
-    public init(_ name: String, workload: String, schedule: Schedule? = nil,
-                file: String = #filePath, line: Int = #line, column: Int = #column,
-                @PipelineBuilder _ content: () -> [any PipelinePart]) {
+    public init(
+        _ name: String, workload: String, schedule: Schedule? = nil,
+        file: String = #filePath, line: Int = #line, column: Int = #column,
+        @PipelineBuilder _ content: () -> [any PipelinePart]
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
-        var pipeline = SpecNode.mapping(at, [("name", at.string(name)), ("workload", at.string(workload)),
-                                             ("schedule", at.string(schedule?.expression))])
+        var pipeline = SpecNode.mapping(
+            at,
+            [
+                ("name", at.string(name)), ("workload", at.string(workload)),
+                ("schedule", at.string(schedule?.expression)),
+            ])
         pipeline.add(content().flatMap(\.contributions))
         contributions = [.append("pipelines", item: pipeline)]
     }

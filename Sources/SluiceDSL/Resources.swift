@@ -16,17 +16,27 @@ public enum StorageClass: String, Sendable {
 public struct LifecycleRule: Sendable {
     let node: SpecNode
 
-    public init(_ id: String? = nil, prefix: String? = nil, transitions: [(days: Int, storageClass: StorageClass)] = [],
-                expireDays: Int? = nil, noncurrentExpireDays: Int? = nil,
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ id: String? = nil, prefix: String? = nil, transitions: [(days: Int, storageClass: StorageClass)] = [],
+        expireDays: Int? = nil, noncurrentExpireDays: Int? = nil,
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
-        node = .mapping(at, [
-            ("id", at.string(id)), ("prefix", at.string(prefix)),
-            ("transitions", transitions.isEmpty ? nil : .list(transitions.map {
-                .mapping(at, [("days", at.int($0.days)), ("storage_class", at.word($0.storageClass))])
-            }, at: at)),
-            ("expire_days", at.int(expireDays)), ("noncurrent_expire_days", at.int(noncurrentExpireDays)),
-        ])
+        node = .mapping(
+            at,
+            [
+                ("id", at.string(id)), ("prefix", at.string(prefix)),
+                (
+                    "transitions",
+                    transitions.isEmpty
+                        ? nil
+                        : .list(
+                            transitions.map {
+                                .mapping(at, [("days", at.int($0.days)), ("storage_class", at.word($0.storageClass))])
+                            }, at: at)
+                ),
+                ("expire_days", at.int(expireDays)), ("noncurrent_expire_days", at.int(noncurrentExpireDays)),
+            ])
     }
 }
 
@@ -47,11 +57,17 @@ public struct BucketNotification: Sendable {
     let node: SpecNode
 
     /// No `events` means `s3:ObjectCreated:*`.
-    public init(_ target: NotificationTarget, events: [String]? = nil, prefix: String? = nil, suffix: String? = nil,
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ target: NotificationTarget, events: [String]? = nil, prefix: String? = nil, suffix: String? = nil,
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
-        node = .mapping(at, [("events", at.strings(events)), ("prefix", at.string(prefix)), ("suffix", at.string(suffix)),
-                             (target.pair.0, at.string(target.pair.1))])
+        node = .mapping(
+            at,
+            [
+                ("events", at.strings(events)), ("prefix", at.string(prefix)), ("suffix", at.string(suffix)),
+                (target.pair.0, at.string(target.pair.1)),
+            ])
     }
 }
 
@@ -59,18 +75,26 @@ public struct BucketNotification: Sendable {
 public struct Bucket: SpecPart {
     public let contributions: [Contribution]
 
-    public init(_ name: String, purpose: String? = nil, prefixes: [String]? = nil, encryption: BucketEncryption? = nil,
-                kmsKey: String? = nil, versioning: Bool? = nil, blockPublicAccess: Bool? = nil,
-                lifecycle: [LifecycleRule] = [], notifications: [BucketNotification] = [],
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ name: String, purpose: String? = nil, prefixes: [String]? = nil, encryption: BucketEncryption? = nil,
+        kmsKey: String? = nil, versioning: Bool? = nil, blockPublicAccess: Bool? = nil,
+        lifecycle: [LifecycleRule] = [], notifications: [BucketNotification] = [],
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
-        contributions = [.append("storage", "buckets", item: .mapping(at, [
-            ("name", at.string(name)), ("purpose", at.string(purpose)), ("prefixes", at.strings(prefixes)),
-            ("encryption", at.word(encryption)), ("kms_key", at.string(kmsKey)), ("versioning", at.bool(versioning)),
-            ("block_public_access", at.bool(blockPublicAccess)),
-            ("lifecycle", lifecycle.isEmpty ? nil : .list(lifecycle.map(\.node), at: at)),
-            ("notifications", notifications.isEmpty ? nil : .list(notifications.map(\.node), at: at)),
-        ]))]
+        contributions = [
+            .append(
+                "storage", "buckets",
+                item: .mapping(
+                    at,
+                    [
+                        ("name", at.string(name)), ("purpose", at.string(purpose)), ("prefixes", at.strings(prefixes)),
+                        ("encryption", at.word(encryption)), ("kms_key", at.string(kmsKey)), ("versioning", at.bool(versioning)),
+                        ("block_public_access", at.bool(blockPublicAccess)),
+                        ("lifecycle", lifecycle.isEmpty ? nil : .list(lifecycle.map(\.node), at: at)),
+                        ("notifications", notifications.isEmpty ? nil : .list(notifications.map(\.node), at: at)),
+                    ]))
+        ]
     }
 }
 
@@ -80,16 +104,24 @@ public enum DynamoKeyType: String, Sendable { case string = "S", number = "N", b
 public struct DynamoDBTable: SpecPart {
     public let contributions: [Contribution]
 
-    public init(_ name: String, partitionKey: String, _ partitionType: DynamoKeyType? = nil,
-                sortKey: String? = nil, _ sortType: DynamoKeyType? = nil, ttlAttribute: String? = nil,
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ name: String, partitionKey: String, _ partitionType: DynamoKeyType? = nil,
+        sortKey: String? = nil, _ sortType: DynamoKeyType? = nil, ttlAttribute: String? = nil,
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
-        contributions = [.append("storage", "dynamodb_tables", item: .mapping(at, [
-            ("name", at.string(name)),
-            ("partition_key", .mapping(at, [("name", at.string(partitionKey)), ("type", at.word(partitionType))])),
-            ("sort_key", sortKey.map { .mapping(at, [("name", at.string($0)), ("type", at.word(sortType))]) }),
-            ("ttl_attribute", at.string(ttlAttribute)),
-        ]))]
+        contributions = [
+            .append(
+                "storage", "dynamodb_tables",
+                item: .mapping(
+                    at,
+                    [
+                        ("name", at.string(name)),
+                        ("partition_key", .mapping(at, [("name", at.string(partitionKey)), ("type", at.word(partitionType))])),
+                        ("sort_key", sortKey.map { .mapping(at, [("name", at.string($0)), ("type", at.word(sortType))]) }),
+                        ("ttl_attribute", at.string(ttlAttribute)),
+                    ]))
+        ]
     }
 }
 
@@ -97,12 +129,20 @@ public struct DynamoDBTable: SpecPart {
 public struct Topic: SpecPart {
     public let contributions: [Contribution]
 
-    public init(_ name: String, email: [String]? = nil, queues: [String]? = nil,
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ name: String, email: [String]? = nil, queues: [String]? = nil,
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
-        contributions = [.append("messaging", "topics", item: .mapping(at, [
-            ("name", at.string(name)), ("email", at.strings(email)), ("queues", at.strings(queues)),
-        ]))]
+        contributions = [
+            .append(
+                "messaging", "topics",
+                item: .mapping(
+                    at,
+                    [
+                        ("name", at.string(name)), ("email", at.strings(email)), ("queues", at.strings(queues)),
+                    ]))
+        ]
     }
 }
 
@@ -110,14 +150,22 @@ public struct Topic: SpecPart {
 public struct Queue: SpecPart {
     public let contributions: [Contribution]
 
-    public init(_ name: String, visibilityTimeout: Int? = nil, retentionSeconds: Int? = nil,
-                deadLetter: String? = nil, maxReceiveCount: Int? = nil,
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ name: String, visibilityTimeout: Int? = nil, retentionSeconds: Int? = nil,
+        deadLetter: String? = nil, maxReceiveCount: Int? = nil,
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
-        contributions = [.append("messaging", "queues", item: .mapping(at, [
-            ("name", at.string(name)), ("visibility_timeout", at.int(visibilityTimeout)), ("retention_seconds", at.int(retentionSeconds)),
-            ("dead_letter", deadLetter.map { .mapping(at, [("queue", at.string($0)), ("max_receive_count", at.int(maxReceiveCount))]) }),
-        ]))]
+        contributions = [
+            .append(
+                "messaging", "queues",
+                item: .mapping(
+                    at,
+                    [
+                        ("name", at.string(name)), ("visibility_timeout", at.int(visibilityTimeout)), ("retention_seconds", at.int(retentionSeconds)),
+                        ("dead_letter", deadLetter.map { .mapping(at, [("queue", at.string($0)), ("max_receive_count", at.int(maxReceiveCount))]) }),
+                    ]))
+        ]
     }
 }
 
@@ -125,12 +173,20 @@ public struct Queue: SpecPart {
 public struct Secret: SpecPart {
     public let contributions: [Contribution]
 
-    public init(_ name: String, description: String? = nil, generateFor user: String? = nil,
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ name: String, description: String? = nil, generateFor user: String? = nil,
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
-        contributions = [.append("messaging", "secrets", item: .mapping(at, [
-            ("name", at.string(name)), ("description", at.string(description)), ("generate_for", at.string(user)),
-        ]))]
+        contributions = [
+            .append(
+                "messaging", "secrets",
+                item: .mapping(
+                    at,
+                    [
+                        ("name", at.string(name)), ("description", at.string(description)), ("generate_for", at.string(user)),
+                    ]))
+        ]
     }
 }
 
@@ -138,8 +194,10 @@ public struct Secret: SpecPart {
 public struct Uses: Sendable {
     let readBuckets, writeBuckets, dynamoDBTables, topics, queues, secrets: [String]
 
-    public init(readBuckets: [String] = [], writeBuckets: [String] = [], dynamoDBTables: [String] = [],
-                topics: [String] = [], queues: [String] = [], secrets: [String] = []) {
+    public init(
+        readBuckets: [String] = [], writeBuckets: [String] = [], dynamoDBTables: [String] = [],
+        topics: [String] = [], queues: [String] = [], secrets: [String] = []
+    ) {
         self.readBuckets = readBuckets
         self.writeBuckets = writeBuckets
         self.dynamoDBTables = dynamoDBTables
@@ -149,9 +207,13 @@ public struct Uses: Sendable {
     }
 
     func node(_ at: DeclarationSite) -> SpecNode {
-        .mapping(at, [("read_buckets", at.nonEmpty(readBuckets)), ("write_buckets", at.nonEmpty(writeBuckets)),
-                      ("dynamodb_tables", at.nonEmpty(dynamoDBTables)), ("topics", at.nonEmpty(topics)), ("queues", at.nonEmpty(queues)),
-                      ("secrets", at.nonEmpty(secrets))])
+        .mapping(
+            at,
+            [
+                ("read_buckets", at.nonEmpty(readBuckets)), ("write_buckets", at.nonEmpty(writeBuckets)),
+                ("dynamodb_tables", at.nonEmpty(dynamoDBTables)), ("topics", at.nonEmpty(topics)), ("queues", at.nonEmpty(queues)),
+                ("secrets", at.nonEmpty(secrets)),
+            ])
     }
 }
 
@@ -174,19 +236,27 @@ public struct LambdaRuntime: RawRepresentable, ExpressibleByStringLiteral, Senda
 public struct Function: SpecPart {
     public let contributions: [Contribution]
 
-    public init(_ name: String, runtime: LambdaRuntime? = nil, handler: String? = nil, architecture: Architecture? = nil,
-                memory: Int? = nil, timeout: Int? = nil, reservedConcurrency: Int? = nil,
-                subnets: [String], securityGroups: [String], environment: [String: String]? = nil, uses: Uses? = nil,
-                deadLetterQueue: String? = nil, logRetentionDays: Int? = nil,
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ name: String, runtime: LambdaRuntime? = nil, handler: String? = nil, architecture: Architecture? = nil,
+        memory: Int? = nil, timeout: Int? = nil, reservedConcurrency: Int? = nil,
+        subnets: [String], securityGroups: [String], environment: [String: String]? = nil, uses: Uses? = nil,
+        deadLetterQueue: String? = nil, logRetentionDays: Int? = nil,
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
-        contributions = [.append("compute", "functions", item: .mapping(at, [
-            ("name", at.string(name)), ("runtime", at.string(runtime?.rawValue)), ("handler", at.string(handler)),
-            ("architecture", at.word(architecture)), ("memory", at.int(memory)), ("timeout", at.int(timeout)),
-            ("reserved_concurrency", at.int(reservedConcurrency)), ("subnets", at.strings(subnets)),
-            ("security_groups", at.strings(securityGroups)), ("environment", at.stringMap(environment)), ("uses", uses?.node(at)),
-            ("dead_letter_queue", at.string(deadLetterQueue)), ("log_retention_days", at.int(logRetentionDays)),
-        ]))]
+        contributions = [
+            .append(
+                "compute", "functions",
+                item: .mapping(
+                    at,
+                    [
+                        ("name", at.string(name)), ("runtime", at.string(runtime?.rawValue)), ("handler", at.string(handler)),
+                        ("architecture", at.word(architecture)), ("memory", at.int(memory)), ("timeout", at.int(timeout)),
+                        ("reserved_concurrency", at.int(reservedConcurrency)), ("subnets", at.strings(subnets)),
+                        ("security_groups", at.strings(securityGroups)), ("environment", at.stringMap(environment)), ("uses", uses?.node(at)),
+                        ("dead_letter_queue", at.string(deadLetterQueue)), ("log_retention_days", at.int(logRetentionDays)),
+                    ]))
+        ]
     }
 }
 
@@ -194,14 +264,22 @@ public struct Function: SpecPart {
 public struct Host: SpecPart {
     public let contributions: [Contribution]
 
-    public init(_ name: String, purpose: String? = nil, instanceType: String, subnet: String, securityGroups: [String],
-                publicIP: Bool? = nil, uses: Uses? = nil,
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ name: String, purpose: String? = nil, instanceType: String, subnet: String, securityGroups: [String],
+        publicIP: Bool? = nil, uses: Uses? = nil,
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
-        contributions = [.append("compute", "hosts", item: .mapping(at, [
-            ("name", at.string(name)), ("purpose", at.string(purpose)), ("instance_type", at.string(instanceType)),
-            ("subnet", at.string(subnet)), ("security_groups", at.strings(securityGroups)), ("public_ip", at.bool(publicIP)),
-            ("uses", uses?.node(at)),
-        ]))]
+        contributions = [
+            .append(
+                "compute", "hosts",
+                item: .mapping(
+                    at,
+                    [
+                        ("name", at.string(name)), ("purpose", at.string(purpose)), ("instance_type", at.string(instanceType)),
+                        ("subnet", at.string(subnet)), ("security_groups", at.strings(securityGroups)), ("public_ip", at.bool(publicIP)),
+                        ("uses", uses?.node(at)),
+                    ]))
+        ]
     }
 }

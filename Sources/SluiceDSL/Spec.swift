@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A whole Sluice spec, the Swift form of a spec YAML file.
@@ -84,7 +84,8 @@ final class SpecRegistry: @unchecked Sendable {
 
     private func atExit() {
         guard !entryPointCalled, let flag = CommandLine.arguments.firstIndex(of: Self.emitFlag),
-              flag + 1 < CommandLine.arguments.count else { return }
+            flag + 1 < CommandLine.arguments.count
+        else { return }
         guard specs.count == 1 else {
             let sites = specs.map { "\($0.root.site.file):\($0.root.site.line)" }.joined(separator: ", ")
             printError("error: a spec file declares one Spec; this one declares \(specs.count) (\(sites))\n")
@@ -98,12 +99,20 @@ final class SpecRegistry: @unchecked Sendable {
 public struct Project: SpecPart {
     public let contributions: [Contribution]
 
-    public init(_ name: String, region: String, account: String? = nil, tags: [String: String]? = nil,
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ name: String, region: String, account: String? = nil, tags: [String: String]? = nil,
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
-        contributions = [.set("project", to: .mapping(at, [
-            ("name", at.string(name)), ("region", at.string(region)), ("account", at.string(account)), ("tags", at.stringMap(tags)),
-        ]))]
+        contributions = [
+            .set(
+                "project",
+                to: .mapping(
+                    at,
+                    [
+                        ("name", at.string(name)), ("region", at.string(region)), ("account", at.string(account)), ("tags", at.stringMap(tags)),
+                    ]))
+        ]
     }
 }
 
@@ -111,11 +120,19 @@ public struct Project: SpecPart {
 public struct Suppression: SpecPart {
     public let contributions: [Contribution]
 
-    public init(_ rule: String, subject: String? = nil, reason: String,
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ rule: String, subject: String? = nil, reason: String,
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
-        contributions = [.append("suppressions", item: .mapping(at, [
-            ("rule", at.string(rule)), ("subject", at.string(subject)), ("reason", at.string(reason)),
-        ]))]
+        contributions = [
+            .append(
+                "suppressions",
+                item: .mapping(
+                    at,
+                    [
+                        ("rule", at.string(rule)), ("subject", at.string(subject)), ("reason", at.string(reason)),
+                    ]))
+        ]
     }
 }

@@ -2,9 +2,9 @@
 // is read into, each node with the file, line and column of the declaration that wrote it.
 // Sluice decodes this tree with the YAML loader's own decoder, so both forms mean exactly the same.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Where a declaration was written: `#filePath`, `#line`, `#column` of its initializer's call.
@@ -111,7 +111,9 @@ extension SpecNode {
     /// files numbered in `files`. Written by hand so the library needs nothing but the standard library.
     func json(files: inout [String: Int], order: inout [String]) -> String {
         let fileIndex: Int
-        if let known = files[site.file] { fileIndex = known } else {
+        if let known = files[site.file] {
+            fileIndex = known
+        } else {
             fileIndex = order.count
             files[site.file] = fileIndex
             order.append(site.file)

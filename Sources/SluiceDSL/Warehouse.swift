@@ -32,17 +32,21 @@ public struct Warehouse: SpecPart {
     public let contributions: [Contribution]
 
     /// `name` nil is the loader's default, `warehouse`.
-    public init(_ name: String? = nil, engine: WarehouseEngine, subnets: [String]? = nil, securityGroups: [String]? = nil,
-                port: Int? = nil, database: String, credentialsSecret: String, clients: [String],
-                publiclyAccessible: Bool? = nil, schemas: [String]? = nil,
-                file: String = #filePath, line: Int = #line, column: Int = #column,
-                @WarehouseBuilder _ content: () -> [any WarehousePart] = { [] }) {
+    public init(
+        _ name: String? = nil, engine: WarehouseEngine, subnets: [String]? = nil, securityGroups: [String]? = nil,
+        port: Int? = nil, database: String, credentialsSecret: String, clients: [String],
+        publiclyAccessible: Bool? = nil, schemas: [String]? = nil,
+        file: String = #filePath, line: Int = #line, column: Int = #column,
+        @WarehouseBuilder _ content: () -> [any WarehousePart] = { [] }
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
-        var warehouse = SpecNode.mapping(at, [("name", at.string(name))] + engine.pairs(at) + [
-            ("subnets", at.strings(subnets)), ("security_groups", at.strings(securityGroups)), ("port", at.int(port)),
-            ("database", at.string(database)), ("credentials_secret", at.string(credentialsSecret)), ("clients", at.strings(clients)),
-            ("publicly_accessible", at.bool(publiclyAccessible)), ("schemas", at.strings(schemas)),
-        ])
+        var warehouse = SpecNode.mapping(
+            at,
+            [("name", at.string(name))] + engine.pairs(at) + [
+                ("subnets", at.strings(subnets)), ("security_groups", at.strings(securityGroups)), ("port", at.int(port)),
+                ("database", at.string(database)), ("credentials_secret", at.string(credentialsSecret)), ("clients", at.strings(clients)),
+                ("publicly_accessible", at.bool(publiclyAccessible)), ("schemas", at.strings(schemas)),
+            ])
         warehouse.add(content().flatMap(\.contributions))
         contributions = [.set("warehouse", to: warehouse)]
     }
@@ -75,16 +79,24 @@ public struct Column: TablePart {
     public let contributions: [Contribution]
 
     /// `references` is `table.column` or `schema.table.column`; `default` is an SQL expression (`"now()"`).
-    public init(_ name: String, _ type: PostgresType, notNull: Bool? = nil, default defaultExpression: String? = nil,
-                primaryKey: Bool? = nil, unique: Bool? = nil, identity: Bool? = nil, references: String? = nil,
-                description: String? = nil,
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ name: String, _ type: PostgresType, notNull: Bool? = nil, default defaultExpression: String? = nil,
+        primaryKey: Bool? = nil, unique: Bool? = nil, identity: Bool? = nil, references: String? = nil,
+        description: String? = nil,
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
-        contributions = [.append("columns", item: .mapping(at, [
-            ("name", at.string(name)), ("type", at.string(type.description)), ("not_null", at.bool(notNull)),
-            ("default", at.string(defaultExpression)), ("primary_key", at.bool(primaryKey)), ("unique", at.bool(unique)),
-            ("references", at.string(references)), ("description", at.string(description)), ("identity", at.bool(identity)),
-        ]))]
+        contributions = [
+            .append(
+                "columns",
+                item: .mapping(
+                    at,
+                    [
+                        ("name", at.string(name)), ("type", at.string(type.description)), ("not_null", at.bool(notNull)),
+                        ("default", at.string(defaultExpression)), ("primary_key", at.bool(primaryKey)), ("unique", at.bool(unique)),
+                        ("references", at.string(references)), ("description", at.string(description)), ("identity", at.bool(identity)),
+                    ]))
+        ]
     }
 }
 
@@ -115,14 +127,22 @@ public enum OnDelete: String, Sendable {
 public struct ForeignKey: TablePart {
     public let contributions: [Contribution]
 
-    public init(_ columns: [String], references table: String, columns referenced: [String], onDelete: OnDelete? = nil,
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ columns: [String], references table: String, columns referenced: [String], onDelete: OnDelete? = nil,
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
-        contributions = [.append("foreign_keys", item: .mapping(at, [
-            ("columns", at.strings(columns)),
-            ("references", .mapping(at, [("table", at.string(table)), ("columns", at.strings(referenced))])),
-            ("on_delete", at.word(onDelete)),
-        ]))]
+        contributions = [
+            .append(
+                "foreign_keys",
+                item: .mapping(
+                    at,
+                    [
+                        ("columns", at.strings(columns)),
+                        ("references", .mapping(at, [("table", at.string(table)), ("columns", at.strings(referenced))])),
+                        ("on_delete", at.word(onDelete)),
+                    ]))
+        ]
     }
 }
 
@@ -142,13 +162,21 @@ public enum IndexMethod: String, Sendable { case btree, brin, gin, gist, hash }
 public struct Index: TablePart {
     public let contributions: [Contribution]
 
-    public init(_ columns: [String], name: String? = nil, unique: Bool? = nil, method: IndexMethod? = nil, where predicate: String? = nil,
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ columns: [String], name: String? = nil, unique: Bool? = nil, method: IndexMethod? = nil, where predicate: String? = nil,
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
-        contributions = [.append("indexes", item: .mapping(at, [
-            ("name", at.string(name)), ("columns", at.strings(columns)), ("unique", at.bool(unique)), ("method", at.word(method)),
-            ("where", at.string(predicate)),
-        ]))]
+        contributions = [
+            .append(
+                "indexes",
+                item: .mapping(
+                    at,
+                    [
+                        ("name", at.string(name)), ("columns", at.strings(columns)), ("unique", at.bool(unique)), ("method", at.word(method)),
+                        ("where", at.string(predicate)),
+                    ]))
+        ]
     }
 }
 
@@ -156,9 +184,11 @@ public struct Index: TablePart {
 public struct Table: WarehousePart {
     public let contributions: [Contribution]
 
-    public init(_ name: String, schema: String? = nil, description: String? = nil,
-                file: String = #filePath, line: Int = #line, column: Int = #column,
-                @TableBuilder _ content: () -> [any TablePart]) {
+    public init(
+        _ name: String, schema: String? = nil, description: String? = nil,
+        file: String = #filePath, line: Int = #line, column: Int = #column,
+        @TableBuilder _ content: () -> [any TablePart]
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
         var table = SpecNode.mapping(at, [("name", at.string(name)), ("schema", at.string(schema)), ("description", at.string(description))])
         table.add(content().flatMap(\.contributions))
@@ -169,8 +199,10 @@ public struct Table: WarehousePart {
 public struct View: WarehousePart {
     public let contributions: [Contribution]
 
-    public init(_ name: String, schema: String? = nil, sql: String,
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ name: String, schema: String? = nil, sql: String,
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
         contributions = [.append("views", item: .mapping(at, [("name", at.string(name)), ("schema", at.string(schema)), ("sql", at.string(sql))]))]
     }
@@ -180,12 +212,20 @@ public struct View: WarehousePart {
 public struct MaterializedView: WarehousePart {
     public let contributions: [Contribution]
 
-    public init(_ name: String, schema: String? = nil, uniqueKey: [String]? = nil, sql: String,
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ name: String, schema: String? = nil, uniqueKey: [String]? = nil, sql: String,
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
-        contributions = [.append("materialized_views", item: .mapping(at, [
-            ("name", at.string(name)), ("schema", at.string(schema)), ("unique_key", at.strings(uniqueKey)), ("sql", at.string(sql)),
-        ]))]
+        contributions = [
+            .append(
+                "materialized_views",
+                item: .mapping(
+                    at,
+                    [
+                        ("name", at.string(name)), ("schema", at.string(schema)), ("unique_key", at.strings(uniqueKey)), ("sql", at.string(sql)),
+                    ]))
+        ]
     }
 }
 
@@ -209,14 +249,28 @@ public struct Grant: Sendable {
 public struct DatabaseRole: WarehousePart {
     public let contributions: [Contribution]
 
-    public init(_ name: String, login: Bool? = nil, grants: [Grant] = [],
-                file: String = #filePath, line: Int = #line, column: Int = #column) {
+    public init(
+        _ name: String, login: Bool? = nil, grants: [Grant] = [],
+        file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
-        contributions = [.append("roles", item: .mapping(at, [
-            ("name", at.string(name)), ("login", at.bool(login)),
-            ("grants", grants.isEmpty ? nil : .list(grants.map {
-                .mapping(at, [("privileges", at.words($0.privileges)), ("on", at.strings($0.objects))])
-            }, at: at)),
-        ]))]
+        contributions = [
+            .append(
+                "roles",
+                item: .mapping(
+                    at,
+                    [
+                        ("name", at.string(name)), ("login", at.bool(login)),
+                        (
+                            "grants",
+                            grants.isEmpty
+                                ? nil
+                                : .list(
+                                    grants.map {
+                                        .mapping(at, [("privileges", at.words($0.privileges)), ("on", at.strings($0.objects))])
+                                    }, at: at)
+                        ),
+                    ]))
+        ]
     }
 }

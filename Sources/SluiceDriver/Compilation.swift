@@ -28,9 +28,10 @@ public struct Compilation: Sendable {
     /// nothing the template has exempts nothing, as an unused suppression of a rule does.
     static func unmatchedScannerSuppressions(_ spec: Spec) -> [Diagnostic] {
         ScannerSuppressions.unmatched(spec).map { suppression in
-            Diagnostic(.warning, code: Checker.unusedSuppression.id,
-                       "suppression of \(suppression.rule) names '\(suppression.subject ?? "")', which is nothing in the template",
-                       at: suppression.location, subject: "suppression:\(suppression.rule)")
+            Diagnostic(
+                .warning, code: Checker.unusedSuppression.id,
+                "suppression of \(suppression.rule) names '\(suppression.subject ?? "")', which is nothing in the template",
+                at: suppression.location, subject: "suppression:\(suppression.rule)")
         }
     }
 

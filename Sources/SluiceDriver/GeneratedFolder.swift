@@ -1,8 +1,8 @@
-import Foundation
-import SluiceCore
 import ArchitectureDiagram
 import CloudFormation
+import Foundation
 import PlanCompiler
+import SluiceCore
 import WarehouseDDL
 
 /// `generated/<spec>/`: every renderer's output for one spec, and how it differs from what is on disk.
@@ -12,7 +12,12 @@ public struct GeneratedFolder {
 
         /// As plan lists it: + added, ~ changed, - removed, = unchanged.
         public var sign: String {
-            switch self { case .added: "+"; case .changed: "~"; case .removed: "-"; case .unchanged: "=" }
+            switch self {
+            case .added: "+";
+            case .changed: "~";
+            case .removed: "-";
+            case .unchanged: "="
+            }
         }
     }
 
@@ -94,7 +99,9 @@ public struct GeneratedFolder {
 
     public static let stackQuota = RuleDocumentation(
         id: "SL002", name: "stack-quota", severity: .warning, summary: "The template is larger than one CloudFormation stack takes.",
-        explanation: "CloudFormation takes at most 500 resources and a template of at most 1,000,000 bytes per stack (AWS's quotas). The template still renders, lints and can be reviewed, but it does not deploy as one stack: split the spec by part of the platform, or leave out what it does not need. `sluice plan` reports it.")
+        explanation:
+            "CloudFormation takes at most 500 resources and a template of at most 1,000,000 bytes per stack (AWS's quotas). The template still renders, lints and can be reviewed, but it does not deploy as one stack: split the spec by part of the platform, or leave out what it does not need. `sluice plan` reports it."
+    )
 
     /// What rendering finds that the checks cannot see: a template beyond what one CloudFormation
     /// stack takes (it renders and lints, but does not deploy as one stack).
@@ -103,9 +110,12 @@ public struct GeneratedFolder {
         let bytes = files.first { $0.name == "cloudformation.yaml" }?.contents.utf8.count ?? 0
         guard resources > 500 || bytes > 1_000_000 else { return [] }
         let location = spec.project.location == .unknown ? SourceLocation(file: specPath, line: 1, column: 1) : spec.project.location
-        return [Diagnostic(Self.stackQuota.severity, code: Self.stackQuota.id,
-                           "the template has \(resources) resources and \(bytes) bytes; CloudFormation takes at most 500 resources and 1,000,000 bytes per stack, so this spec must be split to deploy",
-                           at: location, subject: "template")]
+        return [
+            Diagnostic(
+                Self.stackQuota.severity, code: Self.stackQuota.id,
+                "the template has \(resources) resources and \(bytes) bytes; CloudFormation takes at most 500 resources and 1,000,000 bytes per stack, so this spec must be split to deploy",
+                at: location, subject: "template")
+        ]
     }
 
     /// Every name a renderer writes into a spec's folder.
@@ -127,7 +137,8 @@ public struct GeneratedFolder {
             var isDirectory: ObjCBool = false
             let directory = rootURL.appendingPathComponent(name)
             guard !name.hasPrefix("."), !rendered.contains(name),
-                  FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else { return nil }
+                FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue
+            else { return nil }
             let contents = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).sorted()
             let files = contents.map { file in
                 let path = directory.appendingPathComponent(file).path

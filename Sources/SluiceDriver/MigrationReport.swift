@@ -1,7 +1,7 @@
 import Foundation
+import LiveWarehouse
 import PostgresClient
 import WarehouseDDL
-import LiveWarehouse
 
 /// A migration plan as text for people and JSON for scripts.
 public struct MigrationReport: Encodable, Sendable {
@@ -50,7 +50,12 @@ public struct MigrationReport: Encodable, Sendable {
     static func lines(_ plan: MigrationPlan) -> String {
         var text = ""
         for step in plan.steps {
-            let mark = switch step.safety { case .safe: "  + "; case .destructive: "  ! "; case .blocked: "  x " }
+            let mark =
+                switch step.safety {
+                case .safe: "  + ";
+                case .destructive: "  ! ";
+                case .blocked: "  x "
+                }
             text += mark + step.summary
             if step.safety != .safe { text += " [\(step.safety.rawValue): \(step.reason ?? "")]" }
             text += "\n"
@@ -87,8 +92,9 @@ public enum WarehouseMigration {
             let plan = try migrator.apply(on: try Connection(conninfo), allowDestructive: allowDestructive)
             return MigrationReport(plan, target: target, applied: !plan.isEmpty)
         } catch let refusal as Migrator.Refusal {
-            throw Refusal(report: MigrationReport(refusal.plan, target: target, applied: false, refusal: refusal.description),
-                          description: refusal.description)
+            throw Refusal(
+                report: MigrationReport(refusal.plan, target: target, applied: false, refusal: refusal.description),
+                description: refusal.description)
         }
     }
 }

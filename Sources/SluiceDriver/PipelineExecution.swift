@@ -1,9 +1,9 @@
-import ArgumentParser
 import AWSSigning
-import PlanFormat
+import ArgumentParser
 import Executor
 import Foundation
 import PlanCompiler
+import PlanFormat
 import S3Client
 
 /// Where pipelines read from, for `sluice apply` and `sluice run`.
@@ -39,20 +39,24 @@ public struct SourceSelection: Sendable {
     }
 
     private var overrides: [String: String] {
-        Dictionary(buckets.map { entry -> (String, String) in
-            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
-            return (parts[0], parts[1])
-        }, uniquingKeysWith: { $1 })
+        Dictionary(
+            buckets.map { entry -> (String, String) in
+                let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+                return (parts[0], parts[1])
+            }, uniquingKeysWith: { $1 })
     }
 
     private func client(region: String, bucket: String) throws -> S3Client {
         guard let credentials = AWSCredentials.fromEnvironment() else {
-            throw UsageError("reading s3://\(bucket) needs AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE; or --source FOLDER")
+            throw UsageError(
+                "reading s3://\(bucket) needs AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE; or --source FOLDER")
         }
         let region = ProcessInfo.processInfo.environment["AWS_REGION"] ?? region
         // Every retry is said on stderr as it happens: a struggling endpoint is never silent.
-        return S3Client(endpoint: s3Endpoint.flatMap(URL.init(string:)), region: region, credentials: credentials,
-                        retryPolicy: .fromEnvironment()) { note in
+        return S3Client(
+            endpoint: s3Endpoint.flatMap(URL.init(string:)), region: region, credentials: credentials,
+            retryPolicy: .fromEnvironment()
+        ) { note in
             FileHandle.standardError.write(Data("note: retrying \(note)\n".utf8))
         }
     }
@@ -85,8 +89,10 @@ public enum PipelineExecution {
     }
 
     /// Runs `pipelines` in order; text output is printed as it goes, JSON is the caller's to print.
-    public static func run(plan: ETLPlan, pipelines: [PipelinePlan], database: String, sources: SourceSelection, window: (from: Date, to: Date)?,
-                    region: String, baseDirectory: URL, json: Bool) throws -> (status: Int32, report: Report) {
+    public static func run(
+        plan: ETLPlan, pipelines: [PipelinePlan], database: String, sources: SourceSelection, window: (from: Date, to: Date)?,
+        region: String, baseDirectory: URL, json: Bool
+    ) throws -> (status: Int32, report: Report) {
         let maskKey = ProcessInfo.processInfo.environment["SLUICE_MASK_KEY"].map { Data($0.utf8) }
         let progress = ProgressLine(enabled: !json && Terminal.isInteractive(fileDescriptor: 2))
         var results: [PipelineResult] = []
@@ -96,8 +102,9 @@ public enum PipelineExecution {
             var options = RunOptions(database: database, window: window, wait: sources.wait, maskKey: maskKey)
             options.allowEmpty = sources.allowEmpty
             options.quarantineSink = try sources.quarantineSink(for: pipeline, region: region)
-            let runner = PipelineRunner(plan: plan, pipeline: pipeline, store: try sources.store(for: pipeline, region: region, baseDirectory: baseDirectory),
-                                        options: options, events: progress.handle)
+            let runner = PipelineRunner(
+                plan: plan, pipeline: pipeline, store: try sources.store(for: pipeline, region: region, baseDirectory: baseDirectory),
+                options: options, events: progress.handle)
             do {
                 let result = try blocking { try await runner.run() }
                 progress.clear()
@@ -110,10 +117,15 @@ public enum PipelineExecution {
                     FileHandle.standardError.write(Data("warning: \(pipeline.name): \(warning)\n".utf8))
                 }
                 for unverified in result.objectsUnverified {
-                    FileHandle.standardError.write(Data("note: \(pipeline.name): \(unverified.key): loaded with its size checked but not its content: \(unverified.reason)\n".utf8))
+                    FileHandle.standardError.write(
+                        Data(
+                            "note: \(pipeline.name): \(unverified.key): loaded with its size checked but not its content: \(unverified.reason)\n".utf8
+                        ))
                 }
                 for key in result.objectsChanged {
-                    FileHandle.standardError.write(Data("warning: \(pipeline.name): \(key) changed after it was loaded; it is not loaded again (load it under a new key)\n".utf8))
+                    FileHandle.standardError.write(
+                        Data("warning: \(pipeline.name): \(key) changed after it was loaded; it is not loaded again (load it under a new key)\n".utf8)
+                    )
                 }
                 if !result.succeeded { status = 1 }
             } catch let error as ExecutorError {
@@ -141,7 +153,9 @@ public enum PipelineExecution {
     /// and version are this executor's.
     public static func readPlan(_ path: String) throws -> ETLPlan {
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch { throw UsageError("cannot read \(path): \(error.localizedDescription)") }
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw UsageError("cannot read \(path): \(error.localizedDescription)")
+        }
         let decoded: ETLPlan
         do { decoded = try JSONDecoder().decode(ETLPlan.self, from: data) } catch let error as DecodingError {
             throw UsageError("\(path) is not a plan this sluice runs: \(error.planProblem)")
@@ -164,8 +178,9 @@ public enum PipelineExecution {
         var parts = ["\(result.pipeline): \(result.objectsLoaded) object(s) loaded, \(result.objectsSkipped) already loaded"]
         if !result.objectsChanged.isEmpty { parts[0] += ", \(result.objectsChanged.count) changed" }
         if !result.objectsFailed.isEmpty { parts[0] += ", \(result.objectsFailed.count) FAILED" }
-        parts.append("\(group(counts.recordsRead)) records: \(group(counts.recordsLoaded)) loaded, \(group(counts.recordsDuplicate)) duplicate, "
-                     + "\(group(counts.filteredTotal)) filtered, \(group(counts.recordsQuarantined)) quarantined")
+        parts.append(
+            "\(group(counts.recordsRead)) records: \(group(counts.recordsLoaded)) loaded, \(group(counts.recordsDuplicate)) duplicate, "
+                + "\(group(counts.filteredTotal)) filtered, \(group(counts.recordsQuarantined)) quarantined")
         parts.append(String(format: "%.2f s (%@ records/s), run %d", result.seconds, group(Int(rate)), result.runID))
         return parts.joined(separator: " · ")
     }
@@ -228,7 +243,10 @@ final class ProgressLine: @unchecked Sendable {
         let rate = Double(records) / max(Date().timeIntervalSince(started), 0.001)
         let width = 24, filled = objects > 0 ? width * done / objects : width
         let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-        FileHandle.standardError.write(Data("\r\u{1B}[2K\(pipeline) \(bar) \(done)/\(objects) objects · \(PipelineExecution.group(records)) records · \(PipelineExecution.group(Int(rate))) records/s".utf8))
+        FileHandle.standardError.write(
+            Data(
+                "\r\u{1B}[2K\(pipeline) \(bar) \(done)/\(objects) objects · \(PipelineExecution.group(records)) records · \(PipelineExecution.group(Int(rate))) records/s"
+                    .utf8))
     }
 
     func clear() {

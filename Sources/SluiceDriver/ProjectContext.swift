@@ -25,7 +25,8 @@ public struct ProjectContext {
     public func specPaths() throws -> [String] {
         let paths = project.specFiles().map { Self.display(project.root + "/" + $0) }
         if paths.isEmpty {
-            let place = project.path.map { "\(Self.display($0)) names no existing spec (specs: \(project.specs.joined(separator: ", ")))" }
+            let place =
+                project.path.map { "\(Self.display($0)) names no existing spec (specs: \(project.specs.joined(separator: ", ")))" }
                 ?? "no spec given and no specs/*.yaml or specs/*.swift in the current directory (or a \(ProjectFile.name) naming them)"
             throw UsageError(place)
         }

@@ -33,15 +33,25 @@ public struct SwiftExport {
 
     private mutating func spec(_ root: YAMLNode, into out: inout SwiftSource) {
         if let project = root["project"] {
-            out.add(S.call("Project", [("", string(project["name"])), ("region", string(project["region"])), ("account", string(project["account"])),
-                                        ("tags", project["tags"].map(stringMap))]))
+            out.add(
+                S.call(
+                    "Project",
+                    [
+                        ("", string(project["name"])), ("region", string(project["region"])), ("account", string(project["account"])),
+                        ("tags", project["tags"].map(stringMap)),
+                    ]))
         }
         if let network = root["network"] { out.blank(); self.network(network, into: &out) }
         if let identity = root["identity"] {
             out.blank()
             for role in identity["roles"]?.items ?? [] {
-                out.add(S.call("Role", [("", string(role["name"])), ("workload", string(role["workload"])),
-                                         ("statements", role["statements"].map(statements))]))
+                out.add(
+                    S.call(
+                        "Role",
+                        [
+                            ("", string(role["name"])), ("workload", string(role["workload"])),
+                            ("statements", role["statements"].map(statements)),
+                        ]))
             }
         }
         if let storage = root["storage"] { out.blank(); self.storage(storage, into: &out) }
@@ -52,7 +62,8 @@ public struct SwiftExport {
         if let suppressions = root["suppressions"]?.items, !suppressions.isEmpty {
             out.blank()
             for item in suppressions {
-                out.add(S.call("Suppression", [("", string(item["rule"])), ("subject", string(item["subject"])), ("reason", string(item["reason"]))]))
+                out.add(
+                    S.call("Suppression", [("", string(item["rule"])), ("subject", string(item["subject"])), ("reason", string(item["reason"]))]))
             }
         }
     }
@@ -91,12 +102,19 @@ public struct SwiftExport {
         let resources = node["resources"]?.strings.map(iamResource) ?? []
         var conditions: String?
         if let operators = node["conditions"] {
-            conditions = "[" + operators.pairs.map { op in
-                "\(S.string(op.key.text)): [" + op.value.pairs.map { "\(S.string($0.key.text)): \(S.strings($0.value.strings))" }.joined(separator: ", ") + "]"
-            }.joined(separator: ", ") + "]"
+            conditions =
+                "["
+                + operators.pairs.map { op in
+                    "\(S.string(op.key.text)): ["
+                        + op.value.pairs.map { "\(S.string($0.key.text)): \(S.strings($0.value.strings))" }.joined(separator: ", ") + "]"
+                }.joined(separator: ", ") + "]"
         }
-        return S.call("Statement", [("sid", string(node["sid"])), ("effect", word(node["effect"])), ("actions", strings(node["actions"])),
-                                    ("resources", S.list(resources)), ("conditions", conditions)])
+        return S.call(
+            "Statement",
+            [
+                ("sid", string(node["sid"])), ("effect", word(node["effect"])), ("actions", strings(node["actions"])),
+                ("resources", S.list(resources)), ("conditions", conditions),
+            ])
     }
 
     private func iamResource(_ text: String) -> String {
@@ -124,8 +142,13 @@ public struct SwiftExport {
         out.block(S.call("VPC", [("", string(vpc?["name"])), ("cidr", string(vpc?["cidr"])), ("ipv6CIDR", string(vpc?["ipv6_cidr"]))])) { out in
             if let igw = network["internet_gateway"] { out.add(S.call("InternetGateway", [("", S.string(igw.text))])) }
             for subnet in network["subnets"]?.items ?? [] {
-                out.add(S.call("Subnet", [("", string(subnet["name"])), ("cidr", string(subnet["cidr"])), ("ipv6CIDR", string(subnet["ipv6_cidr"])),
-                                          ("az", string(subnet["az"])), ("type", word(subnet["type"]))]))
+                out.add(
+                    S.call(
+                        "Subnet",
+                        [
+                            ("", string(subnet["name"])), ("cidr", string(subnet["cidr"])), ("ipv6CIDR", string(subnet["ipv6_cidr"])),
+                            ("az", string(subnet["az"])), ("type", word(subnet["type"])),
+                        ]))
             }
             for nat in network["nat_gateways"]?.items ?? [] {
                 out.add(S.call("NATGateway", [("", string(nat["name"])), ("subnet", string(nat["subnet"]))]))
@@ -136,46 +159,80 @@ public struct SwiftExport {
                     if let igw = route["internet_gateway"] { return ".internetGateway(\(destination), \(S.string(igw.text)))" }
                     return ".natGateway(\(destination), \(S.string(route["nat_gateway"]?.text ?? "")))"
                 }
-                out.add(S.call("RouteTable", [("", string(table["name"])), ("subnets", strings(table["subnets"])),
-                                              ("routes", routes.isEmpty ? nil : S.list(routes))]))
+                out.add(
+                    S.call(
+                        "RouteTable",
+                        [
+                            ("", string(table["name"])), ("subnets", strings(table["subnets"])),
+                            ("routes", routes.isEmpty ? nil : S.list(routes)),
+                        ]))
             }
             for endpoint in network["endpoints"]?.items ?? [] { self.endpoint(endpoint, into: &out) }
             for group in network["security_groups"]?.items ?? [] { securityGroup(group, into: &out) }
             for acl in network["network_acls"]?.items ?? [] {
                 func entries(_ key: String) -> String? {
                     guard let items = acl[key]?.items, !items.isEmpty else { return nil }
-                    return S.list(items.map { entry in
-                        S.call("ACLEntry", [("", plain(entry["rule"])), ("", word(entry["action"])), ("protocol", word(entry["protocol"])),
-                                            ("ports", port(entry)), ("cidr", string(entry["cidr"]))])
-                    })
+                    return S.list(
+                        items.map { entry in
+                            S.call(
+                                "ACLEntry",
+                                [
+                                    ("", plain(entry["rule"])), ("", word(entry["action"])), ("protocol", word(entry["protocol"])),
+                                    ("ports", port(entry)), ("cidr", string(entry["cidr"])),
+                                ])
+                        })
                 }
-                out.add(S.call("NetworkACL", [("", string(acl["name"])), ("subnets", strings(acl["subnets"])), ("ingress", entries("ingress")),
-                                              ("egress", entries("egress"))]))
+                out.add(
+                    S.call(
+                        "NetworkACL",
+                        [
+                            ("", string(acl["name"])), ("subnets", strings(acl["subnets"])), ("ingress", entries("ingress")),
+                            ("egress", entries("egress")),
+                        ]))
             }
         }
     }
 
     private mutating func endpoint(_ endpoint: YAMLNode, into out: inout SwiftSource) {
         let service = endpoint["service"]?.text ?? ""
-        let services = ["s3": "s3", "dynamodb": "dynamodb", "secretsmanager": "secretsManager", "logs": "logs", "sts": "sts", "sns": "sns",
-                        "sqs": "sqs", "kms": "kms", "monitoring": "monitoring"]
+        let services = [
+            "s3": "s3", "dynamodb": "dynamodb", "secretsmanager": "secretsManager", "logs": "logs", "sts": "sts", "sns": "sns",
+            "sqs": "sqs", "kms": "kms", "monitoring": "monitoring",
+        ]
         let serviceValue = services[service].map { "." + $0 } ?? S.string(service)
         let type = endpoint["type"]?.text ?? (["s3", "dynamodb"].contains(service) ? "gateway" : "interface")
         if type == "gateway" {
             var policy: String?
             if let node = endpoint["policy"] {
-                if node.scalar == "full_access" { policy = ".fullAccess" } else if node.scalar == "derived" { policy = ".derived" }
-                else if let list = node["statements"] { policy = ".statements(\(statements(list)))" }
-                else if let tables = node["tables"] { policy = ".tables(\(S.strings(tables.strings)))" }
-                else { policy = ".buckets(\(S.strings(node["buckets"]?.strings ?? [])))" }
+                if node.scalar == "full_access" {
+                    policy = ".fullAccess"
+                } else if node.scalar == "derived" {
+                    policy = ".derived"
+                } else if let list = node["statements"] {
+                    policy = ".statements(\(statements(list)))"
+                } else if let tables = node["tables"] {
+                    policy = ".tables(\(S.strings(tables.strings)))"
+                } else {
+                    policy = ".buckets(\(S.strings(node["buckets"]?.strings ?? [])))"
+                }
             }
-            out.add(S.call("GatewayEndpoint", [("", string(endpoint["name"])), ("service", serviceValue), ("routeTables", strings(endpoint["route_tables"])),
-                                               ("policy", policy)]))
+            out.add(
+                S.call(
+                    "GatewayEndpoint",
+                    [
+                        ("", string(endpoint["name"])), ("service", serviceValue), ("routeTables", strings(endpoint["route_tables"])),
+                        ("policy", policy),
+                    ]))
         } else {
             if endpoint["policy"] != nil { unsupported.append("a policy on interface endpoint '\(endpoint["name"]?.text ?? "")'") }
             if endpoint["route_tables"] != nil { unsupported.append("route_tables on interface endpoint '\(endpoint["name"]?.text ?? "")'") }
-            out.add(S.call("InterfaceEndpoint", [("", string(endpoint["name"])), ("service", serviceValue), ("subnets", strings(endpoint["subnets"])),
-                                                 ("securityGroups", strings(endpoint["security_groups"]))]))
+            out.add(
+                S.call(
+                    "InterfaceEndpoint",
+                    [
+                        ("", string(endpoint["name"])), ("service", serviceValue), ("subnets", strings(endpoint["subnets"])),
+                        ("securityGroups", strings(endpoint["security_groups"])),
+                    ]))
         }
     }
 
@@ -187,8 +244,13 @@ public struct SwiftExport {
         out.block(head) { out in
             for (kind, label, rules) in [("Ingress", "from", ingress), ("Egress", "to", egress)] {
                 for rule in rules {
-                    out.add(S.call(kind, [("", port(rule) ?? "nil"), ("protocol", word(rule["protocol"])), (label, peer(rule)),
-                                          ("description", string(rule["description"]))]))
+                    out.add(
+                        S.call(
+                            kind,
+                            [
+                                ("", port(rule) ?? "nil"), ("protocol", word(rule["protocol"])), (label, peer(rule)),
+                                ("description", string(rule["description"])),
+                            ]))
                 }
             }
         }
@@ -202,72 +264,116 @@ public struct SwiftExport {
                 let transitions = (rule["transitions"]?.items ?? []).map {
                     "(days: \($0["days"]?.text ?? "0"), storageClass: \(S.member($0["storage_class"]?.text ?? "", Self.storageClasses)))"
                 }
-                return S.call("LifecycleRule", [("", string(rule["id"])), ("prefix", string(rule["prefix"])),
-                                                ("transitions", transitions.isEmpty ? nil : S.list(transitions)),
-                                                ("expireDays", plain(rule["expire_days"])), ("noncurrentExpireDays", plain(rule["noncurrent_expire_days"]))])
+                return S.call(
+                    "LifecycleRule",
+                    [
+                        ("", string(rule["id"])), ("prefix", string(rule["prefix"])),
+                        ("transitions", transitions.isEmpty ? nil : S.list(transitions)),
+                        ("expireDays", plain(rule["expire_days"])), ("noncurrentExpireDays", plain(rule["noncurrent_expire_days"])),
+                    ])
             }
             let notifications = (bucket["notifications"]?.items ?? []).map { note -> String in
                 let target = ["function", "queue", "topic"].first { note[$0] != nil } ?? "function"
-                return S.call("BucketNotification", [("", ".\(target)(\(S.string(note[target]?.text ?? "")))"), ("events", strings(note["events"])),
-                                                     ("prefix", string(note["prefix"])), ("suffix", string(note["suffix"]))])
+                return S.call(
+                    "BucketNotification",
+                    [
+                        ("", ".\(target)(\(S.string(note[target]?.text ?? "")))"), ("events", strings(note["events"])),
+                        ("prefix", string(note["prefix"])), ("suffix", string(note["suffix"])),
+                    ])
             }
             func list(_ items: [String]) -> String? { items.isEmpty ? nil : S.list(items) }
-            out.add(S.call("Bucket", [("", string(bucket["name"])), ("purpose", string(bucket["purpose"])), ("prefixes", strings(bucket["prefixes"])),
-                                      ("encryption", word(bucket["encryption"], ["sse-s3": "sseS3", "sse-kms": "sseKMS", "none": "unencrypted"])),
-                                      ("kmsKey", string(bucket["kms_key"])), ("versioning", plain(bucket["versioning"])),
-                                      ("blockPublicAccess", plain(bucket["block_public_access"])), ("lifecycle", list(lifecycle)),
-                                      ("notifications", list(notifications))]))
+            out.add(
+                S.call(
+                    "Bucket",
+                    [
+                        ("", string(bucket["name"])), ("purpose", string(bucket["purpose"])), ("prefixes", strings(bucket["prefixes"])),
+                        ("encryption", word(bucket["encryption"], ["sse-s3": "sseS3", "sse-kms": "sseKMS", "none": "unencrypted"])),
+                        ("kmsKey", string(bucket["kms_key"])), ("versioning", plain(bucket["versioning"])),
+                        ("blockPublicAccess", plain(bucket["block_public_access"])), ("lifecycle", list(lifecycle)),
+                        ("notifications", list(notifications)),
+                    ]))
         }
         for table in storage["dynamodb_tables"]?.items ?? [] {
             let types = ["S": "string", "N": "number", "B": "binary"]
-            out.add(S.call("DynamoDBTable", [("", string(table["name"])), ("partitionKey", string(table["partition_key"]?["name"])),
-                                             ("", word(table["partition_key"]?["type"], types)), ("sortKey", string(table["sort_key"]?["name"])),
-                                             ("", word(table["sort_key"]?["type"], types)), ("ttlAttribute", string(table["ttl_attribute"]))]))
+            out.add(
+                S.call(
+                    "DynamoDBTable",
+                    [
+                        ("", string(table["name"])), ("partitionKey", string(table["partition_key"]?["name"])),
+                        ("", word(table["partition_key"]?["type"], types)), ("sortKey", string(table["sort_key"]?["name"])),
+                        ("", word(table["sort_key"]?["type"], types)), ("ttlAttribute", string(table["ttl_attribute"])),
+                    ]))
         }
     }
 
-    static let storageClasses = ["STANDARD_IA": "standardIA", "ONEZONE_IA": "oneZoneIA", "INTELLIGENT_TIERING": "intelligentTiering",
-                                 "GLACIER_IR": "glacierIR", "GLACIER": "glacier", "DEEP_ARCHIVE": "deepArchive"]
+    static let storageClasses = [
+        "STANDARD_IA": "standardIA", "ONEZONE_IA": "oneZoneIA", "INTELLIGENT_TIERING": "intelligentTiering",
+        "GLACIER_IR": "glacierIR", "GLACIER": "glacier", "DEEP_ARCHIVE": "deepArchive",
+    ]
 
     private func messaging(_ messaging: YAMLNode, into out: inout SwiftSource) {
         for topic in messaging["topics"]?.items ?? [] {
             out.add(S.call("Topic", [("", string(topic["name"])), ("email", strings(topic["email"])), ("queues", strings(topic["queues"]))]))
         }
         for queue in messaging["queues"]?.items ?? [] {
-            out.add(S.call("Queue", [("", string(queue["name"])), ("visibilityTimeout", plain(queue["visibility_timeout"])),
-                                     ("retentionSeconds", plain(queue["retention_seconds"])), ("deadLetter", string(queue["dead_letter"]?["queue"])),
-                                     ("maxReceiveCount", plain(queue["dead_letter"]?["max_receive_count"]))]))
+            out.add(
+                S.call(
+                    "Queue",
+                    [
+                        ("", string(queue["name"])), ("visibilityTimeout", plain(queue["visibility_timeout"])),
+                        ("retentionSeconds", plain(queue["retention_seconds"])), ("deadLetter", string(queue["dead_letter"]?["queue"])),
+                        ("maxReceiveCount", plain(queue["dead_letter"]?["max_receive_count"])),
+                    ]))
         }
         for secret in messaging["secrets"]?.items ?? [] {
-            out.add(S.call("Secret", [("", string(secret["name"])), ("description", string(secret["description"])),
-                                      ("generateFor", string(secret["generate_for"]))]))
+            out.add(
+                S.call(
+                    "Secret",
+                    [
+                        ("", string(secret["name"])), ("description", string(secret["description"])),
+                        ("generateFor", string(secret["generate_for"])),
+                    ]))
         }
     }
 
     private func uses(_ node: YAMLNode?) -> String? {
         guard let node else { return nil }
-        let keys = [("read_buckets", "readBuckets"), ("write_buckets", "writeBuckets"), ("dynamodb_tables", "dynamoDBTables"),
-                    ("topics", "topics"), ("queues", "queues"), ("secrets", "secrets")]
+        let keys = [
+            ("read_buckets", "readBuckets"), ("write_buckets", "writeBuckets"), ("dynamodb_tables", "dynamoDBTables"),
+            ("topics", "topics"), ("queues", "queues"), ("secrets", "secrets"),
+        ]
         return S.call("Uses", keys.map { ($0.1, node[$0.0].flatMap { $0.strings.isEmpty ? nil : S.strings($0.strings) }) })
     }
 
     private func compute(_ compute: YAMLNode, into out: inout SwiftSource) {
-        let runtimes = ["provided.al2023": "providedAL2023", "python3.12": "python312", "python3.13": "python313", "nodejs22.x": "nodejs22",
-                        "java21": "java21"]
+        let runtimes = [
+            "provided.al2023": "providedAL2023", "python3.12": "python312", "python3.13": "python313", "nodejs22.x": "nodejs22",
+            "java21": "java21",
+        ]
         for function in compute["functions"]?.items ?? [] {
             let runtime = function["runtime"].map { runtimes[$0.text].map { "." + $0 } ?? S.string($0.text) }
-            out.add(S.call("Function", [("", string(function["name"])), ("runtime", runtime), ("handler", string(function["handler"])),
-                                        ("architecture", word(function["architecture"])), ("memory", plain(function["memory"])),
-                                        ("timeout", plain(function["timeout"])), ("reservedConcurrency", plain(function["reserved_concurrency"])),
-                                        ("subnets", strings(function["subnets"])), ("securityGroups", strings(function["security_groups"])),
-                                        ("environment", function["environment"].map(stringMap)), ("uses", uses(function["uses"])),
-                                        ("deadLetterQueue", string(function["dead_letter_queue"])),
-                                        ("logRetentionDays", plain(function["log_retention_days"]))]))
+            out.add(
+                S.call(
+                    "Function",
+                    [
+                        ("", string(function["name"])), ("runtime", runtime), ("handler", string(function["handler"])),
+                        ("architecture", word(function["architecture"])), ("memory", plain(function["memory"])),
+                        ("timeout", plain(function["timeout"])), ("reservedConcurrency", plain(function["reserved_concurrency"])),
+                        ("subnets", strings(function["subnets"])), ("securityGroups", strings(function["security_groups"])),
+                        ("environment", function["environment"].map(stringMap)), ("uses", uses(function["uses"])),
+                        ("deadLetterQueue", string(function["dead_letter_queue"])),
+                        ("logRetentionDays", plain(function["log_retention_days"])),
+                    ]))
         }
         for host in compute["hosts"]?.items ?? [] {
-            out.add(S.call("Host", [("", string(host["name"])), ("purpose", string(host["purpose"])), ("instanceType", string(host["instance_type"])),
-                                    ("subnet", string(host["subnet"])), ("securityGroups", strings(host["security_groups"])),
-                                    ("publicIP", plain(host["public_ip"])), ("uses", uses(host["uses"]))]))
+            out.add(
+                S.call(
+                    "Host",
+                    [
+                        ("", string(host["name"])), ("purpose", string(host["purpose"])), ("instanceType", string(host["instance_type"])),
+                        ("subnet", string(host["subnet"])), ("securityGroups", strings(host["security_groups"])),
+                        ("publicIP", plain(host["public_ip"])), ("uses", uses(host["uses"])),
+                    ]))
         }
     }
 
@@ -293,56 +399,90 @@ public struct SwiftExport {
         let engine: String
         switch warehouse["engine"]?.text {
         case "rds"?: engine = S.call(".rds", [("instanceClass", string(warehouse["instance_class"]))])
-        case "aurora"?: engine = S.call(".aurora", [("instanceClass", string(warehouse["instance_class"])), ("instances", plain(warehouse["instances"]))])
+        case "aurora"?:
+            engine = S.call(".aurora", [("instanceClass", string(warehouse["instance_class"])), ("instances", plain(warehouse["instances"]))])
         default: engine = ".ec2(host: \(S.string(warehouse["host"]?.text ?? "")))"
         }
-        let head = S.call("Warehouse", [
-            ("", string(warehouse["name"])), ("engine", engine), ("subnets", strings(warehouse["subnets"])),
-            ("securityGroups", strings(warehouse["security_groups"])), ("port", plain(warehouse["port"])), ("database", string(warehouse["database"])),
-            ("credentialsSecret", string(warehouse["credentials_secret"])), ("clients", strings(warehouse["clients"])),
-            ("publiclyAccessible", plain(warehouse["publicly_accessible"])), ("schemas", strings(warehouse["schemas"])),
-        ])
+        let head = S.call(
+            "Warehouse",
+            [
+                ("", string(warehouse["name"])), ("engine", engine), ("subnets", strings(warehouse["subnets"])),
+                ("securityGroups", strings(warehouse["security_groups"])), ("port", plain(warehouse["port"])),
+                ("database", string(warehouse["database"])),
+                ("credentialsSecret", string(warehouse["credentials_secret"])), ("clients", strings(warehouse["clients"])),
+                ("publiclyAccessible", plain(warehouse["publicly_accessible"])), ("schemas", strings(warehouse["schemas"])),
+            ])
         out.block(head) { out in
             for table in warehouse["tables"]?.items ?? [] { self.table(table, into: &out) }
             for view in warehouse["views"]?.items ?? [] {
                 out.add(S.call("View", [("", string(view["name"])), ("schema", string(view["schema"])), ("sql", string(view["sql"]))]))
             }
             for view in warehouse["materialized_views"]?.items ?? [] {
-                out.add(S.call("MaterializedView", [("", string(view["name"])), ("schema", string(view["schema"])),
-                                                    ("uniqueKey", strings(view["unique_key"])), ("sql", string(view["sql"]))]))
+                out.add(
+                    S.call(
+                        "MaterializedView",
+                        [
+                            ("", string(view["name"])), ("schema", string(view["schema"])),
+                            ("uniqueKey", strings(view["unique_key"])), ("sql", string(view["sql"])),
+                        ]))
             }
             for role in warehouse["roles"]?.items ?? [] {
                 let grants = (role["grants"]?.items ?? []).map { grant in
-                    S.call("Grant", [("", S.list((grant["privileges"]?.strings ?? []).map { S.member($0.lowercased()) })),
-                                     ("on", S.strings(grant["on"]?.strings ?? []))])
+                    S.call(
+                        "Grant",
+                        [
+                            ("", S.list((grant["privileges"]?.strings ?? []).map { S.member($0.lowercased()) })),
+                            ("on", S.strings(grant["on"]?.strings ?? [])),
+                        ])
                 }
-                out.add(S.call("DatabaseRole", [("", string(role["name"])), ("login", plain(role["login"])),
-                                                ("grants", grants.isEmpty ? nil : S.list(grants))]))
+                out.add(
+                    S.call(
+                        "DatabaseRole",
+                        [
+                            ("", string(role["name"])), ("login", plain(role["login"])),
+                            ("grants", grants.isEmpty ? nil : S.list(grants)),
+                        ]))
             }
         }
     }
 
     private func table(_ table: YAMLNode, into out: inout SwiftSource) {
-        out.block(S.call("Table", [("", string(table["name"])), ("schema", string(table["schema"])), ("description", string(table["description"]))])) { out in
+        out.block(S.call("Table", [("", string(table["name"])), ("schema", string(table["schema"])), ("description", string(table["description"]))]))
+        { out in
             for column in table["columns"]?.items ?? [] {
-                out.add(S.call("Column", [("", string(column["name"])), ("", column["type"].map { Self.postgresType($0.text) }),
-                                          ("notNull", plain(column["not_null"])), ("default", string(column["default"])),
-                                          ("primaryKey", plain(column["primary_key"])), ("unique", plain(column["unique"])),
-                                          ("identity", plain(column["identity"])), ("references", string(column["references"])),
-                                          ("description", string(column["description"]))]))
+                out.add(
+                    S.call(
+                        "Column",
+                        [
+                            ("", string(column["name"])), ("", column["type"].map { Self.postgresType($0.text) }),
+                            ("notNull", plain(column["not_null"])), ("default", string(column["default"])),
+                            ("primaryKey", plain(column["primary_key"])), ("unique", plain(column["unique"])),
+                            ("identity", plain(column["identity"])), ("references", string(column["references"])),
+                            ("description", string(column["description"])),
+                        ]))
             }
             if let key = table["primary_key"]?.strings, !key.isEmpty { out.add("PrimaryKey(" + key.map(S.string).joined(separator: ", ") + ")") }
             for unique in table["unique"]?.items ?? [] { out.add("Unique(" + unique.strings.map(S.string).joined(separator: ", ") + ")") }
             for key in table["foreign_keys"]?.items ?? [] {
-                out.add(S.call("ForeignKey", [("", strings(key["columns"])), ("references", string(key["references"]?["table"])),
-                                              ("columns", strings(key["references"]?["columns"])), ("onDelete", word(key["on_delete"]))]))
+                out.add(
+                    S.call(
+                        "ForeignKey",
+                        [
+                            ("", strings(key["columns"])), ("references", string(key["references"]?["table"])),
+                            ("columns", strings(key["references"]?["columns"])), ("onDelete", word(key["on_delete"])),
+                        ]))
             }
             for check in table["checks"]?.items ?? [] {
                 out.add(S.call("Check", [("", string(check["name"])), ("", string(check["expression"]))]))
             }
             for index in table["indexes"]?.items ?? [] {
-                out.add(S.call("Index", [("", strings(index["columns"])), ("name", string(index["name"])), ("unique", plain(index["unique"])),
-                                         ("method", word(index["method"])), ("where", string(index["where"]))]))
+                out.add(
+                    S.call(
+                        "Index",
+                        [
+                            ("", strings(index["columns"])), ("name", string(index["name"])), ("unique", plain(index["unique"])),
+                            ("method", word(index["method"])), ("where", string(index["where"])),
+                        ]))
             }
         }
     }
@@ -364,14 +504,23 @@ public struct SwiftExport {
     }
 
     private func pipeline(_ pipeline: YAMLNode, into out: inout SwiftSource) {
-        let head = S.call("Pipeline", [("", string(pipeline["name"])), ("workload", string(pipeline["workload"])),
-                                       ("schedule", pipeline["schedule"].map { Self.schedule($0.text) })])
+        let head = S.call(
+            "Pipeline",
+            [
+                ("", string(pipeline["name"])), ("workload", string(pipeline["workload"])),
+                ("schedule", pipeline["schedule"].map { Self.schedule($0.text) }),
+            ])
         out.block(head) { out in
             if let source = pipeline["source"] { out.add(self.source(source)) }
             for pair in pipeline["fields"]?.pairs ?? [] {
                 let rule = pair.value
-                out.add(S.call("Field", [("", S.string(pair.key.text)), ("", word(rule["type"])), ("required", plain(rule["required"])),
-                                         ("pattern", string(rule["pattern"])), ("allowed", strings(rule["enum"]))]))
+                out.add(
+                    S.call(
+                        "Field",
+                        [
+                            ("", S.string(pair.key.text)), ("", word(rule["type"])), ("required", plain(rule["required"])),
+                            ("pattern", string(rule["pattern"])), ("allowed", strings(rule["enum"])),
+                        ]))
             }
             for pair in pipeline["derive"]?.pairs ?? [] {
                 let kind = pair.value.keys.first ?? "date"
@@ -379,10 +528,15 @@ public struct SwiftExport {
             }
             for filter in pipeline["filters"]?.items ?? [] {
                 let condition: String
-                if let value = filter["equals"] { condition = ".equals(\(S.string(value.text)))" }
-                else if let values = filter["in"] { condition = ".oneOf(\(S.strings(values.strings)))" }
-                else if let pattern = filter["matches"] { condition = ".matches(\(S.string(pattern.text)))" }
-                else { condition = ".exists" }
+                if let value = filter["equals"] {
+                    condition = ".equals(\(S.string(value.text)))"
+                } else if let values = filter["in"] {
+                    condition = ".oneOf(\(S.strings(values.strings)))"
+                } else if let pattern = filter["matches"] {
+                    condition = ".matches(\(S.string(pattern.text)))"
+                } else {
+                    condition = ".exists"
+                }
                 out.add(S.call("Filter", [("", string(filter["name"])), ("field", string(filter["field"])), ("", condition)]))
             }
             if let key = pipeline["dedupe_key"]?.strings, !key.isEmpty { out.add("DedupeKey(" + key.map(S.string).joined(separator: ", ") + ")") }
@@ -391,7 +545,11 @@ public struct SwiftExport {
                 out.add(S.call("Quarantine", [("bucket", string(quarantine["bucket"])), ("prefix", string(quarantine["prefix"]))]))
             }
             for step in pipeline["post_load"]?.items ?? [] {
-                if let view = step["refresh"] { out.add("Refresh(\(S.string(view.text)))") } else { out.add("Call(\(S.string(step["call"]?.text ?? "")))") }
+                if let view = step["refresh"] {
+                    out.add("Refresh(\(S.string(view.text)))")
+                } else {
+                    out.add("Call(\(S.string(step["call"]?.text ?? "")))")
+                }
             }
             if let alarms = pipeline["alarms"] {
                 out.add(S.call("Alarms", [("topic", string(alarms["topic"])), ("errorThreshold", plain(alarms["error_threshold"]))]))
@@ -405,15 +563,28 @@ public struct SwiftExport {
     private func source(_ source: YAMLNode) -> String {
         var format = S.member(source["format"]?.text ?? "jsonl", ["json_array": "jsonArray"])
         if let csv = source["csv"] {
-            format = S.call(".csv", [("header", plain(csv["header"])), ("delimiter", string(csv["delimiter"]).map {
-                csv["delimiter"]?.text == "\\t" ? "\"\\t\"" : $0 }), ("quote", string(csv["quote"]))])
+            format = S.call(
+                ".csv",
+                [
+                    ("header", plain(csv["header"])),
+                    (
+                        "delimiter",
+                        string(csv["delimiter"]).map {
+                            csv["delimiter"]?.text == "\\t" ? "\"\\t\"" : $0
+                        }
+                    ), ("quote", string(csv["quote"])),
+                ])
         }
         let compression = word(source["compression"], ["none": "uncompressed"])
         if let folder = source["folder"] {
             return S.call("FolderSource", [("", S.string(folder.text)), ("format", format), ("compression", compression)])
         }
-        return S.call("BucketSource", [("", string(source["bucket"])), ("prefix", string(source["prefix"])), ("format", format),
-                                       ("compression", compression)])
+        return S.call(
+            "BucketSource",
+            [
+                ("", string(source["bucket"])), ("prefix", string(source["prefix"])), ("format", format),
+                ("compression", compression),
+            ])
     }
 
     private func target(_ target: YAMLNode, into out: inout SwiftSource) {
@@ -429,14 +600,25 @@ public struct SwiftExport {
                 let column = S.string(pair.key.text), value = pair.value
                 if let path = value.scalar, !value.isNull { out.add("Assign(\(column), \(S.string(path)))"); continue }
                 let source: String
-                if let path = value["from"] { source = S.string(path.text) }
-                else if let name = value["derived"] { source = ".derived(\(S.string(name.text)))" }
-                else if let constant = value["const"] { source = ".constant(\(S.string(constant.text)))" }
-                else { source = ".record" }
-                out.add(S.call("Assign", [("", column), ("", source), ("transform", value["transform"].map { "[" + $0.strings.map { S.member($0) }.joined(separator: ", ") + "]" }),
-                                          ("map", value["map"].map(stringMap)), ("mapDefault", string(value["map_default"])),
-                                          ("cast", value["cast"].map { Self.postgresType($0.text) }), ("mask", word(value["mask"])),
-                                          ("merge", word(value["merge"]))]))
+                if let path = value["from"] {
+                    source = S.string(path.text)
+                } else if let name = value["derived"] {
+                    source = ".derived(\(S.string(name.text)))"
+                } else if let constant = value["const"] {
+                    source = ".constant(\(S.string(constant.text)))"
+                } else {
+                    source = ".record"
+                }
+                out.add(
+                    S.call(
+                        "Assign",
+                        [
+                            ("", column), ("", source),
+                            ("transform", value["transform"].map { "[" + $0.strings.map { S.member($0) }.joined(separator: ", ") + "]" }),
+                            ("map", value["map"].map(stringMap)), ("mapDefault", string(value["map_default"])),
+                            ("cast", value["cast"].map { Self.postgresType($0.text) }), ("mask", word(value["mask"])),
+                            ("merge", word(value["merge"])),
+                        ]))
             }
         }
     }

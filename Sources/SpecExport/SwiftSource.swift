@@ -89,7 +89,8 @@ struct SwiftSource {
     static func member(_ word: String, _ table: [String: String] = [:]) -> String {
         if let known = table[word] { return "." + known }
         let parts = word.split(whereSeparator: { $0 == "_" || $0 == "-" || $0 == " " })
-        return "." + parts.enumerated().map { $0.offset == 0 ? String($0.element) : $0.element.prefix(1).uppercased() + $0.element.dropFirst() }.joined()
+        return "."
+            + parts.enumerated().map { $0.offset == 0 ? String($0.element) : $0.element.prefix(1).uppercased() + $0.element.dropFirst() }.joined()
     }
 }
 

@@ -3,9 +3,15 @@ import YAML
 
 extension SpecDecoder {
     func decodeNetwork(_ node: YAMLNode) -> Network? {
-        guard let r = MapReader(node, context: "network", allowed: ["vpc", "internet_gateway", "subnets", "nat_gateways",
-                                                                     "route_tables", "endpoints", "security_groups", "network_acls"],
-                                sink: sink) else { return nil }
+        guard
+            let r = MapReader(
+                node, context: "network",
+                allowed: [
+                    "vpc", "internet_gateway", "subnets", "nat_gateways",
+                    "route_tables", "endpoints", "security_groups", "network_acls",
+                ],
+                sink: sink)
+        else { return nil }
         let vpc = r.value("vpc", required: true).flatMap(decodeVPC)
         var internetGateway: InternetGateway?
         if let igw = r.string("internet_gateway") {
@@ -19,8 +25,9 @@ extension SpecDecoder {
         let groups = r.list("security_groups").compactMap(decodeSecurityGroup)
         let acls = r.list("network_acls").compactMap(decodeNetworkACL)
         guard let vpc else { return nil }
-        return Network(vpc: vpc, internetGateway: internetGateway, subnets: subnets, natGateways: nats, routeTables: routeTables,
-                       endpoints: endpoints, securityGroups: groups, networkACLs: acls)
+        return Network(
+            vpc: vpc, internetGateway: internetGateway, subnets: subnets, natGateways: nats, routeTables: routeTables,
+            endpoints: endpoints, securityGroups: groups, networkACLs: acls)
     }
 
     private func decodeVPC(_ node: YAMLNode) -> VPC? {
@@ -28,7 +35,9 @@ extension SpecDecoder {
         let name = r.has("name") ? self.name(r, kind: "vpc")?.value : "vpc"
         let cidr = self.cidr(r, "cidr", required: true)
         let ipv6 = self.cidr(r, "ipv6_cidr")
-        if let cidr, cidr.family != .v4 { sink.add(LoaderDiagnostics.badCIDR("the VPC's 'cidr' must be IPv4; put IPv6 in 'ipv6_cidr'", at: r.location(of: "cidr"))) }
+        if let cidr, cidr.family != .v4 {
+            sink.add(LoaderDiagnostics.badCIDR("the VPC's 'cidr' must be IPv4; put IPv6 in 'ipv6_cidr'", at: r.location(of: "cidr")))
+        }
         if let ipv6, ipv6.family != .v6 { sink.add(LoaderDiagnostics.badCIDR("'ipv6_cidr' must be an IPv6 block", at: r.location(of: "ipv6_cidr"))) }
         guard let name, let cidr else { return nil }
         return VPC(name: name, cidr: cidr, ipv6: ipv6, location: r.location, cidrLocation: r.location(of: "cidr"))
@@ -42,8 +51,9 @@ extension SpecDecoder {
         let type = r.word("type", as: SubnetType.self, allowed: SubnetType.allCases, required: true)
         let az = availabilityZone(r)
         guard let name, let cidr, let type, let az else { return nil }
-        return Subnet(name: name.value, cidr: cidr, ipv6: ipv6, availabilityZone: az, type: type, location: r.location,
-                      cidrLocation: r.location(of: "cidr"))
+        return Subnet(
+            name: name.value, cidr: cidr, ipv6: ipv6, availabilityZone: az, type: type, location: r.location,
+            cidrLocation: r.location(of: "cidr"))
     }
 
     /// `a` means the region's zone a; a full name must be in the project's region.
@@ -51,8 +61,10 @@ extension SpecDecoder {
         guard let text = r.string("az", required: true) else { return nil }
         if text.count == 1, let c = text.first, c.isLowercase, c.isASCII { return region + text }
         if text.hasPrefix(region), text.count == region.count + 1, text.last!.isLowercase { return text }
-        sink.add(LoaderDiagnostics.invalid("availability zone '\(text)' is not a zone of region \(region) (write 'a' or '\(region)a')",
-                                           at: r.location(of: "az")))
+        sink.add(
+            LoaderDiagnostics.invalid(
+                "availability zone '\(text)' is not a zone of region \(region) (write 'a' or '\(region)a')",
+                at: r.location(of: "az")))
         return nil
     }
 
@@ -100,19 +112,29 @@ extension SpecDecoder {
     static let gatewayServices = ["s3", "dynamodb"]
 
     private func decodeEndpoint(_ node: YAMLNode) -> Endpoint? {
-        guard let r = MapReader(node, context: "endpoint", allowed: ["name", "service", "type", "route_tables", "subnets",
-                                                                      "security_groups", "policy"], sink: sink) else { return nil }
+        guard
+            let r = MapReader(
+                node, context: "endpoint",
+                allowed: [
+                    "name", "service", "type", "route_tables", "subnets",
+                    "security_groups", "policy",
+                ], sink: sink)
+        else { return nil }
         let name = self.name(r, kind: "endpoint")
         let service = r.string("service", required: true)
         if let service, !(service.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == ".") }) || service.isEmpty {
-            sink.add(LoaderDiagnostics.invalid("'\(service)' is not an AWS service endpoint name (s3, dynamodb, secretsmanager, logs, sts, …)",
-                                               at: r.location(of: "service")))
+            sink.add(
+                LoaderDiagnostics.invalid(
+                    "'\(service)' is not an AWS service endpoint name (s3, dynamodb, secretsmanager, logs, sts, …)",
+                    at: r.location(of: "service")))
         }
         let defaultType: EndpointType = Self.gatewayServices.contains(service ?? "") ? .gateway : .interface
         let type = r.word("type", as: EndpointType.self, allowed: [.gateway, .interface]) ?? defaultType
         if type == .gateway, let service, !Self.gatewayServices.contains(service) {
-            sink.add(LoaderDiagnostics.invalid("only s3 and dynamodb have gateway endpoints; '\(service)' needs type: interface",
-                                               at: r.location(of: "type")))
+            sink.add(
+                LoaderDiagnostics.invalid(
+                    "only s3 and dynamodb have gateway endpoints; '\(service)' needs type: interface",
+                    at: r.location(of: "type")))
         }
         let routeTables = r.strings("route_tables")
         let subnets = r.strings("subnets")
@@ -121,8 +143,10 @@ extension SpecDecoder {
         refer("subnet", subnets)
         refer("security group", groups)
         if type == .gateway, !subnets.isEmpty || !groups.isEmpty {
-            sink.add(LoaderDiagnostics.invalid("a gateway endpoint attaches to route_tables; subnets and security_groups are for interface endpoints",
-                                               at: r.location))
+            sink.add(
+                LoaderDiagnostics.invalid(
+                    "a gateway endpoint attaches to route_tables; subnets and security_groups are for interface endpoints",
+                    at: r.location))
         }
         if type == .interface, subnets.isEmpty {
             sink.add(LoaderDiagnostics.missingKey("subnets", in: "interface endpoint", at: r.location))
@@ -132,8 +156,9 @@ extension SpecDecoder {
             policy = decodeEndpointPolicy(policyNode, service: service ?? "") ?? .derived
         }
         guard let name, let service else { return nil }
-        return Endpoint(name: name.value, service: service, type: type, routeTables: routeTables.map(\.value),
-                        subnets: subnets.map(\.value), securityGroups: groups.map(\.value), policy: policy, location: r.location)
+        return Endpoint(
+            name: name.value, service: service, type: type, routeTables: routeTables.map(\.value),
+            subnets: subnets.map(\.value), securityGroups: groups.map(\.value), policy: policy, location: r.location)
     }
 
     private func decodeEndpointPolicy(_ node: YAMLNode, service: String) -> EndpointPolicy? {
@@ -150,15 +175,20 @@ extension SpecDecoder {
     }
 
     private func decodeSecurityGroup(_ node: YAMLNode) -> SecurityGroup? {
-        guard let r = MapReader(node, context: "security group", allowed: ["name", "description", "ingress", "egress"], sink: sink) else { return nil }
+        guard let r = MapReader(node, context: "security group", allowed: ["name", "description", "ingress", "egress"], sink: sink) else {
+            return nil
+        }
         let name = self.name(r, kind: "security group")
         let description = r.string("description") ?? name.map { "\($0.value) security group" } ?? ""
         let ingress = r.list("ingress").compactMap { decodeRule($0, direction: "ingress") }
         // AWS adds allow-all egress when none is given; an explicit empty list means no outbound traffic.
         let egress: [SecurityGroupRule]
         if !r.contains("egress") {
-            egress = [SecurityGroupRule(proto: .all, ports: .all, peer: .cidr(.anyIPv4), description: "AWS default: all outbound",
-                                        location: r.location)]
+            egress = [
+                SecurityGroupRule(
+                    proto: .all, ports: .all, peer: .cidr(.anyIPv4), description: "AWS default: all outbound",
+                    location: r.location)
+            ]
         } else {
             egress = r.list("egress").compactMap { decodeRule($0, direction: "egress") }
         }
@@ -168,20 +198,27 @@ extension SpecDecoder {
 
     private func decodeRule(_ node: YAMLNode, direction: String) -> SecurityGroupRule? {
         let peers = ["cidr", "security_group", "prefix_list"]
-        guard let r = MapReader(node, context: "\(direction) rule", allowed: ["protocol", "port", "ports", "description"] + peers,
-                                sink: sink) else { return nil }
+        guard
+            let r = MapReader(
+                node, context: "\(direction) rule", allowed: ["protocol", "port", "ports", "description"] + peers,
+                sink: sink)
+        else { return nil }
         let proto = r.word("protocol", as: IPProtocol.self, allowed: IPProtocol.allCases) ?? .tcp
         var ports = ports(r)
         refuseIgnoredPorts(r, proto, ports, what: "\(direction) rule")
         if ports == nil, !r.has("port"), !r.has("ports") {
-            if proto == .all || proto == .icmp { ports = .all } else {
+            if proto == .all || proto == .icmp {
+                ports = .all
+            } else {
                 sink.add(LoaderDiagnostics.missingKey("port", in: "\(direction) rule", at: r.location))
             }
         }
         let given = peers.filter(r.has)
         guard given.count == 1 else {
-            sink.add(LoaderDiagnostics.invalid("an \(direction) rule needs exactly one peer: cidr, security_group or prefix_list",
-                                               at: r.location))
+            sink.add(
+                LoaderDiagnostics.invalid(
+                    "an \(direction) rule needs exactly one peer: cidr, security_group or prefix_list",
+                    at: r.location))
             return nil
         }
         var peer: Peer?
@@ -207,8 +244,10 @@ extension SpecDecoder {
     private func refuseIgnoredPorts(_ r: MapReader, _ proto: IPProtocol, _ ports: PortRange?, what: String) {
         guard proto == .all, let ports, ports != .all else { return }
         let key = r.has("port") ? "port" : "ports"
-        sink.add(LoaderDiagnostics.invalid("an \(what) for all protocols covers every port (AWS ignores the range): drop '\(key): \(ports)', or use protocol tcp or udp for \(ports) alone",
-                                           at: r.location(of: key)))
+        sink.add(
+            LoaderDiagnostics.invalid(
+                "an \(what) for all protocols covers every port (AWS ignores the range): drop '\(key): \(ports)', or use protocol tcp or udp for \(ports) alone",
+                at: r.location(of: key)))
     }
 
     private func decodeNetworkACL(_ node: YAMLNode) -> NetworkACL? {
@@ -226,8 +265,11 @@ extension SpecDecoder {
     private func decodeACLEntries(_ nodes: [YAMLNode], direction: String) -> [NetworkACLEntry] {
         var numbers: [Int: SourceLocation] = [:]
         return nodes.compactMap { node in
-            guard let r = MapReader(node, context: "network ACL \(direction) entry",
-                                    allowed: ["rule", "protocol", "port", "ports", "cidr", "action"], sink: sink) else { return nil }
+            guard
+                let r = MapReader(
+                    node, context: "network ACL \(direction) entry",
+                    allowed: ["rule", "protocol", "port", "ports", "cidr", "action"], sink: sink)
+            else { return nil }
             let number = r.int("rule", in: 1...32766, required: true)
             let proto = r.word("protocol", as: IPProtocol.self, allowed: IPProtocol.allCases) ?? .tcp
             let ports = (r.has("port") || r.has("ports")) ? self.ports(r) : .all
@@ -236,8 +278,10 @@ extension SpecDecoder {
             let action = r.word("action", as: RuleAction.self, allowed: [.allow, .deny], required: true)
             if let number {
                 if let first = numbers[number] {
-                    sink.add(LoaderDiagnostics.duplicateName("network ACL \(direction) rule", String(number), at: r.location(of: "rule"),
-                                                             first: first))
+                    sink.add(
+                        LoaderDiagnostics.duplicateName(
+                            "network ACL \(direction) rule", String(number), at: r.location(of: "rule"),
+                            first: first))
                 }
                 numbers[number] = r.location(of: "rule")
             }

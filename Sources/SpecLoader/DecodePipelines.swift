@@ -7,8 +7,13 @@ extension SpecDecoder {
     static let timePlaceholders = ["yyyy", "MM", "dd", "HH"]
 
     func decodePipeline(_ node: YAMLNode) -> Pipeline? {
-        guard let r = MapReader(node, context: "pipeline", allowed: ["name", "workload", "schedule", "source", "fields", "derive", "filters",
-                                                                      "dedupe_key", "targets", "quarantine", "post_load", "alarms", "max_rejected"], sink: sink)
+        guard
+            let r = MapReader(
+                node, context: "pipeline",
+                allowed: [
+                    "name", "workload", "schedule", "source", "fields", "derive", "filters",
+                    "dedupe_key", "targets", "quarantine", "post_load", "alarms", "max_rejected",
+                ], sink: sink)
         else { return nil }
         let name = self.name(r, kind: "pipeline")
         let workload = r.string("workload", required: true)
@@ -38,28 +43,35 @@ extension SpecDecoder {
         }
         var alarms: Alarms?
         if let a = r.value("alarms"), let ar = MapReader(a, context: "alarms", allowed: ["topic", "error_threshold"], sink: sink),
-           let topic = ar.string("topic", required: true) {
+            let topic = ar.string("topic", required: true)
+        {
             refer("topic", topic, at: ar.location(of: "topic"))
             alarms = Alarms(topic: topic, errorThreshold: ar.int("error_threshold", in: 1...100000) ?? 1)
         }
         let maxRejected = r.string("max_rejected").flatMap { decodeRejectLimit($0, at: r.location(of: "max_rejected")) } ?? .standard
         guard let name, let workload, let source else { return nil }
-        return Pipeline(name: name.value, workload: workload, schedule: schedule, source: source, fields: fields, derived: derived,
-                        filters: filters, dedupeKey: dedupe, targets: targets, quarantine: quarantine, postLoad: postLoad, alarms: alarms,
-                        maxRejected: maxRejected, location: r.location)
+        return Pipeline(
+            name: name.value, workload: workload, schedule: schedule, source: source, fields: fields, derived: derived,
+            filters: filters, dedupeKey: dedupe, targets: targets, quarantine: quarantine, postLoad: postLoad, alarms: alarms,
+            maxRejected: maxRejected, location: r.location)
     }
 
     /// `25` (records of one object) or `10%` (of its records).
     private func decodeRejectLimit(_ text: String, at location: SourceLocation) -> RejectLimit? {
         if text.hasSuffix("%"), let percent = Double(text.dropLast()), (0...100).contains(percent) { return .share(percent / 100) }
         if let count = Int(text), count >= 0 { return .count(count) }
-        sink.add(LoaderDiagnostics.invalid("max_rejected is a number of records (25) or a share of an object's records (10%), not '\(text)'", at: location))
+        sink.add(
+            LoaderDiagnostics.invalid("max_rejected is a number of records (25) or a share of an object's records (10%), not '\(text)'", at: location)
+        )
         return nil
     }
 
     private func decodeSource(_ node: YAMLNode) -> PipelineSource? {
-        guard let r = MapReader(node, context: "pipeline source", allowed: ["bucket", "prefix", "folder", "format", "compression", "csv"],
-                                sink: sink) else { return nil }
+        guard
+            let r = MapReader(
+                node, context: "pipeline source", allowed: ["bucket", "prefix", "folder", "format", "compression", "csv"],
+                sink: sink)
+        else { return nil }
         let format = r.word("format", as: SourceFormat.self, allowed: SourceFormat.allCases, required: true)
         let compression = r.word("compression", as: Compression.self, allowed: Compression.allCases) ?? .auto
         var kind: SourceLocationKind?
@@ -118,8 +130,10 @@ extension SpecDecoder {
         }
         let order = used.compactMap { Self.timePlaceholders.firstIndex(of: $0) }
         if order != order.sorted() || Set(order).count != order.count || order != Array(0..<order.count) {
-            sink.add(LoaderDiagnostics.invalid("prefix template placeholders must run {yyyy}, {MM}, {dd}, {HH} in that order, each once, without gaps",
-                                               at: location))
+            sink.add(
+                LoaderDiagnostics.invalid(
+                    "prefix template placeholders must run {yyyy}, {MM}, {dd}, {HH} in that order, each once, without gaps",
+                    at: location))
         }
     }
 
@@ -136,9 +150,10 @@ extension SpecDecoder {
             if let pattern, (try? NSRegularExpression(pattern: pattern)) == nil {
                 sink.add(LoaderDiagnostics.invalid("pattern '\(pattern)' is not a valid regular expression", at: r.location(of: "pattern")))
             }
-            return FieldRule(path: path, type: r.word("type", as: FieldType.self, allowed: FieldType.allCases) ?? .any,
-                             required: r.bool("required") ?? false, pattern: pattern, allowed: r.strings("enum").map(\.value),
-                             location: pair.key.location)
+            return FieldRule(
+                path: path, type: r.word("type", as: FieldType.self, allowed: FieldType.allCases) ?? .any,
+                required: r.bool("required") ?? false, pattern: pattern, allowed: r.strings("enum").map(\.value),
+                location: pair.key.location)
         }
     }
 
@@ -153,8 +168,10 @@ extension SpecDecoder {
             guard let r = MapReader(pair.value, context: "derived field '\(name)'", allowed: kinds, sink: sink) else { return nil }
             let given = kinds.filter(r.has)
             guard given.count == 1, let kind = DerivationKind(rawValue: given[0]), let from = r.string(given[0]) else {
-                sink.add(LoaderDiagnostics.invalid("a derived field is one of: \(kinds.map { "\($0): FIELD" }.joined(separator: ", "))",
-                                                   at: pair.value.location))
+                sink.add(
+                    LoaderDiagnostics.invalid(
+                        "a derived field is one of: \(kinds.map { "\($0): FIELD" }.joined(separator: ", "))",
+                        at: pair.value.location))
                 return nil
             }
             return DerivedField(name: name, kind: kind, from: from, location: pair.key.location)
@@ -189,7 +206,8 @@ extension SpecDecoder {
 
     private func decodeTarget(_ node: YAMLNode, derivedNames: Set<String>) -> PipelineTarget? {
         guard let r = MapReader(node, context: "pipeline target", allowed: ["table", "mode", "key", "version_column", "columns"], sink: sink),
-              let table = r.string("table", required: true) else { return nil }
+            let table = r.string("table", required: true)
+        else { return nil }
         let mode = r.word("mode", as: WriteMode.self, allowed: WriteMode.allCases) ?? .append
         let key = r.strings("key")
         if mode != .append, key.isEmpty { sink.add(LoaderDiagnostics.missingKey("key", in: "\(mode.rawValue) target", at: r.location)) }
@@ -215,8 +233,11 @@ extension SpecDecoder {
             return Mapping(column: columnName, source: .path(path), location: column.location)
         }
         let sources = ["from", "derived", "const", "record"]
-        guard let r = MapReader(value, context: "mapping of column '\(columnName)'",
-                                allowed: sources + ["cast", "transform", "map", "map_default", "mask", "merge"], sink: sink) else { return nil }
+        guard
+            let r = MapReader(
+                value, context: "mapping of column '\(columnName)'",
+                allowed: sources + ["cast", "transform", "map", "map_default", "mask", "merge"], sink: sink)
+        else { return nil }
         let given = sources.filter(r.has)
         guard given.count == 1 else {
             sink.add(LoaderDiagnostics.invalid("column '\(columnName)' needs exactly one source: from, derived, const or record", at: r.location))
@@ -243,12 +264,14 @@ extension SpecDecoder {
             case "upper": transforms.append(.upper)
             case "null_if_empty": transforms.append(.nullIfEmpty)
             default:
-                sink.add(LoaderDiagnostics.badWord(word.value, for: "transform", allowed: ["trim", "lower", "upper", "null_if_empty"], at: word.location))
+                sink.add(
+                    LoaderDiagnostics.badWord(word.value, for: "transform", allowed: ["trim", "lower", "upper", "null_if_empty"], at: word.location))
             }
         }
         if r.has("map") {
             let entries = r.stringMap("map")
-            transforms.append(.map(Dictionary(entries.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }), fallback: r.string("map_default")))
+            transforms.append(
+                .map(Dictionary(entries.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }), fallback: r.string("map_default")))
         }
         let cast = r.string("cast").flatMap { postgresType($0, at: r.location(of: "cast")) }
         let mask = r.word("mask", as: Mask.self, allowed: Mask.allCases)

@@ -18,8 +18,11 @@ extension SpecDecoder {
     }
 
     func decodeStatement(_ node: YAMLNode) -> PolicyStatement? {
-        guard let r = MapReader(node, context: "policy statement", allowed: ["sid", "effect", "actions", "resources", "conditions"],
-                                sink: sink) else { return nil }
+        guard
+            let r = MapReader(
+                node, context: "policy statement", allowed: ["sid", "effect", "actions", "resources", "conditions"],
+                sink: sink)
+        else { return nil }
         let effect = r.word("effect", as: RuleAction.self, allowed: [.allow, .deny]) ?? .allow
         let actions = r.strings("actions", required: true)
         for action in actions where !(action.value == "*" || Self.isIAMAction(action.value)) {
@@ -39,8 +42,9 @@ extension SpecDecoder {
                 }
             }
         }
-        return PolicyStatement(sid: r.string("sid"), effect: effect, actions: actions.map(\.value), resources: resources,
-                               conditions: conditions, location: r.location)
+        return PolicyStatement(
+            sid: r.string("sid"), effect: effect, actions: actions.map(\.value), resources: resources,
+            conditions: conditions, location: r.location)
     }
 
     static func isIAMAction(_ text: String) -> Bool {
@@ -57,8 +61,10 @@ extension SpecDecoder {
         if text.hasPrefix("arn:") { return .arn(text) }
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
         guard parts.count == 2 else {
-            sink.add(LoaderDiagnostics.invalid("'\(text)' is not a resource: write an ARN, '*', or bucket:NAME[/prefix*], secret:NAME, table:NAME, topic:NAME, queue:NAME",
-                                               at: item.location))
+            sink.add(
+                LoaderDiagnostics.invalid(
+                    "'\(text)' is not a resource: write an ARN, '*', or bucket:NAME[/prefix*], secret:NAME, table:NAME, topic:NAME, queue:NAME",
+                    at: item.location))
             return nil
         }
         let (kind, rest) = (parts[0], parts[1])
@@ -76,8 +82,10 @@ extension SpecDecoder {
         case "topic": refer("topic", rest, at: item.location); return .topic(rest)
         case "queue": refer("queue", rest, at: item.location); return .queue(rest)
         default:
-            sink.add(LoaderDiagnostics.badWord(kind, for: "resource kind", allowed: ["bucket", "secret", "table", "topic", "queue"],
-                                               at: item.location))
+            sink.add(
+                LoaderDiagnostics.badWord(
+                    kind, for: "resource kind", allowed: ["bucket", "secret", "table", "topic", "queue"],
+                    at: item.location))
             return nil
         }
     }
@@ -90,8 +98,13 @@ extension SpecDecoder {
     }
 
     private func decodeBucket(_ node: YAMLNode) -> Bucket? {
-        guard let r = MapReader(node, context: "bucket", allowed: ["name", "purpose", "prefixes", "encryption", "kms_key", "versioning",
-                                                                    "block_public_access", "lifecycle", "notifications"], sink: sink)
+        guard
+            let r = MapReader(
+                node, context: "bucket",
+                allowed: [
+                    "name", "purpose", "prefixes", "encryption", "kms_key", "versioning",
+                    "block_public_access", "lifecycle", "notifications",
+                ], sink: sink)
         else { return nil }
         let name = self.name(r, kind: "bucket")
         var encryption = Encryption.s3Managed
@@ -105,28 +118,37 @@ extension SpecDecoder {
         let lifecycle = r.list("lifecycle").enumerated().compactMap { decodeLifecycle($1, index: $0) }
         let notifications = r.list("notifications").compactMap(decodeNotification)
         guard let name else { return nil }
-        return Bucket(name: name.value, purpose: r.string("purpose"), prefixes: r.strings("prefixes").map(\.value), encryption: encryption,
-                      versioning: r.bool("versioning") ?? true, blockPublicAccess: r.bool("block_public_access") ?? true,
-                      lifecycle: lifecycle, notifications: notifications, location: r.location)
+        return Bucket(
+            name: name.value, purpose: r.string("purpose"), prefixes: r.strings("prefixes").map(\.value), encryption: encryption,
+            versioning: r.bool("versioning") ?? true, blockPublicAccess: r.bool("block_public_access") ?? true,
+            lifecycle: lifecycle, notifications: notifications, location: r.location)
     }
 
     private func decodeLifecycle(_ node: YAMLNode, index: Int) -> LifecycleRule? {
-        guard let r = MapReader(node, context: "lifecycle rule", allowed: ["id", "prefix", "transitions", "expire_days",
-                                                                            "noncurrent_expire_days"], sink: sink) else { return nil }
+        guard
+            let r = MapReader(
+                node, context: "lifecycle rule",
+                allowed: [
+                    "id", "prefix", "transitions", "expire_days",
+                    "noncurrent_expire_days",
+                ], sink: sink)
+        else { return nil }
         let classes = ["STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"]
         let transitions: [(days: Int, storageClass: String)] = r.list("transitions").compactMap { node in
             guard let t = MapReader(node, context: "transition", allowed: ["days", "storage_class"], sink: sink),
-                  let days = t.int("days", in: 0...36500, required: true),
-                  let storageClass = t.string("storage_class", required: true) else { return nil }
+                let days = t.int("days", in: 0...36500, required: true),
+                let storageClass = t.string("storage_class", required: true)
+            else { return nil }
             guard classes.contains(storageClass) else {
                 sink.add(LoaderDiagnostics.badWord(storageClass, for: "storage_class", allowed: classes, at: t.location(of: "storage_class")))
                 return nil
             }
             return (days, storageClass)
         }
-        return LifecycleRule(id: r.string("id") ?? "rule-\(index + 1)", prefix: r.string("prefix") ?? "", transitions: transitions,
-                             expireDays: r.int("expire_days", in: 1...36500), noncurrentExpireDays: r.int("noncurrent_expire_days", in: 1...36500),
-                             location: r.location)
+        return LifecycleRule(
+            id: r.string("id") ?? "rule-\(index + 1)", prefix: r.string("prefix") ?? "", transitions: transitions,
+            expireDays: r.int("expire_days", in: 1...36500), noncurrentExpireDays: r.int("noncurrent_expire_days", in: 1...36500),
+            location: r.location)
     }
 
     private func decodeNotification(_ node: YAMLNode) -> BucketNotification? {
@@ -148,8 +170,9 @@ extension SpecDecoder {
         case "queue": refer("queue", targetName, at: r.location(of: "queue")); target = .queue(targetName)
         default: refer("topic", targetName, at: r.location(of: "topic")); target = .topic(targetName)
         }
-        return BucketNotification(events: events.isEmpty ? ["s3:ObjectCreated:*"] : events.map(\.value), prefix: r.string("prefix"),
-                                  suffix: r.string("suffix"), target: target, location: r.location)
+        return BucketNotification(
+            events: events.isEmpty ? ["s3:ObjectCreated:*"] : events.map(\.value), prefix: r.string("prefix"),
+            suffix: r.string("suffix"), target: target, location: r.location)
     }
 
     private func decodeDynamoTable(_ node: YAMLNode) -> DynamoTable? {
@@ -158,8 +181,9 @@ extension SpecDecoder {
         let name = self.name(r, kind: "DynamoDB table")
         func key(_ k: String, required: Bool) -> (name: String, type: String)? {
             guard let node = r.value(k, required: required),
-                  let m = MapReader(node, context: k, allowed: ["name", "type"], sink: sink),
-                  let keyName = m.string("name", required: true) else { return nil }
+                let m = MapReader(node, context: k, allowed: ["name", "type"], sink: sink),
+                let keyName = m.string("name", required: true)
+            else { return nil }
             let type = m.string("type") ?? "S"
             guard ["S", "N", "B"].contains(type) else {
                 sink.add(LoaderDiagnostics.badWord(type, for: "key type", allowed: ["S", "N", "B"], at: m.location(of: "type")))
@@ -189,23 +213,31 @@ extension SpecDecoder {
             return Topic(name: name.value, emailSubscribers: emails.map(\.value), queueSubscribers: queues.map(\.value), location: t.location)
         }
         let queues: [Queue] = r.list("queues").compactMap { node in
-            guard let q = MapReader(node, context: "queue", allowed: ["name", "visibility_timeout", "retention_seconds", "dead_letter"],
-                                    sink: sink), let name = self.name(q, kind: "queue") else { return nil }
+            guard
+                let q = MapReader(
+                    node, context: "queue", allowed: ["name", "visibility_timeout", "retention_seconds", "dead_letter"],
+                    sink: sink), let name = self.name(q, kind: "queue")
+            else { return nil }
             var deadLetter: (queue: String, maxReceiveCount: Int)?
             if let dl = q.value("dead_letter"), let d = MapReader(dl, context: "dead_letter", allowed: ["queue", "max_receive_count"], sink: sink),
-               let target = d.string("queue", required: true) {
+                let target = d.string("queue", required: true)
+            {
                 refer("queue", target, at: d.location(of: "queue"))
                 deadLetter = (target, d.int("max_receive_count", in: 1...1000) ?? 5)
             }
-            return Queue(name: name.value, visibilityTimeout: q.int("visibility_timeout", in: 0...43200) ?? 30,
-                         retentionSeconds: q.int("retention_seconds", in: 60...1_209_600) ?? 345_600, deadLetter: deadLetter, location: q.location)
+            return Queue(
+                name: name.value, visibilityTimeout: q.int("visibility_timeout", in: 0...43200) ?? 30,
+                retentionSeconds: q.int("retention_seconds", in: 60...1_209_600) ?? 345_600, deadLetter: deadLetter, location: q.location)
         }
         let secrets: [Secret] = r.list("secrets").compactMap { node in
             guard let s = MapReader(node, context: "secret", allowed: ["name", "description", "generate_for", "value"], sink: sink),
-                  let name = self.name(s, kind: "secret") else { return nil }
+                let name = self.name(s, kind: "secret")
+            else { return nil }
             if s.contains("value") {
-                sink.add(LoaderDiagnostics.invalid("secrets are never written in a spec; use 'generate_for: USER' and let Secrets Manager generate the password",
-                                                   at: s.keyLocation(of: "value")))
+                sink.add(
+                    LoaderDiagnostics.invalid(
+                        "secrets are never written in a spec; use 'generate_for: USER' and let Secrets Manager generate the password",
+                        at: s.keyLocation(of: "value")))
             }
             return Secret(name: name.value, description: s.string("description"), generatedFor: s.string("generate_for"), location: s.location)
         }
@@ -226,8 +258,10 @@ extension SpecDecoder {
 
     private func decodeUses(_ r: MapReader) -> Uses {
         guard let node = r.value("uses"),
-              let u = MapReader(node, context: "uses", allowed: ["read_buckets", "write_buckets", "dynamodb_tables", "topics", "queues", "secrets"],
-                                sink: sink) else { return Uses() }
+            let u = MapReader(
+                node, context: "uses", allowed: ["read_buckets", "write_buckets", "dynamodb_tables", "topics", "queues", "secrets"],
+                sink: sink)
+        else { return Uses() }
         let read = u.strings("read_buckets"), write = u.strings("write_buckets"), tables = u.strings("dynamodb_tables")
         let topics = u.strings("topics"), queues = u.strings("queues"), secrets = u.strings("secrets")
         refer("bucket", read + write)
@@ -235,14 +269,20 @@ extension SpecDecoder {
         refer("topic", topics)
         refer("queue", queues)
         refer("secret", secrets)
-        return Uses(readBuckets: read.map(\.value), writeBuckets: write.map(\.value), dynamoTables: tables.map(\.value),
-                    topics: topics.map(\.value), queues: queues.map(\.value), secrets: secrets.map(\.value))
+        return Uses(
+            readBuckets: read.map(\.value), writeBuckets: write.map(\.value), dynamoTables: tables.map(\.value),
+            topics: topics.map(\.value), queues: queues.map(\.value), secrets: secrets.map(\.value))
     }
 
     private func decodeFunction(_ node: YAMLNode) -> Function? {
-        guard let r = MapReader(node, context: "function", allowed: ["name", "runtime", "handler", "architecture", "memory", "timeout",
-                                                                      "reserved_concurrency", "subnets", "security_groups", "environment",
-                                                                      "uses", "dead_letter_queue", "log_retention_days"], sink: sink)
+        guard
+            let r = MapReader(
+                node, context: "function",
+                allowed: [
+                    "name", "runtime", "handler", "architecture", "memory", "timeout",
+                    "reserved_concurrency", "subnets", "security_groups", "environment",
+                    "uses", "dead_letter_queue", "log_retention_days",
+                ], sink: sink)
         else { return nil }
         let name = self.name(r, kind: "function")
         if let name { define("workload", name.value, at: name.location) }
@@ -259,22 +299,28 @@ extension SpecDecoder {
         let retention = r.int("log_retention_days", in: 1...3653) ?? 30
         let allowedRetention = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
         if !allowedRetention.contains(retention) {
-            sink.add(LoaderDiagnostics.invalid("CloudWatch Logs keeps logs for one of \(allowedRetention.map(String.init).joined(separator: ", ")) days, not \(retention)",
-                                               at: r.location(of: "log_retention_days")))
+            sink.add(
+                LoaderDiagnostics.invalid(
+                    "CloudWatch Logs keeps logs for one of \(allowedRetention.map(String.init).joined(separator: ", ")) days, not \(retention)",
+                    at: r.location(of: "log_retention_days")))
         }
         let environment = r.stringMap("environment").map { (key: $0.key, value: $0.value) }
         let uses = decodeUses(r)
         guard let name else { return nil }
-        return Function(name: name.value, runtime: r.string("runtime") ?? "provided.al2023", handler: r.string("handler") ?? "bootstrap",
-                        architecture: architecture, memoryMB: r.int("memory", in: 128...10240) ?? 1024,
-                        timeoutSeconds: r.int("timeout", in: 1...900) ?? 300, reservedConcurrency: r.int("reserved_concurrency", in: 0...10000),
-                        subnets: subnets.map(\.value), securityGroups: groups.map(\.value), environment: environment, uses: uses,
-                        deadLetterQueue: deadLetter, logRetentionDays: retention, location: r.location)
+        return Function(
+            name: name.value, runtime: r.string("runtime") ?? "provided.al2023", handler: r.string("handler") ?? "bootstrap",
+            architecture: architecture, memoryMB: r.int("memory", in: 128...10240) ?? 1024,
+            timeoutSeconds: r.int("timeout", in: 1...900) ?? 300, reservedConcurrency: r.int("reserved_concurrency", in: 0...10000),
+            subnets: subnets.map(\.value), securityGroups: groups.map(\.value), environment: environment, uses: uses,
+            deadLetterQueue: deadLetter, logRetentionDays: retention, location: r.location)
     }
 
     private func decodeHost(_ node: YAMLNode) -> Host? {
-        guard let r = MapReader(node, context: "host", allowed: ["name", "purpose", "instance_type", "subnet", "security_groups", "public_ip", "uses"],
-                                sink: sink) else { return nil }
+        guard
+            let r = MapReader(
+                node, context: "host", allowed: ["name", "purpose", "instance_type", "subnet", "security_groups", "public_ip", "uses"],
+                sink: sink)
+        else { return nil }
         let name = self.name(r, kind: "host")
         if let name { define("workload", name.value, at: name.location) }
         let subnet = r.string("subnet", required: true)
@@ -283,11 +329,14 @@ extension SpecDecoder {
         refer("security group", groups)
         let instanceType = r.string("instance_type", required: true)
         if let instanceType, !(instanceType.split(separator: ".").count == 2) {
-            sink.add(LoaderDiagnostics.invalid("'\(instanceType)' is not an EC2 instance type (family.size, e.g. t3.medium)", at: r.location(of: "instance_type")))
+            sink.add(
+                LoaderDiagnostics.invalid(
+                    "'\(instanceType)' is not an EC2 instance type (family.size, e.g. t3.medium)", at: r.location(of: "instance_type")))
         }
         let uses = decodeUses(r)
         guard let name, let subnet, let instanceType else { return nil }
-        return Host(name: name.value, purpose: r.string("purpose"), instanceType: instanceType, subnet: subnet, securityGroups: groups.map(\.value),
-                    publicIP: r.bool("public_ip") ?? false, uses: uses, location: r.location)
+        return Host(
+            name: name.value, purpose: r.string("purpose"), instanceType: instanceType, subnet: subnet, securityGroups: groups.map(\.value),
+            publicIP: r.bool("public_ip") ?? false, uses: uses, location: r.location)
     }
 }

@@ -4,10 +4,14 @@ import YAML
 
 extension SpecDecoder {
     func decodeWarehouse(_ node: YAMLNode, compute: Compute) -> Warehouse? {
-        guard let r = MapReader(node, context: "warehouse", allowed: [
-            "name", "engine", "host", "instance_class", "instances", "subnets", "security_groups", "port", "database",
-            "credentials_secret", "clients", "publicly_accessible", "schemas", "tables", "views", "materialized_views", "roles",
-        ], sink: sink) else { return nil }
+        guard
+            let r = MapReader(
+                node, context: "warehouse",
+                allowed: [
+                    "name", "engine", "host", "instance_class", "instances", "subnets", "security_groups", "port", "database",
+                    "credentials_secret", "clients", "publicly_accessible", "schemas", "tables", "views", "materialized_views", "roles",
+                ], sink: sink)
+        else { return nil }
         let name = r.has("name") ? self.name(r, kind: "warehouse")?.value : "warehouse"
         let engineWord = r.string("engine", required: true)
         var engine: WarehouseEngine?
@@ -48,15 +52,17 @@ extension SpecDecoder {
             sink.add(LoaderDiagnostics.invalid("schema name '\(schema.value)' must be a lower-case SQL identifier", at: schema.location))
         }
         let tables = r.list("tables").compactMap { decodeTable($0, defaultSchema: schemas[0], schemas: schemas) }
-        let views = r.list("views").compactMap { decodeView($0, materialized: false, defaultSchema: schemas[0], schemas: schemas) }
+        let views =
+            r.list("views").compactMap { decodeView($0, materialized: false, defaultSchema: schemas[0], schemas: schemas) }
             + r.list("materialized_views").compactMap { decodeView($0, materialized: true, defaultSchema: schemas[0], schemas: schemas) }
         let roles = r.list("roles").compactMap(decodeDatabaseRole)
         checkForeignKeys(tables)
         guard let name, let engine, let database, let secret else { return nil }
-        return Warehouse(name: name, engine: engine, subnets: subnets, securityGroups: groups,
-                         port: r.int("port", in: 1...65535) ?? 5432, database: database, credentialsSecret: secret,
-                         clients: clients.map(\.value), publiclyAccessible: r.bool("publicly_accessible") ?? false, schemas: schemas,
-                         tables: tables, views: views, roles: roles, location: r.location)
+        return Warehouse(
+            name: name, engine: engine, subnets: subnets, securityGroups: groups,
+            port: r.int("port", in: 1...65535) ?? 5432, database: database, credentialsSecret: secret,
+            clients: clients.map(\.value), publiclyAccessible: r.bool("publicly_accessible") ?? false, schemas: schemas,
+            tables: tables, views: views, roles: roles, location: r.location)
     }
 
     /// Lower-case identifiers never need quoting in PostgreSQL and read the same everywhere.
@@ -74,8 +80,14 @@ extension SpecDecoder {
     }
 
     private func decodeTable(_ node: YAMLNode, defaultSchema: String, schemas: [String]) -> Table? {
-        guard let r = MapReader(node, context: "table", allowed: ["name", "schema", "description", "columns", "primary_key", "unique",
-                                                                   "foreign_keys", "checks", "indexes"], sink: sink) else { return nil }
+        guard
+            let r = MapReader(
+                node, context: "table",
+                allowed: [
+                    "name", "schema", "description", "columns", "primary_key", "unique",
+                    "foreign_keys", "checks", "indexes",
+                ], sink: sink)
+        else { return nil }
         guard let tableName = r.string("name", required: true) else { return nil }
         guard Self.isIdentifier(tableName) else {
             sink.add(LoaderDiagnostics.invalid("table name '\(tableName)' must be a lower-case SQL identifier", at: r.location(of: "name")))
@@ -89,9 +101,15 @@ extension SpecDecoder {
         var foreignKeys: [ForeignKey] = []
         var columns: [Column] = []
         for columnNode in r.list("columns", required: true) {
-            guard let c = MapReader(columnNode, context: "column", allowed: ["name", "type", "not_null", "default", "primary_key", "unique",
-                                                                               "references", "description", "identity"], sink: sink),
-                  let columnName = c.string("name", required: true) else { continue }
+            guard
+                let c = MapReader(
+                    columnNode, context: "column",
+                    allowed: [
+                        "name", "type", "not_null", "default", "primary_key", "unique",
+                        "references", "description", "identity",
+                    ], sink: sink),
+                let columnName = c.string("name", required: true)
+            else { continue }
             guard Self.isIdentifier(columnName) else {
                 sink.add(LoaderDiagnostics.invalid("column name '\(columnName)' must be a lower-case SQL identifier", at: c.location(of: "name")))
                 continue
@@ -111,8 +129,10 @@ extension SpecDecoder {
                 let parts = reference.split(separator: ".").map(String.init)
                 if parts.count == 2 || parts.count == 3 {
                     let table = parts.count == 2 ? "\(schema).\(parts[0])" : "\(parts[0]).\(parts[1])"
-                    foreignKeys.append(ForeignKey(columns: [columnName], referencedTable: table, referencedColumns: [parts.last!],
-                                                  location: c.location(of: "references")))
+                    foreignKeys.append(
+                        ForeignKey(
+                            columns: [columnName], referencedTable: table, referencedColumns: [parts.last!],
+                            location: c.location(of: "references")))
                 } else {
                     sink.add(LoaderDiagnostics.invalid("'\(reference)' is not a column reference (table.column)", at: c.location(of: "references")))
                 }
@@ -120,30 +140,40 @@ extension SpecDecoder {
             guard let type else { continue }
             let identity = c.bool("identity") ?? false
             if identity, type.category != .integer || type.isArray || type.hasImplicitDefault || c.string("default") != nil {
-                sink.add(LoaderDiagnostics.invalid("an identity column must be smallint, integer or bigint, without a default", at: c.location(of: "identity")))
+                sink.add(
+                    LoaderDiagnostics.invalid(
+                        "an identity column must be smallint, integer or bigint, without a default", at: c.location(of: "identity")))
             }
-            columns.append(Column(name: columnName, type: type, notNull: (c.bool("not_null") ?? false) || isKey,
-                                  defaultExpression: c.string("default"), description: c.string("description"), identity: identity,
-                                  location: c.location))
+            columns.append(
+                Column(
+                    name: columnName, type: type, notNull: (c.bool("not_null") ?? false) || isKey,
+                    defaultExpression: c.string("default"), description: c.string("description"), identity: identity,
+                    location: c.location))
         }
         for fk in r.list("foreign_keys") {
             guard let f = MapReader(fk, context: "foreign key", allowed: ["columns", "references", "on_delete"], sink: sink),
-                  let target = f.value("references", required: true),
-                  let t = MapReader(target, context: "references", allowed: ["table", "columns"], sink: sink),
-                  let table = t.string("table", required: true) else { continue }
+                let target = f.value("references", required: true),
+                let t = MapReader(target, context: "references", allowed: ["table", "columns"], sink: sink),
+                let table = t.string("table", required: true)
+            else { continue }
             let onDelete = f.string("on_delete")
             if let onDelete, !["cascade", "restrict", "set null", "set default", "no action"].contains(onDelete.lowercased()) {
-                sink.add(LoaderDiagnostics.badWord(onDelete, for: "on_delete", allowed: ["cascade", "restrict", "set null", "set default", "no action"],
-                                                   at: f.location(of: "on_delete")))
+                sink.add(
+                    LoaderDiagnostics.badWord(
+                        onDelete, for: "on_delete", allowed: ["cascade", "restrict", "set null", "set default", "no action"],
+                        at: f.location(of: "on_delete")))
             }
-            foreignKeys.append(ForeignKey(columns: f.strings("columns", required: true).map(\.value),
-                                          referencedTable: table.contains(".") ? table : "\(schema).\(table)",
-                                          referencedColumns: t.strings("columns", required: true).map(\.value), onDelete: onDelete,
-                                          location: f.location))
+            foreignKeys.append(
+                ForeignKey(
+                    columns: f.strings("columns", required: true).map(\.value),
+                    referencedTable: table.contains(".") ? table : "\(schema).\(table)",
+                    referencedColumns: t.strings("columns", required: true).map(\.value), onDelete: onDelete,
+                    location: f.location))
         }
         let checks: [CheckConstraint] = r.list("checks").compactMap { node in
             guard let c = MapReader(node, context: "check", allowed: ["name", "expression"], sink: sink),
-                  let name = c.string("name", required: true), let expression = c.string("expression", required: true) else { return nil }
+                let name = c.string("name", required: true), let expression = c.string("expression", required: true)
+            else { return nil }
             return CheckConstraint(name: name, expression: expression, location: c.location)
         }
         let indexes: [Index] = r.list("indexes").compactMap { node in
@@ -154,11 +184,14 @@ extension SpecDecoder {
             }
             let method = i.string("method") ?? "btree"
             if !["btree", "brin", "gin", "gist", "hash"].contains(method) {
-                sink.add(LoaderDiagnostics.badWord(method, for: "index method", allowed: ["btree", "brin", "gin", "gist", "hash"], at: i.location(of: "method")))
+                sink.add(
+                    LoaderDiagnostics.badWord(
+                        method, for: "index method", allowed: ["btree", "brin", "gin", "gist", "hash"], at: i.location(of: "method")))
             }
             let name = i.string("name") ?? ([tableName] + indexColumns.map(\.value) + ["idx"]).joined(separator: "_")
-            return Index(name: name, columns: indexColumns.map(\.value), unique: i.bool("unique") ?? false, method: method,
-                         whereClause: i.string("where"), location: i.location)
+            return Index(
+                name: name, columns: indexColumns.map(\.value), unique: i.bool("unique") ?? false, method: method,
+                whereClause: i.string("where"), location: i.location)
         }
         for column in primaryKey + uniques.flatMap({ $0 }) where columnNames[column.value] == nil {
             sink.add(LoaderDiagnostics.dangling("column", column.value, candidates: Array(columnNames.keys).sorted(), at: column.location))
@@ -169,8 +202,9 @@ extension SpecDecoder {
             if keyNames.contains(column.name) { column.notNull = true }
             return column
         }
-        return Table(schema: schema, name: tableName, columns: finalColumns, primaryKey: keyNames, uniques: uniques.map { $0.map(\.value) },
-                     foreignKeys: foreignKeys, checks: checks, indexes: indexes, description: r.string("description"), location: r.location)
+        return Table(
+            schema: schema, name: tableName, columns: finalColumns, primaryKey: keyNames, uniques: uniques.map { $0.map(\.value) },
+            foreignKeys: foreignKeys, checks: checks, indexes: indexes, description: r.string("description"), location: r.location)
     }
 
     private func checkForeignKeys(_ tables: [Table]) {
@@ -181,17 +215,23 @@ extension SpecDecoder {
                     continue
                 }
                 for column in fk.referencedColumns where target.column(column) == nil {
-                    sink.add(LoaderDiagnostics.dangling("column", "\(fk.referencedTable).\(column)", candidates: target.columns.map { "\(fk.referencedTable).\($0.name)" },
-                                                        at: fk.location))
+                    sink.add(
+                        LoaderDiagnostics.dangling(
+                            "column", "\(fk.referencedTable).\(column)", candidates: target.columns.map { "\(fk.referencedTable).\($0.name)" },
+                            at: fk.location))
                 }
                 for column in fk.columns where table.column(column) == nil {
                     sink.add(LoaderDiagnostics.dangling("column", column, candidates: table.columns.map(\.name), at: fk.location))
                 }
                 if fk.columns.count != fk.referencedColumns.count {
-                    sink.add(LoaderDiagnostics.invalid("a foreign key names \(fk.columns.count) column(s) but references \(fk.referencedColumns.count)", at: fk.location))
+                    sink.add(
+                        LoaderDiagnostics.invalid(
+                            "a foreign key names \(fk.columns.count) column(s) but references \(fk.referencedColumns.count)", at: fk.location))
                 } else if target.column(fk.referencedColumns[0]) != nil, !target.hasUniqueKey(fk.referencedColumns) {
-                    sink.add(LoaderDiagnostics.invalid("\(fk.referencedTable)(\(fk.referencedColumns.joined(separator: ", "))) is not a primary key or unique, so PostgreSQL refuses to reference it",
-                                                       at: fk.location))
+                    sink.add(
+                        LoaderDiagnostics.invalid(
+                            "\(fk.referencedTable)(\(fk.referencedColumns.joined(separator: ", "))) is not a primary key or unique, so PostgreSQL refuses to reference it",
+                            at: fk.location))
                 }
             }
         }
@@ -199,8 +239,11 @@ extension SpecDecoder {
 
     private func decodeView(_ node: YAMLNode, materialized: Bool, defaultSchema: String, schemas: [String]) -> View? {
         let kind = materialized ? "materialized view" : "view"
-        guard let r = MapReader(node, context: kind, allowed: materialized ? ["name", "schema", "sql", "unique_key"] : ["name", "schema", "sql"],
-                                sink: sink), let name = r.string("name", required: true) else { return nil }
+        guard
+            let r = MapReader(
+                node, context: kind, allowed: materialized ? ["name", "schema", "sql", "unique_key"] : ["name", "schema", "sql"],
+                sink: sink), let name = r.string("name", required: true)
+        else { return nil }
         guard Self.isIdentifier(name) else {
             sink.add(LoaderDiagnostics.invalid("\(kind) name '\(name)' must be a lower-case SQL identifier", at: r.location(of: "name")))
             return nil
@@ -210,13 +253,15 @@ extension SpecDecoder {
         define("table", "\(schema).\(name)", at: r.location(of: "name"))
         if materialized { define("materialized view", "\(schema).\(name)", at: r.location(of: "name")) }
         guard let sql = r.string("sql", required: true) else { return nil }
-        return View(schema: schema, name: name, sql: sql.trimmingCharacters(in: .whitespacesAndNewlines), materialized: materialized,
-                    uniqueKey: r.strings("unique_key").map(\.value), location: r.location)
+        return View(
+            schema: schema, name: name, sql: sql.trimmingCharacters(in: .whitespacesAndNewlines), materialized: materialized,
+            uniqueKey: r.strings("unique_key").map(\.value), location: r.location)
     }
 
     private func decodeDatabaseRole(_ node: YAMLNode) -> DatabaseRole? {
         guard let r = MapReader(node, context: "database role", allowed: ["name", "login", "grants"], sink: sink),
-              let name = r.string("name", required: true) else { return nil }
+            let name = r.string("name", required: true)
+        else { return nil }
         guard Self.isIdentifier(name) else {
             sink.add(LoaderDiagnostics.invalid("role name '\(name)' must be a lower-case SQL identifier", at: r.location(of: "name")))
             return nil

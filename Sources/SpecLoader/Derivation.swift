@@ -34,21 +34,27 @@ extension SpecDecoder {
         if !publicSubnets.isEmpty, let igw = network.internetGateway {
             var routes = [Route(destination: .anyIPv4, target: .internetGateway(igw.name), location: igw.location)]
             if network.vpc.ipv6 != nil { routes.append(Route(destination: .anyIPv6, target: .internetGateway(igw.name), location: igw.location)) }
-            tables.append(RouteTable(name: "public", subnets: publicSubnets.map(\.name), routes: routes, derived: true,
-                                     location: publicSubnets[0].location))
+            tables.append(
+                RouteTable(
+                    name: "public", subnets: publicSubnets.map(\.name), routes: routes, derived: true,
+                    location: publicSubnets[0].location))
         }
         let privateSubnets = loose.filter { $0.type == .private }
         for az in Set(privateSubnets.map(\.availabilityZone)).sorted() {
             let subnets = privateSubnets.filter { $0.availabilityZone == az }
             let natInZone = network.natGateways.first { network.subnet($0.subnet)?.availabilityZone == az } ?? network.natGateways.first
             let routes = natInZone.map { [Route(destination: .anyIPv4, target: .natGateway($0.name), location: $0.location)] } ?? []
-            tables.append(RouteTable(name: "private-\(az.suffix(1))", subnets: subnets.map(\.name), routes: routes, derived: true,
-                                     location: subnets[0].location))
+            tables.append(
+                RouteTable(
+                    name: "private-\(az.suffix(1))", subnets: subnets.map(\.name), routes: routes, derived: true,
+                    location: subnets[0].location))
         }
         let isolatedSubnets = loose.filter { $0.type == .isolated }
         if !isolatedSubnets.isEmpty {
-            tables.append(RouteTable(name: "isolated", subnets: isolatedSubnets.map(\.name), routes: [], derived: true,
-                                     location: isolatedSubnets[0].location))
+            tables.append(
+                RouteTable(
+                    name: "isolated", subnets: isolatedSubnets.map(\.name), routes: [], derived: true,
+                    location: isolatedSubnets[0].location))
         }
         for table in tables where defined["route table"]?[table.name] != nil {
             sink.add(LoaderDiagnostics.duplicateName("route table", table.name, at: defined["route table"]![table.name]!, first: table.location))
@@ -64,7 +70,8 @@ extension SpecDecoder {
         if endpoint.service == "dynamodb" {
             names = workloads.flatMap(\.dynamoTables)
         } else {
-            names = workloads.flatMap { $0.readBuckets + $0.writeBuckets }
+            names =
+                workloads.flatMap { $0.readBuckets + $0.writeBuckets }
                 + pipelines.compactMap(\.sourceBucket) + pipelines.compactMap(\.quarantine.bucket)
         }
         var seen = Set<String>()
@@ -73,32 +80,45 @@ extension SpecDecoder {
 
     /// One role per function (always) and per host that touches AWS APIs. Statements are built
     /// from the pipelines a workload runs and its `uses`, each naming the narrowest resource.
-    func deriveRoles(compute: Compute, pipelines: [Pipeline], warehouse: Warehouse?,
-                     explicit: [(name: String, workload: Located<String>, statements: [PolicyStatement])]) -> [Role] {
+    func deriveRoles(
+        compute: Compute, pipelines: [Pipeline], warehouse: Warehouse?,
+        explicit: [(name: String, workload: Located<String>, statements: [PolicyStatement])]
+    ) -> [Role] {
         var roles: [Role] = []
         for function in compute.functions {
             var statements = [
-                PolicyStatement(sid: "WriteOwnLogs", actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
-                                resources: [.logGroup(function: function.name)], location: function.location),
+                PolicyStatement(
+                    sid: "WriteOwnLogs", actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    resources: [.logGroup(function: function.name)], location: function.location),
                 // Lambda creates its VPC network interfaces through these; EC2 grants them no resource-level scoping.
-                PolicyStatement(sid: "ManageVpcNetworkInterfaces",
-                                actions: ["ec2:AssignPrivateIpAddresses", "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",
-                                          "ec2:DescribeNetworkInterfaces", "ec2:UnassignPrivateIpAddresses"],
-                                resources: [.any], location: function.location),
+                PolicyStatement(
+                    sid: "ManageVpcNetworkInterfaces",
+                    actions: [
+                        "ec2:AssignPrivateIpAddresses", "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",
+                        "ec2:DescribeNetworkInterfaces", "ec2:UnassignPrivateIpAddresses",
+                    ],
+                    resources: [.any], location: function.location),
             ]
             statements += pipelineStatements(for: function.name, pipelines: pipelines, warehouse: warehouse)
             statements += usesStatements(function.uses, at: function.location)
             if let queue = function.deadLetterQueue {
-                statements.append(PolicyStatement(sid: "SendToDeadLetterQueue", actions: ["sqs:SendMessage"], resources: [.queue(queue)],
-                                                  location: function.location))
+                statements.append(
+                    PolicyStatement(
+                        sid: "SendToDeadLetterQueue", actions: ["sqs:SendMessage"], resources: [.queue(queue)],
+                        location: function.location))
             }
-            roles.append(Role(name: "\(function.name)-role", workload: function.name, service: "lambda.amazonaws.com",
-                              statements: statements, location: function.location))
+            roles.append(
+                Role(
+                    name: "\(function.name)-role", workload: function.name, service: "lambda.amazonaws.com",
+                    statements: statements, location: function.location))
         }
         for host in compute.hosts {
-            let statements = pipelineStatements(for: host.name, pipelines: pipelines, warehouse: warehouse) + usesStatements(host.uses, at: host.location)
-            roles.append(Role(name: "\(host.name)-role", workload: host.name, service: "ec2.amazonaws.com", statements: statements,
-                              location: host.location))
+            let statements =
+                pipelineStatements(for: host.name, pipelines: pipelines, warehouse: warehouse) + usesStatements(host.uses, at: host.location)
+            roles.append(
+                Role(
+                    name: "\(host.name)-role", workload: host.name, service: "ec2.amazonaws.com", statements: statements,
+                    location: host.location))
         }
         for role in explicit {
             guard let index = roles.firstIndex(where: { $0.workload == role.workload.value }) else { continue }
@@ -114,19 +134,27 @@ extension SpecDecoder {
             let id = Self.sidPart(pipeline.name)
             if let bucket = pipeline.sourceBucket {
                 let prefix = pipeline.source.staticPrefix
-                statements.append(PolicyStatement(sid: "\(id)ReadSource", actions: ["s3:GetObject"],
-                                                  resources: [.bucketObjects(bucket, prefix: prefix)], location: pipeline.source.location))
-                statements.append(PolicyStatement(sid: "\(id)ListSource", actions: ["s3:ListBucket"], resources: [.bucket(bucket)],
-                                                  conditions: prefix.isEmpty ? [:] : ["StringLike": ["s3:prefix": ["\(prefix)*"]]],
-                                                  location: pipeline.source.location))
+                statements.append(
+                    PolicyStatement(
+                        sid: "\(id)ReadSource", actions: ["s3:GetObject"],
+                        resources: [.bucketObjects(bucket, prefix: prefix)], location: pipeline.source.location))
+                statements.append(
+                    PolicyStatement(
+                        sid: "\(id)ListSource", actions: ["s3:ListBucket"], resources: [.bucket(bucket)],
+                        conditions: prefix.isEmpty ? [:] : ["StringLike": ["s3:prefix": ["\(prefix)*"]]],
+                        location: pipeline.source.location))
             }
             if let bucket = pipeline.quarantine.bucket {
-                statements.append(PolicyStatement(sid: "\(id)WriteQuarantine", actions: ["s3:PutObject"],
-                                                  resources: [.bucketObjects(bucket, prefix: pipeline.quarantine.prefix)], location: pipeline.location))
+                statements.append(
+                    PolicyStatement(
+                        sid: "\(id)WriteQuarantine", actions: ["s3:PutObject"],
+                        resources: [.bucketObjects(bucket, prefix: pipeline.quarantine.prefix)], location: pipeline.location))
             }
             if let warehouse {
-                statements.append(PolicyStatement(sid: "\(id)ReadWarehouseCredentials", actions: ["secretsmanager:GetSecretValue"],
-                                                  resources: [.secret(warehouse.credentialsSecret)], location: pipeline.location))
+                statements.append(
+                    PolicyStatement(
+                        sid: "\(id)ReadWarehouseCredentials", actions: ["secretsmanager:GetSecretValue"],
+                        resources: [.secret(warehouse.credentialsSecret)], location: pipeline.location))
             }
         }
         return statements
@@ -135,31 +163,47 @@ extension SpecDecoder {
     private func usesStatements(_ uses: Uses, at location: SourceLocation) -> [PolicyStatement] {
         var statements: [PolicyStatement] = []
         if !uses.readBuckets.isEmpty {
-            statements.append(PolicyStatement(sid: "ReadBuckets", actions: ["s3:GetObject"],
-                                              resources: uses.readBuckets.map { .bucketObjects($0, prefix: "") }, location: location))
-            statements.append(PolicyStatement(sid: "ListBuckets", actions: ["s3:ListBucket"], resources: uses.readBuckets.map(IAMResource.bucket),
-                                              location: location))
+            statements.append(
+                PolicyStatement(
+                    sid: "ReadBuckets", actions: ["s3:GetObject"],
+                    resources: uses.readBuckets.map { .bucketObjects($0, prefix: "") }, location: location))
+            statements.append(
+                PolicyStatement(
+                    sid: "ListBuckets", actions: ["s3:ListBucket"], resources: uses.readBuckets.map(IAMResource.bucket),
+                    location: location))
         }
         if !uses.writeBuckets.isEmpty {
-            statements.append(PolicyStatement(sid: "WriteBuckets", actions: ["s3:PutObject"],
-                                              resources: uses.writeBuckets.map { .bucketObjects($0, prefix: "") }, location: location))
+            statements.append(
+                PolicyStatement(
+                    sid: "WriteBuckets", actions: ["s3:PutObject"],
+                    resources: uses.writeBuckets.map { .bucketObjects($0, prefix: "") }, location: location))
         }
         if !uses.dynamoTables.isEmpty {
-            statements.append(PolicyStatement(sid: "UseDynamoTables",
-                                              actions: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
-                                              resources: uses.dynamoTables.map(IAMResource.dynamoTable), location: location))
+            statements.append(
+                PolicyStatement(
+                    sid: "UseDynamoTables",
+                    actions: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+                    resources: uses.dynamoTables.map(IAMResource.dynamoTable), location: location))
         }
         if !uses.topics.isEmpty {
-            statements.append(PolicyStatement(sid: "PublishTopics", actions: ["sns:Publish"], resources: uses.topics.map(IAMResource.topic), location: location))
+            statements.append(
+                PolicyStatement(sid: "PublishTopics", actions: ["sns:Publish"], resources: uses.topics.map(IAMResource.topic), location: location))
         }
         if !uses.queues.isEmpty {
-            statements.append(PolicyStatement(sid: "UseQueues", actions: ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
-                                                                          "sqs:ReceiveMessage", "sqs:SendMessage"],
-                                              resources: uses.queues.map(IAMResource.queue), location: location))
+            statements.append(
+                PolicyStatement(
+                    sid: "UseQueues",
+                    actions: [
+                        "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                        "sqs:ReceiveMessage", "sqs:SendMessage",
+                    ],
+                    resources: uses.queues.map(IAMResource.queue), location: location))
         }
         if !uses.secrets.isEmpty {
-            statements.append(PolicyStatement(sid: "ReadSecrets", actions: ["secretsmanager:GetSecretValue"], resources: uses.secrets.map(IAMResource.secret),
-                                              location: location))
+            statements.append(
+                PolicyStatement(
+                    sid: "ReadSecrets", actions: ["secretsmanager:GetSecretValue"], resources: uses.secrets.map(IAMResource.secret),
+                    location: location))
         }
         return statements
     }

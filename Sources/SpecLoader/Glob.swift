@@ -1,8 +1,9 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The project file's globs: paths relative to the project's root, `/`-separated. Within one
@@ -49,7 +50,8 @@ public enum Glob {
     /// relative to `root`. Folders named in `skipping` (relative to `root`) and hidden folders
     /// (`.git`, `.build`) are not descended into by a wildcard; symbolic links to folders are not
     /// followed (a link cycle would never end), links to files are listed.
-    public static func files(matching patterns: [String], excluding excluded: [String] = [], under root: String, skipping: [String] = []) -> [String] {
+    public static func files(matching patterns: [String], excluding excluded: [String] = [], under root: String, skipping: [String] = []) -> [String]
+    {
         var found = Set<String>()
         for pattern in patterns {
             let segments = pattern.split(separator: "/").map(String.init)

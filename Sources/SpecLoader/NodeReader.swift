@@ -1,5 +1,5 @@
-import SluiceCore
 import Foundation
+import SluiceCore
 import YAML
 
 /// Collects diagnostics while a spec is decoded; decoding goes on after an error so one run reports everything.
@@ -32,8 +32,10 @@ struct MapReader {
                 continue
             }
             if !allowed.contains(key) {
-                sink.add(LoaderDiagnostics.unknownKey(key, in: context, suggestion: Suggestion.closest(to: key, among: allowed),
-                                                      at: pair.key.location))
+                sink.add(
+                    LoaderDiagnostics.unknownKey(
+                        key, in: context, suggestion: Suggestion.closest(to: key, among: allowed),
+                        at: pair.key.location))
                 continue
             }
             entries[key] = pair
@@ -75,8 +77,9 @@ struct MapReader {
             return nil
         }
         guard range.contains(number) else {
-            sink.add(LoaderDiagnostics.wrongType(
-                expected: "a number from \(range.lowerBound) to \(range.upperBound) for '\(key)'", found: value, at: value.location))
+            sink.add(
+                LoaderDiagnostics.wrongType(
+                    expected: "a number from \(range.lowerBound) to \(range.upperBound) for '\(key)'", found: value, at: value.location))
             return nil
         }
         return number
@@ -128,8 +131,10 @@ struct MapReader {
         var out: [(key: String, value: String, location: SourceLocation)] = []
         for pair in pairs {
             guard let k = pair.key.scalar, let v = pair.value.scalar, !pair.value.isNull else {
-                sink.add(LoaderDiagnostics.wrongType(expected: "string keys and values in '\(key)'", found: pair.value,
-                                                     at: pair.value.location))
+                sink.add(
+                    LoaderDiagnostics.wrongType(
+                        expected: "string keys and values in '\(key)'", found: pair.value,
+                        at: pair.value.location))
                 continue
             }
             out.append((k, v, pair.value.location))

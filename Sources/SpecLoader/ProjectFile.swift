@@ -75,12 +75,19 @@ public struct ProjectFile: Sendable, Equatable {
         }
         if top.has("specs") {
             project.specs = globs(top, "specs", sink: sink)
-            if top.strings("specs").isEmpty { sink.add(LoaderDiagnostics.invalid("'specs' names no glob; leave it out for the defaults (\(defaultSpecs.joined(separator: ", ")))", at: top.location(of: "specs"))) }
+            if top.strings("specs").isEmpty {
+                sink.add(
+                    LoaderDiagnostics.invalid(
+                        "'specs' names no glob; leave it out for the defaults (\(defaultSpecs.joined(separator: ", ")))",
+                        at: top.location(of: "specs")))
+            }
         }
         project.exclude = globs(top, "exclude", sink: sink)
         if let generated = top.string("generated") {
             if generated.isEmpty || generated.hasPrefix("/") || generated.split(separator: "/").contains("..") {
-                sink.add(LoaderDiagnostics.invalid("'generated' is a folder inside the project, written relative to \(name)", at: top.location(of: "generated")))
+                sink.add(
+                    LoaderDiagnostics.invalid(
+                        "'generated' is a folder inside the project, written relative to \(name)", at: top.location(of: "generated")))
             } else {
                 project.generated = generated
             }

@@ -20,8 +20,10 @@ final class SpecDecoder {
         self.sink = sink
     }
 
-    static let topLevelKeys = ["include", "project", "network", "identity", "storage", "messaging", "compute", "warehouse",
-                               "pipelines", "suppressions"]
+    static let topLevelKeys = [
+        "include", "project", "network", "identity", "storage", "messaging", "compute", "warehouse",
+        "pipelines", "suppressions",
+    ]
 
     func decode(_ root: YAMLNode) -> Spec? {
         guard let top = MapReader(root, context: "the spec", allowed: Self.topLevelKeys, sink: sink) else { return nil }
@@ -43,9 +45,10 @@ final class SpecDecoder {
 
         network = deriveNetwork(network, pipelines: pipelines, compute: compute)
         let roles = deriveRoles(compute: compute, pipelines: pipelines, warehouse: warehouse, explicit: explicitRoles)
-        return Spec(file: file, project: project, network: network, identity: Identity(roles: roles), storage: storage,
-                    messaging: messaging, compute: compute, warehouse: warehouse, pipelines: pipelines,
-                    suppressions: suppressions)
+        return Spec(
+            file: file, project: project, network: network, identity: Identity(roles: roles), storage: storage,
+            messaging: messaging, compute: compute, warehouse: warehouse, pipelines: pipelines,
+            suppressions: suppressions)
     }
 
     // MARK: Names and references
@@ -80,12 +83,14 @@ final class SpecDecoder {
     func name(_ reader: MapReader, kind: String) -> Located<String>? {
         guard let text = reader.string("name", required: true) else { return nil }
         let location = reader.location(of: "name")
-        let valid = text.first?.isLetter == true && text.count <= 64
+        let valid =
+            text.first?.isLetter == true && text.count <= 64
             && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
         if !valid {
-            sink.add(LoaderDiagnostics.invalid(
-                "\(kind) name '\(text)' must start with a letter and use only letters, digits, '-' and '_' (64 at most)",
-                at: location))
+            sink.add(
+                LoaderDiagnostics.invalid(
+                    "\(kind) name '\(text)' must start with a letter and use only letters, digits, '-' and '_' (64 at most)",
+                    at: location))
             return nil
         }
         guard define(kind, text, at: location) else { return nil }
@@ -109,8 +114,10 @@ final class SpecDecoder {
         }
         let account = r.string("account")
         if let account, !(account.count == 12 && account.allSatisfy({ $0.isASCII && $0.isNumber })) {
-            sink.add(LoaderDiagnostics.invalid("account '\(account)' is not a 12-digit AWS account ID (quote it in YAML)",
-                                               at: r.location(of: "account")))
+            sink.add(
+                LoaderDiagnostics.invalid(
+                    "account '\(account)' is not a 12-digit AWS account ID (quote it in YAML)",
+                    at: r.location(of: "account")))
         }
         let tags = r.stringMap("tags").map { (key: $0.key, value: $0.value) }
         guard let name, let region else { return nil }
@@ -131,8 +138,10 @@ final class SpecDecoder {
         let subject = r.string("subject")
         let reason = r.string("reason", required: true)
         if let reason, reason.trimmingCharacters(in: .whitespaces).count < 10 {
-            sink.add(LoaderDiagnostics.invalid("a suppression needs a written reason (at least a short sentence)",
-                                               at: r.location(of: "reason")))
+            sink.add(
+                LoaderDiagnostics.invalid(
+                    "a suppression needs a written reason (at least a short sentence)",
+                    at: r.location(of: "reason")))
             return nil
         }
         guard let rule, let reason else { return nil }

@@ -39,7 +39,8 @@ public enum SpecLoader {
         return [UInt8](data)
     }
 
-    public struct ReadError: Error { public var reason: String
+    public struct ReadError: Error {
+        public var reason: String
         public init(reason: String) { self.reason = reason }
     }
 
@@ -74,8 +75,10 @@ public enum SpecLoader {
         }
     }
 
-    private static func readWithIncludes(path: String, read: (String) throws -> [UInt8], sink: DiagnosticSink,
-                                         chain: [String], includedAt: SourceLocation? = nil) -> YAMLNode? {
+    private static func readWithIncludes(
+        path: String, read: (String) throws -> [UInt8], sink: DiagnosticSink,
+        chain: [String], includedAt: SourceLocation? = nil
+    ) -> YAMLNode? {
         let bytes: [UInt8]
         do { bytes = try read(path) } catch let error as ReadError {
             sink.add(LoaderDiagnostics.unreadable(path, reason: error.reason, at: includedAt))
@@ -117,12 +120,16 @@ public enum SpecLoader {
                     continue
                 }
                 if chain.contains(target) || target == path {
-                    sink.add(LoaderDiagnostics.unreadable(target, reason: "include cycle: \((chain + [path, target]).joined(separator: " -> "))",
-                                                          at: include.location))
+                    sink.add(
+                        LoaderDiagnostics.unreadable(
+                            target, reason: "include cycle: \((chain + [path, target]).joined(separator: " -> "))",
+                            at: include.location))
                     continue
                 }
-                if let included = readWithIncludes(path: target, read: read, sink: sink, chain: chain + [path],
-                                                   includedAt: include.location) {
+                if let included = readWithIncludes(
+                    path: target, read: read, sink: sink, chain: chain + [path],
+                    includedAt: include.location)
+                {
                     merged = merge(merged, included, sink: sink)
                 }
             }
@@ -167,8 +174,10 @@ public enum SpecLoader {
         case (.sequence(let a), .sequence(let b)):
             return YAMLNode(kind: .sequence(a + b), location: base.location, expandedSize: base.expandedSize + addition.expandedSize)
         default:
-            sink.add(LoaderDiagnostics.wrongType(expected: "\(base.kindName) to merge with the included value", found: addition,
-                                                 at: addition.location))
+            sink.add(
+                LoaderDiagnostics.wrongType(
+                    expected: "\(base.kindName) to merge with the included value", found: addition,
+                    at: addition.location))
             return base
         }
     }

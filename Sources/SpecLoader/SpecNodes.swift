@@ -24,7 +24,9 @@ public enum SpecNodes {
 
     private static func node(_ value: Any, files: [String], locate: (String, Int, Int) -> SourceLocation, depth: Int) throws -> YAMLNode {
         guard depth < YAMLReader.maxDepth, let object = value as? [String: Any] else { throw Malformed(description: "a node is not an object") }
-        guard let at = object["at"] as? [Int], at.count == 3, files.indices.contains(at[0]) else { throw Malformed(description: "a node has no position") }
+        guard let at = object["at"] as? [Int], at.count == 3, files.indices.contains(at[0]) else {
+            throw Malformed(description: "a node has no position")
+        }
         let location = locate(files[at[0]], at[1], at[2])
         if let text = object["s"] as? String {
             return YAMLNode(kind: .scalar(text, plain: object["p"] as? Bool ?? false), location: location, expandedSize: 1)

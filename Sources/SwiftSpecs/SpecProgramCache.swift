@@ -60,8 +60,10 @@ struct SpecProgramCache {
             let parts = line.split(separator: ":", maxSplits: 4, omittingEmptySubsequences: false)
             guard parts.count == 5, let row = Int(parts[1]), let column = Int(parts[2]), parts[3] == " error" else { continue }
             let file = String(parts[0]) == absolutePath ? displayPath : SwiftSpecLoader.relativeToCurrentDirectory(String(parts[0]))
-            diagnostics.append(SwiftSpecDiagnostics.compiler(parts[4].trimmingCharacters(in: .whitespaces),
-                                                             at: SourceLocation(file: file, line: row, column: column)))
+            diagnostics.append(
+                SwiftSpecDiagnostics.compiler(
+                    parts[4].trimmingCharacters(in: .whitespaces),
+                    at: SourceLocation(file: file, line: row, column: column)))
         }
         if diagnostics.isEmpty {
             diagnostics.append(SwiftSpecDiagnostics.failed(displayPath, "the Swift compiler failed: \(output.isEmpty ? "no output" : output)"))
@@ -76,7 +78,9 @@ struct SpecProgramCache {
             let candidate = "\(directory)/swiftc"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
-        throw SwiftSpecLoader.Failure(diagnostics: [SwiftSpecDiagnostics.failed("swiftc", "no Swift compiler on the PATH (or in $SWIFTC); Swift specs need the toolchain that built sluice")])
+        throw SwiftSpecLoader.Failure(diagnostics: [
+            SwiftSpecDiagnostics.failed("swiftc", "no Swift compiler on the PATH (or in $SWIFTC); Swift specs need the toolchain that built sluice")
+        ])
     }
 }
 
@@ -90,9 +94,9 @@ struct DSLLibrary {
     var module: String { "\(moduleDirectory)/SluiceDSL.swiftmodule" }
 
     #if os(macOS)
-    static let sharedObjectSuffix = "dylib"
+        static let sharedObjectSuffix = "dylib"
     #else
-    static let sharedObjectSuffix = "so"
+        static let sharedObjectSuffix = "so"
     #endif
 
     static func locate(environment: [String: String]) throws -> DSLLibrary {
@@ -108,11 +112,16 @@ struct DSLLibrary {
         for directory in candidates {
             for modules in ["\(directory)/Modules", directory]
             where FileManager.default.fileExists(atPath: "\(modules)/SluiceDSL.swiftmodule")
-                && FileManager.default.fileExists(atPath: "\(directory)/libSluiceDSL.\(sharedObjectSuffix)") {
+                && FileManager.default.fileExists(atPath: "\(directory)/libSluiceDSL.\(sharedObjectSuffix)")
+            {
                 return DSLLibrary(directory: directory, moduleDirectory: modules)
             }
         }
-        throw SwiftSpecLoader.Failure(diagnostics: [SwiftSpecDiagnostics.failed(
-            "SluiceDSL", "the SluiceDSL library is not next to sluice (looked in \(candidates.joined(separator: ", "))); build it in sluice's configuration, `swift build [-c release] --product SluiceDSL`, or set SLUICE_DSL_PATH")])
+        throw SwiftSpecLoader.Failure(diagnostics: [
+            SwiftSpecDiagnostics.failed(
+                "SluiceDSL",
+                "the SluiceDSL library is not next to sluice (looked in \(candidates.joined(separator: ", "))); build it in sluice's configuration, `swift build [-c release] --product SluiceDSL`, or set SLUICE_DSL_PATH"
+            )
+        ])
     }
 }

@@ -45,8 +45,9 @@ public enum SwiftSpecLoader {
             let data = try run(program, specPath: path)
             var sources = DeclarationSources()
             let root = try SpecNodes.read(data) { file, line, column in
-                SourceLocation(file: file == absolute ? path : relativeToCurrentDirectory(file), line: line,
-                               column: sources.nameColumn(file: file, line: line, column: column))
+                SourceLocation(
+                    file: file == absolute ? path : relativeToCurrentDirectory(file), line: line,
+                    column: sources.nameColumn(file: file, line: line, column: column))
             }
             return .success(root)
         } catch let failure as Failure {
@@ -68,8 +69,11 @@ public enum SwiftSpecLoader {
             throw Failure(diagnostics: [SwiftSpecDiagnostics.failed(specPath, "\(reason)\(result.stderr.isEmpty ? "" : ": " + result.stderr)")])
         }
         guard let data = FileManager.default.contents(atPath: output.path), !data.isEmpty else {
-            throw Failure(diagnostics: [SwiftSpecDiagnostics.failed(specPath,
-                "it wrote no spec: a spec file declares `let spec = Spec { … }`, and a package's executable calls `spec.main()`")])
+            throw Failure(diagnostics: [
+                SwiftSpecDiagnostics.failed(
+                    specPath,
+                    "it wrote no spec: a spec file declares `let spec = Spec { … }`, and a package's executable calls `spec.main()`")
+            ])
         }
         return data
     }
@@ -94,7 +98,9 @@ struct DeclarationSources {
         let row = text[line - 1]
         var index = column - 1
         guard row.indices.contains(index), row[index] == UInt8(ascii: "(") else { return column }
-        let isName: (UInt8) -> Bool = { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }
+        let isName: (UInt8) -> Bool = {
+            $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0)
+        }
         while index > 0, isName(row[index - 1]) { index -= 1 }
         return index + 1
     }
@@ -109,7 +115,9 @@ extension SpecNodes {
 public enum SwiftSpecDiagnostics {
     public static let documentation = RuleDocumentation(
         id: "SL112", name: "swift-spec", severity: .error, summary: "A Swift spec that does not compile, run, or write a spec.",
-        explanation: "A .swift spec is compiled against the SluiceDSL library and run, as SwiftPM does with Package.swift. Compiler errors are reported at their file, line and column; a spec that traps, runs over 120 s, or declares no `Spec` is reported with its output. SluiceDSL is looked for next to the sluice executable (or in SLUICE_DSL_PATH).")
+        explanation:
+            "A .swift spec is compiled against the SluiceDSL library and run, as SwiftPM does with Package.swift. Compiler errors are reported at their file, line and column; a spec that traps, runs over 120 s, or declares no `Spec` is reported with its output. SluiceDSL is looked for next to the sluice executable (or in SLUICE_DSL_PATH)."
+    )
 
     public static func failed(_ path: String, _ reason: String, at location: SourceLocation? = nil) -> Diagnostic {
         Diagnostic(.error, code: "SL112", "the Swift spec \(path) failed: \(reason)", at: location ?? SourceLocation(file: path, line: 1, column: 1))

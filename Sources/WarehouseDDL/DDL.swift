@@ -27,18 +27,25 @@ public enum DDL {
     public static func constraints(of table: Table) -> [TableConstraint] {
         var result: [TableConstraint] = []
         if !table.primaryKey.isEmpty {
-            result.append(TableConstraint(kind: .primaryKey, name: SQL.fitted("\(table.name)_pkey"),
-                                          definition: "PRIMARY KEY (\(SQL.list(table.primaryKey)))"))
+            result.append(
+                TableConstraint(
+                    kind: .primaryKey, name: SQL.fitted("\(table.name)_pkey"),
+                    definition: "PRIMARY KEY (\(SQL.list(table.primaryKey)))"))
         }
         for unique in table.uniques {
-            result.append(TableConstraint(kind: .unique, name: SQL.fitted(([table.name] + unique + ["key"]).joined(separator: "_")),
-                                          definition: "UNIQUE (\(SQL.list(unique)))"))
+            result.append(
+                TableConstraint(
+                    kind: .unique, name: SQL.fitted(([table.name] + unique + ["key"]).joined(separator: "_")),
+                    definition: "UNIQUE (\(SQL.list(unique)))"))
         }
         for fk in table.foreignKeys {
-            var definition = "FOREIGN KEY (\(SQL.list(fk.columns))) REFERENCES \(SQL.qualified(fk.referencedTable)) (\(SQL.list(fk.referencedColumns)))"
+            var definition =
+                "FOREIGN KEY (\(SQL.list(fk.columns))) REFERENCES \(SQL.qualified(fk.referencedTable)) (\(SQL.list(fk.referencedColumns)))"
             if let onDelete = fk.onDelete, onDelete.lowercased() != "no action" { definition += " ON DELETE \(onDelete.uppercased())" }
-            result.append(TableConstraint(kind: .foreignKey, name: SQL.fitted(([table.name] + fk.columns + ["fkey"]).joined(separator: "_")),
-                                          definition: definition, foreignKey: fk))
+            result.append(
+                TableConstraint(
+                    kind: .foreignKey, name: SQL.fitted(([table.name] + fk.columns + ["fkey"]).joined(separator: "_")),
+                    definition: definition, foreignKey: fk))
         }
         for check in table.checks {
             result.append(TableConstraint(kind: .check, name: SQL.fitted(check.name), definition: "CHECK (\(check.expression))"))
@@ -68,7 +75,8 @@ public enum DDL {
 
     public static func createIndex(_ index: Index, on table: Table) -> String {
         let method = index.method == "btree" ? "" : " USING \(index.method)"
-        var text = "CREATE \(index.unique ? "UNIQUE " : "")INDEX \(SQL.identifier(indexName(index))) ON \(SQL.qualified(table.schema, table.name))\(method) (\(SQL.list(index.columns)))"
+        var text =
+            "CREATE \(index.unique ? "UNIQUE " : "")INDEX \(SQL.identifier(indexName(index))) ON \(SQL.qualified(table.schema, table.name))\(method) (\(SQL.list(index.columns)))"
         if let predicate = index.whereClause { text += " WHERE \(predicate)" }
         return text + ";"
     }
@@ -84,7 +92,8 @@ public enum DDL {
         guard view.materialized else { return ["CREATE VIEW \(SQL.qualified(view.schema, view.name)) AS\n\(body);"] }
         var statements = ["CREATE MATERIALIZED VIEW \(SQL.qualified(view.schema, view.name)) AS\n\(body)\nWITH DATA;"]
         if let key = materializedViewKey(view) {
-            statements.append("CREATE UNIQUE INDEX \(SQL.identifier(key.name)) ON \(SQL.qualified(view.schema, view.name)) (\(SQL.list(key.columns)));")
+            statements.append(
+                "CREATE UNIQUE INDEX \(SQL.identifier(key.name)) ON \(SQL.qualified(view.schema, view.name)) (\(SQL.list(key.columns)));")
         }
         return statements
     }

@@ -76,11 +76,12 @@ public struct DesiredSchema: Sendable {
         var placed: Set<String> = []
         var ordered: [Table] = []
         while !remaining.isEmpty {
-            let ready = remaining.firstIndex { table in
-                table.foreignKeys.allSatisfy { fk in
-                    fk.referencedTable == table.qualifiedName || placed.contains(fk.referencedTable) || !names.contains(fk.referencedTable)
-                }
-            } ?? 0
+            let ready =
+                remaining.firstIndex { table in
+                    table.foreignKeys.allSatisfy { fk in
+                        fk.referencedTable == table.qualifiedName || placed.contains(fk.referencedTable) || !names.contains(fk.referencedTable)
+                    }
+                } ?? 0
             let table = remaining.remove(at: ready)
             placed.insert(table.qualifiedName)
             ordered.append(table)
@@ -99,9 +100,10 @@ public struct DesiredSchema: Sendable {
         var remaining = views
         var ordered: [View] = []
         while !remaining.isEmpty {
-            let ready = remaining.firstIndex { view in
-                remaining.allSatisfy { other in other.qualifiedName == view.qualifiedName || !reads(view, other) }
-            } ?? 0
+            let ready =
+                remaining.firstIndex { view in
+                    remaining.allSatisfy { other in other.qualifiedName == view.qualifiedName || !reads(view, other) }
+                } ?? 0
             ordered.append(remaining.remove(at: ready))
         }
         return ordered

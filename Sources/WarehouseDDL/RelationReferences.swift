@@ -14,8 +14,10 @@ public enum RelationReferences {
         var index = 0
         // Words that end a FROM list at their depth; ON and USING only end a relation's name (a comma
         // after a join condition still lists another relation).
-        let clauseEnds: Set<String> = ["where", "group", "order", "having", "limit", "offset", "union", "intersect", "except",
-                                       "window", "select", "returning", "fetch", "for"]
+        let clauseEnds: Set<String> = [
+            "where", "group", "order", "having", "limit", "offset", "union", "intersect", "except",
+            "window", "select", "returning", "fetch", "for",
+        ]
         while index < tokens.count {
             let token = tokens[index]
             switch token {
@@ -126,7 +128,9 @@ public enum RelationReferences {
                 while end < characters.count, characters[end] != "$" { end += 1 }
                 let tag = Array(characters[index...min(end, characters.count - 1)])
                 index = end + 1
-                while index < characters.count, !(index + tag.count <= characters.count && Array(characters[index..<(index + tag.count)]) == tag) { index += 1 }
+                while index < characters.count, !(index + tag.count <= characters.count && Array(characters[index..<(index + tag.count)]) == tag) {
+                    index += 1
+                }
                 index += tag.count
             case "(": tokens.append(.open); index += 1
             case ")": tokens.append(.close); index += 1

@@ -15,12 +15,14 @@ public enum YAMLEmitter {
         final class Sink { var bytes: [UInt8] = [] }
         let sink = Sink()
         let context = Unmanaged.passUnretained(sink).toOpaque()
-        yaml_emitter_set_output(&emitter, { data, buffer, size in
-            guard let data, let buffer else { return 0 }
-            let sink = Unmanaged<Sink>.fromOpaque(data).takeUnretainedValue()
-            sink.bytes.append(contentsOf: UnsafeBufferPointer(start: buffer, count: size))
-            return 1
-        }, context)
+        yaml_emitter_set_output(
+            &emitter,
+            { data, buffer, size in
+                guard let data, let buffer else { return 0 }
+                let sink = Unmanaged<Sink>.fromOpaque(data).takeUnretainedValue()
+                sink.bytes.append(contentsOf: UnsafeBufferPointer(start: buffer, count: size))
+                return 1
+            }, context)
         yaml_emitter_set_unicode(&emitter, 1)
         yaml_emitter_set_indent(&emitter, 2)
         yaml_emitter_set_width(&emitter, -1)
@@ -47,11 +49,15 @@ public enum YAMLEmitter {
             case .int(let number): try scalar(String(number), style: YAML_PLAIN_SCALAR_STYLE)
             case .bool(let flag): try scalar(flag ? "true" : "false", style: YAML_PLAIN_SCALAR_STYLE)
             case .list(let items):
-                try send { yaml_sequence_start_event_initialize(&$0, nil, nil, 1, items.isEmpty ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE) }
+                try send {
+                    yaml_sequence_start_event_initialize(&$0, nil, nil, 1, items.isEmpty ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE)
+                }
                 for item in items { try node(item) }
                 try send { yaml_sequence_end_event_initialize(&$0) }
             case .map(let entries):
-                try send { yaml_mapping_start_event_initialize(&$0, nil, nil, 1, entries.isEmpty ? YAML_FLOW_MAPPING_STYLE : YAML_BLOCK_MAPPING_STYLE) }
+                try send {
+                    yaml_mapping_start_event_initialize(&$0, nil, nil, 1, entries.isEmpty ? YAML_FLOW_MAPPING_STYLE : YAML_BLOCK_MAPPING_STYLE)
+                }
                 for (key, item) in entries {
                     try scalar(key, style: needsQuotes(key) ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE)
                     try node(item)
@@ -77,7 +83,9 @@ public enum YAMLEmitter {
         if words.contains(lower) { return true }
         guard let first = text.unicodeScalars.first else { return true }
         // Anything starting like a number, date or time: quote rather than reproduce YAML 1.1's number grammar.
-        if ("0"..."9").contains(first) || ((first == "-" || first == "+" || first == ".") && text.unicodeScalars.dropFirst().first.map { ("0"..."9").contains($0) } == true) {
+        if ("0"..."9").contains(first)
+            || ((first == "-" || first == "+" || first == ".") && text.unicodeScalars.dropFirst().first.map { ("0"..."9").contains($0) } == true)
+        {
             return true
         }
         return false

@@ -42,9 +42,10 @@ public struct YAMLReader {
                 if type == YAML_DOCUMENT_START_EVENT {
                     documents += 1
                     if documents > 1 {
-                        diagnostics.append(YAMLDiagnostics.syntax(
-                            "a spec file holds one YAML document; use 'include:' to combine files",
-                            at: location(event.start_mark)))
+                        diagnostics.append(
+                            YAMLDiagnostics.syntax(
+                                "a spec file holds one YAML document; use 'include:' to combine files",
+                                at: location(event.start_mark)))
                         return builder.root
                     }
                 }
@@ -117,8 +118,10 @@ private struct TreeBuilder {
                 return YAMLDiagnostics.tooDeep(limit: YAMLReader.maxDepth, at: location)
             }
             let anchorPointer = event.type == YAML_SEQUENCE_START_EVENT ? event.data.sequence_start.anchor : event.data.mapping_start.anchor
-            stack.append(Frame(isMapping: event.type == YAML_MAPPING_START_EVENT, location: location,
-                               anchor: anchorPointer.map { String(cString: $0) }))
+            stack.append(
+                Frame(
+                    isMapping: event.type == YAML_MAPPING_START_EVENT, location: location,
+                    anchor: anchorPointer.map { String(cString: $0) }))
             return nil
         case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
             let frame = stack.removeLast()
@@ -166,15 +169,17 @@ private struct TreeBuilder {
                 let sources = pair.value.mapping != nil ? [pair.value] : (pair.value.sequence ?? [])
                 for source in sources {
                     guard let entries = source.mapping else {
-                        diagnostics.append(YAMLDiagnostics.wrongType(
-                            expected: "a mapping (or list of mappings) to merge", found: source, at: source.location))
+                        diagnostics.append(
+                            YAMLDiagnostics.wrongType(
+                                expected: "a mapping (or list of mappings) to merge", found: source, at: source.location))
                         continue
                     }
                     merged += entries
                 }
                 if sources.isEmpty {
-                    diagnostics.append(YAMLDiagnostics.wrongType(
-                        expected: "a mapping (or list of mappings) to merge", found: pair.value, at: pair.value.location))
+                    diagnostics.append(
+                        YAMLDiagnostics.wrongType(
+                            expected: "a mapping (or list of mappings) to merge", found: pair.value, at: pair.value.location))
                 }
                 continue
             }

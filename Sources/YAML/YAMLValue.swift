@@ -34,16 +34,22 @@ public indirect enum YAMLValue: Equatable, Sendable {
             self = .list(items.map(YAMLValue.init(readBack:)))
         } else {
             let text = node.scalar ?? ""
-            if node.isPlainScalar, text == "true" { self = .bool(true) }
-            else if node.isPlainScalar, text == "false" { self = .bool(false) }
-            else if node.isPlainScalar, let number = Int(text) { self = .int(number) }
-            else { self = .string(text) }
+            if node.isPlainScalar, text == "true" {
+                self = .bool(true)
+            } else if node.isPlainScalar, text == "false" {
+                self = .bool(false)
+            } else if node.isPlainScalar, let number = Int(text) {
+                self = .int(number)
+            } else {
+                self = .string(text)
+            }
         }
     }
 }
 
 extension YAMLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
-    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral {
+    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral
+{
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int) { self = .int(value) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }

@@ -1,2 +1,3 @@
 import SluiceCLI
+
 SluiceCommand.main()

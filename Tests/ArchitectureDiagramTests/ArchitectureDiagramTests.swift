@@ -33,7 +33,8 @@ struct ArchitectureDiagramTests {
         #expect(text.contains("function_etl -. \"tcp 5432 · no egress rule lets it out\" .-> host_warehouse"))
         #expect(!text.contains("function_etl -- \"tcp 5432\" --> host_warehouse"))
         // An egress rule to an address range covers the connection again.
-        spec.network.securityGroups[etl].egress.append(SecurityGroupRule(proto: .tcp, ports: PortRange(5432, 5432), peer: .cidr(try CIDR(parsing: "10.0.0.0/16"))))
+        spec.network.securityGroups[etl].egress.append(
+            SecurityGroupRule(proto: .tcp, ports: PortRange(5432, 5432), peer: .cidr(try CIDR(parsing: "10.0.0.0/16"))))
         #expect(ArchitectureDiagram.render(spec: spec).contains("function_etl -- \"tcp 5432\" --> host_warehouse"))
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
+import SluiceCore
 import SwiftSpecs
 import Testing
-import SluiceCore
+
 @testable import Checks
 @testable import SpecLoader
 
@@ -34,7 +35,10 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         }
         let registered = Checker.rules.map { String(describing: $0) }
         #expect(Set(registered).count == registered.count, "a rule is registered twice")
-        #expect(Set(declared) == Set(registered), "declared but not in Checker.rules: \(Set(declared).subtracting(registered).sorted()); registered but not declared: \(Set(registered).subtracting(declared).sorted())")
+        #expect(
+            Set(declared) == Set(registered),
+            "declared but not in Checker.rules: \(Set(declared).subtracting(registered).sorted()); registered but not declared: \(Set(registered).subtracting(declared).sorted())"
+        )
     }
 
     /// A check rule's ID is written once, in its own documentation: findings, suppressions and
@@ -67,8 +71,9 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         let path = packageRoot.appendingPathComponent("specs/invalid/SL504-not-null-fed.yaml").path
         let text = try String(contentsOfFile: path, encoding: .utf8)
         #expect(Checker.run(try #require(SpecLoader.load(text: text).spec)).contains { $0.code == "SL504" })
-        let numbered = text.replacingOccurrences(of: "{ name: event_name, type: text, not_null: true }",
-                                                 with: "{ name: event_name, type: text, not_null: true }\n        - { name: seq, type: bigint, not_null: true, identity: true }")
+        let numbered = text.replacingOccurrences(
+            of: "{ name: event_name, type: text, not_null: true }",
+            with: "{ name: event_name, type: text, not_null: true }\n        - { name: seq, type: bigint, not_null: true, identity: true }")
         #expect(numbered != text)
         let fixed = numbered.replacingOccurrences(of: "event_id: event_id\n", with: "event_id: event_id\n          event_name: event_id\n")
         let findings = Checker.run(try #require(SpecLoader.load(text: fixed).spec))

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
-import TestSupport
 import SluiceCore
 import SpecLoader
+import TestSupport
+import Testing
+
 @testable import Checks
 
 /// The whole "must reach" answer (routes, both subnets' network ACLs, both security groups) against
@@ -50,13 +51,18 @@ import SpecLoader
                 for d in targets {
                     guard route(from: source.subnet, to: d) == .local, route(from: target.subnet, to: s) == .local else { return false }
                     if source.subnet.name != target.subnet.name {
-                        guard acl(source.subnet, egress: true, peer: d, port: port), acl(target.subnet, egress: false, peer: s, port: port) else { return false }
+                        guard acl(source.subnet, egress: true, peer: d, port: port), acl(target.subnet, egress: false, peer: s, port: port) else {
+                            return false
+                        }
                         for e in ephemeral {
-                            guard acl(target.subnet, egress: true, peer: s, port: e), acl(source.subnet, egress: false, peer: d, port: e) else { return false }
+                            guard acl(target.subnet, egress: true, peer: s, port: e), acl(source.subnet, egress: false, peer: d, port: e) else {
+                                return false
+                            }
                         }
                     }
                     guard group(source.securityGroups, egress: true, peerGroups: target.securityGroups, peer: d, port: port),
-                          group(target.securityGroups, egress: false, peerGroups: source.securityGroups, peer: s, port: port) else { return false }
+                        group(target.securityGroups, egress: false, peerGroups: source.securityGroups, peer: s, port: port)
+                    else { return false }
                 }
             }
             return true
@@ -93,23 +99,31 @@ import SpecLoader
             network.networkACLs.removeAll { !Set($0.subnets).isDisjoint(with: chosen.map(\.name)) }
             func entries() -> [NetworkACLEntry] {
                 (0..<Int.random(in: 1...5, using: &random)).map { index in
-                    NetworkACLEntry(number: 100 + 10 * index, proto: [.tcp, .tcp, .all, .udp].randomElement(using: &random)!, ports: anyPorts(),
-                                    cidr: Bool.random(using: &random) ? network.vpc.cidr : anyCIDR(), action: Int.random(in: 0...3, using: &random) == 0 ? .deny : .allow)
+                    NetworkACLEntry(
+                        number: 100 + 10 * index, proto: [.tcp, .tcp, .all, .udp].randomElement(using: &random)!, ports: anyPorts(),
+                        cidr: Bool.random(using: &random) ? network.vpc.cidr : anyCIDR(),
+                        action: Int.random(in: 0...3, using: &random) == 0 ? .deny : .allow)
                 }
             }
-            network.networkACLs.append(NetworkACL(name: "m\(network.networkACLs.count)", subnets: chosen.map(\.name), ingress: entries(), egress: entries()))
+            network.networkACLs.append(
+                NetworkACL(name: "m\(network.networkACLs.count)", subnets: chosen.map(\.name), ingress: entries(), egress: entries()))
         case 1:
             // A security group rule replaced by CIDR rules, perhaps split, perhaps short of the subnet.
             guard let index = network.securityGroups.indices.randomElement(using: &random) else { return }
-            let rules = (0..<Int.random(in: 1...3, using: &random)).map { _ in SecurityGroupRule(proto: Bool.random(using: &random) ? .tcp : .all, ports: anyPorts(), peer: .cidr(anyCIDR())) }
+            let rules = (0..<Int.random(in: 1...3, using: &random)).map { _ in
+                SecurityGroupRule(proto: Bool.random(using: &random) ? .tcp : .all, ports: anyPorts(), peer: .cidr(anyCIDR()))
+            }
             if Bool.random(using: &random) { network.securityGroups[index].ingress += rules } else { network.securityGroups[index].egress += rules }
             if Bool.random(using: &random), !network.securityGroups[index].ingress.isEmpty { network.securityGroups[index].ingress.removeFirst() }
         default:
             // A route inside the VPC to a NAT gateway, which takes a subnet's traffic off the local route.
-            guard let table = network.routeTables.indices.randomElement(using: &random), let subnet = subnets.randomElement(using: &random) else { return }
+            guard let table = network.routeTables.indices.randomElement(using: &random), let subnet = subnets.randomElement(using: &random) else {
+                return
+            }
             // The whole subnet, or a half of it (which AWS would refuse, SL209, but which must still be judged right).
-            let half = CIDR(family: .v4, network: subnet.cidr.firstAddress + (Bool.random(using: &random) ? 0 : subnet.cidr.addressCount / 2),
-                            prefixLength: subnet.cidr.prefixLength + 1)
+            let half = CIDR(
+                family: .v4, network: subnet.cidr.firstAddress + (Bool.random(using: &random) ? 0 : subnet.cidr.addressCount / 2),
+                prefixLength: subnet.cidr.prefixLength + 1)
             network.routeTables[table].routes.append(Route(destination: Bool.random(using: &random) ? subnet.cidr : half, target: .natGateway("m")))
         }
     }
@@ -141,10 +155,11 @@ import SpecLoader
                                 .flatMap { [UInt128($0.from), UInt128($0.to)] }
                             let ephemeral = source.ephemeralPorts
                             let verdict = engine.reach(from: source, to: target, port: warehouse.port, .every)
-                            let truth = concrete.reaches(source, target, port: warehouse.port,
-                                                         sources: Self.samples(source.subnet.cidr.firstAddress...source.subnet.cidr.lastAddress, edges: edges),
-                                                         targets: Self.samples(target.subnet.cidr.firstAddress...target.subnet.cidr.lastAddress, edges: edges),
-                                                         ephemeral: Self.samples(UInt128(ephemeral.from)...UInt128(ephemeral.to), edges: ports).map { Int($0) })
+                            let truth = concrete.reaches(
+                                source, target, port: warehouse.port,
+                                sources: Self.samples(source.subnet.cidr.firstAddress...source.subnet.cidr.lastAddress, edges: edges),
+                                targets: Self.samples(target.subnet.cidr.firstAddress...target.subnet.cidr.lastAddress, edges: edges),
+                                ephemeral: Self.samples(UInt128(ephemeral.from)...UInt128(ephemeral.to), edges: ports).map { Int($0) })
                             #expect(verdict.isReachable == truth, "\(name): \(source) → \(target): \(verdict)")
                             questions += 1
                             if !truth { blocked += 1 }
@@ -153,7 +168,8 @@ import SpecLoader
                 }
             }
         }
-        #expect(questions > 200 && blocked > 20 && questions - blocked > 20, "both answers must be exercised: \(questions) questions, \(blocked) blocked")
+        #expect(
+            questions > 200 && blocked > 20 && questions - blocked > 20, "both answers must be exercised: \(questions) questions, \(blocked) blocked")
         print("whole-path differential: \(questions) workload-to-warehouse questions on mutated reference networks, \(blocked) blocked")
     }
 }

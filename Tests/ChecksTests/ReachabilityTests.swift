@@ -1,5 +1,6 @@
-import Testing
 import SluiceCore
+import Testing
+
 @testable import Checks
 
 @Suite struct NetworkACLEvaluationTests {
@@ -42,39 +43,55 @@ import SluiceCore
         Subnet(name: name, cidr: try! CIDR(parsing: cidr), availabilityZone: az, type: type)
     }
 
-    static func spec(acls: [NetworkACL] = [], routes: [RouteTable]? = nil, endpoints: [Endpoint] = [], etlEgress: [SecurityGroupRule]? = nil) -> Spec {
+    static func spec(acls: [NetworkACL] = [], routes: [RouteTable]? = nil, endpoints: [Endpoint] = [], etlEgress: [SecurityGroupRule]? = nil) -> Spec
+    {
         let subnets = [subnet("pub", "10.0.0.0/24", .public), subnet("etl", "10.0.1.0/24", .isolated), subnet("db", "10.0.2.0/24", .isolated)]
         let groups = [
-            SecurityGroup(name: "etl", description: "", egress: etlEgress ?? [SecurityGroupRule(ports: PortRange(5432), peer: .securityGroup("dw")),
-                                                                               SecurityGroupRule(ports: PortRange(443), peer: .prefixList(endpoint: "s3"))]),
+            SecurityGroup(
+                name: "etl", description: "",
+                egress: etlEgress ?? [
+                    SecurityGroupRule(ports: PortRange(5432), peer: .securityGroup("dw")),
+                    SecurityGroupRule(ports: PortRange(443), peer: .prefixList(endpoint: "s3")),
+                ]),
             SecurityGroup(name: "dw", description: "", ingress: [SecurityGroupRule(ports: PortRange(5432), peer: .securityGroup("etl"))]),
         ]
-        let tables = routes ?? [
-            RouteTable(name: "public", subnets: ["pub"], routes: [Route(destination: .anyIPv4, target: .internetGateway("igw"))]),
-            RouteTable(name: "isolated", subnets: ["etl", "db"], routes: []),
-        ]
-        let network = Network(vpc: VPC(name: "v", cidr: try! CIDR(parsing: "10.0.0.0/16")), internetGateway: InternetGateway(name: "igw"),
-                              subnets: subnets, routeTables: tables, endpoints: endpoints, securityGroups: groups, networkACLs: acls)
+        let tables =
+            routes ?? [
+                RouteTable(name: "public", subnets: ["pub"], routes: [Route(destination: .anyIPv4, target: .internetGateway("igw"))]),
+                RouteTable(name: "isolated", subnets: ["etl", "db"], routes: []),
+            ]
+        let network = Network(
+            vpc: VPC(name: "v", cidr: try! CIDR(parsing: "10.0.0.0/16")), internetGateway: InternetGateway(name: "igw"),
+            subnets: subnets, routeTables: tables, endpoints: endpoints, securityGroups: groups, networkACLs: acls)
         return Spec(file: "t", project: Project(name: "t", region: "eu-west-1"), network: network)
     }
 
     func placement(_ engine: ReachabilityEngine, _ subnet: String, _ groups: [String], function: Bool = true, publicIP: Bool = false) -> Placement {
-        Placement(kind: function ? .function : .host, name: "x", subnet: engine.spec.network.subnet(subnet)!, securityGroups: groups, hasPublicAddress: publicIP, isFunction: function)
+        Placement(
+            kind: function ? .function : .host, name: "x", subnet: engine.spec.network.subnet(subnet)!, securityGroups: groups,
+            hasPublicAddress: publicIP, isFunction: function)
     }
 
     @Test func securityGroupsAreStatefulButNACLsAreNot() throws {
-        let allowRequestOnly = NetworkACL(name: "etl-acl", subnets: ["etl"],
-                                          ingress: [],  // forgets the response on the ephemeral ports
-                                          egress: [NetworkACLEntry(number: 100, proto: .tcp, ports: PortRange(5432), cidr: try CIDR(parsing: "10.0.2.0/24"), action: .allow)])
+        let allowRequestOnly = NetworkACL(
+            name: "etl-acl", subnets: ["etl"],
+            ingress: [],  // forgets the response on the ephemeral ports
+            egress: [NetworkACLEntry(number: 100, proto: .tcp, ports: PortRange(5432), cidr: try CIDR(parsing: "10.0.2.0/24"), action: .allow)])
         let engine = ReachabilityEngine(spec: Self.spec(acls: [allowRequestOnly]))
         let verdict = engine.reach(from: placement(engine, "etl", ["etl"]), to: placement(engine, "db", ["dw"]), port: 5432, .every)
         guard case .blocked(let reason, _) = verdict else { Issue.record("expected blocked"); return }
         #expect(reason.contains("blocks the response"))
 
         let engineWithoutACL = ReachabilityEngine(spec: Self.spec())
-        #expect(engineWithoutACL.reach(from: placement(engineWithoutACL, "etl", ["etl"]), to: placement(engineWithoutACL, "db", ["dw"]), port: 5432, .every).isReachable)
+        #expect(
+            engineWithoutACL.reach(
+                from: placement(engineWithoutACL, "etl", ["etl"]), to: placement(engineWithoutACL, "db", ["dw"]), port: 5432, .every
+            ).isReachable)
         // Security groups are checked in both directions: the warehouse never opened egress, and need not.
-        #expect(!engineWithoutACL.reach(from: placement(engineWithoutACL, "db", ["dw"]), to: placement(engineWithoutACL, "etl", ["etl"]), port: 5432, .some).isReachable)
+        #expect(
+            !engineWithoutACL.reach(
+                from: placement(engineWithoutACL, "db", ["dw"]), to: placement(engineWithoutACL, "etl", ["etl"]), port: 5432, .some
+            ).isReachable)
     }
 
     @Test func gatewayEndpointBeatsTheDefaultRouteAndHonoursItsPolicy() {
@@ -96,8 +113,10 @@ import SluiceCore
     }
 
     @Test func theNATSubnetsACLCountsBothWays() throws {
-        let tables = [RouteTable(name: "public", subnets: ["pub"], routes: [Route(destination: .anyIPv4, target: .internetGateway("igw"))]),
-                      RouteTable(name: "private", subnets: ["etl"], routes: [Route(destination: .anyIPv4, target: .natGateway("nat"))])]
+        let tables = [
+            RouteTable(name: "public", subnets: ["pub"], routes: [Route(destination: .anyIPv4, target: .internetGateway("igw"))]),
+            RouteTable(name: "private", subnets: ["etl"], routes: [Route(destination: .anyIPv4, target: .natGateway("nat"))]),
+        ]
         let egress = [SecurityGroupRule(ports: PortRange(443), peer: .cidr(.anyIPv4))]
         func spec(_ acls: [NetworkACL]) -> Spec {
             var spec = Self.spec(acls: acls, routes: tables, etlEgress: egress)
@@ -107,7 +126,8 @@ import SluiceCore
         let open = ReachabilityEngine(spec: spec([]))
         #expect(open.reachService(from: placement(open, "etl", ["etl"]), service: "sns").isReachable)
         // The public subnet's ACL lets the internet in and out, but forgets the private subnet's responses.
-        let publicACL = NetworkACL(name: "public-acl", subnets: ["pub"],
+        let publicACL = NetworkACL(
+            name: "public-acl", subnets: ["pub"],
             ingress: [NetworkACLEntry(number: 100, proto: .all, ports: .all, cidr: .anyIPv4, action: .allow)],
             egress: [NetworkACLEntry(number: 100, proto: .tcp, ports: PortRange(443), cidr: .anyIPv4, action: .allow)])
         let engine = ReachabilityEngine(spec: spec([publicACL]))
@@ -118,8 +138,10 @@ import SluiceCore
     }
 
     @Test func moreSpecificRouteLeavingTheVPCBreaksLocalTraffic() throws {
-        let tables = [RouteTable(name: "isolated", subnets: ["etl", "db"], routes: []),
-                      RouteTable(name: "odd", subnets: ["pub"], routes: [Route(destination: try CIDR(parsing: "10.0.2.0/24"), target: .natGateway("nat"))])]
+        let tables = [
+            RouteTable(name: "isolated", subnets: ["etl", "db"], routes: []),
+            RouteTable(name: "odd", subnets: ["pub"], routes: [Route(destination: try CIDR(parsing: "10.0.2.0/24"), target: .natGateway("nat"))]),
+        ]
         let engine = ReachabilityEngine(spec: Self.spec(routes: tables))
         #expect(engine.bestRoute(in: tables[1], to: try CIDR(parsing: "10.0.2.0/24"))?.target == .natGateway("nat"))
         #expect(engine.bestRoute(in: tables[1], to: try CIDR(parsing: "10.0.3.0/24"))?.target == .local)

@@ -1,13 +1,16 @@
 import Foundation
-import Testing
-import TestSupport
 import SluiceCore
+import TestSupport
+import Testing
+
 @testable import Checks
 @testable import SpecLoader
 
 enum Mutator {
-    static let kinds = ["truncate", "flip", "swap-lines", "delete-line", "duplicate-line", "deep-nesting", "huge-scalar", "alias-bomb",
-                        "invalid-utf8", "indent", "swap-values"]
+    static let kinds = [
+        "truncate", "flip", "swap-lines", "delete-line", "duplicate-line", "deep-nesting", "huge-scalar", "alias-bomb",
+        "invalid-utf8", "indent", "swap-values",
+    ]
 
     static func mutate(_ bytes: [UInt8], kind: String, rng: inout SplitMix64) -> [UInt8] {
         var out = bytes
@@ -33,15 +36,19 @@ enum Mutator {
             return joined()
         case "deep-nesting":
             let depth = Int.random(in: 100...5000, using: &rng)
-            lines.insert("x: " + String(repeating: "[", count: depth) + String(repeating: "]", count: depth), at: Int.random(in: 0..<lines.count, using: &rng))
+            lines.insert(
+                "x: " + String(repeating: "[", count: depth) + String(repeating: "]", count: depth), at: Int.random(in: 0..<lines.count, using: &rng))
             return joined()
         case "huge-scalar":
-            lines.insert("  huge: \"" + String(repeating: "ab", count: Int.random(in: 100_000...1_000_000, using: &rng)) + "\"",
-                         at: Int.random(in: 0..<lines.count, using: &rng))
+            lines.insert(
+                "  huge: \"" + String(repeating: "ab", count: Int.random(in: 100_000...1_000_000, using: &rng)) + "\"",
+                at: Int.random(in: 0..<lines.count, using: &rng))
             return joined()
         case "alias-bomb":
             var bomb = "bomb0: &b0 [z, z, z, z, z, z, z, z, z, z]\n"
-            for level in 1...9 { bomb += "bomb\(level): &b\(level) [" + Array(repeating: "*b\(level - 1)", count: 10).joined(separator: ", ") + "]\n" }
+            for level in 1...9 {
+                bomb += "bomb\(level): &b\(level) [" + Array(repeating: "*b\(level - 1)", count: 10).joined(separator: ", ") + "]\n"
+            }
             return Array(bomb.utf8) + bytes
         case "invalid-utf8":
             out.insert(contentsOf: [0xC3, 0x28, 0xFF], at: Int.random(in: 0..<out.count, using: &rng))
@@ -82,8 +89,9 @@ enum Mutator {
                     let lineCount = mutated.filter { $0 == 0x0A }.count + 1
                     for d in diagnostics {
                         guard let location = d.location, location.file == file else { continue }
-                        #expect(location.line >= 1 && location.line <= lineCount + 1 && location.column >= 1,
-                                "\(file): \(d.code) at \(location) outside the file")
+                        #expect(
+                            location.line >= 1 && location.line <= lineCount + 1 && location.column >= 1,
+                            "\(file): \(d.code) at \(location) outside the file")
                     }
                     if result.spec == nil { #expect(result.diagnostics.hasErrors, "\(file) refused without an error") }
                 }
@@ -92,7 +100,9 @@ enum Mutator {
         let total = outcomes.values.reduce(0, +)
         #expect(total == names.count * Mutator.kinds.count * perKindAndSpec)
         #expect(total >= 3000)
-        print("robustness: \(total) mutated specs, \(outcomes["loaded", default: 0]) loaded, \(outcomes["refused", default: 0]) refused with diagnostics")
+        print(
+            "robustness: \(total) mutated specs, \(outcomes["loaded", default: 0]) loaded, \(outcomes["refused", default: 0]) refused with diagnostics"
+        )
     }
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import SluiceCore
 import SpecLoader
 import Testing
+
 @testable import Checks
 
 /// Every rule's examples, as SwiftLint runs its rules' triggering and non-triggering examples: each
@@ -31,8 +32,10 @@ import Testing
         let file = folder.appendingPathComponent("\(name).yaml")
         try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: file)
         let loaded = SpecLoader.load(path: file.path)
-        return Prepared(spec: loaded.spec, loaderErrors: loaded.diagnostics.filter { $0.severity == .error }.map { "\($0.location.map { "\($0)" } ?? ""): \($0.message)" },
-                        file: file.path, marked: marked)
+        return Prepared(
+            spec: loaded.spec,
+            loaderErrors: loaded.diagnostics.filter { $0.severity == .error }.map { "\($0.location.map { "\($0)" } ?? ""): \($0.message)" },
+            file: file.path, marked: marked)
     }
 
     static let folder: URL = {
@@ -61,7 +64,9 @@ import Testing
             #expect(!prepared.marked.isEmpty, "\(documentation.id) triggering example \(index + 1) marks no finding")
             let findings = rule.type.init().check(CheckContext(spec: spec))
             let found = Set(findings.compactMap { finding in finding.location.map { [$0.line, $0.column] + ($0.file == prepared.file ? [] : [0]) } })
-            #expect(found == prepared.marked, """
+            #expect(
+                found == prepared.marked,
+                """
                 \(documentation.id) triggering example \(index + 1): findings at \(found.sorted { $0.lexicographicallyPrecedes($1) }), \
                 marked \(prepared.marked.sorted { $0.lexicographicallyPrecedes($1) }): \(findings.map(\.message))
                 """)

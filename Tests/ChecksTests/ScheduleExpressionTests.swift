@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Checks
 
 @Suite struct ScheduleExpressionTests {

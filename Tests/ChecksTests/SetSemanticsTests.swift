@@ -1,8 +1,9 @@
-import Testing
-import TestSupport
+import Foundation
 import SluiceCore
 import SpecLoader
-import Foundation
+import TestSupport
+import Testing
+
 @testable import Checks
 
 /// The network checks reason on sets, as AWS evaluates routes, security groups and network ACLs:
@@ -87,11 +88,14 @@ import Foundation
                 let prefix = Int.random(in: 24...32, using: &random)
                 let block = CIDR(family: .v4, network: base + UInt128(Int.random(in: 0...255, using: &random)), prefixLength: prefix)
                 let low = Int.random(in: 0...20, using: &random)
-                return NetworkACLEntry(number: 100 + 10 * Int.random(in: 0...20, using: &random) + index, proto: [.tcp, .tcp, .udp, .all].randomElement(using: &random)!,
-                                       ports: PortRange(low, low + Int.random(in: 0...10, using: &random)), cidr: block,
-                                       action: Bool.random(using: &random) ? .allow : .deny)
+                return NetworkACLEntry(
+                    number: 100 + 10 * Int.random(in: 0...20, using: &random) + index,
+                    proto: [.tcp, .tcp, .udp, .all].randomElement(using: &random)!,
+                    ports: PortRange(low, low + Int.random(in: 0...10, using: &random)), cidr: block,
+                    action: Bool.random(using: &random) ? .allow : .deny)
             }
-            let queryBlock = CIDR(family: .v4, network: base + UInt128(Int.random(in: 0...255, using: &random)), prefixLength: Int.random(in: 27...32, using: &random))
+            let queryBlock = CIDR(
+                family: .v4, network: base + UInt128(Int.random(in: 0...255, using: &random)), prefixLength: Int.random(in: 27...32, using: &random))
             let low = Int.random(in: 0...25, using: &random)
             let ports = PortRange(low, low + Int.random(in: 0...8, using: &random))
             let (all, any, followed) = Self.followEveryPacket(queryBlock, ports) { Self.concreteACL(entries, address: $0, port: $1) }
@@ -111,8 +115,11 @@ import Foundation
         for _ in 0..<200 {
             let targets: [RouteTarget] = [.internetGateway("igw"), .natGateway("nat"), .natGateway("other")]
             let routes = (0..<Int.random(in: 0...6, using: &random)).map { _ in
-                Route(destination: CIDR(family: .v4, network: UInt128(UInt32.random(in: 0...UInt32.max, using: &random)), prefixLength: Int.random(in: 0...24, using: &random)),
-                      target: targets.randomElement(using: &random)!)
+                Route(
+                    destination: CIDR(
+                        family: .v4, network: UInt128(UInt32.random(in: 0...UInt32.max, using: &random)),
+                        prefixLength: Int.random(in: 0...24, using: &random)),
+                    target: targets.randomElement(using: &random)!)
             }
             // AWS refuses two routes for one destination: keep the first.
             var seen = Set<CIDR>()
@@ -137,13 +144,19 @@ import Foundation
         for _ in 0..<300 {
             let rules = (0..<Int.random(in: 0...5, using: &random)).map { _ -> SecurityGroupRule in
                 let low = Int.random(in: 0...20, using: &random)
-                return SecurityGroupRule(proto: [.tcp, .tcp, .udp, .all].randomElement(using: &random)!, ports: PortRange(low, low + Int.random(in: 0...8, using: &random)),
-                                         peer: .cidr(CIDR(family: .v4, network: base + UInt128(Int.random(in: 0...255, using: &random)), prefixLength: Int.random(in: 25...32, using: &random))))
+                return SecurityGroupRule(
+                    proto: [.tcp, .tcp, .udp, .all].randomElement(using: &random)!,
+                    ports: PortRange(low, low + Int.random(in: 0...8, using: &random)),
+                    peer: .cidr(
+                        CIDR(
+                            family: .v4, network: base + UInt128(Int.random(in: 0...255, using: &random)),
+                            prefixLength: Int.random(in: 25...32, using: &random))))
             }
             var spec = Engine.spec()
             spec.network.securityGroups.append(SecurityGroup(name: "g", description: "", egress: rules))
             let engine = ReachabilityEngine(spec: spec)
-            let query = CIDR(family: .v4, network: base + UInt128(Int.random(in: 0...255, using: &random)), prefixLength: Int.random(in: 28...32, using: &random))
+            let query = CIDR(
+                family: .v4, network: base + UInt128(Int.random(in: 0...255, using: &random)), prefixLength: Int.random(in: 28...32, using: &random))
             let low = Int.random(in: 0...24, using: &random)
             let ports = PortRange(low, low + Int.random(in: 0...4, using: &random))
             let (all, any, _) = Self.followEveryPacket(query, ports) { address, port in
@@ -180,12 +193,18 @@ import Foundation
     @Test func aSecurityGroupAllowIsTheUnionOfItsRules() throws {
         func reaches(_ egress: [SecurityGroupRule]) -> Bool {
             let engine = ReachabilityEngine(spec: Engine.spec(etlEgress: egress))
-            let etl = Placement(kind: .function, name: "etl", subnet: engine.spec.network.subnet("etl")!, securityGroups: ["etl"], hasPublicAddress: false, isFunction: true)
-            let db = Placement(kind: .host, name: "db", subnet: engine.spec.network.subnet("db")!, securityGroups: ["dw"], hasPublicAddress: false, isFunction: false)
+            let etl = Placement(
+                kind: .function, name: "etl", subnet: engine.spec.network.subnet("etl")!, securityGroups: ["etl"], hasPublicAddress: false,
+                isFunction: true)
+            let db = Placement(
+                kind: .host, name: "db", subnet: engine.spec.network.subnet("db")!, securityGroups: ["dw"], hasPublicAddress: false, isFunction: false
+            )
             return engine.reach(from: etl, to: db, port: 5432, .every).isReachable
         }
-        let halves = [SecurityGroupRule(ports: PortRange(5432), peer: .cidr(try CIDR(parsing: "10.0.2.0/25"))),
-                      SecurityGroupRule(ports: PortRange(5432), peer: .cidr(try CIDR(parsing: "10.0.2.128/25")))]
+        let halves = [
+            SecurityGroupRule(ports: PortRange(5432), peer: .cidr(try CIDR(parsing: "10.0.2.0/25"))),
+            SecurityGroupRule(ports: PortRange(5432), peer: .cidr(try CIDR(parsing: "10.0.2.128/25"))),
+        ]
         #expect(reaches(halves))
         #expect(reaches([SecurityGroupRule(ports: PortRange(5432), peer: .cidr(try CIDR(parsing: "10.0.2.0/24")))]))
         #expect(!reaches([halves[0]]), "half the warehouse subnet is not every address of it")
@@ -196,57 +215,89 @@ import Foundation
 
     @Test func returnTrafficUsesTheInitiatorsEphemeralPorts() throws {
         // The database subnet's ACL answers on Linux's range only: enough for a host, not for Lambda.
-        let acl = NetworkACL(name: "db-acl", subnets: ["db"],
+        let acl = NetworkACL(
+            name: "db-acl", subnets: ["db"],
             ingress: [NetworkACLEntry(number: 100, proto: .tcp, ports: PortRange(5432), cidr: try CIDR(parsing: "10.0.1.0/24"), action: .allow)],
-            egress: [NetworkACLEntry(number: 100, proto: .tcp, ports: PortRange(32768, 61000), cidr: try CIDR(parsing: "10.0.1.0/24"), action: .allow)])
+            egress: [
+                NetworkACLEntry(number: 100, proto: .tcp, ports: PortRange(32768, 61000), cidr: try CIDR(parsing: "10.0.1.0/24"), action: .allow)
+            ])
         let engine = ReachabilityEngine(spec: Engine.spec(acls: [acl]))
-        let db = Placement(kind: .host, name: "db", subnet: engine.spec.network.subnet("db")!, securityGroups: ["dw"], hasPublicAddress: false, isFunction: false)
-        let function = Placement(kind: .function, name: "etl", subnet: engine.spec.network.subnet("etl")!, securityGroups: ["etl"], hasPublicAddress: false, isFunction: true)
-        let host = Placement(kind: .host, name: "etl", subnet: engine.spec.network.subnet("etl")!, securityGroups: ["etl"], hasPublicAddress: false, isFunction: false)
+        let db = Placement(
+            kind: .host, name: "db", subnet: engine.spec.network.subnet("db")!, securityGroups: ["dw"], hasPublicAddress: false, isFunction: false)
+        let function = Placement(
+            kind: .function, name: "etl", subnet: engine.spec.network.subnet("etl")!, securityGroups: ["etl"], hasPublicAddress: false,
+            isFunction: true)
+        let host = Placement(
+            kind: .host, name: "etl", subnet: engine.spec.network.subnet("etl")!, securityGroups: ["etl"], hasPublicAddress: false, isFunction: false)
         #expect(engine.reach(from: host, to: db, port: 5432, .every).isReachable)
-        guard case .blocked(let reason, _) = engine.reach(from: function, to: db, port: 5432, .every) else { Issue.record("Lambda answers on 1024-65535"); return }
+        guard case .blocked(let reason, _) = engine.reach(from: function, to: db, port: 5432, .every) else {
+            Issue.record("Lambda answers on 1024-65535"); return
+        }
         #expect(reason.contains("blocks the response"), "\(reason)")
     }
 
     @Test func everySubnetOfAnInterfaceEndpointMustBeReachable() throws {
         func spec(_ acls: [NetworkACL]) -> Spec {
-            var spec = Engine.spec(acls: acls, endpoints: [Endpoint(name: "sm", service: "secretsmanager", type: .interface, subnets: ["etl", "db"], securityGroups: ["endpoints"])],
-                                   etlEgress: [SecurityGroupRule(ports: PortRange(443), peer: .securityGroup("endpoints"))])
-            spec.network.securityGroups.append(SecurityGroup(name: "endpoints", description: "", ingress: [SecurityGroupRule(ports: PortRange(443), peer: .securityGroup("etl"))]))
+            var spec = Engine.spec(
+                acls: acls,
+                endpoints: [
+                    Endpoint(name: "sm", service: "secretsmanager", type: .interface, subnets: ["etl", "db"], securityGroups: ["endpoints"])
+                ],
+                etlEgress: [SecurityGroupRule(ports: PortRange(443), peer: .securityGroup("endpoints"))])
+            spec.network.securityGroups.append(
+                SecurityGroup(name: "endpoints", description: "", ingress: [SecurityGroupRule(ports: PortRange(443), peer: .securityGroup("etl"))]))
             return spec
         }
         let open = ReachabilityEngine(spec: spec([]))
-        let etl = Placement(kind: .function, name: "etl", subnet: open.spec.network.subnet("etl")!, securityGroups: ["etl"], hasPublicAddress: false, isFunction: true)
+        let etl = Placement(
+            kind: .function, name: "etl", subnet: open.spec.network.subnet("etl")!, securityGroups: ["etl"], hasPublicAddress: false, isFunction: true
+        )
         #expect(open.reachService(from: etl, service: "secretsmanager").isReachable)
         // The endpoint's interface in 'db' sits behind an ACL that admits only 5432: private DNS may hand out its address.
-        let dbACL = NetworkACL(name: "db-acl", subnets: ["db"],
+        let dbACL = NetworkACL(
+            name: "db-acl", subnets: ["db"],
             ingress: [NetworkACLEntry(number: 100, proto: .tcp, ports: PortRange(5432), cidr: try CIDR(parsing: "10.0.0.0/16"), action: .allow)],
             egress: [NetworkACLEntry(number: 100, proto: .tcp, ports: .ephemeral, cidr: try CIDR(parsing: "10.0.0.0/16"), action: .allow)])
         let halfway = ReachabilityEngine(spec: spec([dbACL]))
-        guard case .blocked(let reason, _) = halfway.reachService(from: etl, service: "secretsmanager") else { Issue.record("one unreachable interface is enough to fail"); return }
+        guard case .blocked(let reason, _) = halfway.reachService(from: etl, service: "secretsmanager") else {
+            Issue.record("one unreachable interface is enough to fail"); return
+        }
         #expect(reason.hasPrefix("interface endpoint 'sm' is not reachable in subnet 'db'"), "\(reason)")
     }
 
     @Test func aBlockedAnswerNamesEveryCut() throws {
         // The ACL forgets the response, and the function's group never allows 5432: two settings to change.
-        let acl = NetworkACL(name: "etl-acl", subnets: ["etl"], ingress: [],
-                             egress: [NetworkACLEntry(number: 100, proto: .tcp, ports: PortRange(5432), cidr: try CIDR(parsing: "10.0.2.0/24"), action: .allow)])
+        let acl = NetworkACL(
+            name: "etl-acl", subnets: ["etl"], ingress: [],
+            egress: [NetworkACLEntry(number: 100, proto: .tcp, ports: PortRange(5432), cidr: try CIDR(parsing: "10.0.2.0/24"), action: .allow)])
         let engine = ReachabilityEngine(spec: Engine.spec(acls: [acl], etlEgress: []))
-        let etl = Placement(kind: .function, name: "etl", subnet: engine.spec.network.subnet("etl")!, securityGroups: ["etl"], hasPublicAddress: false, isFunction: true)
-        let db = Placement(kind: .host, name: "db", subnet: engine.spec.network.subnet("db")!, securityGroups: ["dw"], hasPublicAddress: false, isFunction: false)
+        let etl = Placement(
+            kind: .function, name: "etl", subnet: engine.spec.network.subnet("etl")!, securityGroups: ["etl"], hasPublicAddress: false,
+            isFunction: true)
+        let db = Placement(
+            kind: .host, name: "db", subnet: engine.spec.network.subnet("db")!, securityGroups: ["dw"], hasPublicAddress: false, isFunction: false)
         guard case .blocked(let reason, _) = engine.reach(from: etl, to: db, port: 5432, .every) else { Issue.record("expected blocked"); return }
         let cuts = reason.components(separatedBy: "; and ")
         #expect(cuts.count == 2, "\(reason)")
-        #expect(cuts[0].hasPrefix("network ACL 'etl-acl' of subnet 'etl' blocks the response") && cuts[1].hasPrefix("no egress rule of security group 'etl'"))
+        #expect(
+            cuts[0].hasPrefix("network ACL 'etl-acl' of subnet 'etl' blocks the response")
+                && cuts[1].hasPrefix("no egress rule of security group 'etl'"))
     }
 
     @Test func aRouteForPartOfASubnetCutsPartOfIt() throws {
-        let tables = [RouteTable(name: "etl", subnets: ["etl"], routes: [Route(destination: try CIDR(parsing: "10.0.2.0/25"), target: .natGateway("nat"))]),
-                      RouteTable(name: "db", subnets: ["db"], routes: [])]
+        let tables = [
+            RouteTable(name: "etl", subnets: ["etl"], routes: [Route(destination: try CIDR(parsing: "10.0.2.0/25"), target: .natGateway("nat"))]),
+            RouteTable(name: "db", subnets: ["db"], routes: []),
+        ]
         let engine = ReachabilityEngine(spec: Engine.spec(routes: tables))
-        let etl = Placement(kind: .function, name: "etl", subnet: engine.spec.network.subnet("etl")!, securityGroups: ["etl"], hasPublicAddress: false, isFunction: true)
-        let db = Placement(kind: .host, name: "db", subnet: engine.spec.network.subnet("db")!, securityGroups: ["dw"], hasPublicAddress: false, isFunction: false)
-        guard case .blocked(let reason, _) = engine.reach(from: etl, to: db, port: 5432, .every) else { Issue.record("half the subnet leaves the VPC"); return }
+        let etl = Placement(
+            kind: .function, name: "etl", subnet: engine.spec.network.subnet("etl")!, securityGroups: ["etl"], hasPublicAddress: false,
+            isFunction: true)
+        let db = Placement(
+            kind: .host, name: "db", subnet: engine.spec.network.subnet("db")!, securityGroups: ["dw"], hasPublicAddress: false, isFunction: false)
+        guard case .blocked(let reason, _) = engine.reach(from: etl, to: db, port: 5432, .every) else {
+            Issue.record("half the subnet leaves the VPC"); return
+        }
         #expect(reason.hasPrefix("subnet 'etl' routes 10.0.2.0/25 to NAT gateway 'nat', not within the VPC"), "\(reason)")
         #expect(engine.reach(from: etl, to: db, port: 5432, .some).isReachable, "the other half stays local")
     }
@@ -270,23 +321,39 @@ import Foundation
     static func findings(_ rule: some Rule, _ spec: Spec) -> [String] { rule.check(CheckContext(spec: spec)).map(\.message) }
 
     @Test func twoHalvesToAnInternetGatewayAreADefaultRoute() throws {
-        let halves = [Route(destination: try CIDR(parsing: "0.0.0.0/1"), target: .internetGateway("igw")),
-                      Route(destination: try CIDR(parsing: "128.0.0.0/1"), target: .internetGateway("igw"))]
-        #expect(Self.findings(PrivateDefaultRouteRule(), Self.spec(.isolated, routes: halves))
+        let halves = [
+            Route(destination: try CIDR(parsing: "0.0.0.0/1"), target: .internetGateway("igw")),
+            Route(destination: try CIDR(parsing: "128.0.0.0/1"), target: .internetGateway("igw")),
+        ]
+        #expect(
+            Self.findings(PrivateDefaultRouteRule(), Self.spec(.isolated, routes: halves))
                 == ["isolated subnet 'etl' sends every internet address to an internet gateway (routes 0.0.0.0/1, 128.0.0.0/1)"])
         #expect(Self.findings(PrivateDefaultRouteRule(), Self.spec(.public, routes: halves)).isEmpty, "a public subnet may")
         // A private block sent to the gateway goes nowhere, but sends no internet address there.
-        #expect(Self.findings(PrivateDefaultRouteRule(), Self.spec(.isolated, routes: [Route(destination: try CIDR(parsing: "192.168.0.0/16"), target: .internetGateway("igw"))])).isEmpty)
+        #expect(
+            Self.findings(
+                PrivateDefaultRouteRule(),
+                Self.spec(.isolated, routes: [Route(destination: try CIDR(parsing: "192.168.0.0/16"), target: .internetGateway("igw"))])
+            ).isEmpty)
         // One public /24 is still some of the internet.
-        #expect(Self.findings(PrivateDefaultRouteRule(), Self.spec(.private, routes: [Route(destination: .anyIPv4, target: .natGateway("nat")),
-                                                                                      Route(destination: try CIDR(parsing: "8.8.8.0/24"), target: .internetGateway("igw"))], nat: true))
+        #expect(
+            Self.findings(
+                PrivateDefaultRouteRule(),
+                Self.spec(
+                    .private,
+                    routes: [
+                        Route(destination: .anyIPv4, target: .natGateway("nat")),
+                        Route(destination: try CIDR(parsing: "8.8.8.0/24"), target: .internetGateway("igw")),
+                    ], nat: true))
                 == ["private subnet 'etl' sends internet addresses to an internet gateway (route 8.8.8.0/24)"])
     }
 
     @Test func aSplitBesideANATDefaultOverridesTheNAT() throws {
         let nat = Route(destination: .anyIPv4, target: .natGateway("nat"))
-        let split = [nat, Route(destination: try CIDR(parsing: "0.0.0.0/1"), target: .internetGateway("igw")),
-                     Route(destination: try CIDR(parsing: "128.0.0.0/1"), target: .internetGateway("igw"))]
+        let split = [
+            nat, Route(destination: try CIDR(parsing: "0.0.0.0/1"), target: .internetGateway("igw")),
+            Route(destination: try CIDR(parsing: "128.0.0.0/1"), target: .internetGateway("igw")),
+        ]
         let egress = Self.findings(PrivateSubnetEgressRule(), Self.spec(.private, routes: split, nat: true))
         #expect(egress.count == 1 && egress[0].hasPrefix("private subnet 'etl' sends none of the internet through its NAT gateway"), "\(egress)")
         #expect(Self.findings(PrivateDefaultRouteRule(), Self.spec(.private, routes: split, nat: true)).count == 1)
@@ -294,7 +361,10 @@ import Foundation
         let part = Self.findings(PrivateSubnetEgressRule(), Self.spec(.private, routes: [nat, split[1]], nat: true))
         #expect(part.count == 1 && part[0].hasPrefix("private subnet 'etl' sends only part of the internet through its NAT gateway"), "\(part)")
         // The same split to the NAT is the NAT's whole internet.
-        let toNAT = [Route(destination: try CIDR(parsing: "0.0.0.0/1"), target: .natGateway("nat")), Route(destination: try CIDR(parsing: "128.0.0.0/1"), target: .natGateway("nat"))]
+        let toNAT = [
+            Route(destination: try CIDR(parsing: "0.0.0.0/1"), target: .natGateway("nat")),
+            Route(destination: try CIDR(parsing: "128.0.0.0/1"), target: .natGateway("nat")),
+        ]
         #expect(Self.findings(PrivateSubnetEgressRule(), Self.spec(.private, routes: toNAT, nat: true)).isEmpty)
     }
 
@@ -305,25 +375,36 @@ import Foundation
             var spec = Self.spec(.private, routes: routes, nat: true)
             spec.network.securityGroups[0].egress = [SecurityGroupRule(ports: PortRange(443), peer: .cidr(.anyIPv4))]
             let engine = ReachabilityEngine(spec: spec)
-            let etl = Placement(kind: .function, name: "etl", subnet: spec.network.subnet("etl")!, securityGroups: ["etl"], hasPublicAddress: false, isFunction: true)
+            let etl = Placement(
+                kind: .function, name: "etl", subnet: spec.network.subnet("etl")!, securityGroups: ["etl"], hasPublicAddress: false, isFunction: true)
             return engine.reachService(from: etl, service: "sns")
         }
         #expect(verdict([nat]).isReachable)
-        guard case .blocked(let reason, _) = verdict([nat, half]) else { Issue.record("half the internet goes to a gateway a function cannot use"); return }
+        guard case .blocked(let reason, _) = verdict([nat, half]) else {
+            Issue.record("half the internet goes to a gateway a function cannot use"); return
+        }
         #expect(reason.contains("sends part of the internet elsewhere than its default route: 128.0.0.0/1 to internet gateway 'igw'"), "\(reason)")
     }
 
     @Test func exposureSeesSplitRoutesToTheGateway() throws {
-        let halves = [Route(destination: try CIDR(parsing: "0.0.0.0/1"), target: .internetGateway("igw")),
-                      Route(destination: try CIDR(parsing: "128.0.0.0/1"), target: .internetGateway("igw"))]
+        let halves = [
+            Route(destination: try CIDR(parsing: "0.0.0.0/1"), target: .internetGateway("igw")),
+            Route(destination: try CIDR(parsing: "128.0.0.0/1"), target: .internetGateway("igw")),
+        ]
         var spec = Self.spec(.public, routes: halves)
-        spec.network.securityGroups.append(SecurityGroup(name: "web", description: "", ingress: [SecurityGroupRule(ports: PortRange(5432), peer: .cidr(try CIDR(parsing: "0.0.0.0/1")))]))
+        spec.network.securityGroups.append(
+            SecurityGroup(
+                name: "web", description: "", ingress: [SecurityGroupRule(ports: PortRange(5432), peer: .cidr(try CIDR(parsing: "0.0.0.0/1")))]))
         let engine = ReachabilityEngine(spec: spec)
-        let host = Placement(kind: .host, name: "h", subnet: spec.network.subnet("etl")!, securityGroups: ["web"], hasPublicAddress: true, isFunction: false)
+        let host = Placement(
+            kind: .host, name: "h", subnet: spec.network.subnet("etl")!, securityGroups: ["web"], hasPublicAddress: true, isFunction: false)
         #expect(engine.reachFromInternet(to: host, port: 5432).isReachable)
         #expect(!engine.reachFromInternet(to: host, port: 22).isReachable)
         // Its twin: the only route to the gateway covers addresses the group does not admit.
-        let elsewhere = ReachabilityEngine(spec: { var s = spec; s.network.routeTables[1].routes = [halves[1]]; return s }())
+        let elsewhere = ReachabilityEngine(
+            spec: {
+                var s = spec; s.network.routeTables[1].routes = [halves[1]]; return s
+            }())
         #expect(!elsewhere.reachFromInternet(to: host, port: 5432).isReachable)
     }
 
@@ -333,25 +414,31 @@ import Foundation
         var spec = Engine.spec()
         spec.network.securityGroups.append(SecurityGroup(name: "admin", description: "", ingress: rules))
         if let warehousePort {
-            spec.warehouse = Warehouse(name: "dw", engine: .rds(instanceClass: "db.t4g.micro"), subnets: ["db"], securityGroups: ["dw"], port: warehousePort,
-                                       database: "dw", credentialsSecret: "dw", clients: [], schemas: ["public"])
+            spec.warehouse = Warehouse(
+                name: "dw", engine: .rds(instanceClass: "db.t4g.micro"), subnets: ["db"], securityGroups: ["dw"], port: warehousePort,
+                database: "dw", credentialsSecret: "dw", clients: [], schemas: ["public"])
         }
         return findings(OpenAdminPortRule(), spec)
     }
 
     @Test func openAdminPortsAreJudgedOnTheUnionOfRules() throws {
-        let halves = [SecurityGroupRule(ports: PortRange(22), peer: .cidr(try CIDR(parsing: "0.0.0.0/1"))),
-                      SecurityGroupRule(ports: PortRange(22), peer: .cidr(try CIDR(parsing: "128.0.0.0/1")))]
+        let halves = [
+            SecurityGroupRule(ports: PortRange(22), peer: .cidr(try CIDR(parsing: "0.0.0.0/1"))),
+            SecurityGroupRule(ports: PortRange(22), peer: .cidr(try CIDR(parsing: "128.0.0.0/1"))),
+        ]
         #expect(Self.exposure(halves) == ["security group 'admin' admits the whole internet (0.0.0.0/1 + 128.0.0.0/1) on 22 (SSH)"])
         #expect(Self.exposure([halves[0]]) == ["security group 'admin' admits 0.0.0.0/1 on 22 (SSH)"], "half the internet is the world to a scanner")
-        #expect(Self.exposure([SecurityGroupRule(ports: PortRange(22), peer: .cidr(try CIDR(parsing: "198.51.100.0/24")))]).isEmpty, "one office's block")
+        #expect(
+            Self.exposure([SecurityGroupRule(ports: PortRange(22), peer: .cidr(try CIDR(parsing: "198.51.100.0/24")))]).isEmpty, "one office's block")
         #expect(Self.exposure([SecurityGroupRule(ports: PortRange(22), peer: .cidr(try CIDR(parsing: "10.0.0.0/8")))]).isEmpty, "private addresses")
         // All protocols with a port: every port is open, 22 among them.
         let all = Self.exposure([SecurityGroupRule(proto: .all, ports: PortRange(443), peer: .cidr(.anyIPv4))])
         #expect(all.count == 1 && all[0].contains("22 (SSH)") && all[0].contains("5432 (PostgreSQL)"), "\(all)")
-        #expect(Self.exposure([SecurityGroupRule(proto: .udp, ports: PortRange(5432), peer: .cidr(.anyIPv4))]).isEmpty, "UDP is not a database exposure")
+        #expect(
+            Self.exposure([SecurityGroupRule(proto: .udp, ports: PortRange(5432), peer: .cidr(.anyIPv4))]).isEmpty, "UDP is not a database exposure")
         // The warehouse's own port is a database port.
-        #expect(Self.exposure([SecurityGroupRule(ports: PortRange(6543), peer: .cidr(.anyIPv4))], warehousePort: 6543)
+        #expect(
+            Self.exposure([SecurityGroupRule(ports: PortRange(6543), peer: .cidr(.anyIPv4))], warehousePort: 6543)
                 == ["security group 'admin' admits 0.0.0.0/0 on 6543 (warehouse 'dw')"])
         #expect(Self.exposure([SecurityGroupRule(ports: PortRange(6543), peer: .cidr(.anyIPv4))]).isEmpty)
     }
@@ -360,7 +447,9 @@ import Foundation
 /// Endpoint policies on IAM's evaluation logic: explicit deny first, then an allow covering every
 /// call a pipeline makes; action and ARN wildcards; `s3:prefix`.
 @Suite struct PolicyEvaluationTests {
-    static func allow(_ actions: [String], _ resources: [IAMResource], sid: String? = nil, conditions: [String: [String: [String]]] = [:]) -> PolicyStatement {
+    static func allow(
+        _ actions: [String], _ resources: [IAMResource], sid: String? = nil, conditions: [String: [String: [String]]] = [:]
+    ) -> PolicyStatement {
         PolicyStatement(sid: sid, effect: .allow, actions: actions, resources: resources, conditions: conditions)
     }
     static func deny(_ actions: [String], _ resources: [IAMResource], sid: String) -> PolicyStatement {
@@ -378,16 +467,24 @@ import Foundation
         #expect(!Self.allows([Self.allow(["s3:PutObject"], [.arn("arn:aws:s3:::raw/*")])]), "an endpoint for writes only")
         #expect(!Self.allows([Self.allow(["s3:GetObject"], [.arn("arn:aws:s3:::raw/*")])]), "reads without the listing")
         #expect(Self.allows([Self.allow(["s3:Get*", "s3:List*"], [.any])]), "action patterns cover")
-        #expect(Self.allows([Self.allow(["S3:getobject", "s3:listbucket"], [.bucket("raw"), .bucketObjects("raw", prefix: "events/")])]), "actions are case-insensitive")
-        #expect(!Self.allows([Self.allow(["s3:GetObject", "s3:ListBucket"], [.bucket("raw"), .bucketObjects("raw", prefix: "archive/")])]), "another prefix")
-        #expect(!Self.allows([Self.allow(["s3:GetObject", "s3:ListBucket"], [.arn("arn:aws:s3:::raw"), .arn("arn:aws:s3:::raw/events/2026/*")])]),
-                "part of the prefix is not all of it")
+        #expect(
+            Self.allows([Self.allow(["S3:getobject", "s3:listbucket"], [.bucket("raw"), .bucketObjects("raw", prefix: "events/")])]),
+            "actions are case-insensitive")
+        #expect(
+            !Self.allows([Self.allow(["s3:GetObject", "s3:ListBucket"], [.bucket("raw"), .bucketObjects("raw", prefix: "archive/")])]),
+            "another prefix")
+        #expect(
+            !Self.allows([Self.allow(["s3:GetObject", "s3:ListBucket"], [.arn("arn:aws:s3:::raw"), .arn("arn:aws:s3:::raw/events/2026/*")])]),
+            "part of the prefix is not all of it")
     }
 
     @Test func anExplicitDenyOfPartOfThePrefixWins() {
         let everything = Self.allow(["s3:*"], [.any])
-        guard case .denied(let statement) = PolicyEvaluation.evaluate([everything, Self.deny(["s3:GetObject"], [.arn("arn:aws:s3:::raw/events/2026/*")], sid: "NoThisYear")],
-                                                                      Self.reading[1]) else { Issue.record("a deny of part of the prefix refuses the read"); return }
+        guard
+            case .denied(let statement) = PolicyEvaluation.evaluate(
+                [everything, Self.deny(["s3:GetObject"], [.arn("arn:aws:s3:::raw/events/2026/*")], sid: "NoThisYear")],
+                Self.reading[1])
+        else { Issue.record("a deny of part of the prefix refuses the read"); return }
         #expect(statement.sid == "NoThisYear")
         #expect(Self.allows([everything, Self.deny(["s3:GetObject"], [.arn("arn:aws:s3:::raw/archive/*")], sid: "Archive")]), "a deny elsewhere")
         #expect(Self.allows([everything, Self.deny(["s3:DeleteObject"], [.any], sid: "NoDeletes")]), "a deny of other actions")
@@ -400,12 +497,15 @@ import Foundation
         #expect(Self.allows([objects, listing(["events/*"])]))
         #expect(!Self.allows([objects, listing(["archive/*"])]))
         // Another condition key cannot be judged before deploy: an allow is taken as granted.
-        #expect(Self.allows([objects, Self.allow(["s3:ListBucket"], [.bucket("raw")], conditions: ["StringEquals": ["aws:SourceVpce": ["vpce-1"]]])]))
+        #expect(
+            Self.allows([objects, Self.allow(["s3:ListBucket"], [.bucket("raw")], conditions: ["StringEquals": ["aws:SourceVpce": ["vpce-1"]]])]))
     }
 
     @Test func globsAgreeWithARegularExpression() throws {
         var random = SplitMix64(state: 3)
-        func draw(_ alphabet: [Character], _ length: Int) -> String { String((0..<Int.random(in: 0...length, using: &random)).map { _ in alphabet.randomElement(using: &random)! }) }
+        func draw(_ alphabet: [Character], _ length: Int) -> String {
+            String((0..<Int.random(in: 0...length, using: &random)).map { _ in alphabet.randomElement(using: &random)! })
+        }
         for _ in 0..<3000 {
             let pattern = draw(["a", "b", "*", "?"], 6), text = draw(["a", "b"], 8)
             let regex = try Regex("^" + pattern.map { $0 == "*" ? ".*" : $0 == "?" ? "." : String($0) }.joined() + "$")
@@ -434,9 +534,11 @@ import Foundation
     /// balancer's group nor the bastion host.
     static func findings(admitting cidrs: [String]) throws -> [String] {
         var text = try String(contentsOf: packageRoot.appendingPathComponent("specs/invalid/SL214-warehouse-clients-only.yaml"), encoding: .utf8)
-        text = text.replacingOccurrences(of: "        - { port: 5432, cidr: 10.0.0.0/16 }\n        - { port: 5432, security_group: lb }\n",
-                                         with: cidrs.map { "        - { port: 5432, cidr: \($0) }\n" }.joined())
-        text = text.replacingOccurrences(of: "    - { name: bastion, instance_type: t3.micro, subnet: etl-a, security_groups: [bastion] }\n", with: "")
+        text = text.replacingOccurrences(
+            of: "        - { port: 5432, cidr: 10.0.0.0/16 }\n        - { port: 5432, security_group: lb }\n",
+            with: cidrs.map { "        - { port: 5432, cidr: \($0) }\n" }.joined())
+        text = text.replacingOccurrences(
+            of: "    - { name: bastion, instance_type: t3.micro, subnet: etl-a, security_groups: [bastion] }\n", with: "")
         let spec = try #require(SpecLoader.load(path: "admission.yaml") { _ in Array(text.utf8) }.spec)
         return WarehouseClientsOnlyRule().check(CheckContext(spec: spec)).map(\.message)
     }
@@ -445,7 +547,10 @@ import Foundation
         let wide = try Self.findings(admitting: ["10.0.0.0/16"])
         #expect(wide.count == 1 && wide[0].contains("every network interface in it outside the clients' subnets can connect"), "\(wide)")
         let public_ = try Self.findings(admitting: ["10.0.1.0/24", "10.0.2.0/24", "10.0.0.0/24"])
-        #expect(public_ == ["security group 'dw' admits 10.0.0.0/24 on port 5432: every network interface in 10.0.0.0/24 can connect, those on the VPC's default security group among them; admit the clients by security group"])
+        #expect(
+            public_ == [
+                "security group 'dw' admits 10.0.0.0/24 on port 5432: every network interface in 10.0.0.0/24 can connect, those on the VPC's default security group among them; admit the clients by security group"
+            ])
         // The twin: exactly the clients' subnets.
         #expect(try Self.findings(admitting: ["10.0.1.0/24", "10.0.2.0/24"]).isEmpty)
     }

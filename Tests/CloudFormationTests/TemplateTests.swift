@@ -128,7 +128,9 @@ struct TemplateTests {
         // The only wildcard resource is the ENI management Lambda needs, which EC2 cannot scope.
         let template = TemplateRenderer.template(spec: try load("clickstream.yaml"))
         let role = try #require(resources(template, type: "AWS::IAM::Role").first { $0.0 == "RoleEtlRole" }?.1)
-        guard case .list(let policies)? = role["Properties"]?["Policies"], case .list(let statements)? = policies.first?["PolicyDocument"]?["Statement"] else {
+        guard case .list(let policies)? = role["Properties"]?["Policies"],
+            case .list(let statements)? = policies.first?["PolicyDocument"]?["Statement"]
+        else {
             Issue.record("no policy")
             return
         }

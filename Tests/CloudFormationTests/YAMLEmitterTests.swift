@@ -21,7 +21,7 @@ struct YAMLEmitterTests {
                     "Flag": true,
                     "Nothing": [],
                 ],
-            ],
+            ]
         ],
     ]
 
@@ -48,8 +48,10 @@ struct YAMLEmitterTests {
 
     /// What the emitter writes, Sluice's own YAML reader reads back as the same strings.
     @Test func readsBackAsWritten() throws {
-        let tricky: [String] = ["yes", "No", "~", "null", "1e3", "0777", "12:30", "2026-01-01", "-1", ".5", "a: b", "#x", "- item", "'q'", "\"dq\"",
-                                "multi\nline", "tab\there", "ünïcode", "arn:aws:s3:::bucket/*", "*", "&anchor", "!tag", "%", "@at", "`tick`"]
+        let tricky: [String] = [
+            "yes", "No", "~", "null", "1e3", "0777", "12:30", "2026-01-01", "-1", ".5", "a: b", "#x", "- item", "'q'", "\"dq\"",
+            "multi\nline", "tab\there", "ünïcode", "arn:aws:s3:::bucket/*", "*", "&anchor", "!tag", "%", "@at", "`tick`",
+        ]
         let value = TemplateValue.map(tricky.enumerated().map { ("k\($0.offset)", .string($0.element)) })
         let text = try YAMLEmitter.emit(value)
         let root = try #require(YAMLReader(file: "emitted.yaml").read(Array(text.utf8)).root?.mapping)

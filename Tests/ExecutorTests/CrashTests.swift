@@ -1,7 +1,7 @@
 import Foundation
 import PostgresClient
-import Testing
 import TestSupport
+import Testing
 
 /// `sluice run` killed with SIGKILL at each point of a load, then run again: the warehouse ends with
 /// exactly the expected rows and every object in the manifest once, as if the crash never happened.
@@ -10,8 +10,11 @@ struct CrashTests {
     func run(_ clickstream: Clickstream, crashAt point: String? = nil) throws -> CLI.Result {
         var environment = ["SLUICE_MASK_KEY": String(decoding: Clickstream.maskKey, as: UTF8.self)]
         if let point { environment["SLUICE_TEST_CRASH_AT"] = point }
-        return try CLI.run(["run", "clickstream", "--spec", "specs/clickstream.yaml", "--source", "samples/clickstream",
-                            "--database", clickstream.database], environment: environment)
+        return try CLI.run(
+            [
+                "run", "clickstream", "--spec", "specs/clickstream.yaml", "--source", "samples/clickstream",
+                "--database", clickstream.database,
+            ], environment: environment)
     }
 
     @Test(arguments: ["listed", "mid-copy", "before-commit", "after-commit"])
@@ -42,9 +45,12 @@ struct CrashTests {
 
     @Test func jsonOutputCarriesTheCounts() throws {
         let clickstream = try Clickstream()
-        let result = try CLI.run(["run", "clickstream", "--spec", "specs/clickstream.yaml", "--source", "samples/clickstream",
-                                  "--database", clickstream.database, "--format", "json"],
-                                 environment: ["SLUICE_MASK_KEY": "k"])
+        let result = try CLI.run(
+            [
+                "run", "clickstream", "--spec", "specs/clickstream.yaml", "--source", "samples/clickstream",
+                "--database", clickstream.database, "--format", "json",
+            ],
+            environment: ["SLUICE_MASK_KEY": "k"])
         #expect(result.status == 0, "\(result.stderr)")
         let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         let pipeline = (report?["pipelines"] as? [[String: Any]])?.first
@@ -55,8 +61,11 @@ struct CrashTests {
 
     @Test func hashingWithoutAKeyIsRefusedBeforeAnythingLoads() throws {
         let clickstream = try Clickstream()
-        let result = try CLI.run(["run", "clickstream", "--spec", "specs/clickstream.yaml", "--source", "samples/clickstream",
-                                  "--database", clickstream.database], environment: [:], removing: ["SLUICE_MASK_KEY"])
+        let result = try CLI.run(
+            [
+                "run", "clickstream", "--spec", "specs/clickstream.yaml", "--source", "samples/clickstream",
+                "--database", clickstream.database,
+            ], environment: [:], removing: ["SLUICE_MASK_KEY"])
         #expect(result.status == 1)
         #expect(result.stderr.contains("SLUICE_MASK_KEY"))
         #expect(try clickstream.count("SELECT count(*) FROM sluice.load_runs") == 0)
@@ -68,13 +77,19 @@ struct CrashTests {
 struct RunWindowTests {
     @Test func onlyTheWindowsHourlyPrefixesAreLoaded() throws {
         let clickstream = try Clickstream()
-        let result = try CLI.run(["run", "clickstream", "--spec", "specs/clickstream.yaml", "--source", "samples/clickstream",
-                                  "--database", clickstream.database, "--from", "2026-11-20T10:15:00Z", "--to", "2026-11-20T11:00:00Z",
-                                  "--format", "json"], environment: ["SLUICE_MASK_KEY": "k"])
+        let result = try CLI.run(
+            [
+                "run", "clickstream", "--spec", "specs/clickstream.yaml", "--source", "samples/clickstream",
+                "--database", clickstream.database, "--from", "2026-11-20T10:15:00Z", "--to", "2026-11-20T11:00:00Z",
+                "--format", "json",
+            ], environment: ["SLUICE_MASK_KEY": "k"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try clickstream.count("SELECT count(*) FROM sluice.manifest") == 1)
-        #expect(try Connection(clickstream.database).query("SELECT object_key FROM sluice.manifest").scalar == "events/2026/11/20/10/part-0001.jsonl.gz")
-        let bad = try CLI.run(["run", "clickstream", "--spec", "specs/clickstream.yaml", "--from", "yesterday-ish", "--database", clickstream.database])
+        #expect(
+            try Connection(clickstream.database).query("SELECT object_key FROM sluice.manifest").scalar == "events/2026/11/20/10/part-0001.jsonl.gz")
+        let bad = try CLI.run([
+            "run", "clickstream", "--spec", "specs/clickstream.yaml", "--from", "yesterday-ish", "--database", clickstream.database,
+        ])
         #expect(bad.status == 64)
         #expect(bad.stderr.contains("--from 'yesterday-ish' is not a time"))
     }
@@ -82,24 +97,35 @@ struct RunWindowTests {
     /// What the ETL function does: no spec, only the compiled plan.json.
     @Test func theCommittedPlanRunsWithoutTheSpec() throws {
         let clickstream = try Clickstream()
-        let result = try CLI.run(["run", "clickstream", "--plan", "generated/clickstream/plan.json", "--source", "samples/clickstream",
-                                  "--database", clickstream.database], environment: ["SLUICE_MASK_KEY": "k"])
+        let result = try CLI.run(
+            [
+                "run", "clickstream", "--plan", "generated/clickstream/plan.json", "--source", "samples/clickstream",
+                "--database", clickstream.database,
+            ], environment: ["SLUICE_MASK_KEY": "k"])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.hasPrefix("clickstream: 2 object(s) loaded, 0 already loaded · 115 records: 100 loaded, 3 duplicate, 4 filtered, 8 quarantined"))
+        #expect(
+            result.stdout.hasPrefix(
+                "clickstream: 2 object(s) loaded, 0 already loaded · 115 records: 100 loaded, 3 duplicate, 4 filtered, 8 quarantined"))
         try expectSampleLoaded(clickstream)
     }
 
     /// Progress only on a terminal: drawn on a pseudo-terminal (util-linux `script`), absent in a pipe.
     @Test func progressIsDrawnOnATerminalOnly() throws {
         let clickstream = try Clickstream()
-        let command = [try CLI.executable.path, "run", "clickstream", "--spec", "specs/clickstream.yaml", "--source", "samples/clickstream",
-                       "--database", "'\(clickstream.database)'"].joined(separator: " ")
-        let terminal = try CLI.run(["-c", "script -qec \"\(command)\" /dev/null"], executable: URL(fileURLWithPath: "/bin/sh"),
-                                   environment: ["SLUICE_MASK_KEY": "k", "TERM": "xterm"], removing: ["NO_COLOR"])
+        let command = [
+            try CLI.executable.path, "run", "clickstream", "--spec", "specs/clickstream.yaml", "--source", "samples/clickstream",
+            "--database", "'\(clickstream.database)'",
+        ].joined(separator: " ")
+        let terminal = try CLI.run(
+            ["-c", "script -qec \"\(command)\" /dev/null"], executable: URL(fileURLWithPath: "/bin/sh"),
+            environment: ["SLUICE_MASK_KEY": "k", "TERM": "xterm"], removing: ["NO_COLOR"])
         #expect(terminal.status == 0, "\(terminal.stdout)\(terminal.stderr)")
         #expect(terminal.stdout.contains("objects · "), "the progress line: \(terminal.stdout)")
-        let piped = try CLI.run(["run", "clickstream", "--spec", "specs/clickstream.yaml", "--source", "samples/clickstream",
-                                 "--database", clickstream.database], environment: ["SLUICE_MASK_KEY": "k"])
+        let piped = try CLI.run(
+            [
+                "run", "clickstream", "--spec", "specs/clickstream.yaml", "--source", "samples/clickstream",
+                "--database", clickstream.database,
+            ], environment: ["SLUICE_MASK_KEY": "k"])
         #expect(piped.status == 0)
         #expect(!piped.stderr.contains("objects · "))
         #expect(!piped.stdout.contains("\u{1B}["))

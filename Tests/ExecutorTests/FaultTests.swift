@@ -1,10 +1,10 @@
-import PlanFormat
 import Executor
 import Foundation
+import PlanFormat
 import PostgresClient
 import S3Client
-import Testing
 import TestSupport
+import Testing
 
 /// Loading through a fault-injecting proxy in front of moto's S3: whatever the fault, no corrupted or
 /// partial object is ever committed, and every fault ends with exactly the sample's rows after at most
@@ -77,16 +77,17 @@ struct FaultTests {
     }
 
     /// One fault each, once: the run retries, resumes or reads again, and ends clean by itself.
-    @Test(arguments: [
-        ["op": "get", "key": "part-0000", "kind": "bitflip", "bits": 3],
-        ["op": "get", "key": "part-0001", "kind": "bitflip", "bits": 1],     // inside gzip: the inflater fails before the checksum is known
-        ["op": "get", "key": "part-0000", "kind": "truncate"],
-        ["op": "get", "key": "part-0001", "kind": "reset", "after": 2000],
-        ["op": "get", "key": "part-0000", "kind": "stall", "after": 5000, "seconds": 3],
-        ["op": "list", "kind": "reset"],
-        ["op": "list", "kind": "truncate"],
-        ["op": "get", "kind": "status", "status": 500, "code": "InternalError"],
-    ] as [[String: any Sendable]])
+    @Test(
+        arguments: [
+            ["op": "get", "key": "part-0000", "kind": "bitflip", "bits": 3],
+            ["op": "get", "key": "part-0001", "kind": "bitflip", "bits": 1],  // inside gzip: the inflater fails before the checksum is known
+            ["op": "get", "key": "part-0000", "kind": "truncate"],
+            ["op": "get", "key": "part-0001", "kind": "reset", "after": 2000],
+            ["op": "get", "key": "part-0000", "kind": "stall", "after": 5000, "seconds": 3],
+            ["op": "list", "kind": "reset"],
+            ["op": "list", "kind": "truncate"],
+            ["op": "get", "kind": "status", "status": 500, "code": "InternalError"],
+        ] as [[String: any Sendable]])
     func aPassingFaultEndsCleanInTheSameRun(rule: [String: any Sendable]) async throws {
         var timeouts = S3Client.Timeouts()
         timeouts.read = .seconds(1)
@@ -114,8 +115,9 @@ struct FaultTests {
         let endpoint = URL(string: "http://127.0.0.1:\(refusedPort())")!
         let store = S3Store(client: moto.client(endpoint: endpoint, retryPolicy: policy), bucket: bucket)
         let error = await #expect(throws: S3TransportError.self) { try await run(store) }
-        #expect(error?.description.hasPrefix("ListObjectsV2 s3://\(bucket)/events at \(endpoint.absoluteString): connection refused") == true,
-                "\(String(describing: error))")
+        #expect(
+            error?.description.hasPrefix("ListObjectsV2 s3://\(bucket)/events at \(endpoint.absoluteString): connection refused") == true,
+            "\(String(describing: error))")
         #expect(try clickstream.count("SELECT count(*) FROM sluice.load_runs WHERE status = 'failed' AND error LIKE '%connection refused%'") == 1)
         #expect(try clickstream.count("SELECT count(*) FROM sluice.manifest") == 0)
     }
@@ -126,7 +128,8 @@ struct FaultTests {
         let store = store()
         let running = Task { try await run(store) }
         try await Task.sleep(for: .milliseconds(1500))
-        let open = try clickstream.count("""
+        let open = try clickstream.count(
+            """
             SELECT count(*) FROM pg_stat_activity WHERE application_name = 'sluice run clickstream' AND xact_start IS NOT NULL
             """)
         #expect(open == 0, "no transaction (and no COPY) held open while S3 is silent")
@@ -214,14 +217,20 @@ struct RunCommandFaultTests {
     @Test func aRefusingEndpointIsNamedAndEveryRetrySaid() throws {
         let clickstream = try Clickstream()
         let endpoint = "http://127.0.0.1:\(refusedPort())"
-        let environment = Self.maskKey.merging(["AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_MAX_ATTEMPTS": "3"]) { $1 }
+        let environment = Self.maskKey.merging(["AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_MAX_ATTEMPTS": "3"]) {
+            $1
+        }
         let started = Date()
-        let result = try CLI.run(["run", "clickstream", "--spec", "specs/clickstream.yaml", "--s3-endpoint", endpoint, "--bucket", "raw=landing",
-                                  "--database", clickstream.database], environment: environment, removing: ["AWS_PROFILE", "AWS_SESSION_TOKEN"])
+        let result = try CLI.run(
+            [
+                "run", "clickstream", "--spec", "specs/clickstream.yaml", "--s3-endpoint", endpoint, "--bucket", "raw=landing",
+                "--database", clickstream.database,
+            ], environment: environment, removing: ["AWS_PROFILE", "AWS_SESSION_TOKEN"])
         #expect(result.status == 1)
         #expect(Date().timeIntervalSince(started) < 20)
         let operation = "ListObjectsV2 s3://landing/events/ at \(endpoint)"
-        #expect(result.stderr.components(separatedBy: "note: retrying \(operation): connection refused").count == 3, "two retries said: \(result.stderr)")
+        #expect(
+            result.stderr.components(separatedBy: "note: retrying \(operation): connection refused").count == 3, "two retries said: \(result.stderr)")
         #expect(result.stderr.contains("error: clickstream: \(operation): connection refused"), "\(result.stderr)")
         #expect(result.stderr.contains("gave up after 3 attempts"), "\(result.stderr)")
         #expect(!result.stderr.contains("Usage:"))

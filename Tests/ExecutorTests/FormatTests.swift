@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Executor
 
 /// The splitters and parsers on their own: records come out the same however the bytes are chunked.
@@ -68,8 +69,10 @@ struct FormatTests {
         let error = #expect(throws: ExecutorError.self) {
             try Array("kunde_id;amount;customer_ix".utf8).withUnsafeBytes { try parser.header($0, needed: ["customer_id", "amount"]) }
         }
-        #expect(error?.description.contains("the header lacks 'customer_id' (it has 'kunde_id', 'amount', 'customer_ix'); did you mean 'customer_ix' for 'customer_id'?") == true,
-                "\(String(describing: error))")
+        #expect(
+            error?.description.contains(
+                "the header lacks 'customer_id' (it has 'kunde_id', 'amount', 'customer_ix'); did you mean 'customer_ix' for 'customer_id'?") == true,
+            "\(String(describing: error))")
         // Its twin: every needed column there; a column nothing reads is said once, not per row.
         try Array("customer_id;amount;region".utf8).withUnsafeBytes { try parser.header($0, needed: ["customer_id", "amount"]) }
         #expect(parser.unread == ["region"])
@@ -95,7 +98,8 @@ struct FormatTests {
         gzip.arguments = ["gzip", "-n", path + "-a", path + "-b"]
         try gzip.run()
         gzip.waitUntilExit()
-        let compressed = Array(try Data(contentsOf: URL(fileURLWithPath: path + "-a.gz"))) + Array(try Data(contentsOf: URL(fileURLWithPath: path + "-b.gz")))
+        let compressed =
+            Array(try Data(contentsOf: URL(fileURLWithPath: path + "-a.gz"))) + Array(try Data(contentsOf: URL(fileURLWithPath: path + "-b.gz")))
         for size in [1, 5, 1 << 16] {
             let inflater = try Gunzip()
             var out: [UInt8] = []
@@ -153,7 +157,10 @@ struct FormatTests {
         #expect(parsed?.dateText == "2026-11-21")
         #expect(parsed?.hour == 1)
         #expect(Timestamp.parse("2024-02-29T00:00:00Z") != nil)
-        for bad in ["2026-02-29T00:00:00Z", "2026-11-20T24:00:00Z", "2026-11-20T10:00:60Z", "2026-11-20T10:00:00", "2026-11-20", "1700000000", "2026-11-20T10:00:00.Z"] {
+        for bad in [
+            "2026-02-29T00:00:00Z", "2026-11-20T24:00:00Z", "2026-11-20T10:00:60Z", "2026-11-20T10:00:00", "2026-11-20", "1700000000",
+            "2026-11-20T10:00:00.Z",
+        ] {
             #expect(Timestamp.parse(bad) == nil, "\(bad)")
         }
         #expect(Timestamp.parse("2026-11-20", allowDate: true)?.utcText == "2026-11-20 00:00:00")

@@ -1,8 +1,8 @@
 import Executor
 import Foundation
 import PostgresClient
-import Testing
 import TestSupport
+import Testing
 
 /// Records a real feed sends sooner or later: each is quarantined with its reason, and every good
 /// record around them still loads.
@@ -25,7 +25,9 @@ struct HostileInputTests {
         line("{\"pad\": \"" + String(repeating: "x", count: 17 << 20) + "\"}")
         line(Self.event(3))
         line(String(repeating: "{\"a\": ", count: 1001) + "1" + String(repeating: "}", count: 1001))
-        line("{\"event_id\": \"7f0c7a52-2c5b-4c43-9d0e-7c1a8f7f1a92\", \"event_id\": \"7f0c7a52-2c5b-4c43-9d0e-7c1a8f7f1a93\", \"event_timestamp\": \"2026-11-20T09:00:00Z\", \"event_name\": \"x\"}")
+        line(
+            "{\"event_id\": \"7f0c7a52-2c5b-4c43-9d0e-7c1a8f7f1a92\", \"event_id\": \"7f0c7a52-2c5b-4c43-9d0e-7c1a8f7f1a93\", \"event_timestamp\": \"2026-11-20T09:00:00Z\", \"event_name\": \"x\"}"
+        )
         line(Self.event(94, timestamp: "2026-11-20T25:00:00Z"))
         line(Self.event(95, timestamp: "20/11/2026 09:00"))
         bytes += [0xEF, 0xBB, 0xBF]
@@ -63,7 +65,8 @@ struct HostileInputTests {
         }
         // The oversized record keeps its first 64 KiB; the invalid bytes are kept as \xNN escapes.
         #expect(quarantined.first { $0[0] == "6" }?[2] == String(64 << 10))
-        let raw = try Connection(clickstream.database).query("SELECT record FROM sluice.quarantine WHERE line IN (2, 5) ORDER BY line").column("record")
+        let raw = try Connection(clickstream.database).query("SELECT record FROM sluice.quarantine WHERE line IN (2, 5) ORDER BY line").column(
+            "record")
         #expect(raw[0]?.hasSuffix("\"\\xff\\xfe\"}") == true)
         #expect(raw[1]?.contains("a\\x00b") == true)
     }

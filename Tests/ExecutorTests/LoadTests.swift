@@ -1,10 +1,10 @@
-import PlanFormat
 import Executor
 import Foundation
+import PlanFormat
 import PostgresClient
 import S3Client
-import Testing
 import TestSupport
+import Testing
 
 /// The clickstream sample loaded end to end into a real PostgreSQL server, from a folder and from
 /// moto's S3 API; the counts come from the sample's generator.
@@ -32,10 +32,12 @@ struct LoadTests {
         #expect(reasons.allSatisfy { ($0[1] ?? "").hasPrefix("{\"event_id\"") })
 
         // merge: min — each user's first_seen_at is their earliest event, whatever order the objects came in.
-        #expect(try clickstream.count("""
-            SELECT count(*) FROM analytics.dim_users u
-            WHERE first_seen_at IS DISTINCT FROM (SELECT min(event_timestamp) FROM analytics.fact_events e WHERE e.user_id = u.user_id)
-            """) == 0)
+        #expect(
+            try clickstream.count(
+                """
+                SELECT count(*) FROM analytics.dim_users u
+                WHERE first_seen_at IS DISTINCT FROM (SELECT min(event_timestamp) FROM analytics.fact_events e WHERE e.user_id = u.user_id)
+                """) == 0)
         // The materialized view was refreshed after the load.
         #expect(try clickstream.count("SELECT sum(events) FROM analytics.daily_event_counts") == expected.records_loaded)
         // Masked: the e-mail address is an HMAC, never the address.
@@ -46,7 +48,9 @@ struct LoadTests {
         #expect(again.objectsLoaded == 0)
         #expect(again.objectsSkipped == expected.objects)
         try expectSampleLoaded(clickstream)
-        let runs = try Connection(clickstream.database).query("SELECT status, objects_loaded, records_read, records_quarantined FROM sluice.load_runs ORDER BY run_id").rows
+        let runs = try Connection(clickstream.database).query(
+            "SELECT status, objects_loaded, records_read, records_quarantined FROM sluice.load_runs ORDER BY run_id"
+        ).rows
         #expect(runs == [["succeeded", "2", String(expected.records_read), String(expected.records_quarantined)], ["succeeded", "0", "0", "0"]])
     }
 
@@ -123,8 +127,11 @@ struct LoadTests {
         var options = clickstream.options()
         options.quarantineSink = FolderStore(root: bucket)
         let result = try await clickstream.run(FolderStore(root: sampleBucket), options: options, pipeline: pipeline)
-        #expect(result.quarantineCopies == ["quarantine/clickstream/events/2026/11/20/09/part-0000.jsonl.run-1.jsonl",
-                                            "quarantine/clickstream/events/2026/11/20/10/part-0001.jsonl.gz.run-1.jsonl"])
+        #expect(
+            result.quarantineCopies == [
+                "quarantine/clickstream/events/2026/11/20/09/part-0000.jsonl.run-1.jsonl",
+                "quarantine/clickstream/events/2026/11/20/10/part-0001.jsonl.gz.run-1.jsonl",
+            ])
         var copied: [[String: Any]] = []
         for key in result.quarantineCopies {
             let text = try String(contentsOf: bucket.appendingPathComponent(key), encoding: .utf8)

@@ -1,11 +1,11 @@
-import PlanCompiler
 import Executor
 import Foundation
+import LiveWarehouse
+import PlanCompiler
 import PostgresClient
 import SpecLoader
-import Testing
 import TestSupport
-import LiveWarehouse
+import Testing
 import WarehouseDDL
 
 /// Every reference spec with pipelines loads its shipped sample (CSV, JSON arrays, gzip, versioned
@@ -22,13 +22,16 @@ struct SampleTests {
     func theSampleLoadsAsExpected(spec name: String) async throws {
         let spec = try #require(SpecLoader.load(path: packageRoot.appendingPathComponent("specs/\(name).yaml").path).spec)
         let plan = try #require(PlanCompiler.compile(spec))
-        let expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: packageRoot.appendingPathComponent("samples/\(name)/expected.json")))
+        let expected = try JSONDecoder().decode(
+            Expected.self, from: Data(contentsOf: packageRoot.appendingPathComponent("samples/\(name)/expected.json")))
         let database = try TestServer.freshDatabase("sample")
         try Migrator(DesiredSchema(warehouse: spec.warehouse!, pipelines: spec.pipelines)).apply(on: try Connection(database))
         for pipeline in plan.pipelines {
             let store = FolderStore(root: packageRoot.appendingPathComponent("samples/\(name)/\(pipeline.source.bucket ?? "")"))
-            let result = try await PipelineRunner(plan: plan, pipeline: pipeline, store: store,
-                                                  options: RunOptions(database: database, maskKey: Data("k".utf8))).run()
+            let result = try await PipelineRunner(
+                plan: plan, pipeline: pipeline, store: store,
+                options: RunOptions(database: database, maskKey: Data("k".utf8))
+            ).run()
             #expect(result.succeeded, "\(pipeline.name): \(result.objectsFailed)")
             #expect(result.counts.recordsQuarantined == expected.quarantined[pipeline.name], "\(pipeline.name)")
             #expect(result.counts.filteredTotal == expected.filtered?[pipeline.name] ?? 0, "\(pipeline.name)")
@@ -40,7 +43,8 @@ struct SampleTests {
         }
         if name == "serverless-canonical" {
             // The newest revision wins, whatever the order; the whole record is kept as jsonb.
-            let ada = try connection.query("SELECT display_name, version, attributes->>'email' FROM canonical.customers WHERE customer_id = 'c1'").rows
+            let ada = try connection.query("SELECT display_name, version, attributes->>'email' FROM canonical.customers WHERE customer_id = 'c1'")
+                .rows
             #expect(ada == [["Ada King", "2", "ada@example.com"]])
             #expect(try connection.query("SELECT status FROM canonical.orders WHERE order_id = 'o1'").scalar == "paid")
         }

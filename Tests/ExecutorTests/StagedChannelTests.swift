@@ -1,6 +1,7 @@
 import Foundation
-@testable import Executor
 import Testing
+
+@testable import Executor
 
 /// The queue between reader and loader holds a bounded amount, in bytes and in events: a prefix of
 /// a million one-record objects must not be read ahead into memory.

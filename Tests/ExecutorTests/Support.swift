@@ -1,13 +1,13 @@
-import PlanCompiler
-import PlanFormat
 import Executor
 import Foundation
+import LiveWarehouse
+import PlanCompiler
+import PlanFormat
 import PostgresClient
 import SluiceCore
 import SpecLoader
-import Testing
 import TestSupport
-import LiveWarehouse
+import Testing
 import WarehouseDDL
 
 /// The clickstream spec's plan and a fresh database migrated to its schema.
@@ -70,21 +70,23 @@ struct Expected: Decodable {
 /// The sample folder as the bucket `raw` is laid out.
 let sampleBucket = packageRoot.appendingPathComponent("samples/clickstream/raw")
 
-
 /// Asserts the warehouse holds exactly the sample's expected result.
 func expectSampleLoaded(_ clickstream: Clickstream, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
     let expected = try Expected.load()
     #expect(try clickstream.rows() == expected.rows, sourceLocation: sourceLocation)
     #expect(try clickstream.count("SELECT count(*) FROM sluice.quarantine") == expected.records_quarantined, sourceLocation: sourceLocation)
-    #expect(try clickstream.count("SELECT count(*) FROM (SELECT object_key FROM sluice.manifest GROUP BY object_key HAVING count(*) = 1) once") == expected.objects,
-            "each object in the manifest exactly once", sourceLocation: sourceLocation)
+    #expect(
+        try clickstream.count("SELECT count(*) FROM (SELECT object_key FROM sluice.manifest GROUP BY object_key HAVING count(*) = 1) once")
+            == expected.objects,
+        "each object in the manifest exactly once", sourceLocation: sourceLocation)
     let names = try Connection(clickstream.database).query("SELECT event_name, count(*) FROM analytics.fact_events GROUP BY 1 ORDER BY 1").rows
     #expect(Dictionary(uniqueKeysWithValues: names.map { ($0[0]!, Int($0[1]!)!) }) == expected.events_per_name, sourceLocation: sourceLocation)
 }
 
 /// load_runs says what the manifest says, run by run, whatever happened during the runs.
 func expectRunsAgreeWithTheManifest(_ clickstream: Clickstream, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
-    let disagreeing = try clickstream.count("""
+    let disagreeing = try clickstream.count(
+        """
         SELECT count(*) FROM sluice.load_runs r LEFT JOIN (
             SELECT run_id, count(*) AS objects, sum(records_read) AS read, sum(records_loaded) AS loaded, sum(records_quarantined) AS quarantined
             FROM sluice.manifest GROUP BY run_id) m USING (run_id)

@@ -1,7 +1,8 @@
 import Foundation
-@testable import S3Client
-import Testing
 import TestSupport
+import Testing
+
+@testable import S3Client
 
 /// Our CRC-64/NVME, CRC-32C and CRC-32 against their catalogue check values and against independent
 /// implementations (awscrt, AWS's own, and the crc32c package, as moto and botocore use them).
@@ -32,7 +33,8 @@ struct ChecksumTests {
             let bytes = (0..<Int.random(in: 0..<5000, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
             let splits = (0..<Int.random(in: 0..<6, using: &generator)).map { _ in Int.random(in: 0...bytes.count, using: &generator) }
             for algorithm in ChecksumAlgorithm.allCases {
-                #expect(checksum(algorithm, bytes, splits: splits) == checksum(algorithm, bytes), "\(algorithm), \(bytes.count) bytes split at \(splits)")
+                #expect(
+                    checksum(algorithm, bytes, splits: splits) == checksum(algorithm, bytes), "\(algorithm), \(bytes.count) bytes split at \(splits)")
             }
         }
     }
@@ -45,14 +47,14 @@ struct ChecksumTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         for (index, buffer) in buffers.enumerated() { try Data(buffer).write(to: folder.appendingPathComponent("\(index)")) }
         let script = """
-        import base64, binascii, sys, crc32c
-        from awscrt import checksums
-        for index in range(int(sys.argv[2])):
-            data = open(f"{sys.argv[1]}/{index}", "rb").read()
-            print(base64.b64encode(checksums.crc64nvme(data).to_bytes(8, "big")).decode(),
-                  base64.b64encode(crc32c.crc32c(data).to_bytes(4, "big")).decode(),
-                  base64.b64encode(binascii.crc32(data).to_bytes(4, "big")).decode())
-        """
+            import base64, binascii, sys, crc32c
+            from awscrt import checksums
+            for index in range(int(sys.argv[2])):
+                data = open(f"{sys.argv[1]}/{index}", "rb").read()
+                print(base64.b64encode(checksums.crc64nvme(data).to_bytes(8, "big")).decode(),
+                      base64.b64encode(crc32c.crc32c(data).to_bytes(4, "big")).decode(),
+                      base64.b64encode(binascii.crc32(data).to_bytes(4, "big")).decode())
+            """
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try pythonExecutable())
         process.arguments = ["-c", script, folder.path, String(buffers.count)]
@@ -77,7 +79,9 @@ struct ChecksumTests {
         }
         let md5 = "5d41402abc4b2a76b9719d911017c592"
         #expect(plan([], etag: md5) == .md5)
-        #expect(plan([("x-amz-checksum-crc32", "NhCmhg=="), ("x-amz-checksum-sha256", "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=")], etag: md5) == .sha256)
+        #expect(
+            plan([("x-amz-checksum-crc32", "NhCmhg=="), ("x-amz-checksum-sha256", "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=")], etag: md5)
+                == .sha256)
         #expect(plan([("x-amz-checksum-crc64nvme", "RajMxNkMptM="), ("x-amz-checksum-type", "FULL_OBJECT")], etag: "abc-3") == .crc64nvme)
         // Composite checksums and multipart ETags do not cover the bytes as a whole.
         #expect(plan([("x-amz-checksum-crc32", "4/Bf+A==-3"), ("x-amz-checksum-type", "COMPOSITE")], etag: "3e54-3") == nil)

@@ -1,9 +1,10 @@
 import AWSSigning
 import Foundation
 import NIOCore
-@testable import S3Client
-import Testing
 import TestSupport
+import Testing
+
+@testable import S3Client
 
 /// What S3Client reads is what S3 holds, or an error: moto behind a fault-injecting proxy that cuts,
 /// flips, resets, stalls and throttles its answers.
@@ -125,8 +126,10 @@ struct IntegrityTests {
         let direct = moto.client()
         for index in 0..<25 { try await direct.putObject(bucket: bucket, key: String(format: "events/many/%03d.json", index), body: [123, 125]) }
         let client = moto.client(endpoint: proxy.endpoint, retryPolicy: Self.quick())
-        try await proxy.inject([["op": "list", "kind": "reset", "times": 1], ["op": "list", "kind": "truncate", "times": 1],
-                                ["op": "list", "kind": "status", "status": 500, "code": "InternalError", "times": 1]])
+        try await proxy.inject([
+            ["op": "list", "kind": "reset", "times": 1], ["op": "list", "kind": "truncate", "times": 1],
+            ["op": "list", "kind": "status", "status": 500, "code": "InternalError", "times": 1],
+        ])
         let listed = try await client.listObjects(bucket: bucket, prefix: "events", pageSize: 10)
         #expect(listed.count == 26)
         #expect(try await proxy.injected() == ["reset": 1, "truncate": 1, "status": 1])
@@ -179,15 +182,15 @@ struct IntegrityTests {
     /// boto3 (moto's own client) uploads in 5 MiB parts above 5 MiB: another implementation of S3's upload.
     func uploadWithBoto(_ moto: MotoServer.Instance, bucket: String, key: String, size: Int, extra: String, checksums: Bool = true) throws {
         let script = """
-        import boto3, io, sys
-        from boto3.s3.transfer import TransferConfig
-        from botocore.config import Config
-        s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="eu-west-1", aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3],
-                          config=Config(request_checksum_calculation="\(checksums ? "when_supported" : "when_required")"))
-        data = bytes((i * 31 + 7) % 251 for i in range(\(size)))
-        config = TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024)
-        s3.upload_fileobj(io.BytesIO(data), sys.argv[4], sys.argv[5], Config=config\(extra))
-        """
+            import boto3, io, sys
+            from boto3.s3.transfer import TransferConfig
+            from botocore.config import Config
+            s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="eu-west-1", aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3],
+                              config=Config(request_checksum_calculation="\(checksums ? "when_supported" : "when_required")"))
+            data = bytes((i * 31 + 7) % 251 for i in range(\(size)))
+            config = TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024)
+            s3.upload_fileobj(io.BytesIO(data), sys.argv[4], sys.argv[5], Config=config\(extra))
+            """
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try pythonExecutable())
         process.arguments = ["-c", script, moto.endpoint.absoluteString, moto.credentials.accessKeyID, moto.credentials.secretAccessKey, bucket, key]

@@ -1,10 +1,11 @@
 import AWSSigning
-import Foundation
 import AsyncHTTPClient
+import Foundation
 import NIOCore
-@testable import S3Client
-import Testing
 import TestSupport
+import Testing
+
+@testable import S3Client
 
 /// Retries, against a small HTTP server that fails on purpose (moto cannot be told to).
 @Suite("S3 retries", .serialized)
@@ -12,33 +13,33 @@ struct RetryTests {
     /// Answers `GET /flaky/object` with 503 SlowDown twice, then 200; `/missing/object` with 404
     /// NoSuchKey; and counts requests per path at `/count/<path>`.
     static let script = """
-    import http.server, sys, collections, hashlib
-    counts = collections.Counter()
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def log_message(self, *args): pass
-        def reply(self, status, body, content_type="application/xml"):
-            data = body.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("ETag", '"%s"' % hashlib.md5(data).hexdigest())
-            self.end_headers()
-            self.wfile.write(data)
-        def do_GET(self):
-            if self.path.startswith("/count/"):
-                return self.reply(200, str(counts[self.path[len("/count"):]]), "text/plain")
-            counts[self.path] += 1
-            if self.path == "/slow/object":
-                return self.reply(503, "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>")
-            if self.path == "/flaky/object":
-                if counts[self.path] <= 2:
+        import http.server, sys, collections, hashlib
+        counts = collections.Counter()
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args): pass
+            def reply(self, status, body, content_type="application/xml"):
+                data = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("ETag", '"%s"' % hashlib.md5(data).hexdigest())
+                self.end_headers()
+                self.wfile.write(data)
+            def do_GET(self):
+                if self.path.startswith("/count/"):
+                    return self.reply(200, str(counts[self.path[len("/count"):]]), "text/plain")
+                counts[self.path] += 1
+                if self.path == "/slow/object":
                     return self.reply(503, "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>")
-                return self.reply(200, "payload", "application/octet-stream")
-            return self.reply(404, "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>")
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    print(server.server_address[1], flush=True)
-    server.serve_forever()
-    """
+                if self.path == "/flaky/object":
+                    if counts[self.path] <= 2:
+                        return self.reply(503, "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>")
+                    return self.reply(200, "payload", "application/octet-stream")
+                return self.reply(404, "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>")
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        print(server.server_address[1], flush=True)
+        server.serve_forever()
+        """
 
     /// Starts the stub; it writes its port to a file, which is polled without blocking a thread of
     /// the cooperative pool (the HTTP client's continuations need them).
@@ -46,8 +47,12 @@ struct RetryTests {
         let portFile = "/tmp/sluice-stub-\(getpid())-\(UUID().uuidString.prefix(8))"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try pythonExecutable())
-        process.arguments = ["-c", script.replacingOccurrences(of: "print(server.server_address[1], flush=True)",
-                                                              with: "open(sys.argv[1], 'w').write(str(server.server_address[1]))"), portFile]
+        process.arguments = [
+            "-c",
+            script.replacingOccurrences(
+                of: "print(server.server_address[1], flush=True)",
+                with: "open(sys.argv[1], 'w').write(str(server.server_address[1]))"), portFile,
+        ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -78,7 +83,9 @@ struct RetryTests {
 
     @Test func throttlingIsRetriedWithBackoffThenSucceeds() async throws {
         try await Self.withServer { (endpoint: URL) async throws in
-            let s3 = S3Client(endpoint: endpoint, region: "us-east-1", credentials: AWSCredentials(accessKeyID: "A", secretAccessKey: "S"), retryPolicy: Self.policy(attempts: 4))
+            let s3 = S3Client(
+                endpoint: endpoint, region: "us-east-1", credentials: AWSCredentials(accessKeyID: "A", secretAccessKey: "S"),
+                retryPolicy: Self.policy(attempts: 4))
             var bytes: [UInt8] = []
             let read = try await s3.getObject(bucket: "flaky", key: "object") { bytes += $0.readableBytesView }
             #expect(String(decoding: bytes, as: UTF8.self) == "payload")
@@ -90,7 +97,9 @@ struct RetryTests {
 
     @Test func aClientErrorIsNotRetried() async throws {
         try await Self.withServer { (endpoint: URL) async throws in
-            let s3 = S3Client(endpoint: endpoint, region: "us-east-1", credentials: AWSCredentials(accessKeyID: "A", secretAccessKey: "S"), retryPolicy: Self.policy(attempts: 4))
+            let s3 = S3Client(
+                endpoint: endpoint, region: "us-east-1", credentials: AWSCredentials(accessKeyID: "A", secretAccessKey: "S"),
+                retryPolicy: Self.policy(attempts: 4))
             let error = await #expect(throws: S3Error.self) { try await s3.getObject(bucket: "missing", key: "object") { _ in } }
             #expect(error?.code == "NoSuchKey")
             #expect(try await Self.count(endpoint, "/missing/object") == 1)
@@ -99,7 +108,9 @@ struct RetryTests {
 
     @Test func givingUpReportsTheLastError() async throws {
         try await Self.withServer { (endpoint: URL) async throws in
-            let s3 = S3Client(endpoint: endpoint, region: "us-east-1", credentials: AWSCredentials(accessKeyID: "A", secretAccessKey: "S"), retryPolicy: Self.policy(attempts: 2))
+            let s3 = S3Client(
+                endpoint: endpoint, region: "us-east-1", credentials: AWSCredentials(accessKeyID: "A", secretAccessKey: "S"),
+                retryPolicy: Self.policy(attempts: 2))
             let error = await #expect(throws: S3Error.self) { try await s3.getObject(bucket: "flaky", key: "object") { _ in } }
             #expect(error?.code == "SlowDown")
             #expect(error?.status == 503)
@@ -137,8 +148,9 @@ struct RetryTests {
             policy.budget = .seconds(2)
             policy.throttlingBaseDelay = .milliseconds(400)
             let notes = Notes()
-            let s3 = S3Client(endpoint: endpoint, region: "us-east-1", credentials: AWSCredentials(accessKeyID: "A", secretAccessKey: "S"),
-                              retryPolicy: policy, onRetry: notes.add)
+            let s3 = S3Client(
+                endpoint: endpoint, region: "us-east-1", credentials: AWSCredentials(accessKeyID: "A", secretAccessKey: "S"),
+                retryPolicy: policy, onRetry: notes.add)
             let started = ContinuousClock.now
             // /slow/object throttles for ever.
             let error = await #expect(throws: S3Error.self) { try await s3.getObject(bucket: "slow", key: "object") { _ in } }

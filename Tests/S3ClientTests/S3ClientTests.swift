@@ -1,8 +1,8 @@
-import TestSupport
 import AWSSigning
 import Foundation
 import NIOCore
 import S3Client
+import TestSupport
 import Testing
 
 @Suite("S3 API against moto (signatures checked)")
@@ -18,8 +18,10 @@ struct S3ClientTests {
         try await s3.createBucket(name)
         // moto's own signature check disagrees with botocore too on keys with `+`, `(` or non-ASCII
         // letters (it re-encodes the path its own way); those are covered by the botocore test.
-        let keys = ["events/2026/11/26/09/a.jsonl", "events/2026/11/26/09/b c.jsonl", "events/2026/11/26/10/c d-1.jsonl",
-                    "events/2026/11/26/10/d.jsonl", "other/x.jsonl"]
+        let keys = [
+            "events/2026/11/26/09/a.jsonl", "events/2026/11/26/09/b c.jsonl", "events/2026/11/26/10/c d-1.jsonl",
+            "events/2026/11/26/10/d.jsonl", "other/x.jsonl",
+        ]
         for (index, key) in keys.enumerated() {
             try await s3.putObject(bucket: name, key: key, body: Array("{\"n\":\(index)}\n".utf8))
         }
@@ -60,10 +62,15 @@ struct S3ClientTests {
         let fromEnvironment = AWSCredentials.fromEnvironment(["AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "t"])
         #expect(fromEnvironment == AWSCredentials(accessKeyID: "AKID", secretAccessKey: "s", sessionToken: "t"))
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-credentials-\(UUID().uuidString)")
-        try Data("[default]\naws_access_key_id = A1\naws_secret_access_key = S1\n\n[etl]\naws_access_key_id=A2\naws_secret_access_key=S2\naws_session_token = T2\n".utf8).write(to: file)
+        try Data(
+            "[default]\naws_access_key_id = A1\naws_secret_access_key = S1\n\n[etl]\naws_access_key_id=A2\naws_secret_access_key=S2\naws_session_token = T2\n"
+                .utf8
+        ).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        #expect(AWSCredentials.fromEnvironment(["AWS_SHARED_CREDENTIALS_FILE": file.path]) == AWSCredentials(accessKeyID: "A1", secretAccessKey: "S1"))
-        #expect(AWSCredentials.fromEnvironment(["AWS_SHARED_CREDENTIALS_FILE": file.path, "AWS_PROFILE": "etl"])
+        #expect(
+            AWSCredentials.fromEnvironment(["AWS_SHARED_CREDENTIALS_FILE": file.path]) == AWSCredentials(accessKeyID: "A1", secretAccessKey: "S1"))
+        #expect(
+            AWSCredentials.fromEnvironment(["AWS_SHARED_CREDENTIALS_FILE": file.path, "AWS_PROFILE": "etl"])
                 == AWSCredentials(accessKeyID: "A2", secretAccessKey: "S2", sessionToken: "T2"))
         #expect(AWSCredentials.fromEnvironment(["AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"]) == nil)
     }

@@ -1,11 +1,13 @@
-import TestSupport
 import Foundation
+import TestSupport
 import Testing
 
 @Suite struct CLIConventionTests {
     @Test func referenceSpecsAreClean() throws {
-        let result = try CLI.run(["check", "--strict", "--no-color", "specs/clickstream.yaml", "specs/serverless-canonical.yaml",
-                                  "specs/sme-reporting.yaml", "specs/streaming-lake.yaml", "specs/data-platform.yaml"])
+        let result = try CLI.run([
+            "check", "--strict", "--no-color", "specs/clickstream.yaml", "specs/serverless-canonical.yaml",
+            "specs/sme-reporting.yaml", "specs/streaming-lake.yaml", "specs/data-platform.yaml",
+        ])
         #expect(result.status == 0, "\(result.stdout)")
         #expect(result.stdout.contains("checked 5 specs: 0 errors, 0 warnings, 0 suppressed"))
         // With no arguments, check reads specs/*.yaml of the working directory.
@@ -50,7 +52,10 @@ import Testing
     }
 
     @Test func helpEverywhere() throws {
-        let commands = [["check"], ["explain"], ["plan"], ["apply"], ["run"], ["db"], ["db", "start"], ["db", "stop"], ["db", "status"], ["db", "url"], ["db", "psql"]]
+        let commands = [
+            ["check"], ["explain"], ["plan"], ["apply"], ["run"], ["db"], ["db", "start"], ["db", "stop"], ["db", "status"], ["db", "url"],
+            ["db", "psql"],
+        ]
         for arguments in [["--help"], ["help", "check"]] + commands.map({ $0 + ["--help"] }) {
             let result = try CLI.run(arguments)
             #expect(result.status == 0, "\(arguments)")
@@ -72,7 +77,9 @@ import Testing
         let lines = result.stdout.split(separator: "\n")
         #expect(lines.count == 3)
         #expect(lines.allSatisfy { $0.hasPrefix("::error file=specs/invalid/SL213-warehouse-internet-exposure.yaml,line=") })
-        #expect(result.stdout.contains("title=SL213::warehouse 'dw' can be reached from the internet on port 5432 in subnet 'public'%0Aevidence: the internet"))
+        #expect(
+            result.stdout.contains(
+                "title=SL213::warehouse 'dw' can be reached from the internet on port 5432 in subnet 'public'%0Aevidence: the internet"))
     }
 
     @Test func colourOnlyWhenAsked() throws {

@@ -1,5 +1,5 @@
-import TestSupport
 import Foundation
+import TestSupport
 import Testing
 
 /// The rule tests: each spec in `specs/invalid/` must produce exactly the findings in its `.expected`
@@ -7,7 +7,8 @@ import Testing
 @Suite struct InvalidSpecTests {
     static let specs: [String] = {
         let directory = packageRoot.appendingPathComponent("specs/invalid").path
-        return ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".swift") }.sorted()
+        return ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".swift") }
+            .sorted()
     }()
 
     struct Finding: Hashable, CustomStringConvertible {
@@ -16,12 +17,15 @@ import Testing
     }
 
     static func expected(_ spec: String) throws -> (lines: [String], findings: Set<Finding>) {
-        let text = try String(contentsOf: packageRoot.appendingPathComponent("specs/invalid/\(spec.split(separator: ".").dropLast().joined(separator: ".")).expected"), encoding: .utf8)
+        let text = try String(
+            contentsOf: packageRoot.appendingPathComponent("specs/invalid/\(spec.split(separator: ".").dropLast().joined(separator: ".")).expected"),
+            encoding: .utf8)
         let lines = text.split(separator: "\n").map(String.init)
         let findings = lines.compactMap { line -> Finding? in
             let parts = line.split(separator: ":", maxSplits: 3).map(String.init)
             guard parts.count == 4, let l = Int(parts[1]), let c = Int(parts[2]),
-                  let open = line.lastIndex(of: "["), line.hasSuffix("]") else { return nil }
+                let open = line.lastIndex(of: "["), line.hasSuffix("]")
+            else { return nil }
             return Finding(file: parts[0], line: l, column: c, rule: String(line[line.index(after: open)..<line.index(before: line.endIndex)]))
         }
         return (lines, Set(findings))
@@ -72,10 +76,11 @@ import Testing
         let rules = try #require(((run["tool"] as? [String: Any])?["driver"] as? [String: Any])?["rules"] as? [[String: Any]])
         let findings = results.compactMap { r -> Finding? in
             guard let rule = r["ruleId"] as? String,
-                  let physical = ((r["locations"] as? [[String: Any]])?.first?["physicalLocation"]) as? [String: Any],
-                  let uri = (physical["artifactLocation"] as? [String: Any])?["uri"] as? String,
-                  let region = physical["region"] as? [String: Any],
-                  let line = region["startLine"] as? Int, let column = region["startColumn"] as? Int else { return nil }
+                let physical = ((r["locations"] as? [[String: Any]])?.first?["physicalLocation"]) as? [String: Any],
+                let uri = (physical["artifactLocation"] as? [String: Any])?["uri"] as? String,
+                let region = physical["region"] as? [String: Any],
+                let line = region["startLine"] as? Int, let column = region["startColumn"] as? Int
+            else { return nil }
             // ruleIndex must point at the rule's own descriptor.
             if let index = r["ruleIndex"] as? Int { #expect(rules[index]["id"] as? String == rule) }
             return Finding(file: uri, line: line, column: column, rule: rule)

@@ -1,5 +1,5 @@
-import TestSupport
 import Foundation
+import TestSupport
 import Testing
 
 /// `sluice plan`'s change report: each spec change shows up in the security tables, by spec name.
@@ -24,8 +24,11 @@ struct PlanDiffTests {
 
     @Test func aNewSecurityGroupRuleIsAnAddedRow() throws {
         let result = try planAfter("clickstream.yaml") {
-            $0.replacingOccurrences(of: "    - name: oltp\n      description: OLTP PostgreSQL application host\n      ingress:\n",
-                                    with: "    - name: oltp\n      description: OLTP PostgreSQL application host\n      ingress:\n        - port: 80\n          cidr: 0.0.0.0/0\n          description: plain HTTP\n")
+            $0.replacingOccurrences(
+                of: "    - name: oltp\n      description: OLTP PostgreSQL application host\n      ingress:\n",
+                with:
+                    "    - name: oltp\n      description: OLTP PostgreSQL application host\n      ingress:\n        - port: 80\n          cidr: 0.0.0.0/0\n          description: plain HTTP\n"
+            )
         }
         #expect(result.status == 2)
         #expect(result.stdout.contains("    security group rules:\n      + security group oltp ingress tcp 80-80 from 0.0.0.0/0 (plain HTTP)\n"))
@@ -33,7 +36,9 @@ struct PlanDiffTests {
     }
 
     @Test func aWidenedCIDRIsARemovedAndAnAddedRow() throws {
-        let result = try planAfter("data-platform.yaml") { $0.replacingOccurrences(of: "{ destination: 0.0.0.0/0, nat_gateway: nat-a }", with: "{ destination: 10.0.0.0/8, nat_gateway: nat-a }") }
+        let result = try planAfter("data-platform.yaml") {
+            $0.replacingOccurrences(of: "{ destination: 0.0.0.0/0, nat_gateway: nat-a }", with: "{ destination: 10.0.0.0/8, nat_gateway: nat-a }")
+        }
         #expect(result.status == 2)
         #expect(result.stdout.contains("+ route table api: 10.0.0.0/8 → NAT gateway nat-a"))
         #expect(result.stdout.contains("- route table api: 0.0.0.0/0 → NAT gateway nat-a"))
@@ -41,8 +46,9 @@ struct PlanDiffTests {
 
     @Test func aNewRouteIsAnAddedRow() throws {
         let result = try planAfter("data-platform.yaml") {
-            $0.replacingOccurrences(of: "        - { destination: 0.0.0.0/0, nat_gateway: nat-a }\n",
-                                    with: "        - { destination: 0.0.0.0/0, nat_gateway: nat-a }\n        - { destination: 192.168.0.0/16, nat_gateway: nat-a }\n")
+            $0.replacingOccurrences(
+                of: "        - { destination: 0.0.0.0/0, nat_gateway: nat-a }\n",
+                with: "        - { destination: 0.0.0.0/0, nat_gateway: nat-a }\n        - { destination: 192.168.0.0/16, nat_gateway: nat-a }\n")
         }
         #expect(result.stdout.contains("    routes:\n      + route table api: 192.168.0.0/16 → NAT gateway nat-a\n"))
         #expect(result.stdout.contains("+ RouteApi192x168x0x0x16 (AWS::EC2::Route)"))
@@ -50,8 +56,9 @@ struct PlanDiffTests {
 
     @Test func aNewIAMActionIsAnAddedStatementWithSpecNames() throws {
         let result = try planAfter("clickstream.yaml", format: ["--format", "json"]) {
-            $0.replacingOccurrences(of: "      environment:\n        SLUICE_PLAN: plan.json\n",
-                                    with: "      environment:\n        SLUICE_PLAN: plan.json\n      uses:\n        read_buckets: [raw]\n")
+            $0.replacingOccurrences(
+                of: "      environment:\n        SLUICE_PLAN: plan.json\n",
+                with: "      environment:\n        SLUICE_PLAN: plan.json\n      uses:\n        read_buckets: [raw]\n")
         }
         #expect(result.status == 2)
         let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
@@ -61,8 +68,11 @@ struct PlanDiffTests {
             guard row["table"] as? String == "IAM policy statements", row["change"] as? String == "added" else { return nil }
             return row["row"] as? String
         }
-        #expect(texts == ["role etl-role [ListBuckets]: Allow s3:ListBucket on bucket raw",
-                          "role etl-role [ReadBuckets]: Allow s3:GetObject on bucket raw/*"])
+        #expect(
+            texts == [
+                "role etl-role [ListBuckets]: Allow s3:ListBucket on bucket raw",
+                "role etl-role [ReadBuckets]: Allow s3:GetObject on bucket raw/*",
+            ])
         // Raw intrinsic functions never reach the table.
         let all = rows.compactMap { $0["row"] as? String }
         #expect(!all.contains { $0.contains("Fn::") })
@@ -91,7 +101,9 @@ struct PlanDiffTests {
     @Test func aScannerSuppressionNamingNothingIsAnUnusedSuppression() throws {
         let result = try planAfter("clickstream.yaml") { $0.replacingOccurrences(of: "subject: \"bucket:raw\"", with: "subject: \"bucket:rwa\"") }
         #expect(result.status == 2, "a warning does not stop the plan; the edit is a change")
-        #expect(result.stderr.contains(":304:5: warning: suppression of CKV_AWS_18 names 'bucket:rwa', which is nothing in the template [SL001]"), "\(result.stderr)")
+        #expect(
+            result.stderr.contains(":304:5: warning: suppression of CKV_AWS_18 names 'bucket:rwa', which is nothing in the template [SL001]"),
+            "\(result.stderr)")
         let root = URL(fileURLWithPath: "/tmp/sluice-scanner-\(getpid())-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: root) }

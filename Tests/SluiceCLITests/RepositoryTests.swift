@@ -1,5 +1,5 @@
-import TestSupport
 import Foundation
+import TestSupport
 import Testing
 
 /// Sluice in the repositories it lives in: the project file, the pre-commit hooks run by real
@@ -14,21 +14,25 @@ import Testing
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
             try git("init", "-q", "-b", "main")
             try copy("specs/clickstream.yaml", to: "\(specsFolder)/clickstream.yaml")
-            try write(".github/workflows/ci.yml", """
-            name: ci
-            on: { push: { branches: [main] }, pull_request: {} }
-            jobs:
-              check:
-                runs-on: ubuntu-latest
-                steps:
-                  - uses: actions/checkout@v4
-            """)
-            try write("docker-compose.yml", """
-            services:
-              warehouse:
-                image: postgres:16
-                environment: { POSTGRES_PASSWORD: example }
-            """)
+            try write(
+                ".github/workflows/ci.yml",
+                """
+                name: ci
+                on: { push: { branches: [main] }, pull_request: {} }
+                jobs:
+                  check:
+                    runs-on: ubuntu-latest
+                    steps:
+                      - uses: actions/checkout@v4
+                """)
+            try write(
+                "docker-compose.yml",
+                """
+                services:
+                  warehouse:
+                    image: postgres:16
+                    environment: { POSTGRES_PASSWORD: example }
+                """)
         }
 
         func remove() { try? FileManager.default.removeItem(at: root) }
@@ -91,12 +95,14 @@ import Testing
     @Test func theProjectFileNamesSpecsGeneratedAndDefaults() throws {
         let repository = try Repository(specsFolder: "infra/specs/team")
         defer { repository.remove() }
-        try repository.write("sluice.yaml", """
-        specs: ["infra/specs/**/*.yaml"]
-        exclude: ["infra/specs/**/_*.yaml"]
-        generated: infra/generated
-        check: { strict: true }
-        """)
+        try repository.write(
+            "sluice.yaml",
+            """
+            specs: ["infra/specs/**/*.yaml"]
+            exclude: ["infra/specs/**/_*.yaml"]
+            generated: infra/generated
+            check: { strict: true }
+            """)
         // A fragment the spec includes: matched by the glob, excluded, so never checked on its own.
         try repository.edit("infra/specs/team/clickstream.yaml", replacing: "project:", with: "include: [_storage.yaml]\nproject:")
         let spec = try repository.read("infra/specs/team/clickstream.yaml")
@@ -116,7 +122,8 @@ import Testing
         let plan = try repository.sluice(["plan"])
         #expect(plan.status == 0, "\(plan.stderr)")
         for folder in ["clickstream", "egress"] {
-            #expect(FileManager.default.fileExists(atPath: repository.root.appendingPathComponent("infra/generated/\(folder)/cloudformation.yaml").path))
+            #expect(
+                FileManager.default.fileExists(atPath: repository.root.appendingPathComponent("infra/generated/\(folder)/cloudformation.yaml").path))
         }
         #expect(!FileManager.default.fileExists(atPath: repository.root.appendingPathComponent("generated").path))
         #expect(try repository.sluice(["plan", "--check"]).status == 0)
@@ -126,25 +133,34 @@ import Testing
         let stale = try repository.sluice(["plan", "--check"])
         #expect(stale.status == 1)
         #expect(stale.stderr.contains("infra/generated/ is stale: run `sluice plan` and commit the result"), "\(stale.stderr)")
-        #expect(stale.stderr.contains("  ~ infra/generated/clickstream/cloudformation.yaml: differs from what infra/specs/team/clickstream.yaml renders"), "\(stale.stderr)")
+        #expect(
+            stale.stderr.contains("  ~ infra/generated/clickstream/cloudformation.yaml: differs from what infra/specs/team/clickstream.yaml renders"),
+            "\(stale.stderr)")
         #expect(!stale.stderr.contains("egress/"), "only what changed is named")
         #expect(try repository.sluice(["plan"]).status == 0)
 
         // A renamed spec leaves its old folder behind: stale until plan removes it.
-        try FileManager.default.moveItem(at: repository.root.appendingPathComponent("infra/specs/egress.yaml"),
-                                         to: repository.root.appendingPathComponent("infra/specs/private-egress.yaml"))
+        try FileManager.default.moveItem(
+            at: repository.root.appendingPathComponent("infra/specs/egress.yaml"),
+            to: repository.root.appendingPathComponent("infra/specs/private-egress.yaml"))
         let renamed = try repository.sluice(["plan", "--check", "--quiet"])
         #expect(renamed.status == 1)
         #expect(renamed.stdout.isEmpty, "--quiet: \(renamed.stdout)")
-        #expect(renamed.stderr.contains("  - infra/generated/egress/cloudformation.yaml: no spec renders it any more; plan removes it"), "\(renamed.stderr)")
-        #expect(renamed.stderr.contains("  + infra/generated/private-egress/cloudformation.yaml: missing; infra/specs/private-egress.yaml renders it"), "\(renamed.stderr)")
+        #expect(
+            renamed.stderr.contains("  - infra/generated/egress/cloudformation.yaml: no spec renders it any more; plan removes it"),
+            "\(renamed.stderr)")
+        #expect(
+            renamed.stderr.contains("  + infra/generated/private-egress/cloudformation.yaml: missing; infra/specs/private-egress.yaml renders it"),
+            "\(renamed.stderr)")
         #expect(try repository.sluice(["plan"]).status == 0)
         #expect(!FileManager.default.fileExists(atPath: repository.root.appendingPathComponent("infra/generated/egress").path))
         #expect(try repository.sluice(["plan", "--check"]).status == 0)
         // One holding a file of the user's is named, never deleted.
         try repository.write("infra/generated/retired/notes.md", "why this spec went")
         let kept = try repository.sluice(["plan"])
-        #expect(kept.stderr.contains("infra/generated/retired/: warning: no spec renders it, but it holds files Sluice does not write; left in place"), "\(kept.stderr)")
+        #expect(
+            kept.stderr.contains("infra/generated/retired/: warning: no spec renders it, but it holds files Sluice does not write; left in place"),
+            "\(kept.stderr)")
         #expect(FileManager.default.fileExists(atPath: repository.root.appendingPathComponent("infra/generated/retired/notes.md").path))
         // Naming specs plans only those: other folders are not orphans then.
         #expect(try repository.sluice(["plan", "--check", "infra/specs/private-egress.yaml"]).status == 0)
@@ -177,7 +193,10 @@ import Testing
         let workflow = try repository.sluice(["check", "--no-color", ".github/workflows/ci.yml"])
         #expect(workflow.status == 1)
         let findings = workflow.stdout.split(separator: "\n").filter { $0.contains(": error: ") }
-        #expect(findings == [".github/workflows/ci.yml:1:1: error: not a Sluice spec: its top-level keys ('name', 'on', 'jobs') are none of a spec's (project, network, warehouse, pipelines, …) [SL113]"])
+        #expect(
+            findings == [
+                ".github/workflows/ci.yml:1:1: error: not a Sluice spec: its top-level keys ('name', 'on', 'jobs') are none of a spec's (project, network, warehouse, pipelines, …) [SL113]"
+            ])
     }
 
     @Test func aBrokenProjectFileStopsWithItsLocation() throws {
@@ -186,7 +205,9 @@ import Testing
         try repository.write("sluice.yaml", "specs: [\"../*.yaml\"]\ncheck: { format: xml }\n")
         let check = try repository.sluice(["check", "--no-color"])
         #expect(check.status == 1)
-        #expect(check.stderr.contains("sluice.yaml:1:9: error: '../*.yaml' in 'specs': a glob cannot leave the project's folder ('..') [SL111]"), "\(check.stderr)")
+        #expect(
+            check.stderr.contains("sluice.yaml:1:9: error: '../*.yaml' in 'specs': a glob cannot leave the project's folder ('..') [SL111]"),
+            "\(check.stderr)")
         #expect(check.stderr.contains("sluice.yaml:2:18: error: 'xml' is not a valid format"), "\(check.stderr)")
         #expect(check.stderr.contains("sluice: sluice.yaml has errors; nothing was checked"))
         try repository.write("sluice.yaml", "specs: [\"nowhere/*.yaml\"]\n")
@@ -210,14 +231,16 @@ import Testing
         defer { repository.remove() }
         // A Swift spec besides: the hook passes Swift files too (a copy of a reference spec, cached once compiled).
         try repository.copy("specs/serverless-canonical.swift", to: "specs/canonical.swift")
-        try repository.write(".pre-commit-config.yaml", """
-        repos:
-          - repo: \(hooks.root.path)
-            rev: \(revision)
-            hooks:
-              - id: sluice-check
-              - id: sluice-generated
-        """)
+        try repository.write(
+            ".pre-commit-config.yaml",
+            """
+            repos:
+              - repo: \(hooks.root.path)
+                rev: \(revision)
+                hooks:
+                  - id: sluice-check
+                  - id: sluice-generated
+            """)
         let cache = repository.root.appendingPathComponent(".pre-commit-home").path
         func preCommit() throws -> CLI.Result {
             try repository.git("add", "-A")
@@ -244,7 +267,9 @@ import Testing
 
         // A finding in the Swift spec is reported at its line.
         let swift = try repository.read("specs/canonical.swift")
-        try repository.write("specs/canonical.swift", swift.replacingOccurrences(of: "Subnet(\"app-a\", cidr: \"10.20.1.0/24\"", with: "Subnet(\"app-a\", cidr: \"10.20.1.7/24\""))
+        try repository.write(
+            "specs/canonical.swift",
+            swift.replacingOccurrences(of: "Subnet(\"app-a\", cidr: \"10.20.1.0/24\"", with: "Subnet(\"app-a\", cidr: \"10.20.1.7/24\""))
         let swiftBroken = try preCommit()
         #expect(swiftBroken.status == 1)
         #expect(swiftBroken.stdout.contains("specs/canonical.swift:14:") && swiftBroken.stdout.contains("[SL107]"), "\(swiftBroken.stdout)")
@@ -255,7 +280,8 @@ import Testing
         let stale = try preCommit()
         #expect(stale.status == 1)
         #expect(stale.stdout.contains("generated/ is stale"), "\(stale.stdout)")
-        #expect(stale.stdout.contains("~ generated/clickstream/cloudformation.yaml: differs from what specs/clickstream.yaml renders"), "\(stale.stdout)")
+        #expect(
+            stale.stdout.contains("~ generated/clickstream/cloudformation.yaml: differs from what specs/clickstream.yaml renders"), "\(stale.stdout)")
         #expect(!stale.stdout.contains("canonical/"), "\(stale.stdout)")
         #expect(try repository.sluice(["plan"]).status == 0)
         let current = try preCommit()
@@ -269,18 +295,22 @@ import Testing
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         // Findings of every kind: errors, warnings, related locations, evidence, a suppression, an unreadable file.
-        let specs = ["specs/invalid/SL107-bad-cidr.yaml", "specs/invalid/SL105-duplicate-name.yaml", "specs/invalid/SL208-private-subnet-egress.yaml",
-                     "specs/invalid/SL213-warehouse-internet-exposure.yaml", "specs/invalid/SL001-unused-suppression.yaml", "specs/missing.yaml",
-                     "specs/clickstream.yaml"]
+        let specs = [
+            "specs/invalid/SL107-bad-cidr.yaml", "specs/invalid/SL105-duplicate-name.yaml", "specs/invalid/SL208-private-subnet-egress.yaml",
+            "specs/invalid/SL213-warehouse-internet-exposure.yaml", "specs/invalid/SL001-unused-suppression.yaml", "specs/missing.yaml",
+            "specs/clickstream.yaml",
+        ]
         var suppressed = try String(contentsOf: packageRoot.appendingPathComponent("specs/invalid/SL215-open-admin-port.yaml"), encoding: .utf8)
         suppressed += "suppressions:\n  - rule: SL215\n    subject: security_group:admin\n    reason: break-glass access while the VPN is rebuilt\n"
         try suppressed.write(to: directory.appendingPathComponent("suppressed.yaml"), atomically: true, encoding: .utf8)
         let file = directory.appendingPathComponent("sluice.sarif").path
-        let result = try CLI.run(["check", "--format", "sarif", "--sarif", file] + specs + [directory.appendingPathComponent("suppressed.yaml").path])
+        let result = try CLI.run(
+            ["check", "--format", "sarif", "--sarif", file] + specs + [directory.appendingPathComponent("suppressed.yaml").path])
         #expect(result.status == 1)
         #expect(try String(contentsOfFile: file, encoding: .utf8) == result.stdout, "--sarif writes what --format sarif prints")
-        let validation = try CLI.run(["python3", packageRoot.appendingPathComponent("Tests/TestSupport/validate_sarif.py").path, file],
-                                     executable: URL(fileURLWithPath: "/usr/bin/env"), environment: try Self.toolEnvironment())
+        let validation = try CLI.run(
+            ["python3", packageRoot.appendingPathComponent("Tests/TestSupport/validate_sarif.py").path, file],
+            executable: URL(fileURLWithPath: "/usr/bin/env"), environment: try Self.toolEnvironment())
         #expect(validation.status == 0, "\(validation.stdout)\(validation.stderr)")
         #expect(validation.stdout.contains("valid SARIF 2.1.0"), "\(validation.stdout)")
         let log = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any]
@@ -294,16 +324,21 @@ import Testing
 
     /// Runs action.yml's steps as a runner would (Tests/TestSupport/run_action.py), the build restored
     /// from a cache holding the sluice under test; returns each step by id.
-    static func runAction(in repository: Repository, inputs: [String: String] = [:]) throws -> (steps: [String: [String: Any]], report: [String: Any]) {
+    static func runAction(in repository: Repository, inputs: [String: String] = [:]) throws -> (steps: [String: [String: Any]], report: [String: Any])
+    {
         let cache = repository.root.appendingPathComponent(".action-cache")
         try? FileManager.default.removeItem(at: cache)
         try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: try CLI.executable, to: cache.appendingPathComponent("sluice"))
-        var arguments = ["python3", packageRoot.appendingPathComponent("Tests/TestSupport/run_action.py").path, packageRoot.path, repository.root.path,
-                         "--cache-from", cache.path]
+        var arguments = [
+            "python3", packageRoot.appendingPathComponent("Tests/TestSupport/run_action.py").path, packageRoot.path, repository.root.path,
+            "--cache-from", cache.path,
+        ]
         for (name, value) in inputs.sorted(by: { $0.key < $1.key }) { arguments += ["--input", "\(name)=\(value)"] }
         // Without the built sluice on PATH: the action's install step must put it there.
-        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin") + ":" + FileManager.default.homeDirectoryForCurrentUser.path + "/.local/bin"
+        let path =
+            (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin") + ":" + FileManager.default.homeDirectoryForCurrentUser.path
+            + "/.local/bin"
         #expect(!path.contains(try CLI.executable.deletingLastPathComponent().path))
         let run = try CLI.run(arguments, executable: URL(fileURLWithPath: "/usr/bin/env"), environment: ["PATH": path, "NO_COLOR": "1"])
         #expect(run.status == 0, "\(run.stderr)")
@@ -314,8 +349,9 @@ import Testing
     }
 
     @Test func theActionChecksUploadsAndGatesGenerated() throws {
-        let schema = try CLI.run(["check-jsonschema", "--builtin-schema", "vendor.github-actions", packageRoot.appendingPathComponent("action.yml").path],
-                                 executable: URL(fileURLWithPath: "/usr/bin/env"), environment: try Self.toolEnvironment())
+        let schema = try CLI.run(
+            ["check-jsonschema", "--builtin-schema", "vendor.github-actions", packageRoot.appendingPathComponent("action.yml").path],
+            executable: URL(fileURLWithPath: "/usr/bin/env"), environment: try Self.toolEnvironment())
         #expect(schema.status == 0, "action.yml against GitHub's action schema: \(schema.stdout)\(schema.stderr)")
 
         let repository = try Repository()
@@ -356,6 +392,7 @@ import Testing
         // A glob that matches nothing is an error, not a silent pass.
         let nothing = try Self.runAction(in: repository, inputs: ["specs": "infra/**/*.yaml"])
         #expect(nothing.steps["check"]?["outcome"] as? String == "failure")
-        #expect((nothing.steps["check"]?["stderr"] as? String)?.contains("::error title=sluice::the spec glob 'infra/**/*.yaml' matches no file") == true)
+        #expect(
+            (nothing.steps["check"]?["stderr"] as? String)?.contains("::error title=sluice::the spec glob 'infra/**/*.yaml' matches no file") == true)
     }
 }

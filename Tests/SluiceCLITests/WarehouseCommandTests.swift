@@ -1,5 +1,5 @@
-import TestSupport
 import Foundation
+import TestSupport
 import Testing
 
 /// `sluice plan`, `sluice apply` and `sluice db` as a user runs them, on Sluice's own throwaway cluster.
@@ -78,9 +78,11 @@ struct WarehouseCommandTests {
         #expect(report?["upToDate"] as? Bool == true)
         #expect(report?["applied"] as? Bool == false)
 
-        let url = try CLI.run(["db", "url", "--database", "analytics"], environment: environment).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let url = try CLI.run(["db", "url", "--database", "analytics"], environment: environment).stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         #expect(url.hasPrefix("postgresql:///analytics?host="))
-        let planned = try CLI.run(["plan", "--output", root.appendingPathComponent("generated").path, "--database", url, spec.path], environment: environment)
+        let planned = try CLI.run(
+            ["plan", "--output", root.appendingPathComponent("generated").path, "--database", url, spec.path], environment: environment)
         #expect(planned.status == 0)
         #expect(planned.stdout.contains(": up to date"))
 
@@ -93,7 +95,8 @@ struct WarehouseCommandTests {
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("refused 1 destructive change(s): drop column analytics.fact_events.created_at"))
         #expect(refused.stdout.contains("! drop column analytics.fact_events.created_at"))
-        let plannedSQL = try CLI.run(["plan", "--output", root.appendingPathComponent("generated").path, "--database", url, spec.path], environment: environment)
+        let plannedSQL = try CLI.run(
+            ["plan", "--output", root.appendingPathComponent("generated").path, "--database", url, spec.path], environment: environment)
         #expect(plannedSQL.stdout.contains("ALTER TABLE analytics.fact_events DROP COLUMN created_at;"))
         let forced = try CLI.run(["apply", "--no-run", "--allow-destructive", spec.path], environment: environment)
         #expect(forced.status == 0, "\(forced.stdout)\(forced.stderr)")

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `sluice why`: one question, the path that carries it or where it is cut, for every subnet.
 @Suite struct WhyCommandTests {
@@ -15,7 +15,9 @@ import TestSupport
     @Test func aCutFlowNamesWhereAndExitsOne() throws {
         let result = try CLI.run(["why", "specs/invalid/SL211-pipeline-reaches-warehouse.yaml", "etl", "warehouse"])
         #expect(result.status == 1)
-        #expect(result.stdout.contains("from subnet 'etl-b' to subnet 'db': BLOCKED: no egress rule of security group 'etl' allows TCP 5432 to warehouse 'dw'"))
+        #expect(
+            result.stdout.contains(
+                "from subnet 'etl-b' to subnet 'db': BLOCKED: no egress rule of security group 'etl' allows TCP 5432 to warehouse 'dw'"))
         // The endpoint policy's explicit deny, for a bucket prefix.
         let denied = try CLI.run(["why", "specs/invalid/SL210-endpoint-policy-actions.yaml", "etl", "s3:raw/events/2026/"])
         #expect(denied.status == 1)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import SluiceCore
 
 @Suite struct CIDRTests {
@@ -21,8 +22,10 @@ import Testing
         #expect(try cidr("2600:1f14:abc:de00::/56").family == .v6)
     }
 
-    @Test(arguments: ["10.0.0.0", "10.0.0.0/33", "10.0.0/8", "256.0.0.0/8", "010.0.0.0/8", "10.0.0.0/-1", "1::2::3/64",
-                      "2001:db8::/129", "10.0.0.0/ 8", "", "/", "g::/16", "1:2:3:4:5:6:7:8:9/64"])
+    @Test(arguments: [
+        "10.0.0.0", "10.0.0.0/33", "10.0.0/8", "256.0.0.0/8", "010.0.0.0/8", "10.0.0.0/-1", "1::2::3/64",
+        "2001:db8::/129", "10.0.0.0/ 8", "", "/", "g::/16", "1:2:3:4:5:6:7:8:9/64",
+    ])
     func rejectsMalformedBlocks(_ text: String) {
         #expect(throws: CIDR.ParseError.self) { try CIDR(parsing: text) }
     }
@@ -85,9 +88,11 @@ import Testing
 }
 
 @Suite struct PostgresTypeTests {
-    @Test(arguments: [("int", "integer"), ("timestamp with time zone", "timestamptz"), ("VARCHAR(255)", "varchar(255)"),
-                      ("numeric(12, 2)", "numeric(12,2)"), ("text[]", "text[]"), ("double  precision", "double precision"),
-                      ("bool", "boolean"), ("serial8", "bigserial")])
+    @Test(arguments: [
+        ("int", "integer"), ("timestamp with time zone", "timestamptz"), ("VARCHAR(255)", "varchar(255)"),
+        ("numeric(12, 2)", "numeric(12,2)"), ("text[]", "text[]"), ("double  precision", "double precision"),
+        ("bool", "boolean"), ("serial8", "bigserial"),
+    ])
     func canonicalSpelling(_ input: String, _ canonical: String) throws {
         #expect(try #require(PostgresType(parsing: input)).description == canonical)
     }

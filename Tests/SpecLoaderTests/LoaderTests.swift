@@ -1,39 +1,41 @@
 import Foundation
-import Testing
 import SluiceCore
+import Testing
+
 @testable import SpecLoader
 
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 @Suite struct LoaderTests {
     static let minimal = """
-    project: { name: t, region: eu-west-1 }
-    network:
-      vpc: { cidr: 10.0.0.0/16 }
-      subnets:
-        - { name: pub, cidr: 10.0.0.0/24, az: a, type: public }
-        - { name: app-a, cidr: 10.0.1.0/24, az: a, type: private }
-        - { name: app-b, cidr: 10.0.2.0/24, az: b, type: private }
-        - { name: db, cidr: 10.0.3.0/24, az: b, type: isolated }
-      nat_gateways:
-        - { name: nat-b, subnet: pub }
-      endpoints:
-        - { name: s3, service: s3 }
-      security_groups:
-        - { name: app, egress: [{ port: 443, cidr: 0.0.0.0/0 }] }
-    storage:
-      buckets: [{ name: raw }]
-    compute:
-      functions:
-        - { name: fn, subnets: [app-a, app-b], security_groups: [app], uses: { read_buckets: [raw] } }
+        project: { name: t, region: eu-west-1 }
+        network:
+          vpc: { cidr: 10.0.0.0/16 }
+          subnets:
+            - { name: pub, cidr: 10.0.0.0/24, az: a, type: public }
+            - { name: app-a, cidr: 10.0.1.0/24, az: a, type: private }
+            - { name: app-b, cidr: 10.0.2.0/24, az: b, type: private }
+            - { name: db, cidr: 10.0.3.0/24, az: b, type: isolated }
+          nat_gateways:
+            - { name: nat-b, subnet: pub }
+          endpoints:
+            - { name: s3, service: s3 }
+          security_groups:
+            - { name: app, egress: [{ port: 443, cidr: 0.0.0.0/0 }] }
+        storage:
+          buckets: [{ name: raw }]
+        compute:
+          functions:
+            - { name: fn, subnets: [app-a, app-b], security_groups: [app], uses: { read_buckets: [raw] } }
 
-    """
+        """
 
     /// `app-a` and `app_a` are different names but one logical ID (SubnetAppA): the template would
     /// hold one subnet for both, so the loader refuses the second, pointing at the first.
     @Test func namesThatBecomeOneLogicalIDAreRefused() throws {
-        let text = Self.minimal.replacingOccurrences(of: "    - { name: app-b, cidr: 10.0.2.0/24, az: b, type: private }\n",
-                                                     with: "    - { name: app-b, cidr: 10.0.2.0/24, az: b, type: private }\n    - { name: app_a, cidr: 10.0.4.0/24, az: b, type: private }\n")
+        let text = Self.minimal.replacingOccurrences(
+            of: "    - { name: app-b, cidr: 10.0.2.0/24, az: b, type: private }\n",
+            with: "    - { name: app-b, cidr: 10.0.2.0/24, az: b, type: private }\n    - { name: app_a, cidr: 10.0.4.0/24, az: b, type: private }\n")
         #expect(text != Self.minimal)
         let result = SpecLoader.load(text: text)
         let finding = try #require(result.diagnostics.first { $0.code == "SL105" }, "\(result.diagnostics.map(\.message))")
@@ -41,17 +43,20 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         #expect(finding.location?.line == 8)
         #expect(finding.notes.first?.location?.line == 6)
         // Different kinds may share a name part: the logical IDs differ by their kind's prefix.
-        #expect(SpecLoader.load(text: Self.minimal.replacingOccurrences(of: "name: raw", with: "name: app-a")).diagnostics.filter { $0.code == "SL105" }.isEmpty)
+        #expect(
+            SpecLoader.load(text: Self.minimal.replacingOccurrences(of: "name: raw", with: "name: app-a")).diagnostics.filter { $0.code == "SL105" }
+                .isEmpty)
     }
 
     @Test func reportsEveryProblemInOnePass() {
-        let result = SpecLoader.load(text: """
-        project: { name: t, region: eu-west-1, colour: blue }
-        network:
-          vpc: { cird: 10.0.0.0/16 }
-          subnets:
-            - { name: a, cidr: 10.0.0.0/33, az: a, type: privat }
-        """)
+        let result = SpecLoader.load(
+            text: """
+                project: { name: t, region: eu-west-1, colour: blue }
+                network:
+                  vpc: { cird: 10.0.0.0/16 }
+                  subnets:
+                    - { name: a, cidr: 10.0.0.0/33, az: a, type: privat }
+                """)
         #expect(result.spec == nil)
         let codes = result.diagnostics.map(\.code)
         // Sorted by position: the missing key is reported at the start of its mapping.
@@ -89,29 +94,34 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
     @Test func maxRejectedIsACountOrAShare() throws {
         let text = try String(contentsOf: packageRoot.appendingPathComponent("specs/sme-reporting.yaml"), encoding: .utf8)
         func limit(_ value: String) -> (RejectLimit?, [String]) {
-            let result = SpecLoader.load(path: "sme.yaml") { _ in Array(text.replacingOccurrences(of: "max_rejected: 25%", with: "max_rejected: \(value)").utf8) }
+            let result = SpecLoader.load(path: "sme.yaml") { _ in
+                Array(text.replacingOccurrences(of: "max_rejected: 25%", with: "max_rejected: \(value)").utf8)
+            }
             return (result.spec?.pipelines.first { $0.name == "daily-sales" }?.maxRejected, result.diagnostics.map(\.message))
         }
         #expect(limit("25%").0 == .share(0.25))
         #expect(limit("12").0 == .count(12))
         #expect(limit("0").0 == .count(0))
         let (_, messages) = limit("lots")
-        #expect(messages.contains { $0.contains("max_rejected is a number of records (25) or a share of an object's records (10%), not 'lots'") }, "\(messages)")
+        #expect(
+            messages.contains { $0.contains("max_rejected is a number of records (25) or a share of an object's records (10%), not 'lots'") },
+            "\(messages)")
         #expect(limit("150%").1.count == 1)
         let spec = try #require(SpecLoader.load(path: packageRoot.appendingPathComponent("specs/clickstream.yaml").path).spec)
         #expect(spec.pipelines[0].maxRejected == .standard, "half, unless the spec says")
     }
 
     @Test func securityGroupEgressDefaultsToAWSBehaviour() throws {
-        let result = SpecLoader.load(text: """
-        project: { name: t, region: eu-west-1 }
-        network:
-          vpc: { cidr: 10.0.0.0/16 }
-          subnets: [{ name: a, cidr: 10.0.1.0/24, az: a, type: isolated }]
-          security_groups:
-            - { name: closed, egress: [] }
-            - { name: open }
-        """)
+        let result = SpecLoader.load(
+            text: """
+                project: { name: t, region: eu-west-1 }
+                network:
+                  vpc: { cidr: 10.0.0.0/16 }
+                  subnets: [{ name: a, cidr: 10.0.1.0/24, az: a, type: isolated }]
+                  security_groups:
+                    - { name: closed, egress: [] }
+                    - { name: open }
+                """)
         let spec = try #require(result.spec, "\(result.diagnostics.map(\.message))")
         #expect(spec.network.securityGroup("closed")?.egress.isEmpty == true)
         #expect(spec.network.securityGroup("open")?.egress.map(\.peer) == [.cidr(.anyIPv4)])
@@ -119,8 +129,10 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 
     @Test func includesMergeMappingsAndConcatenateLists() throws {
         let files: [String: String] = [
-            "dir/main.yaml": "include: [shared/net.yaml]\nproject: { name: t, region: eu-west-1 }\nnetwork:\n  subnets:\n    - { name: b, cidr: 10.0.2.0/24, az: b, type: isolated }\n",
-            "dir/shared/net.yaml": "network:\n  vpc: { cidr: 10.0.0.0/16 }\n  subnets:\n    - { name: a, cidr: 10.0.1.0/24, az: a, type: isolated }\n",
+            "dir/main.yaml":
+                "include: [shared/net.yaml]\nproject: { name: t, region: eu-west-1 }\nnetwork:\n  subnets:\n    - { name: b, cidr: 10.0.2.0/24, az: b, type: isolated }\n",
+            "dir/shared/net.yaml":
+                "network:\n  vpc: { cidr: 10.0.0.0/16 }\n  subnets:\n    - { name: a, cidr: 10.0.1.0/24, az: a, type: isolated }\n",
         ]
         let result = SpecLoader.load(path: "dir/main.yaml") { path in
             guard let text = files[path] else { throw SpecLoader.ReadError(reason: "no such file") }
@@ -189,35 +201,35 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 
 @Suite struct PipelineResolutionTests {
     static let spec = """
-    project: { name: t, region: eu-west-1 }
-    network:
-      vpc: { cidr: 10.0.0.0/16 }
-      subnets: [{ name: a, cidr: 10.0.1.0/24, az: a, type: isolated }]
-      security_groups: [{ name: g }]
-    storage: { buckets: [{ name: raw }] }
-    messaging: { secrets: [{ name: s }] }
-    compute: { functions: [{ name: f, subnets: [a], security_groups: [g] }] }
-    warehouse:
-      engine: rds
-      subnets: [a]
-      security_groups: [g]
-      database: d
-      credentials_secret: s
-      clients: [g]
-      schemas: [dw]
-      tables: [{ name: facts, columns: [{ name: id, type: bigint, primary_key: true }] }]
-      views: [{ name: recent, sql: SELECT 1 }]
-    pipelines:
-      - name: p
-        workload: f
-        source: { bucket: raw, format: jsonl }
-        targets:
-          - { table: facts, columns: { id: id } }
-          - { table: recent, columns: { id: id } }
-          - { table: fact, columns: { id: id } }
-        post_load: [{ refresh: recent }]
+        project: { name: t, region: eu-west-1 }
+        network:
+          vpc: { cidr: 10.0.0.0/16 }
+          subnets: [{ name: a, cidr: 10.0.1.0/24, az: a, type: isolated }]
+          security_groups: [{ name: g }]
+        storage: { buckets: [{ name: raw }] }
+        messaging: { secrets: [{ name: s }] }
+        compute: { functions: [{ name: f, subnets: [a], security_groups: [g] }] }
+        warehouse:
+          engine: rds
+          subnets: [a]
+          security_groups: [g]
+          database: d
+          credentials_secret: s
+          clients: [g]
+          schemas: [dw]
+          tables: [{ name: facts, columns: [{ name: id, type: bigint, primary_key: true }] }]
+          views: [{ name: recent, sql: SELECT 1 }]
+        pipelines:
+          - name: p
+            workload: f
+            source: { bucket: raw, format: jsonl }
+            targets:
+              - { table: facts, columns: { id: id } }
+              - { table: recent, columns: { id: id } }
+              - { table: fact, columns: { id: id } }
+            post_load: [{ refresh: recent }]
 
-    """
+        """
 
     @Test func targetsMustBeTablesAndNamesAreQualified() {
         let result = SpecLoader.load(text: Self.spec)
@@ -225,9 +237,10 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         #expect(messages.contains("pipelines load tables; 'dw.recent' is a view"))
         #expect(messages.contains("table 'fact' is not defined; did you mean 'facts'?"))
         #expect(messages.contains { $0.hasPrefix("materialized view 'recent' is not defined") })
-        let fixed = SpecLoader.load(text: Self.spec.replacingOccurrences(of: "      - { table: recent, columns: { id: id } }\n", with: "")
-            .replacingOccurrences(of: "      - { table: fact, columns: { id: id } }\n", with: "")
-            .replacingOccurrences(of: "    post_load: [{ refresh: recent }]\n", with: ""))
+        let fixed = SpecLoader.load(
+            text: Self.spec.replacingOccurrences(of: "      - { table: recent, columns: { id: id } }\n", with: "")
+                .replacingOccurrences(of: "      - { table: fact, columns: { id: id } }\n", with: "")
+                .replacingOccurrences(of: "    post_load: [{ refresh: recent }]\n", with: ""))
         #expect(fixed.spec?.pipelines.first?.targets.map(\.table) == ["dw.facts"], "\(fixed.diagnostics.map(\.message))")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import SluiceCore
+import Testing
+
 @testable import SpecLoader
 
 @Suite struct GlobTests {
@@ -38,18 +39,25 @@ import SluiceCore
     @Test func discoveryWalksOnlyWhereAPatternCanMatch() throws {
         let root = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: root) }
-        for file in ["specs/a.yaml", "specs/b.yml", "specs/team/c.yaml", "specs/.hidden/d.yaml", "generated/a/cloudformation.yaml",
-                     "infra/x.yaml", ".github/workflows/ci.yaml", "node/e.yaml"] {
+        for file in [
+            "specs/a.yaml", "specs/b.yml", "specs/team/c.yaml", "specs/.hidden/d.yaml", "generated/a/cloudformation.yaml",
+            "infra/x.yaml", ".github/workflows/ci.yaml", "node/e.yaml",
+        ] {
             try write("x: 1\n", to: root + "/" + file)
         }
         try FileManager.default.createSymbolicLink(atPath: root + "/specs/linked.yaml", withDestinationPath: root + "/infra/x.yaml")
         try FileManager.default.createSymbolicLink(atPath: root + "/specs/loop", withDestinationPath: root + "/specs")
         #expect(Glob.files(matching: ["specs/*.yaml"], under: root) == ["specs/a.yaml", "specs/linked.yaml"])
-        #expect(Glob.files(matching: ["specs/**/*.yaml", "specs/*.yml"], under: root) == ["specs/a.yaml", "specs/b.yml", "specs/linked.yaml", "specs/team/c.yaml"],
-                "hidden folders and a link to a folder are not walked")
-        #expect(Glob.files(matching: ["**/*.yaml"], under: root, skipping: ["generated"])
+        #expect(
+            Glob.files(matching: ["specs/**/*.yaml", "specs/*.yml"], under: root) == [
+                "specs/a.yaml", "specs/b.yml", "specs/linked.yaml", "specs/team/c.yaml",
+            ],
+            "hidden folders and a link to a folder are not walked")
+        #expect(
+            Glob.files(matching: ["**/*.yaml"], under: root, skipping: ["generated"])
                 == ["infra/x.yaml", "node/e.yaml", "specs/a.yaml", "specs/linked.yaml", "specs/team/c.yaml"])
-        #expect(Glob.files(matching: ["**/*.yaml"], excluding: ["node/**/*", "specs/team/*"], under: root, skipping: ["generated"])
+        #expect(
+            Glob.files(matching: ["**/*.yaml"], excluding: ["node/**/*", "specs/team/*"], under: root, skipping: ["generated"])
                 == ["infra/x.yaml", "specs/a.yaml", "specs/linked.yaml"])
         #expect(Glob.files(matching: ["specs/a.yaml", "specs/missing.yaml", "specs/a.yaml"], under: root) == ["specs/a.yaml"])
         #expect(Glob.files(matching: ["nowhere/*.yaml"], under: root).isEmpty)
@@ -61,13 +69,14 @@ import SluiceCore
         let root = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let path = root + "/sluice.yaml"
-        try write("""
-        specs: ["infra/**/*.yaml", "infra/*.swift"]
-        exclude: ["infra/**/_*.yaml"]
-        generated: infra/generated
-        check: { strict: true, format: github }
-        plan: { format: json }
-        """, to: path)
+        try write(
+            """
+            specs: ["infra/**/*.yaml", "infra/*.swift"]
+            exclude: ["infra/**/_*.yaml"]
+            generated: infra/generated
+            check: { strict: true, format: github }
+            plan: { format: json }
+            """, to: path)
         let (project, diagnostics) = ProjectFile.load(path: path, checkFormats: ["text", "github"], planFormats: ["text", "json"])
         #expect(diagnostics.isEmpty)
         #expect(project?.specs == ["infra/**/*.yaml", "infra/*.swift"])
@@ -94,12 +103,13 @@ import SluiceCore
         let root = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let path = root + "/sluice.yaml"
-        try write("""
-        specs: ["/abs/*.yaml", "ok/*.yaml"]
-        generated: ../out
-        check: { strict: maybe, format: xml }
-        plans: {}
-        """, to: path)
+        try write(
+            """
+            specs: ["/abs/*.yaml", "ok/*.yaml"]
+            generated: ../out
+            check: { strict: maybe, format: xml }
+            plans: {}
+            """, to: path)
         let (project, diagnostics) = ProjectFile.load(path: path, checkFormats: ["text"], planFormats: ["text"])
         #expect(project == nil)
         let found = diagnostics.map { "\($0.location?.line ?? 0):\($0.location?.column ?? 0) \($0.code)" }

@@ -1,7 +1,8 @@
-import Testing
 import SluiceCore
-@testable import SpecLoader
+import Testing
 import YAML
+
+@testable import SpecLoader
 
 @Suite struct YAMLReaderTests {
     func read(_ text: String) -> (root: YAMLNode?, diagnostics: [Diagnostic]) {
@@ -25,16 +26,17 @@ import YAML
     }
 
     @Test func anchorsAliasesAndMergeKeys() throws {
-        let (root, diagnostics) = read("""
-        base: &base { port: 5432, protocol: tcp }
-        rule:
-          <<: *base
-          port: 6432
-        list: [*base, *base]
-        """)
+        let (root, diagnostics) = read(
+            """
+            base: &base { port: 5432, protocol: tcp }
+            rule:
+              <<: *base
+              port: 6432
+            list: [*base, *base]
+            """)
         #expect(diagnostics.isEmpty)
         let rule = try #require(value(root, "rule"))
-        #expect(value(rule, "port")?.scalar == "6432")          // written keys win over merged ones
+        #expect(value(rule, "port")?.scalar == "6432")  // written keys win over merged ones
         #expect(value(rule, "protocol")?.scalar == "tcp")
         #expect(value(root, "list")?.sequence?.count == 2)
     }

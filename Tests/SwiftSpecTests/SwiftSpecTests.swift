@@ -149,17 +149,21 @@ let referenceSpecs = ["clickstream", "data-platform", "serverless-canonical", "s
             try text.write(toFile: path, atomically: true, encoding: .utf8)
             return SwiftSpecLoader.load(path: path, environment: cacheEnvironment(folder))
         }
-        let twice = try load(Self.small(port: 5432).replacingOccurrences(of: "    Project(\"small\", region: \"eu-west-1\")",
-                                                                         with: "    Project(\"small\", region: \"eu-west-1\")\n    Project(\"again\", region: \"eu-west-2\")"))
+        let twice = try load(
+            Self.small(port: 5432).replacingOccurrences(
+                of: "    Project(\"small\", region: \"eu-west-1\")",
+                with: "    Project(\"small\", region: \"eu-west-1\")\n    Project(\"again\", region: \"eu-west-2\")"))
         let duplicate = try #require(twice.diagnostics.first { $0.code == "SL105" })
         #expect(duplicate.location?.line == 5 && duplicate.notes.first?.location?.line == 4, "\(duplicate)")
 
         let trap = try load("import SluiceDSL\nlet names: [String] = []\nlet spec = Spec {\n    Project(names[0], region: \"eu-west-1\")\n}\n")
         #expect(trap.spec == nil)
-        #expect(trap.diagnostics.first?.code == "SL112" && trap.diagnostics.first?.message.contains("exited with status") == true,
-                "\(trap.diagnostics.map(\.message))")
+        #expect(
+            trap.diagnostics.first?.code == "SL112" && trap.diagnostics.first?.message.contains("exited with status") == true,
+            "\(trap.diagnostics.map(\.message))")
 
-        let two = try load("import SluiceDSL\nlet a = Spec { Project(\"a\", region: \"eu-west-1\") }\nlet b = Spec { Project(\"b\", region: \"eu-west-1\") }\n")
+        let two = try load(
+            "import SluiceDSL\nlet a = Spec { Project(\"a\", region: \"eu-west-1\") }\nlet b = Spec { Project(\"b\", region: \"eu-west-1\") }\n")
         #expect(two.diagnostics.first?.message.contains("declares 2") == true, "\(two.diagnostics.map(\.message))")
 
         let nothing = try load("import SluiceDSL\nlet port = 5432\n")

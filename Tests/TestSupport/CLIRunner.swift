@@ -25,8 +25,10 @@ public enum CLI {
 
     public enum CLIError: Error { case notBuilt }
 
-    public static func run(_ arguments: [String], in directory: URL = packageRoot, executable program: URL? = nil,
-                           environment: [String: String] = [:], removing removed: [String] = []) throws -> Result {
+    public static func run(
+        _ arguments: [String], in directory: URL = packageRoot, executable program: URL? = nil,
+        environment: [String: String] = [:], removing removed: [String] = []
+    ) throws -> Result {
         let process = Process()
         process.executableURL = try program ?? executable
         process.arguments = arguments
@@ -43,6 +45,7 @@ public enum CLI {
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
     }
 }

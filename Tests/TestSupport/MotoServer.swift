@@ -42,14 +42,14 @@ public enum MotoServer {
         }
         guard ready else { throw Failure(description: "moto_server did not answer on \(endpoint)") }
         let script = """
-        import boto3, json, sys
-        iam = boto3.client("iam", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
-        iam.create_user(UserName="sluice-etl")
-        key = iam.create_access_key(UserName="sluice-etl")["AccessKey"]
-        iam.put_user_policy(UserName="sluice-etl", PolicyName="s3", PolicyDocument=json.dumps({"Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
-        print(key["AccessKeyId"], key["SecretAccessKey"])
-        """
+            import boto3, json, sys
+            iam = boto3.client("iam", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+            iam.create_user(UserName="sluice-etl")
+            key = iam.create_access_key(UserName="sluice-etl")["AccessKey"]
+            iam.put_user_policy(UserName="sluice-etl", PolicyName="s3", PolicyDocument=json.dumps({"Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+            print(key["AccessKeyId"], key["SecretAccessKey"])
+            """
         let bootstrap = Process()
         bootstrap.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         bootstrap.arguments = ["python3", "-c", script, endpoint.absoluteString]
@@ -96,11 +96,14 @@ public func listening(_ port: Int) -> Bool {
 extension MotoServer.Instance {
     /// A client of this moto; `secret` replaces the real secret key, to prove signatures are checked.
     /// `endpoint` replaces moto's own (a fault-injecting proxy in front of it).
-    public func client(secret: String? = nil, endpoint: URL? = nil, retryPolicy: RetryPolicy = .standard,
-                       timeouts: S3Client.Timeouts = S3Client.Timeouts(), onRetry: (@Sendable (String) -> Void)? = nil) -> S3Client {
+    public func client(
+        secret: String? = nil, endpoint: URL? = nil, retryPolicy: RetryPolicy = .standard,
+        timeouts: S3Client.Timeouts = S3Client.Timeouts(), onRetry: (@Sendable (String) -> Void)? = nil
+    ) -> S3Client {
         var credentials = self.credentials
         if let secret { credentials.secretAccessKey = secret }
-        return S3Client(endpoint: endpoint ?? self.endpoint, region: "eu-west-1", credentials: credentials, retryPolicy: retryPolicy,
-                        timeouts: timeouts, onRetry: onRetry)
+        return S3Client(
+            endpoint: endpoint ?? self.endpoint, region: "eu-west-1", credentials: credentials, retryPolicy: retryPolicy,
+            timeouts: timeouts, onRetry: onRetry)
     }
 }

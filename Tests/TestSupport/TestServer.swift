@@ -1,7 +1,7 @@
 import Foundation
+import LiveWarehouse
 import PostgresClient
 import SluiceCore
-import LiveWarehouse
 
 public let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

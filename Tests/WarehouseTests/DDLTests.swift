@@ -1,6 +1,7 @@
-import TestSupport
 import SluiceCore
+import TestSupport
 import Testing
+
 @testable import LiveWarehouse
 @testable import WarehouseDDL
 
@@ -30,23 +31,30 @@ struct DDLTests {
     static func column(_ name: String, _ type: PostgresType.Base = .bigint) -> Column { Column(name: name, type: PostgresType(type)) }
 
     @Test func tablesComeAfterWhatTheyReferenceAndCyclesAreClosedLater() {
-        let a = Table(schema: "s", name: "a", columns: [Self.column("id"), Self.column("b_id")], primaryKey: ["id"],
-                      foreignKeys: [ForeignKey(columns: ["b_id"], referencedTable: "s.b", referencedColumns: ["id"])])
-        let b = Table(schema: "s", name: "b", columns: [Self.column("id"), Self.column("a_id")], primaryKey: ["id"],
-                      foreignKeys: [ForeignKey(columns: ["a_id"], referencedTable: "s.a", referencedColumns: ["id"])])
+        let a = Table(
+            schema: "s", name: "a", columns: [Self.column("id"), Self.column("b_id")], primaryKey: ["id"],
+            foreignKeys: [ForeignKey(columns: ["b_id"], referencedTable: "s.b", referencedColumns: ["id"])])
+        let b = Table(
+            schema: "s", name: "b", columns: [Self.column("id"), Self.column("a_id")], primaryKey: ["id"],
+            foreignKeys: [ForeignKey(columns: ["a_id"], referencedTable: "s.a", referencedColumns: ["id"])])
         let c = Table(schema: "s", name: "c", columns: [Self.column("id")], primaryKey: ["id"])
-        let d = Table(schema: "s", name: "d", columns: [Self.column("c_id")],
-                      foreignKeys: [ForeignKey(columns: ["c_id"], referencedTable: "s.c", referencedColumns: ["id"])])
+        let d = Table(
+            schema: "s", name: "d", columns: [Self.column("c_id")],
+            foreignKeys: [ForeignKey(columns: ["c_id"], referencedTable: "s.c", referencedColumns: ["id"])])
         let ordered = DesiredSchema.inForeignKeyOrder([d, c])
         #expect(ordered.map(\.name) == ["c", "d"])
-        let warehouse = Warehouse(name: "w", engine: .rds(instanceClass: "db.t3.micro"), subnets: [], securityGroups: [], database: "db",
-                                  credentialsSecret: "x", clients: [], schemas: ["s"], tables: [a, b])
+        let warehouse = Warehouse(
+            name: "w", engine: .rds(instanceClass: "db.t3.micro"), subnets: [], securityGroups: [], database: "db",
+            credentialsSecret: "x", clients: [], schemas: ["s"], tables: [a, b])
         let schema = DesiredSchema(warehouse: warehouse, pipelines: [])
         #expect(schema.deferredForeignKeys.map { "\($0.table.name)->\($0.foreignKey.referencedTable)" } == ["a->s.b"])
         let sections = Dictionary(uniqueKeysWithValues: schema.creationSections.map { ($0.heading, $0.statements) })
         let createA = sections.first { $0.key.hasPrefix("Tables") }!.value.first { $0.contains("CREATE TABLE s.a") }!
         #expect(!createA.contains("REFERENCES"))
-        #expect(sections.first { $0.key.hasPrefix("Foreign keys") }?.value == ["ALTER TABLE s.a ADD CONSTRAINT a_b_id_fkey FOREIGN KEY (b_id) REFERENCES s.b (id);"])
+        #expect(
+            sections.first { $0.key.hasPrefix("Foreign keys") }?.value == [
+                "ALTER TABLE s.a ADD CONSTRAINT a_b_id_fkey FOREIGN KEY (b_id) REFERENCES s.b (id);"
+            ])
     }
 
     @Test func viewsComeAfterTheViewsTheyRead() {
@@ -64,12 +72,16 @@ struct DDLTests {
 
     @Test func relationsAreFoundWhereSQLPutsThem() {
         func references(_ sql: String) -> [String] { RelationReferences.in(sql).sorted() }
-        #expect(references("SELECT a.x, b.y FROM s.a AS a JOIN s.b b ON a.id = b.id LEFT JOIN c USING (id), d WHERE x IN (SELECT y FROM e)")
+        #expect(
+            references("SELECT a.x, b.y FROM s.a AS a JOIN s.b b ON a.id = b.id LEFT JOIN c USING (id), d WHERE x IN (SELECT y FROM e)")
                 == ["c", "d", "e", "s.a", "s.b"])
         #expect(references("SELECT * FROM generate_series(1, 3) g, LATERAL (SELECT 1 FROM \"Odd Name\") q") == ["Odd Name"])
         #expect(references("WITH recent AS (SELECT * FROM s.orders) SELECT * FROM recent") == ["s.orders"])
         #expect(references("SELECT 'FROM fake' AS t, $$FROM fake2$$ /* FROM fake3 */ FROM real") == ["real"])
-        #expect(references("SELECT ordered_at::date AS day, count(*) FROM ONLY s.orders GROUP BY 1 UNION SELECT 1, 2 FROM s.more") == ["s.more", "s.orders"])
+        #expect(
+            references("SELECT ordered_at::date AS day, count(*) FROM ONLY s.orders GROUP BY 1 UNION SELECT 1, 2 FROM s.more") == [
+                "s.more", "s.orders",
+            ])
         #expect(RelationReferences.selectsStar("SELECT * FROM t"))
         #expect(RelationReferences.selectsStar("SELECT DISTINCT o.*, 1 FROM t o"))
         #expect(RelationReferences.selectsStar("SELECT id, * FROM t"))
@@ -82,11 +94,15 @@ struct DDLTests {
         let u = Table(schema: "other", name: "u", columns: [Self.column("id")])
         let v = View(schema: "s", name: "v", sql: "SELECT 1")
         let role = DatabaseRole(name: "reader", grants: [Grant(privileges: ["SELECT"], on: ["schema:s"])])
-        let warehouse = Warehouse(name: "w", engine: .rds(instanceClass: "db.t3.micro"), subnets: [], securityGroups: [], database: "db",
-                                  credentialsSecret: "x", clients: [], schemas: ["s", "other"], tables: [t, u], views: [v], roles: [role])
+        let warehouse = Warehouse(
+            name: "w", engine: .rds(instanceClass: "db.t3.micro"), subnets: [], securityGroups: [], database: "db",
+            credentialsSecret: "x", clients: [], schemas: ["s", "other"], tables: [t, u], views: [v], roles: [role])
         let privileges = DesiredSchema(warehouse: warehouse, pipelines: []).privileges
         #expect(privileges.map { "\($0.privilege) \($0.kind.rawValue) \($0.object)" } == ["USAGE schema s", "SELECT table s.t", "SELECT table s.v"])
-        #expect(DDL.grants(privileges) == ["GRANT USAGE ON SCHEMA s TO reader;", "GRANT SELECT ON TABLE s.t TO reader;", "GRANT SELECT ON TABLE s.v TO reader;"])
+        #expect(
+            DDL.grants(privileges) == [
+                "GRANT USAGE ON SCHEMA s TO reader;", "GRANT SELECT ON TABLE s.t TO reader;", "GRANT SELECT ON TABLE s.v TO reader;",
+            ])
     }
 
     @Test func typeChangesAreWideningOnlyWhenNoValueCanChange() {

@@ -1,10 +1,10 @@
-import TestSupport
 import Foundation
+import LiveWarehouse
 import PostgresClient
 import SluiceCore
 import SpecLoader
+import TestSupport
 import Testing
-import LiveWarehouse
 import WarehouseDDL
 
 /// Random edits of the reference warehouses, migrated forwards and back on a real server, empty or
@@ -48,11 +48,16 @@ struct MigrationPropertyTests {
             warehouse.tables[index].checks.append(CheckConstraint(name: "\(table.name)_\(name)_check", expression: "\(name) >= 0"))
             return "add NOT NULL column \(table.qualifiedName).\(name) with a default and a check"
         case 2:
-            guard let column = table.columns.firstIndex(where: { $0.type.base == .varchar && !$0.type.modifiers.isEmpty }) else { return addNullableColumn() }
+            guard let column = table.columns.firstIndex(where: { $0.type.base == .varchar && !$0.type.modifiers.isEmpty }) else {
+                return addNullableColumn()
+            }
             warehouse.tables[index].columns[column].type.modifiers[0] += 10
             return "widen \(table.qualifiedName).\(table.columns[column].name)"
         case 3:
-            guard let column = table.columns.firstIndex(where: { $0.type.base == .text && $0.defaultExpression == nil && !table.primaryKey.contains($0.name) })
+            guard
+                let column = table.columns.firstIndex(where: {
+                    $0.type.base == .text && $0.defaultExpression == nil && !table.primaryKey.contains($0.name)
+                })
             else { return addNullableColumn() }
             warehouse.tables[index].columns[column].defaultExpression = "'unknown'"
             return "set a default on \(table.qualifiedName).\(table.columns[column].name)"
@@ -62,15 +67,21 @@ struct MigrationPropertyTests {
             warehouse.tables[index].indexes.append(Index(name: "\(table.name)_\(name)_idx", columns: [column]))
             return "index \(table.qualifiedName)(\(column))"
         case 5:
-            guard table.primaryKey.count == 1, let key = table.columns.first(where: { $0.name == table.primaryKey[0] }) else { return addNullableColumn() }
+            guard table.primaryKey.count == 1, let key = table.columns.first(where: { $0.name == table.primaryKey[0] }) else {
+                return addNullableColumn()
+            }
             var referenced = key.type
             if referenced.hasImplicitDefault { referenced = type(referenced.base == .bigserial ? "bigint" : "integer") }
-            warehouse.tables.append(Table(schema: schema, name: "\(name)_notes", columns: [
-                Column(name: "id", type: type("bigint"), notNull: true, identity: true),
-                Column(name: "ref", type: referenced, notNull: true),
-                Column(name: "note", type: type("text")),
-            ], primaryKey: ["id"], foreignKeys: [ForeignKey(columns: ["ref"], referencedTable: table.qualifiedName, referencedColumns: [key.name])],
-               indexes: [Index(name: "\(name)_notes_ref_idx", columns: ["ref"])]))
+            warehouse.tables.append(
+                Table(
+                    schema: schema, name: "\(name)_notes",
+                    columns: [
+                        Column(name: "id", type: type("bigint"), notNull: true, identity: true),
+                        Column(name: "ref", type: referenced, notNull: true),
+                        Column(name: "note", type: type("text")),
+                    ], primaryKey: ["id"],
+                    foreignKeys: [ForeignKey(columns: ["ref"], referencedTable: table.qualifiedName, referencedColumns: [key.name])],
+                    indexes: [Index(name: "\(name)_notes_ref_idx", columns: ["ref"])]))
             return "add table \(schema).\(name)_notes referencing \(table.qualifiedName)"
         case 6:
             warehouse.views.append(View(schema: schema, name: "\(name)_all", sql: "SELECT t.* FROM \(table.qualifiedName) t"))
@@ -85,8 +96,10 @@ struct MigrationPropertyTests {
         case 7:
             guard !usable.isEmpty else { return addNullableColumn() }
             let column = random.pick(usable).name
-            warehouse.views.append(View(schema: schema, name: "\(name)_counts", sql: "SELECT \(column), count(*) AS n FROM \(table.qualifiedName) GROUP BY 1",
-                                        materialized: random.below(2) == 0, uniqueKey: [column]))
+            warehouse.views.append(
+                View(
+                    schema: schema, name: "\(name)_counts", sql: "SELECT \(column), count(*) AS n FROM \(table.qualifiedName) GROUP BY 1",
+                    materialized: random.below(2) == 0, uniqueKey: [column]))
             return "add view \(schema).\(name)_counts by \(table.qualifiedName).\(column)"
         default:
             guard let column = table.columns.firstIndex(where: { !$0.notNull && $0.defaultExpression != nil }) else {
@@ -101,7 +114,8 @@ struct MigrationPropertyTests {
     /// The catalog of the warehouse's schemas as sorted lines: columns by name (not position),
     /// constraints, indexes, view definitions, comments and privileges.
     static func snapshot(_ connection: Connection, schemas: [String]) throws -> [String] {
-        try connection.query("""
+        try connection.query(
+            """
             SELECT 'column ' || n.nspname || '.' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
                    || ' notnull=' || a.attnotnull::text || ' identity=' || a.attidentity::text || ' default=' || coalesce(pg_get_expr(d.adbin, d.adrelid), '')
                    || ' comment=' || coalesce(col_description(c.oid, a.attnum), '')
@@ -126,7 +140,8 @@ struct MigrationPropertyTests {
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('v', 'm')
             ORDER BY 1
-            """, [PostgresArray.text(schemas)]).rows.map { $0[0] ?? "" }
+            """, [PostgresArray.text(schemas)]
+        ).rows.map { $0[0] ?? "" }
     }
 
     /// A literal of `type` for row `row` (1, 2, 3): distinct per row, so keys stay unique; a
@@ -167,15 +182,19 @@ struct MigrationPropertyTests {
                     for row in 1...3 {
                         let values = given.map { column -> String in
                             if let key = table.foreignKeys.first(where: { $0.columns.contains(column.name) }),
-                               let position = key.columns.firstIndex(of: column.name) {
+                                let position = key.columns.firstIndex(of: column.name)
+                            {
                                 let ordering = key.referencedColumns.joined(separator: ", ")
-                                return "(SELECT \(key.referencedColumns[position]) FROM \(key.referencedTable) ORDER BY \(ordering) OFFSET \(row - 1) LIMIT 1)"
+                                return
+                                    "(SELECT \(key.referencedColumns[position]) FROM \(key.referencedTable) ORDER BY \(ordering) OFFSET \(row - 1) LIMIT 1)"
                             }
                             let allowed = table.checks.first { $0.expression.contains(column.name) && $0.expression.contains(" IN (") }
                                 .flatMap { check in check.expression.split(separator: "'").dropFirst().first.map(String.init) }
                             return literal(column.type, row: row, allowed: allowed)
                         }
-                        try connection.execute("INSERT INTO \(table.qualifiedName) (\(given.map(\.name).joined(separator: ", "))) VALUES (\(values.joined(separator: ", ")))")
+                        try connection.execute(
+                            "INSERT INTO \(table.qualifiedName) (\(given.map(\.name).joined(separator: ", "))) VALUES (\(values.joined(separator: ", ")))"
+                        )
                     }
                     filled[table.qualifiedName] = 3
                 } catch {
@@ -191,7 +210,9 @@ struct MigrationPropertyTests {
 
     static func rowCounts(_ warehouse: Warehouse, on connection: Connection) throws -> [String: Int] {
         var counts: [String: Int] = [:]
-        for table in warehouse.tables { counts[table.qualifiedName] = Int(try connection.query("SELECT count(*) FROM \(table.qualifiedName)").scalar ?? "") ?? -1 }
+        for table in warehouse.tables {
+            counts[table.qualifiedName] = Int(try connection.query("SELECT count(*) FROM \(table.qualifiedName)").scalar ?? "") ?? -1
+        }
         return counts
     }
 

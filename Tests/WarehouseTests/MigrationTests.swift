@@ -1,9 +1,9 @@
-import TestSupport
 import Foundation
+import LiveWarehouse
 import PostgresClient
 import SluiceCore
+import TestSupport
 import Testing
-import LiveWarehouse
 import WarehouseDDL
 
 /// Migrations on a real server: each test starts from its own database and its own role names.
@@ -15,25 +15,29 @@ struct MigrationTests {
     func type(_ text: String) -> PostgresType { PostgresType(parsing: text)! }
 
     var customers: Table {
-        Table(schema: "analytics", name: "customers", columns: [
-            Column(name: "customer_id", type: type("bigint"), notNull: true),
-            Column(name: "email", type: type("varchar(100)")),
-            Column(name: "country", type: type("char(2)")),
-            Column(name: "created_at", type: type("timestamptz"), notNull: true, defaultExpression: "now()"),
-        ], primaryKey: ["customer_id"], checks: [CheckConstraint(name: "country_upper", expression: "country = upper(country)")])
+        Table(
+            schema: "analytics", name: "customers",
+            columns: [
+                Column(name: "customer_id", type: type("bigint"), notNull: true),
+                Column(name: "email", type: type("varchar(100)")),
+                Column(name: "country", type: type("char(2)")),
+                Column(name: "created_at", type: type("timestamptz"), notNull: true, defaultExpression: "now()"),
+            ], primaryKey: ["customer_id"], checks: [CheckConstraint(name: "country_upper", expression: "country = upper(country)")])
     }
 
     var orders: Table {
-        Table(schema: "analytics", name: "orders", columns: [
-            Column(name: "order_id", type: type("bigint"), identity: true),
-            Column(name: "customer_id", type: type("bigint"), notNull: true),
-            Column(name: "amount", type: type("numeric(12,2)"), notNull: true),
-            Column(name: "status", type: type("text"), notNull: true, defaultExpression: "'new'"),
-            Column(name: "ordered_at", type: type("timestamptz"), notNull: true, defaultExpression: "now()"),
-        ], primaryKey: ["order_id"],
-              foreignKeys: [ForeignKey(columns: ["customer_id"], referencedTable: "analytics.customers", referencedColumns: ["customer_id"])],
-              checks: [CheckConstraint(name: "amount_positive", expression: "amount BETWEEN 0 AND 1000000")],
-              indexes: [Index(name: "orders_customer_id_idx", columns: ["customer_id"])])
+        Table(
+            schema: "analytics", name: "orders",
+            columns: [
+                Column(name: "order_id", type: type("bigint"), identity: true),
+                Column(name: "customer_id", type: type("bigint"), notNull: true),
+                Column(name: "amount", type: type("numeric(12,2)"), notNull: true),
+                Column(name: "status", type: type("text"), notNull: true, defaultExpression: "'new'"),
+                Column(name: "ordered_at", type: type("timestamptz"), notNull: true, defaultExpression: "now()"),
+            ], primaryKey: ["order_id"],
+            foreignKeys: [ForeignKey(columns: ["customer_id"], referencedTable: "analytics.customers", referencedColumns: ["customer_id"])],
+            checks: [CheckConstraint(name: "amount_positive", expression: "amount BETWEEN 0 AND 1000000")],
+            indexes: [Index(name: "orders_customer_id_idx", columns: ["customer_id"])])
     }
 
     var totals: View {
@@ -41,17 +45,20 @@ struct MigrationTests {
     }
 
     var daily: View {
-        View(schema: "analytics", name: "daily_orders", sql: "SELECT ordered_at::date AS day, count(*) AS orders FROM analytics.orders GROUP BY 1",
-             materialized: true, uniqueKey: ["day"])
+        View(
+            schema: "analytics", name: "daily_orders", sql: "SELECT ordered_at::date AS day, count(*) AS orders FROM analytics.orders GROUP BY 1",
+            materialized: true, uniqueKey: ["day"])
     }
 
     func warehouse(tables: [Table]? = nil, views: [View]? = nil, roles: [DatabaseRole]? = nil) -> Warehouse {
-        Warehouse(name: "dw", engine: .rds(instanceClass: "db.t3.micro"), subnets: [], securityGroups: [], database: "analytics",
-                  credentialsSecret: "dw", clients: [], schemas: ["analytics"], tables: tables ?? [customers, orders], views: views ?? [totals, daily],
-                  roles: roles ?? [
-                      DatabaseRole(name: writer, grants: [Grant(privileges: ["SELECT", "INSERT", "UPDATE"], on: ["analytics.customers", "analytics.orders"])]),
-                      DatabaseRole(name: reader, grants: [Grant(privileges: ["SELECT"], on: ["schema:analytics"])]),
-                  ])
+        Warehouse(
+            name: "dw", engine: .rds(instanceClass: "db.t3.micro"), subnets: [], securityGroups: [], database: "analytics",
+            credentialsSecret: "dw", clients: [], schemas: ["analytics"], tables: tables ?? [customers, orders], views: views ?? [totals, daily],
+            roles: roles ?? [
+                DatabaseRole(
+                    name: writer, grants: [Grant(privileges: ["SELECT", "INSERT", "UPDATE"], on: ["analytics.customers", "analytics.orders"])]),
+                DatabaseRole(name: reader, grants: [Grant(privileges: ["SELECT"], on: ["schema:analytics"])]),
+            ])
     }
 
     func migrator(_ warehouse: Warehouse) -> Migrator { Migrator(DesiredSchema(warehouse: warehouse, pipelines: [])) }
@@ -60,7 +67,8 @@ struct MigrationTests {
     func seeded() throws -> Connection {
         let connection = try Connection(try TestServer.freshDatabase("migrate"))
         try migrator(warehouse()).apply(on: connection)
-        try connection.execute("""
+        try connection.execute(
+            """
             INSERT INTO analytics.customers (customer_id, email, country) VALUES (1, 'a@example.com', 'DE'), (2, NULL, 'FR');
             INSERT INTO analytics.orders (customer_id, amount, ordered_at) VALUES (1, 10.50, '2026-01-01'), (1, 4.50, '2026-01-02');
             REFRESH MATERIALIZED VIEW analytics.daily_orders;
@@ -92,8 +100,12 @@ struct MigrationTests {
         changed.columns.append(Column(name: "active", type: type("boolean"), notNull: true, defaultExpression: "true"))
         let target = warehouse(tables: [changed, orders])
         let plan = try migrator(target).apply(on: connection)
-        #expect(plan.steps.map(\.summary).prefix(2) == ["add column analytics.customers.segment text", "add column analytics.customers.active boolean"])
-        #expect(try connection.query("SELECT customer_id, active, segment FROM analytics.customers ORDER BY 1").rows == [["1", "t", nil], ["2", "t", nil]])
+        #expect(
+            plan.steps.map(\.summary).prefix(2) == ["add column analytics.customers.segment text", "add column analytics.customers.active boolean"])
+        #expect(
+            try connection.query("SELECT customer_id, active, segment FROM analytics.customers ORDER BY 1").rows == [
+                ["1", "t", nil], ["2", "t", nil],
+            ])
         // The reader's SELECT covers the new column: it is a table privilege.
         try expectUpToDate(target, connection)
     }
@@ -102,7 +114,9 @@ struct MigrationTests {
         let connection = try seeded()
         var changed = customers
         changed.columns.append(Column(name: "tier", type: type("text"), notNull: true))
-        let refusal = #expect(throws: Migrator.Refusal.self) { try migrator(warehouse(tables: [changed, orders])).apply(on: connection, allowDestructive: true) }
+        let refusal = #expect(throws: Migrator.Refusal.self) {
+            try migrator(warehouse(tables: [changed, orders])).apply(on: connection, allowDestructive: true)
+        }
         #expect(refusal?.description.contains("without a default") == true)
     }
 
@@ -119,8 +133,11 @@ struct MigrationTests {
         try expectUpToDate(target, connection)
         // And removing it from the spec drops it: Sluice made it.
         let dropped = try migrator(warehouse()).apply(on: connection)
-        #expect(dropped.steps.map(\.summary).sorted() == ["drop index analytics.orders_open_idx (no longer in the spec)",
-                                                          "drop index analytics.orders_ordered_at_brin (no longer in the spec)"])
+        #expect(
+            dropped.steps.map(\.summary).sorted() == [
+                "drop index analytics.orders_open_idx (no longer in the spec)",
+                "drop index analytics.orders_ordered_at_brin (no longer in the spec)",
+            ])
     }
 
     @Test func changeViewRebuildsItAndRestoresItsGrants() throws {
@@ -141,8 +158,9 @@ struct MigrationTests {
         changed.sql = "SELECT ordered_at::date AS day, count(*) AS orders, sum(amount) AS revenue FROM analytics.orders GROUP BY 1"
         let target = warehouse(views: [totals, changed])
         let plan = try migrator(target).apply(on: connection)
-        #expect(plan.steps.map(\.summary) .contains("rebuild materialized view analytics.daily_orders"))
-        #expect(try connection.query("SELECT day, orders, revenue FROM analytics.daily_orders ORDER BY 1").rows
+        #expect(plan.steps.map(\.summary).contains("rebuild materialized view analytics.daily_orders"))
+        #expect(
+            try connection.query("SELECT day, orders, revenue FROM analytics.daily_orders ORDER BY 1").rows
                 == [["2026-01-01", "1", "10.50"], ["2026-01-02", "1", "4.50"]])
         #expect(try connection.query("SELECT indisunique FROM pg_index WHERE indexrelid = 'analytics.daily_orders_key'::regclass").scalar == "t")
         try connection.query("REFRESH MATERIALIZED VIEW CONCURRENTLY analytics.daily_orders")
@@ -168,7 +186,9 @@ struct MigrationTests {
         let onlyDropTarget = warehouse(tables: [onlyDrop, orders])
         let applied = try migrator(onlyDropTarget).apply(on: connection, allowDestructive: true)
         #expect(applied.steps.map(\.summary) == ["drop column analytics.customers.email"])
-        #expect(try connection.query("SELECT count(*) FROM information_schema.columns WHERE table_name = 'customers' AND column_name = 'email'").scalar == "0")
+        #expect(
+            try connection.query("SELECT count(*) FROM information_schema.columns WHERE table_name = 'customers' AND column_name = 'email'").scalar
+                == "0")
         try expectUpToDate(onlyDropTarget, connection)
     }
 
@@ -188,7 +208,9 @@ struct MigrationTests {
         let connection = try seeded()
         var strict = customers
         strict.columns[1].notNull = true
-        let blocked = #expect(throws: Migrator.Refusal.self) { try migrator(warehouse(tables: [strict, orders])).apply(on: connection, allowDestructive: true) }
+        let blocked = #expect(throws: Migrator.Refusal.self) {
+            try migrator(warehouse(tables: [strict, orders])).apply(on: connection, allowDestructive: true)
+        }
         #expect(blocked?.description.contains("1 row(s) have NULL") == true)
         strict.columns[1].defaultExpression = "'unknown@example.com'"
         let withDefault = warehouse(tables: [strict, orders])
@@ -222,18 +244,20 @@ struct MigrationTests {
         changed.checks = [CheckConstraint(name: "amount_positive", expression: "amount >= 0")]
         let target = warehouse(tables: [customers, changed])
         let plan = try migrator(target).apply(on: connection)
-        #expect(plan.steps.map(\.summary) == [
-            "drop constraint analytics.orders.amount_positive (definition changed)",
-            "set default of analytics.orders.status to 'pending'",
-            "re-add constraint analytics.orders.amount_positive: CHECK (amount >= 0)",
-        ])
+        #expect(
+            plan.steps.map(\.summary) == [
+                "drop constraint analytics.orders.amount_positive (definition changed)",
+                "set default of analytics.orders.status to 'pending'",
+                "re-add constraint analytics.orders.amount_positive: CHECK (amount >= 0)",
+            ])
         try expectUpToDate(target, connection)
     }
 
     @Test func driftIsReportedAndLeftAlone() throws {
         let connection = try seeded()
         let outsider = TestServer.uniqueName("outsider")
-        try connection.execute("""
+        try connection.execute(
+            """
             CREATE TABLE analytics.adhoc_export (id int);
             CREATE INDEX orders_by_hand ON analytics.orders (amount);
             ALTER TABLE analytics.customers ADD COLUMN notes text;
@@ -242,20 +266,26 @@ struct MigrationTests {
             """)
         let plan = try migrator(warehouse()).apply(on: connection)
         #expect(plan.isEmpty)
-        #expect(plan.drift.map { "\($0.kind) \($0.name)" } == [
-            "column analytics.customers.notes",
-            "index analytics.orders_by_hand",
-            "privilege SELECT on analytics.customers",
-            "table analytics.adhoc_export",
-        ])
-        #expect(try connection.query("SELECT to_regclass('analytics.adhoc_export') IS NOT NULL, to_regclass('analytics.orders_by_hand') IS NOT NULL").rows == [["t", "t"]])
+        #expect(
+            plan.drift.map { "\($0.kind) \($0.name)" } == [
+                "column analytics.customers.notes",
+                "index analytics.orders_by_hand",
+                "privilege SELECT on analytics.customers",
+                "table analytics.adhoc_export",
+            ])
+        #expect(
+            try connection.query("SELECT to_regclass('analytics.adhoc_export') IS NOT NULL, to_regclass('analytics.orders_by_hand') IS NOT NULL").rows
+                == [["t", "t"]])
     }
 
     @Test func objectsThatMatchTheSpecAreAdoptedThenManaged() throws {
         let connection = try seeded()
         try connection.execute("DELETE FROM sluice.managed_objects WHERE name = 'analytics.orders_customer_id_idx'")
         let adopted = try migrator(warehouse()).apply(on: connection)
-        #expect(adopted.steps.map(\.summary) == ["adopt 1 object(s) that match the spec but Sluice did not create: index analytics.orders_customer_id_idx"])
+        #expect(
+            adopted.steps.map(\.summary) == [
+                "adopt 1 object(s) that match the spec but Sluice did not create: index analytics.orders_customer_id_idx"
+            ])
         try expectUpToDate(warehouse(), connection)
         var withoutIndex = orders
         withoutIndex.indexes = []
@@ -270,10 +300,11 @@ struct MigrationTests {
             DatabaseRole(name: reader, grants: [Grant(privileges: ["SELECT"], on: ["schema:analytics"])]),
         ])
         let plan = try migrator(target).apply(on: connection)
-        #expect(plan.steps.map(\.summary) == [
-            "revoke SELECT, INSERT, UPDATE on analytics.customers from \(writer)",
-            "revoke UPDATE on analytics.orders from \(writer)",
-        ])
+        #expect(
+            plan.steps.map(\.summary) == [
+                "revoke SELECT, INSERT, UPDATE on analytics.customers from \(writer)",
+                "revoke UPDATE on analytics.orders from \(writer)",
+            ])
         #expect(try connection.query("SELECT has_table_privilege($1, 'analytics.customers', 'SELECT')", [writer]).scalar == "f")
         try expectUpToDate(target, connection)
     }

@@ -1,12 +1,12 @@
-import TestSupport
+import Foundation
+import LiveWarehouse
 import PlanCompiler
 import PlanFormat
-import Foundation
 import PostgresClient
 import SluiceCore
 import SpecLoader
+import TestSupport
 import Testing
-import LiveWarehouse
 import WarehouseDDL
 
 /// The SQL plan.json gives the executor, run on a real server against the spec's own schema.
@@ -48,11 +48,13 @@ struct PlanSQLTests {
         let (plan, connection) = try prepared("clickstream.yaml")
         let users = try #require(plan.pipelines[0].targets.first { $0.table == "analytics.dim_users" })
         #expect(users.columns.map(\.column) == ["user_id", "email_hash", "country", "first_seen_at"])
-        let written = try batch(users, of: plan.pipelines[0], [
-            "1\tu1\th1\tDE\t2026-01-01 10:00:00+00",
-            "2\tu1\t\\N\tFR\t2026-01-01 11:00:00+00",
-            "3\t\\N\th9\tIT\t2026-01-01 12:00:00+00",
-        ], on: connection)
+        let written = try batch(
+            users, of: plan.pipelines[0],
+            [
+                "1\tu1\th1\tDE\t2026-01-01 10:00:00+00",
+                "2\tu1\t\\N\tFR\t2026-01-01 11:00:00+00",
+                "3\t\\N\th9\tIT\t2026-01-01 12:00:00+00",
+            ], on: connection)
         #expect(written == 1, "one row for u1; the keyless record is not a user")
         #expect(try connection.query("SELECT email_hash, country FROM analytics.dim_users").rows == [["h1", "FR"]])
         try batch(users, of: plan.pipelines[0], ["1\tu1\t\\N\t\\N\t2026-01-02 09:00:00+00"], on: connection)
@@ -66,7 +68,8 @@ struct PlanSQLTests {
         let event = "\t2026-01-01 10:00:00+00\t2026-01-01\t10\tpage_view\t\\N\ts1\tc1\t\\N\t/home\tads"
         let id1 = "7f0c7a52-2c5b-4c43-9d0e-7c1a8f7f1a01", id2 = "7f0c7a52-2c5b-4c43-9d0e-7c1a8f7f1a02"
         #expect(try batch(facts, of: plan.pipelines[0], ["1\t\(id1)\(event)", "2\t\(id2)\(event)"], on: connection) == 2)
-        #expect(try batch(facts, of: plan.pipelines[0], ["1\t\(id2)\(event)"], on: connection) == 0, "a re-sent event is a duplicate, not a second row")
+        #expect(
+            try batch(facts, of: plan.pipelines[0], ["1\t\(id2)\(event)"], on: connection) == 0, "a re-sent event is a duplicate, not a second row")
         #expect(try connection.query("SELECT count(*) FROM analytics.fact_events").scalar == "2")
     }
 
@@ -77,12 +80,16 @@ struct PlanSQLTests {
         #expect(customers.mode == .versionedUpsert)
         let columns = customers.columns.map(\.column)
         func row(_ ordinal: Int, name: String, version: Int) -> String {
-            let values: [String: String] = ["customer_id": "c1", "source_system": "crm", "display_name": name, "email_hash": "\\N",
-                                            "country": "DE", "attributes": "{}", "version": String(version)]
+            let values: [String: String] = [
+                "customer_id": "c1", "source_system": "crm", "display_name": name, "email_hash": "\\N",
+                "country": "DE", "attributes": "{}", "version": String(version),
+            ]
             return ([String(ordinal)] + columns.map { values[$0] ?? "\\N" }).joined(separator: "\t")
         }
         try batch(customers, of: pipeline, [row(1, name: "v2", version: 2), row(2, name: "v1", version: 1)], on: connection)
-        #expect(try connection.query("SELECT display_name FROM \(SQL.qualified(customers.table))").scalar == "v2", "the newest version wins inside a batch")
+        #expect(
+            try connection.query("SELECT display_name FROM \(SQL.qualified(customers.table))").scalar == "v2",
+            "the newest version wins inside a batch")
         #expect(try batch(customers, of: pipeline, [row(1, name: "old", version: 1)], on: connection) == 0)
         try batch(customers, of: pipeline, [row(1, name: "v3", version: 3)], on: connection)
         #expect(try connection.query("SELECT display_name, version FROM \(SQL.qualified(customers.table))").rows == [["v3", "3"]])

@@ -1,6 +1,6 @@
-import TestSupport
 import Foundation
 import PostgresClient
+import TestSupport
 import Testing
 
 @Suite("libpq client against a real server")

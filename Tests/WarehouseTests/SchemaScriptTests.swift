@@ -1,10 +1,10 @@
-import TestSupport
 import Foundation
+import LiveWarehouse
 import PostgresClient
 import SluiceCore
 import SpecLoader
+import TestSupport
 import Testing
-import LiveWarehouse
 import WarehouseDDL
 
 /// The reference specs' schema.sql: committed output matches the renderer, psql runs it on an empty
@@ -65,23 +65,33 @@ struct SchemaScriptTests {
         let connection = try Connection(url)
         try connection.execute("SET ROLE etl_writer")
         try connection.query("INSERT INTO analytics.dim_users (user_id, first_seen_at) VALUES ($1, now())", ["u1"])
-        try connection.query("INSERT INTO analytics.fact_events (event_id, event_timestamp, event_date, event_hour, event_name, user_id) VALUES (gen_random_uuid(), now(), current_date, 3, 'page_view', 'u1')")
+        try connection.query(
+            "INSERT INTO analytics.fact_events (event_id, event_timestamp, event_date, event_hour, event_name, user_id) VALUES (gen_random_uuid(), now(), current_date, 3, 'page_view', 'u1')"
+        )
         let run = try connection.query("INSERT INTO sluice.load_runs (pipeline) VALUES ('clickstream') RETURNING run_id").scalar
-        try connection.query("INSERT INTO sluice.manifest (pipeline, object_key, etag, size_bytes, run_id, records_read, records_loaded, records_quarantined) VALUES ('clickstream', 'k', 'e', 1, $1, 1, 1, 0)", [run])
+        try connection.query(
+            "INSERT INTO sluice.manifest (pipeline, object_key, etag, size_bytes, run_id, records_read, records_loaded, records_quarantined) VALUES ('clickstream', 'k', 'e', 1, $1, 1, 1, 0)",
+            [run])
         try connection.query("SELECT sluice.refresh_materialized_view('analytics.daily_event_counts')")
         try connection.query("SELECT sluice.refresh_materialized_view('analytics.daily_event_counts')")  // now concurrently
         let read = #expect(throws: PostgresError.self) { try connection.query("SELECT events FROM analytics.daily_event_counts") }
         #expect(read?.sqlState == "42501", "the writer refreshes the view but cannot read it: the spec grants it no SELECT")
         let delete = #expect(throws: PostgresError.self) { try connection.query("DELETE FROM sluice.manifest") }
         #expect(delete?.sqlState == "42501")
-        let notManaged = #expect(throws: PostgresError.self) { try connection.query("SELECT sluice.refresh_materialized_view('pg_catalog.pg_class')") }
+        let notManaged = #expect(throws: PostgresError.self) {
+            try connection.query("SELECT sluice.refresh_materialized_view('pg_catalog.pg_class')")
+        }
         #expect(notManaged?.message.contains("is not a materialized view") == true)
         try connection.execute("RESET ROLE; SET ROLE dashboard_reader")
         #expect(try connection.query("SELECT count(*) FROM analytics.fact_events").scalar == "1")
         #expect(try connection.query("SELECT events FROM analytics.daily_event_counts").scalar == "1")
-        let write = #expect(throws: PostgresError.self) { try connection.query("INSERT INTO analytics.dim_users (user_id, first_seen_at) VALUES ('u2', now())") }
+        let write = #expect(throws: PostgresError.self) {
+            try connection.query("INSERT INTO analytics.dim_users (user_id, first_seen_at) VALUES ('u2', now())")
+        }
         #expect(write?.sqlState == "42501")
-        let refresh = #expect(throws: PostgresError.self) { try connection.query("SELECT sluice.refresh_materialized_view('analytics.daily_event_counts')") }
+        let refresh = #expect(throws: PostgresError.self) {
+            try connection.query("SELECT sluice.refresh_materialized_view('analytics.daily_event_counts')")
+        }
         #expect(refresh?.sqlState == "42501")
     }
 }

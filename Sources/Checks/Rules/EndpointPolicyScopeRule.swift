@@ -5,51 +5,60 @@ struct EndpointPolicyScopeRule: Rule {
         id: "SL302", name: "endpoint-policy-scope", severity: .error,
         summary: "A gateway endpoint's policy names only the spec's own buckets or tables.",
         explanation: """
-        Without a policy an S3 gateway endpoint lets anything in the subnet reach every bucket in every account: the classic \
-        exfiltration path from a 'private' subnet. Sluice derives the policy from the buckets the workloads touch; a full-access \
-        policy, a '*' resource or an ARN outside the spec is refused.
-        """)
-
+            Without a policy an S3 gateway endpoint lets anything in the subnet reach every bucket in every account: the classic \
+            exfiltration path from a 'private' subnet. Sluice derives the policy from the buckets the workloads touch; a full-access \
+            policy, a '*' resource or an ARN outside the spec is refused.
+            """)
 
     static let examples = RuleExamples(
         triggering: [
-            RuleExample("""
-            network:
-              endpoints:
-                - { name: dynamodb, service: dynamodb, policy: ↓full_access }
-            """),
-            RuleExample("""
-            network:
-              endpoints:
-                - name: dynamodb
-                  service: dynamodb
-                  policy:
-                    statements:
-                      - ↓{ actions: ["dynamodb:GetItem"], resources: ["*"] }
-            """),
-            RuleExample("""
-            network:
-              endpoints:
-                - { name: dynamodb, service: dynamodb, policy: { tables: ↓[] } }
-            """),
+            RuleExample(
+                """
+                network:
+                  endpoints:
+                    - { name: dynamodb, service: dynamodb, policy: ↓full_access }
+                """),
+            RuleExample(
+                """
+                network:
+                  endpoints:
+                    - name: dynamodb
+                      service: dynamodb
+                      policy:
+                        statements:
+                          - ↓{ actions: ["dynamodb:GetItem"], resources: ["*"] }
+                """),
+            RuleExample(
+                """
+                network:
+                  endpoints:
+                    - { name: dynamodb, service: dynamodb, policy: { tables: ↓[] } }
+                """),
         ],
         nonTriggering: [
-            RuleExample("""
-            storage:
-              dynamodb_tables:
-                - { name: state, partition_key: { name: id, type: S } }
-            network:
-              endpoints:
-                - { name: dynamodb, service: dynamodb, policy: { tables: [state] } }
-            """),
+            RuleExample(
+                """
+                storage:
+                  dynamodb_tables:
+                    - { name: state, partition_key: { name: id, type: S } }
+                network:
+                  endpoints:
+                    - { name: dynamodb, service: dynamodb, policy: { tables: [state] } }
+                """)
         ])
 
     func check(_ context: CheckContext) -> [Diagnostic] {
         context.spec.network.endpoints.filter { $0.type == .gateway }.flatMap { endpoint -> [Diagnostic] in
             switch endpoint.policy {
             case .fullAccess(let location):
-                return [finding("endpoint '\(endpoint.name)' allows the whole \(endpoint.service) service", at: location, subject: "endpoint:\(endpoint.name)",
-                                evidence: ["endpoint '\(endpoint.name)' → policy full_access → every \(endpoint.service == "s3" ? "bucket" : "table") of every account"])]
+                return [
+                    finding(
+                        "endpoint '\(endpoint.name)' allows the whole \(endpoint.service) service", at: location,
+                        subject: "endpoint:\(endpoint.name)",
+                        evidence: [
+                            "endpoint '\(endpoint.name)' → policy full_access → every \(endpoint.service == "s3" ? "bucket" : "table") of every account"
+                        ])
+                ]
             case .statements(let statements):
                 // A Deny only narrows: its resources cannot widen what the endpoint lets through.
                 let buckets = Set(context.spec.storage.buckets.map(\.name))
@@ -59,16 +68,21 @@ struct EndpointPolicyScopeRule: Rule {
                         case .arn(let arn) where Self.bucket(of: arn).map(buckets.contains) == true:
                             return nil
                         case .any, .arn:
-                            return finding("endpoint '\(endpoint.name)' policy names '\(resource)', which is not a resource of this spec", at: statement.location,
-                                           subject: "endpoint:\(endpoint.name)", evidence: ["endpoint '\(endpoint.name)' → statement → Resource \(resource)"])
+                            return finding(
+                                "endpoint '\(endpoint.name)' policy names '\(resource)', which is not a resource of this spec",
+                                at: statement.location,
+                                subject: "endpoint:\(endpoint.name)", evidence: ["endpoint '\(endpoint.name)' → statement → Resource \(resource)"])
                         default: return nil
                         }
                     }
                 }
             case .resources(let names, let location):
                 if names.isEmpty {
-                    return [finding("endpoint '\(endpoint.name)' has no bucket or table to allow; no workload uses it", at: location,
-                                    subject: "endpoint:\(endpoint.name)")]
+                    return [
+                        finding(
+                            "endpoint '\(endpoint.name)' has no bucket or table to allow; no workload uses it", at: location,
+                            subject: "endpoint:\(endpoint.name)")
+                    ]
                 }
                 return []
             case .derived:

@@ -5,13 +5,13 @@ struct IAMWildcardRule: Rule {
         id: "SL301", name: "iam-wildcard", severity: .error,
         summary: "No '*' action, and no '*' resource where the action supports a narrower one.",
         explanation: """
-        A role may do what its workload needs and nothing more. Actions are named one by one ('s3:*', '*' and patterns such as \
-        's3:Get*' are refused). ARNs name resources: a wildcard account or a wildcard in place of a name ('arn:aws:s3:::*/*', \
-        'arn:aws:iam::*:role/*') is refused. \
-        Resources are the spec's buckets, prefixes, secrets, tables, topics and queues; '*' is accepted only for actions that AWS \
-        gives no resource-level permissions (ec2:DescribeNetworkInterfaces and the other network-interface calls Lambda makes in \
-        a VPC, cloudwatch:PutMetricData, xray:PutTraceSegments, …).
-        """)
+            A role may do what its workload needs and nothing more. Actions are named one by one ('s3:*', '*' and patterns such as \
+            's3:Get*' are refused). ARNs name resources: a wildcard account or a wildcard in place of a name ('arn:aws:s3:::*/*', \
+            'arn:aws:iam::*:role/*') is refused. \
+            Resources are the spec's buckets, prefixes, secrets, tables, topics and queues; '*' is accepted only for actions that AWS \
+            gives no resource-level permissions (ec2:DescribeNetworkInterfaces and the other network-interface calls Lambda makes in \
+            a VPC, cloudwatch:PutMetricData, xray:PutTraceSegments, …).
+            """)
 
     /// Actions for which IAM offers no resource narrower than '*' (or which Lambda's VPC plumbing needs on '*').
     static let starOnlyActions: Set<String> = [
@@ -21,31 +21,32 @@ struct IAMWildcardRule: Rule {
         "logs:DescribeLogGroups",
     ]
 
-
     static let examples = RuleExamples(
         triggering: [
-            RuleExample("""
-            identity:
-              roles:
-                - name: etl-extra
-                  workload: etl
-                  statements:
-                    - ↓{ sid: Everything, actions: ["*"], resources: ["bucket:raw/*"] }
-                    - ↓{ sid: Reads, actions: ["s3:Get*"], resources: ["bucket:raw/*"] }
-                    - ↓{ sid: AnyBucket, actions: ["s3:GetObject"], resources: ["arn:aws:s3:::*/*"] }
-                    - ↓{ sid: Unscoped, actions: ["s3:GetObject"], resources: ["*"] }
-            """),
+            RuleExample(
+                """
+                identity:
+                  roles:
+                    - name: etl-extra
+                      workload: etl
+                      statements:
+                        - ↓{ sid: Everything, actions: ["*"], resources: ["bucket:raw/*"] }
+                        - ↓{ sid: Reads, actions: ["s3:Get*"], resources: ["bucket:raw/*"] }
+                        - ↓{ sid: AnyBucket, actions: ["s3:GetObject"], resources: ["arn:aws:s3:::*/*"] }
+                        - ↓{ sid: Unscoped, actions: ["s3:GetObject"], resources: ["*"] }
+                """)
         ],
         nonTriggering: [
-            RuleExample("""
-            identity:
-              roles:
-                - name: etl-extra
-                  workload: etl
-                  statements:
-                    - { sid: Reads, actions: ["s3:GetObject"], resources: ["bucket:raw/*"] }
-                    - { sid: Token, actions: ["sts:GetCallerIdentity"], resources: ["*"] }
-            """),
+            RuleExample(
+                """
+                identity:
+                  roles:
+                    - name: etl-extra
+                      workload: etl
+                      statements:
+                        - { sid: Reads, actions: ["s3:GetObject"], resources: ["bucket:raw/*"] }
+                        - { sid: Token, actions: ["sts:GetCallerIdentity"], resources: ["*"] }
+                """)
         ])
 
     func check(_ context: CheckContext) -> [Diagnostic] {
@@ -54,27 +55,35 @@ struct IAMWildcardRule: Rule {
             for (index, statement) in role.statements.enumerated() where statement.effect == .allow {
                 let label = statement.sid ?? "#\(index + 1)"
                 for action in statement.actions where action == "*" || action.hasSuffix(":*") {
-                    findings.append(finding("role '\(role.name)' allows every action '\(action)'", at: statement.location, subject: "role:\(role.name)",
-                                            evidence: ["role '\(role.name)' (\(role.workload)) → statement \(label) → Action \(action)"]))
+                    findings.append(
+                        finding(
+                            "role '\(role.name)' allows every action '\(action)'", at: statement.location, subject: "role:\(role.name)",
+                            evidence: ["role '\(role.name)' (\(role.workload)) → statement \(label) → Action \(action)"]))
                 }
                 // IAM matches `*` and `?` anywhere in an action: `s3:Get*` is every read, today's and tomorrow's.
                 for action in statement.actions where action != "*" && !action.hasSuffix(":*") && (action.contains("*") || action.contains("?")) {
-                    findings.append(finding("role '\(role.name)' allows the actions matching '\(action)'; name the ones it needs",
-                                            at: statement.location, subject: "role:\(role.name)",
-                                            evidence: ["role '\(role.name)' (\(role.workload)) → statement \(label) → Action \(action)"]))
+                    findings.append(
+                        finding(
+                            "role '\(role.name)' allows the actions matching '\(action)'; name the ones it needs",
+                            at: statement.location, subject: "role:\(role.name)",
+                            evidence: ["role '\(role.name)' (\(role.workload)) → statement \(label) → Action \(action)"]))
                 }
                 for resource in statement.resources {
                     guard case .arn(let arn) = resource, let wider = Self.widerThanAResource(arn) else { continue }
-                    findings.append(finding("role '\(role.name)' grants \(statement.actions.joined(separator: ", ")) on '\(arn)', which matches \(wider); \(Self.suggestion(for: arn, in: context.spec))",
-                                            at: statement.location, subject: "role:\(role.name)",
-                                            evidence: ["role '\(role.name)' (\(role.workload)) → statement \(label) → Resource \(arn)"]))
+                    findings.append(
+                        finding(
+                            "role '\(role.name)' grants \(statement.actions.joined(separator: ", ")) on '\(arn)', which matches \(wider); \(Self.suggestion(for: arn, in: context.spec))",
+                            at: statement.location, subject: "role:\(role.name)",
+                            evidence: ["role '\(role.name)' (\(role.workload)) → statement \(label) → Resource \(arn)"]))
                 }
                 guard statement.resources.contains(.any) else { continue }
                 let narrowable = statement.actions.filter { !Self.starOnlyActions.contains($0) }
                 if !narrowable.isEmpty {
-                    findings.append(finding("role '\(role.name)' grants \(narrowable.joined(separator: ", ")) on '*'; name the resources",
-                                            at: statement.location, subject: "role:\(role.name)",
-                                            evidence: ["role '\(role.name)' (\(role.workload)) → statement \(label) → Resource *"]))
+                    findings.append(
+                        finding(
+                            "role '\(role.name)' grants \(narrowable.joined(separator: ", ")) on '*'; name the resources",
+                            at: statement.location, subject: "role:\(role.name)",
+                            evidence: ["role '\(role.name)' (\(role.workload)) → statement \(label) → Resource *"]))
                 }
             }
         }

@@ -5,33 +5,34 @@ struct SubnetCapacityRule: Rule {
         id: "SL207", name: "subnet-capacity", severity: .warning,
         summary: "A subnet has enough free addresses for what is placed in it.",
         explanation: """
-        AWS keeps five addresses of every subnet. What the spec places in a subnet needs addresses: one per host, one per \
-        interface endpoint and NAT gateway, one per database instance, and for a Lambda function, one per concurrent execution \
-        it may spread onto the subnet when its reserved concurrency is set (ceil(reserved / subnets)), else one shared Hyperplane \
-        network interface. A subnet without room makes functions fail to scale and deployments fail to place instances.
-        """)
-
+            AWS keeps five addresses of every subnet. What the spec places in a subnet needs addresses: one per host, one per \
+            interface endpoint and NAT gateway, one per database instance, and for a Lambda function, one per concurrent execution \
+            it may spread onto the subnet when its reserved concurrency is set (ceil(reserved / subnets)), else one shared Hyperplane \
+            network interface. A subnet without room makes functions fail to scale and deployments fail to place instances.
+            """)
 
     static let examples = RuleExamples(
         triggering: [
-            RuleExample("""
-            network:
-              subnets:
-                - { name: small, cidr: ↓10.0.4.0/28, az: a, type: isolated }
-            compute:
-              functions:
-                - { name: burst, subnets: [small], security_groups: [etl], reserved_concurrency: 24 }
-            """),
+            RuleExample(
+                """
+                network:
+                  subnets:
+                    - { name: small, cidr: ↓10.0.4.0/28, az: a, type: isolated }
+                compute:
+                  functions:
+                    - { name: burst, subnets: [small], security_groups: [etl], reserved_concurrency: 24 }
+                """)
         ],
         nonTriggering: [
-            RuleExample("""
-            network:
-              subnets:
-                - { name: small, cidr: 10.0.4.0/28, az: a, type: isolated }
-            compute:
-              functions:
-                - { name: burst, subnets: [small], security_groups: [etl], reserved_concurrency: 10 }
-            """),
+            RuleExample(
+                """
+                network:
+                  subnets:
+                    - { name: small, cidr: 10.0.4.0/28, az: a, type: isolated }
+                compute:
+                  functions:
+                    - { name: burst, subnets: [small], security_groups: [etl], reserved_concurrency: 10 }
+                """)
         ])
 
     func check(_ context: CheckContext) -> [Diagnostic] {
@@ -58,9 +59,10 @@ struct SubnetCapacityRule: Rule {
             let users = need[subnet.name] ?? []
             let total = users.reduce(0) { $0 + $1.1 }
             guard total > subnet.usableAddresses else { return nil }
-            return finding("subnet '\(subnet.name)' (\(subnet.cidr)) has \(subnet.usableAddresses) usable addresses but what is placed in it may need \(total)",
-                           at: subnet.cidrLocation, subject: "subnet:\(subnet.name)",
-                           evidence: users.map { "\($0.0): \($0.1)" } + ["AWS keeps 5 of \(subnet.cidr.addressCount) addresses"])
+            return finding(
+                "subnet '\(subnet.name)' (\(subnet.cidr)) has \(subnet.usableAddresses) usable addresses but what is placed in it may need \(total)",
+                at: subnet.cidrLocation, subject: "subnet:\(subnet.name)",
+                evidence: users.map { "\($0.0): \($0.1)" } + ["AWS keeps 5 of \(subnet.cidr.addressCount) addresses"])
         }
     }
 }
