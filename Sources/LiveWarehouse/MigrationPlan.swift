@@ -1,3 +1,4 @@
+import SluiceCore
 import WarehouseDDL
 
 /// One change to the database: what it does in words, the SQL that does it, and whether it may lose data.
@@ -15,12 +16,16 @@ public struct MigrationStep: Hashable, Sendable {
     public var safety: Safety
     /// Why a step is destructive or blocked.
     public var reason: String?
+    /// The part of the spec the step is about (the table or column it changes), when the spec has it:
+    /// where a refusal points.
+    public var location: SourceLocation?
 
-    public init(_ summary: String, _ statements: [String], safety: Safety = .safe, reason: String? = nil) {
+    public init(_ summary: String, _ statements: [String], safety: Safety = .safe, reason: String? = nil, at location: SourceLocation? = nil) {
         self.summary = summary
         self.statements = statements
         self.safety = safety
         self.reason = reason
+        self.location = location
     }
 }
 

@@ -123,7 +123,7 @@ struct MigrationPlanner {
                 createTables.append(
                     MigrationStep(
                         "create table \(name)", [], safety: .blocked,
-                        reason: "\(name) exists as a \(relation.kind.noun); drop or rename it first"))
+                        reason: "\(name) exists as a \(relation.kind.noun); drop or rename it first", at: table.location))
                 continue
             }
             if try compareColumns(table, relation) { forcing.insert(name) }
@@ -278,8 +278,8 @@ struct MigrationPlanner {
                         MigrationStep(
                             step.summary, step.statements, safety: .blocked,
                             reason:
-                                "\(name) has rows and the new column is NOT NULL without a default; give it a default, or add it nullable and backfill"
-                        ))
+                                "\(name) has rows and the new column is NOT NULL without a default; give it a default, or add it nullable and backfill",
+                            at: column.location))
                 } else {
                     alterColumns.append(step)
                 }
@@ -318,14 +318,14 @@ struct MigrationPlanner {
                         alterColumns.append(
                             MigrationStep(
                                 summary, statements, safety: .destructive,
-                                reason: "\(changed) row(s) hold a value the new type would change or cut (\(why))"))
+                                reason: "\(changed) row(s) hold a value the new type would change or cut (\(why))", at: column.location))
                     case .refused(let message):
                         alterColumns.append(
                             MigrationStep(
                                 summary, statements, safety: .blocked,
-                                reason: "some rows hold a value \(stored) cannot take (\(message)); change those rows first"))
+                                reason: "some rows hold a value \(stored) cannot take (\(message)); change those rows first", at: column.location))
                     case .unknown:
-                        alterColumns.append(MigrationStep(summary, statements, safety: .destructive, reason: why))
+                        alterColumns.append(MigrationStep(summary, statements, safety: .destructive, reason: why, at: column.location))
                     }
                 }
                 forcesViews = true
@@ -347,7 +347,7 @@ struct MigrationPlanner {
                             ? MigrationStep("make \(columnName) an identity column", statements)
                             : MigrationStep(
                                 "make \(columnName) an identity column", statements, safety: .blocked,
-                                reason: "\(nulls) row(s) have NULL there, and an identity column is NOT NULL; fill them first"))
+                                reason: "\(nulls) row(s) have NULL there, and an identity column is NOT NULL; fill them first", at: column.location))
                 } else {
                     alterColumns.append(
                         MigrationStep("stop numbering \(columnName) (drop identity)", ["ALTER TABLE \(target) ALTER COLUMN \(quoted) DROP IDENTITY;"])
@@ -378,12 +378,12 @@ struct MigrationPlanner {
                             MigrationStep(
                                 "set NOT NULL on \(columnName), filling its \(nulls) NULL(s) with the default",
                                 ["UPDATE \(target) SET \(quoted) = \(value) WHERE \(quoted) IS NULL;", statement],
-                                safety: .destructive, reason: "\(nulls) row(s) have NULL, which would be replaced by \(value)"))
+                                safety: .destructive, reason: "\(nulls) row(s) have NULL, which would be replaced by \(value)", at: column.location))
                     } else {
                         alterColumns.append(
                             MigrationStep(
                                 "set NOT NULL on \(columnName)", [statement], safety: .blocked,
-                                reason: "\(nulls) row(s) have NULL there; backfill them or give the column a default first"))
+                                reason: "\(nulls) row(s) have NULL there; backfill them or give the column a default first", at: column.location))
                     }
                 } else {
                     alterColumns.append(
@@ -397,8 +397,9 @@ struct MigrationPlanner {
                 alterColumns.append(
                     MigrationStep(
                         "drop column \(columnName)", ["ALTER TABLE \(target) DROP COLUMN \(SQL.identifier(current.name));"],
-                        safety: .destructive, reason: try rows() ? "its values in every row would be lost" : "the table is empty, but the column goes"
-                    ))
+                        safety: .destructive,
+                        reason: try rows() ? "its values in every row would be lost" : "the table is empty, but the column goes",
+                        at: table.location))
                 forcesViews = true
             } else {
                 drift.append(DriftItem(kind: "column", name: columnName, detail: "\(current.type), not in the spec"))
@@ -534,7 +535,7 @@ struct MigrationPlanner {
                 createViews.append(
                     MigrationStep(
                         "create \(view.materialized ? "materialized view" : "view") \(view.qualifiedName)", [], safety: .blocked,
-                        reason: "a table named \(view.qualifiedName) is in the way"))
+                        reason: "a table named \(view.qualifiedName) is in the way", at: view.location))
             } else if relation.kind != wantedKind {
                 rebuild[view.qualifiedName] = view.materialized ? "it becomes a materialized view" : "it stops being a materialized view"
             } else if probe.viewDefinitions[view.qualifiedName] != relation.definition {

@@ -73,6 +73,8 @@ struct ApplyCommand: ParsableCommand {
             } else {
                 print("\(warehouse.database) on \(description): \(refusal.report.steps.count) change(s) planned")
                 print(refusal.report.lines, terminator: "")
+                let reporter = TextReporter(color: Terminal.isInteractive(fileDescriptor: 2), sources: SourceCache())
+                for finding in refusal.report.findings { FileHandle.standardError.write(Data(reporter.format(finding).utf8)) }
                 FileHandle.standardError.write(Data("error: \(refusal.description)\n".utf8))
             }
             throw ExitCode.failure

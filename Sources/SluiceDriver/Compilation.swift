@@ -47,7 +47,11 @@ public struct Compilation: Sendable {
 /// Every documented code: loader diagnostics, the suppression bookkeeping warning, and the check rules.
 public enum RuleCatalog {
     public static var all: [RuleDocumentation] {
-        (LoaderDiagnostics.catalog + [SwiftSpecDiagnostics.documentation, Checker.unusedSuppression, GeneratedFolder.stackQuota] + Checker.catalog)
+        (LoaderDiagnostics.catalog + [
+            SwiftSpecDiagnostics.documentation, Checker.unusedSuppression, GeneratedFolder.stackQuota, WarehouseMigration.destructiveStep,
+            WarehouseMigration.blockedStep,
+        ]
+            + Checker.catalog)
             .sorted { $0.id < $1.id }
     }
 

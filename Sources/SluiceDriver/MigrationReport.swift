@@ -28,6 +28,9 @@ public struct MigrationReport: Encodable, Sendable {
     public let lines: String
     public let script: String
     public let statementCount: Int
+    /// Each step that cannot run as asked (blocked), or needs --allow-destructive, as a finding at
+    /// the part of the spec it is about.
+    public let findings: [Diagnostic]
 
     enum CodingKeys: String, CodingKey {
         case database, target, upToDate, applied, steps, drift, notes, refusal
@@ -45,6 +48,17 @@ public struct MigrationReport: Encodable, Sendable {
         lines = Self.lines(plan)
         script = plan.script
         statementCount = plan.statementCount
+        findings = plan.steps.compactMap { step in
+            let documentation: RuleDocumentation
+            switch step.safety {
+            case .safe: return nil
+            case .destructive: documentation = WarehouseMigration.destructiveStep
+            case .blocked: documentation = WarehouseMigration.blockedStep
+            }
+            return Diagnostic(
+                documentation.severity, code: documentation.id, "\(step.summary): \(step.reason ?? "data would be lost")",
+                at: step.location, subject: "database:\(plan.database)")
+        }
     }
 
     static func lines(_ plan: MigrationPlan) -> String {
@@ -73,6 +87,17 @@ public struct MigrationReport: Encodable, Sendable {
 /// The warehouse database brought to the spec: planned (nothing changes) or applied (one transaction,
 /// under the migration lock).
 public enum WarehouseMigration {
+    public static let destructiveStep = RuleDocumentation(
+        id: "SL601", name: "destructive-migration", severity: .error, summary: "A migration step would lose data.",
+        explanation:
+            "Dropping a table or column, narrowing a type that rows' values do not fit, or filling NULLs with a default changes or loses what is stored. `sluice apply` refuses the whole migration, changing nothing, unless --allow-destructive; `sluice plan --database` shows the steps first. The finding points at the table or column of the spec the step is about."
+    )
+    public static let blockedStep = RuleDocumentation(
+        id: "SL602", name: "blocked-migration", severity: .error, summary: "A migration step cannot be done as the spec asks.",
+        explanation:
+            "The database holds what the change cannot take: NULLs in a column that must become NOT NULL without a default, values a new type cannot hold, a table or view of another kind in the way. Nothing is changed, with or without --allow-destructive; change those rows (or the spec) first."
+    )
+
     /// Migrating would run destructive steps the caller did not allow; `report` says which.
     public struct Refusal: Error, CustomStringConvertible {
         public var report: MigrationReport

@@ -94,6 +94,12 @@ struct WarehouseCommandTests {
         let refused = try CLI.run(["apply", "--no-run", spec.path], environment: environment)
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("refused 1 destructive change(s): drop column analytics.fact_events.created_at"))
+        // Said as a finding at the table the column went from.
+        let tableLine = try #require(text.components(separatedBy: "\n").firstIndex { $0.hasSuffix("- name: fact_events") }) + 1
+        #expect(
+            refused.stderr.contains(
+                "\(spec.path):\(tableLine):7: error: drop column analytics.fact_events.created_at: the table is empty, but the column goes [SL601]"),
+            "\(refused.stderr)")
         #expect(refused.stdout.contains("! drop column analytics.fact_events.created_at"))
         let plannedSQL = try CLI.run(
             ["plan", "--output", root.appendingPathComponent("generated").path, "--database", url, spec.path], environment: environment)
