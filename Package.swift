@@ -91,7 +91,8 @@ let package = Package(
         // libFuzzer entry point for spec -> model -> checks (built by fuzz/run).
         .executableTarget(name: "SpecFuzzer", dependencies: ["SpecLoader", "Checks"], path: "fuzz/SpecFuzzer"),
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore"]),
-        .testTarget(name: "SpecLoaderTests", dependencies: ["SpecLoader", "YAML"]),
+        // every-key*.yaml: the spec that writes each schema key the reference specs do not (SchemaTests, SwiftSpecTests).
+        .testTarget(name: "SpecLoaderTests", dependencies: ["SpecLoader", "YAML"], exclude: ["every-key.yaml", "every-key-part.yaml"]),
         .testTarget(name: "ChecksTests", dependencies: ["Checks", "SpecLoader", "SwiftSpecs", "TestSupport"]),
         .testTarget(name: "ArchitectureDiagramTests", dependencies: ["ArchitectureDiagram", "SpecLoader", "SluiceCore"]),
         .testTarget(name: "AWSSigningTests", dependencies: ["AWSSigning"]),

@@ -4,13 +4,7 @@ import YAML
 extension SpecDecoder {
     func decodeNetwork(_ node: YAMLNode) -> Network? {
         guard
-            let r = MapReader(
-                node, context: "network",
-                allowed: [
-                    "vpc", "internet_gateway", "subnets", "nat_gateways",
-                    "route_tables", "endpoints", "security_groups", "network_acls",
-                ],
-                sink: sink)
+            let r = MapReader(node, SpecSchema.network, sink: sink)
         else { return nil }
         let vpc = r.value("vpc", required: true).flatMap(decodeVPC)
         var internetGateway: InternetGateway?
@@ -31,7 +25,7 @@ extension SpecDecoder {
     }
 
     private func decodeVPC(_ node: YAMLNode) -> VPC? {
-        guard let r = MapReader(node, context: "vpc", allowed: ["name", "cidr", "ipv6_cidr"], sink: sink) else { return nil }
+        guard let r = MapReader(node, SpecSchema.vpc, sink: sink) else { return nil }
         let name = r.has("name") ? self.name(r, kind: "vpc")?.value : "vpc"
         let cidr = self.cidr(r, "cidr", required: true)
         let ipv6 = self.cidr(r, "ipv6_cidr")
@@ -44,7 +38,7 @@ extension SpecDecoder {
     }
 
     private func decodeSubnet(_ node: YAMLNode) -> Subnet? {
-        guard let r = MapReader(node, context: "subnet", allowed: ["name", "cidr", "ipv6_cidr", "az", "type"], sink: sink) else { return nil }
+        guard let r = MapReader(node, SpecSchema.subnet, sink: sink) else { return nil }
         let name = self.name(r, kind: "subnet")
         let cidr = self.cidr(r, "cidr", required: true)
         let ipv6 = self.cidr(r, "ipv6_cidr")
@@ -69,7 +63,7 @@ extension SpecDecoder {
     }
 
     private func decodeNAT(_ node: YAMLNode) -> NATGateway? {
-        guard let r = MapReader(node, context: "NAT gateway", allowed: ["name", "subnet"], sink: sink) else { return nil }
+        guard let r = MapReader(node, SpecSchema.natGateway, sink: sink) else { return nil }
         let name = self.name(r, kind: "NAT gateway")
         let subnet = r.string("subnet", required: true)
         if let subnet { refer("subnet", subnet, at: r.location(of: "subnet")) }
@@ -78,7 +72,7 @@ extension SpecDecoder {
     }
 
     private func decodeRouteTable(_ node: YAMLNode) -> RouteTable? {
-        guard let r = MapReader(node, context: "route table", allowed: ["name", "subnets", "routes"], sink: sink) else { return nil }
+        guard let r = MapReader(node, SpecSchema.routeTable, sink: sink) else { return nil }
         let name = self.name(r, kind: "route table")
         let subnets = r.strings("subnets", required: true)
         refer("subnet", subnets)
@@ -89,8 +83,8 @@ extension SpecDecoder {
     }
 
     private func decodeRoute(_ node: YAMLNode) -> Route? {
-        let targets = ["internet_gateway", "nat_gateway"]
-        guard let r = MapReader(node, context: "route", allowed: ["destination"] + targets, sink: sink) else { return nil }
+        let targets = SpecSchema.route.exactlyOne
+        guard let r = MapReader(node, SpecSchema.route, sink: sink) else { return nil }
         let destination = cidr(r, "destination", required: true)
         let given = targets.filter(r.has)
         guard given.count == 1 else {
@@ -113,12 +107,7 @@ extension SpecDecoder {
 
     private func decodeEndpoint(_ node: YAMLNode) -> Endpoint? {
         guard
-            let r = MapReader(
-                node, context: "endpoint",
-                allowed: [
-                    "name", "service", "type", "route_tables", "subnets",
-                    "security_groups", "policy",
-                ], sink: sink)
+            let r = MapReader(node, SpecSchema.endpoint, sink: sink)
         else { return nil }
         let name = self.name(r, kind: "endpoint")
         let service = r.string("service", required: true)
@@ -164,7 +153,7 @@ extension SpecDecoder {
     private func decodeEndpointPolicy(_ node: YAMLNode, service: String) -> EndpointPolicy? {
         if node.scalar == "full_access" { return .fullAccess(location: node.location) }
         if node.scalar == "derived" { return .derived }
-        guard let r = MapReader(node, context: "endpoint policy", allowed: ["buckets", "tables", "statements"], sink: sink) else { return nil }
+        guard let r = MapReader(node, SpecSchema.endpointPolicy, sink: sink) else { return nil }
         if r.has("statements") {
             return .statements(r.list("statements").compactMap(decodeStatement))
         }
@@ -175,7 +164,7 @@ extension SpecDecoder {
     }
 
     private func decodeSecurityGroup(_ node: YAMLNode) -> SecurityGroup? {
-        guard let r = MapReader(node, context: "security group", allowed: ["name", "description", "ingress", "egress"], sink: sink) else {
+        guard let r = MapReader(node, SpecSchema.securityGroup, sink: sink) else {
             return nil
         }
         let name = self.name(r, kind: "security group")
@@ -197,11 +186,9 @@ extension SpecDecoder {
     }
 
     private func decodeRule(_ node: YAMLNode, direction: String) -> SecurityGroupRule? {
-        let peers = ["cidr", "security_group", "prefix_list"]
+        let peers = SpecSchema.securityGroupRule.exactlyOne
         guard
-            let r = MapReader(
-                node, context: "\(direction) rule", allowed: ["protocol", "port", "ports", "description"] + peers,
-                sink: sink)
+            let r = MapReader(node, SpecSchema.securityGroupRule, context: "\(direction) rule", sink: sink)
         else { return nil }
         let proto = r.word("protocol", as: IPProtocol.self, allowed: IPProtocol.allCases) ?? .tcp
         var ports = ports(r)
@@ -251,7 +238,7 @@ extension SpecDecoder {
     }
 
     private func decodeNetworkACL(_ node: YAMLNode) -> NetworkACL? {
-        guard let r = MapReader(node, context: "network ACL", allowed: ["name", "subnets", "ingress", "egress"], sink: sink) else { return nil }
+        guard let r = MapReader(node, SpecSchema.networkACL, sink: sink) else { return nil }
         let name = self.name(r, kind: "network ACL")
         let subnets = r.strings("subnets", required: true)
         refer("subnet", subnets)
@@ -266,9 +253,7 @@ extension SpecDecoder {
         var numbers: [Int: SourceLocation] = [:]
         return nodes.compactMap { node in
             guard
-                let r = MapReader(
-                    node, context: "network ACL \(direction) entry",
-                    allowed: ["rule", "protocol", "port", "ports", "cidr", "action"], sink: sink)
+                let r = MapReader(node, SpecSchema.networkACLEntry, context: "network ACL \(direction) entry", sink: sink)
             else { return nil }
             let number = r.int("rule", in: 1...32766, required: true)
             let proto = r.word("protocol", as: IPProtocol.self, allowed: IPProtocol.allCases) ?? .tcp

@@ -8,12 +8,7 @@ extension SpecDecoder {
 
     func decodePipeline(_ node: YAMLNode) -> Pipeline? {
         guard
-            let r = MapReader(
-                node, context: "pipeline",
-                allowed: [
-                    "name", "workload", "schedule", "source", "fields", "derive", "filters",
-                    "dedupe_key", "targets", "quarantine", "post_load", "alarms", "max_rejected",
-                ], sink: sink)
+            let r = MapReader(node, SpecSchema.pipeline, sink: sink)
         else { return nil }
         let name = self.name(r, kind: "pipeline")
         let workload = r.string("workload", required: true)
@@ -27,13 +22,13 @@ extension SpecDecoder {
         let derivedNames = Set(derived.map(\.name))
         let targets = r.list("targets", required: true).compactMap { decodeTarget($0, derivedNames: derivedNames) }
         var quarantine = Quarantine()
-        if let q = r.value("quarantine"), let qr = MapReader(q, context: "quarantine", allowed: ["bucket", "prefix"], sink: sink) {
+        if let q = r.value("quarantine"), let qr = MapReader(q, SpecSchema.quarantine, sink: sink) {
             let bucket = qr.string("bucket")
             if let bucket { refer("bucket", bucket, at: qr.location(of: "bucket")) }
             quarantine = Quarantine(bucket: bucket, prefix: qr.string("prefix") ?? "quarantine/")
         }
         let postLoad: [PostLoadStep] = r.list("post_load").compactMap { node in
-            guard let p = MapReader(node, context: "post-load step", allowed: ["refresh", "call"], sink: sink) else { return nil }
+            guard let p = MapReader(node, SpecSchema.postLoadStep, sink: sink) else { return nil }
             if let view = p.string("refresh") {
                 return .refreshMaterializedView(view, location: p.location(of: "refresh"))
             }
@@ -42,7 +37,7 @@ extension SpecDecoder {
             return nil
         }
         var alarms: Alarms?
-        if let a = r.value("alarms"), let ar = MapReader(a, context: "alarms", allowed: ["topic", "error_threshold"], sink: sink),
+        if let a = r.value("alarms"), let ar = MapReader(a, SpecSchema.alarms, sink: sink),
             let topic = ar.string("topic", required: true)
         {
             refer("topic", topic, at: ar.location(of: "topic"))
@@ -68,9 +63,7 @@ extension SpecDecoder {
 
     private func decodeSource(_ node: YAMLNode) -> PipelineSource? {
         guard
-            let r = MapReader(
-                node, context: "pipeline source", allowed: ["bucket", "prefix", "folder", "format", "compression", "csv"],
-                sink: sink)
+            let r = MapReader(node, SpecSchema.pipelineSource, sink: sink)
         else { return nil }
         let format = r.word("format", as: SourceFormat.self, allowed: SourceFormat.allCases, required: true)
         let compression = r.word("compression", as: Compression.self, allowed: Compression.allCases) ?? .auto
@@ -89,7 +82,7 @@ extension SpecDecoder {
             sink.add(LoaderDiagnostics.missingKey("bucket", in: "pipeline source (or 'folder')", at: r.location))
         }
         var csv: CSVOptions?
-        if let c = r.value("csv"), let cr = MapReader(c, context: "csv options", allowed: ["header", "delimiter", "quote"], sink: sink) {
+        if let c = r.value("csv"), let cr = MapReader(c, SpecSchema.csvOptions, sink: sink) {
             func character(_ key: String, _ fallback: Character) -> Character {
                 guard let text = cr.string(key) else { return fallback }
                 let decoded = text == "\\t" ? "\t" : text
@@ -144,7 +137,7 @@ extension SpecDecoder {
         }
         return pairs.compactMap { pair in
             guard let path = pair.key.scalar else { return nil }
-            guard let r = MapReader(pair.value, context: "field '\(path)'", allowed: ["type", "required", "pattern", "enum"], sink: sink)
+            guard let r = MapReader(pair.value, SpecSchema.field, context: "field '\(path)'", sink: sink)
             else { return nil }
             let pattern = r.string("pattern")
             if let pattern, (try? NSRegularExpression(pattern: pattern)) == nil {
@@ -164,8 +157,8 @@ extension SpecDecoder {
         }
         return pairs.compactMap { pair in
             guard let name = pair.key.scalar else { return nil }
-            let kinds = DerivationKind.allCases.map(\.rawValue)
-            guard let r = MapReader(pair.value, context: "derived field '\(name)'", allowed: kinds, sink: sink) else { return nil }
+            let kinds = SpecSchema.derivation.exactlyOne
+            guard let r = MapReader(pair.value, SpecSchema.derivation, context: "derived field '\(name)'", sink: sink) else { return nil }
             let given = kinds.filter(r.has)
             guard given.count == 1, let kind = DerivationKind(rawValue: given[0]), let from = r.string(given[0]) else {
                 sink.add(
@@ -179,8 +172,8 @@ extension SpecDecoder {
     }
 
     private func decodeFilter(_ node: YAMLNode) -> Filter? {
-        let conditions = ["equals", "in", "matches", "exists"]
-        guard let r = MapReader(node, context: "filter", allowed: ["name", "field"] + conditions, sink: sink) else { return nil }
+        let conditions = SpecSchema.filter.exactlyOne
+        guard let r = MapReader(node, SpecSchema.filter, sink: sink) else { return nil }
         let field = r.string("field", required: true)
         let given = conditions.filter(r.contains)
         guard given.count == 1 else {
@@ -205,7 +198,7 @@ extension SpecDecoder {
     }
 
     private func decodeTarget(_ node: YAMLNode, derivedNames: Set<String>) -> PipelineTarget? {
-        guard let r = MapReader(node, context: "pipeline target", allowed: ["table", "mode", "key", "version_column", "columns"], sink: sink),
+        guard let r = MapReader(node, SpecSchema.pipelineTarget, sink: sink),
             let table = r.string("table", required: true)
         else { return nil }
         let mode = r.word("mode", as: WriteMode.self, allowed: WriteMode.allCases) ?? .append
@@ -232,11 +225,9 @@ extension SpecDecoder {
         if let path = value.scalar, !value.isNull {
             return Mapping(column: columnName, source: .path(path), location: column.location)
         }
-        let sources = ["from", "derived", "const", "record"]
+        let sources = SpecSchema.columnMapping.exactlyOne
         guard
-            let r = MapReader(
-                value, context: "mapping of column '\(columnName)'",
-                allowed: sources + ["cast", "transform", "map", "map_default", "mask", "merge"], sink: sink)
+            let r = MapReader(value, SpecSchema.columnMapping, context: "mapping of column '\(columnName)'", sink: sink)
         else { return nil }
         let given = sources.filter(r.has)
         guard given.count == 1 else {

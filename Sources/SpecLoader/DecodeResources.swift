@@ -5,9 +5,9 @@ extension SpecDecoder {
     // MARK: Identity
 
     func decodeIdentity(_ node: YAMLNode) -> [(name: String, workload: Located<String>, statements: [PolicyStatement])] {
-        guard let r = MapReader(node, context: "identity", allowed: ["roles"], sink: sink) else { return [] }
+        guard let r = MapReader(node, SpecSchema.identity, sink: sink) else { return [] }
         return r.list("roles").compactMap { node in
-            guard let role = MapReader(node, context: "role", allowed: ["name", "workload", "statements"], sink: sink) else { return nil }
+            guard let role = MapReader(node, SpecSchema.role, sink: sink) else { return nil }
             let name = self.name(role, kind: "role")
             let workload = role.string("workload", required: true)
             if let workload { refer("workload", workload, at: role.location(of: "workload")) }
@@ -19,9 +19,7 @@ extension SpecDecoder {
 
     func decodeStatement(_ node: YAMLNode) -> PolicyStatement? {
         guard
-            let r = MapReader(
-                node, context: "policy statement", allowed: ["sid", "effect", "actions", "resources", "conditions"],
-                sink: sink)
+            let r = MapReader(node, SpecSchema.policyStatement, sink: sink)
         else { return nil }
         let effect = r.word("effect", as: RuleAction.self, allowed: [.allow, .deny]) ?? .allow
         let actions = r.strings("actions", required: true)
@@ -93,18 +91,13 @@ extension SpecDecoder {
     // MARK: Storage
 
     func decodeStorage(_ node: YAMLNode) -> Storage {
-        guard let r = MapReader(node, context: "storage", allowed: ["buckets", "dynamodb_tables"], sink: sink) else { return Storage() }
+        guard let r = MapReader(node, SpecSchema.storage, sink: sink) else { return Storage() }
         return Storage(buckets: r.list("buckets").compactMap(decodeBucket), dynamoTables: r.list("dynamodb_tables").compactMap(decodeDynamoTable))
     }
 
     private func decodeBucket(_ node: YAMLNode) -> Bucket? {
         guard
-            let r = MapReader(
-                node, context: "bucket",
-                allowed: [
-                    "name", "purpose", "prefixes", "encryption", "kms_key", "versioning",
-                    "block_public_access", "lifecycle", "notifications",
-                ], sink: sink)
+            let r = MapReader(node, SpecSchema.bucket, sink: sink)
         else { return nil }
         let name = self.name(r, kind: "bucket")
         var encryption = Encryption.s3Managed
@@ -126,16 +119,11 @@ extension SpecDecoder {
 
     private func decodeLifecycle(_ node: YAMLNode, index: Int) -> LifecycleRule? {
         guard
-            let r = MapReader(
-                node, context: "lifecycle rule",
-                allowed: [
-                    "id", "prefix", "transitions", "expire_days",
-                    "noncurrent_expire_days",
-                ], sink: sink)
+            let r = MapReader(node, SpecSchema.lifecycleRule, sink: sink)
         else { return nil }
         let classes = ["STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"]
         let transitions: [(days: Int, storageClass: String)] = r.list("transitions").compactMap { node in
-            guard let t = MapReader(node, context: "transition", allowed: ["days", "storage_class"], sink: sink),
+            guard let t = MapReader(node, SpecSchema.transition, sink: sink),
                 let days = t.int("days", in: 0...36500, required: true),
                 let storageClass = t.string("storage_class", required: true)
             else { return nil }
@@ -152,8 +140,8 @@ extension SpecDecoder {
     }
 
     private func decodeNotification(_ node: YAMLNode) -> BucketNotification? {
-        let targets = ["function", "queue", "topic"]
-        guard let r = MapReader(node, context: "bucket notification", allowed: ["events", "prefix", "suffix"] + targets, sink: sink)
+        let targets = SpecSchema.bucketNotification.exactlyOne
+        guard let r = MapReader(node, SpecSchema.bucketNotification, sink: sink)
         else { return nil }
         let events = r.strings("events")
         for event in events where !event.value.hasPrefix("s3:") {
@@ -176,12 +164,12 @@ extension SpecDecoder {
     }
 
     private func decodeDynamoTable(_ node: YAMLNode) -> DynamoTable? {
-        guard let r = MapReader(node, context: "DynamoDB table", allowed: ["name", "partition_key", "sort_key", "ttl_attribute"], sink: sink)
+        guard let r = MapReader(node, SpecSchema.dynamoTable, sink: sink)
         else { return nil }
         let name = self.name(r, kind: "DynamoDB table")
         func key(_ k: String, required: Bool) -> (name: String, type: String)? {
             guard let node = r.value(k, required: required),
-                let m = MapReader(node, context: k, allowed: ["name", "type"], sink: sink),
+                let m = MapReader(node, SpecSchema.dynamoKey, context: k, sink: sink),
                 let keyName = m.string("name", required: true)
             else { return nil }
             let type = m.string("type") ?? "S"
@@ -200,9 +188,9 @@ extension SpecDecoder {
     // MARK: Messaging
 
     func decodeMessaging(_ node: YAMLNode) -> Messaging {
-        guard let r = MapReader(node, context: "messaging", allowed: ["topics", "queues", "secrets"], sink: sink) else { return Messaging() }
+        guard let r = MapReader(node, SpecSchema.messaging, sink: sink) else { return Messaging() }
         let topics: [Topic] = r.list("topics").compactMap { node in
-            guard let t = MapReader(node, context: "topic", allowed: ["name", "email", "queues"], sink: sink), let name = self.name(t, kind: "topic")
+            guard let t = MapReader(node, SpecSchema.topic, sink: sink), let name = self.name(t, kind: "topic")
             else { return nil }
             let emails = t.strings("email")
             for email in emails where !Self.looksLikeEmail(email.value) {
@@ -214,12 +202,10 @@ extension SpecDecoder {
         }
         let queues: [Queue] = r.list("queues").compactMap { node in
             guard
-                let q = MapReader(
-                    node, context: "queue", allowed: ["name", "visibility_timeout", "retention_seconds", "dead_letter"],
-                    sink: sink), let name = self.name(q, kind: "queue")
+                let q = MapReader(node, SpecSchema.queue, sink: sink), let name = self.name(q, kind: "queue")
             else { return nil }
             var deadLetter: (queue: String, maxReceiveCount: Int)?
-            if let dl = q.value("dead_letter"), let d = MapReader(dl, context: "dead_letter", allowed: ["queue", "max_receive_count"], sink: sink),
+            if let dl = q.value("dead_letter"), let d = MapReader(dl, SpecSchema.deadLetter, sink: sink),
                 let target = d.string("queue", required: true)
             {
                 refer("queue", target, at: d.location(of: "queue"))
@@ -230,7 +216,7 @@ extension SpecDecoder {
                 retentionSeconds: q.int("retention_seconds", in: 60...1_209_600) ?? 345_600, deadLetter: deadLetter, location: q.location)
         }
         let secrets: [Secret] = r.list("secrets").compactMap { node in
-            guard let s = MapReader(node, context: "secret", allowed: ["name", "description", "generate_for", "value"], sink: sink),
+            guard let s = MapReader(node, SpecSchema.secret, sink: sink),
                 let name = self.name(s, kind: "secret")
             else { return nil }
             if s.contains("value") {
@@ -252,15 +238,13 @@ extension SpecDecoder {
     // MARK: Compute
 
     func decodeCompute(_ node: YAMLNode) -> Compute {
-        guard let r = MapReader(node, context: "compute", allowed: ["functions", "hosts"], sink: sink) else { return Compute() }
+        guard let r = MapReader(node, SpecSchema.compute, sink: sink) else { return Compute() }
         return Compute(functions: r.list("functions").compactMap(decodeFunction), hosts: r.list("hosts").compactMap(decodeHost))
     }
 
     private func decodeUses(_ r: MapReader) -> Uses {
         guard let node = r.value("uses"),
-            let u = MapReader(
-                node, context: "uses", allowed: ["read_buckets", "write_buckets", "dynamodb_tables", "topics", "queues", "secrets"],
-                sink: sink)
+            let u = MapReader(node, SpecSchema.uses, sink: sink)
         else { return Uses() }
         let read = u.strings("read_buckets"), write = u.strings("write_buckets"), tables = u.strings("dynamodb_tables")
         let topics = u.strings("topics"), queues = u.strings("queues"), secrets = u.strings("secrets")
@@ -276,13 +260,7 @@ extension SpecDecoder {
 
     private func decodeFunction(_ node: YAMLNode) -> Function? {
         guard
-            let r = MapReader(
-                node, context: "function",
-                allowed: [
-                    "name", "runtime", "handler", "architecture", "memory", "timeout",
-                    "reserved_concurrency", "subnets", "security_groups", "environment",
-                    "uses", "dead_letter_queue", "log_retention_days",
-                ], sink: sink)
+            let r = MapReader(node, SpecSchema.function, sink: sink)
         else { return nil }
         let name = self.name(r, kind: "function")
         if let name { define("workload", name.value, at: name.location) }
@@ -317,9 +295,7 @@ extension SpecDecoder {
 
     private func decodeHost(_ node: YAMLNode) -> Host? {
         guard
-            let r = MapReader(
-                node, context: "host", allowed: ["name", "purpose", "instance_type", "subnet", "security_groups", "public_ip", "uses"],
-                sink: sink)
+            let r = MapReader(node, SpecSchema.host, sink: sink)
         else { return nil }
         let name = self.name(r, kind: "host")
         if let name { define("workload", name.value, at: name.location) }

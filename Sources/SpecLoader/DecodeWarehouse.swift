@@ -5,12 +5,7 @@ import YAML
 extension SpecDecoder {
     func decodeWarehouse(_ node: YAMLNode, compute: Compute) -> Warehouse? {
         guard
-            let r = MapReader(
-                node, context: "warehouse",
-                allowed: [
-                    "name", "engine", "host", "instance_class", "instances", "subnets", "security_groups", "port", "database",
-                    "credentials_secret", "clients", "publicly_accessible", "schemas", "tables", "views", "materialized_views", "roles",
-                ], sink: sink)
+            let r = MapReader(node, SpecSchema.warehouse, sink: sink)
         else { return nil }
         let name = r.has("name") ? self.name(r, kind: "warehouse")?.value : "warehouse"
         let engineWord = r.string("engine", required: true)
@@ -81,12 +76,7 @@ extension SpecDecoder {
 
     private func decodeTable(_ node: YAMLNode, defaultSchema: String, schemas: [String]) -> Table? {
         guard
-            let r = MapReader(
-                node, context: "table",
-                allowed: [
-                    "name", "schema", "description", "columns", "primary_key", "unique",
-                    "foreign_keys", "checks", "indexes",
-                ], sink: sink)
+            let r = MapReader(node, SpecSchema.table, sink: sink)
         else { return nil }
         guard let tableName = r.string("name", required: true) else { return nil }
         guard Self.isIdentifier(tableName) else {
@@ -102,12 +92,7 @@ extension SpecDecoder {
         var columns: [Column] = []
         for columnNode in r.list("columns", required: true) {
             guard
-                let c = MapReader(
-                    columnNode, context: "column",
-                    allowed: [
-                        "name", "type", "not_null", "default", "primary_key", "unique",
-                        "references", "description", "identity",
-                    ], sink: sink),
+                let c = MapReader(columnNode, SpecSchema.column, sink: sink),
                 let columnName = c.string("name", required: true)
             else { continue }
             guard Self.isIdentifier(columnName) else {
@@ -151,9 +136,9 @@ extension SpecDecoder {
                     location: c.location))
         }
         for fk in r.list("foreign_keys") {
-            guard let f = MapReader(fk, context: "foreign key", allowed: ["columns", "references", "on_delete"], sink: sink),
+            guard let f = MapReader(fk, SpecSchema.foreignKey, sink: sink),
                 let target = f.value("references", required: true),
-                let t = MapReader(target, context: "references", allowed: ["table", "columns"], sink: sink),
+                let t = MapReader(target, SpecSchema.foreignKeyTarget, sink: sink),
                 let table = t.string("table", required: true)
             else { continue }
             let onDelete = f.string("on_delete")
@@ -171,13 +156,13 @@ extension SpecDecoder {
                     location: f.location))
         }
         let checks: [CheckConstraint] = r.list("checks").compactMap { node in
-            guard let c = MapReader(node, context: "check", allowed: ["name", "expression"], sink: sink),
+            guard let c = MapReader(node, SpecSchema.check, sink: sink),
                 let name = c.string("name", required: true), let expression = c.string("expression", required: true)
             else { return nil }
             return CheckConstraint(name: name, expression: expression, location: c.location)
         }
         let indexes: [Index] = r.list("indexes").compactMap { node in
-            guard let i = MapReader(node, context: "index", allowed: ["name", "columns", "unique", "method", "where"], sink: sink) else { return nil }
+            guard let i = MapReader(node, SpecSchema.index, sink: sink) else { return nil }
             let indexColumns = i.strings("columns", required: true)
             for column in indexColumns where columnNames[column.value] == nil {
                 sink.add(LoaderDiagnostics.dangling("column", column.value, candidates: Array(columnNames.keys).sorted(), at: column.location))
@@ -240,9 +225,8 @@ extension SpecDecoder {
     private func decodeView(_ node: YAMLNode, materialized: Bool, defaultSchema: String, schemas: [String]) -> View? {
         let kind = materialized ? "materialized view" : "view"
         guard
-            let r = MapReader(
-                node, context: kind, allowed: materialized ? ["name", "schema", "sql", "unique_key"] : ["name", "schema", "sql"],
-                sink: sink), let name = r.string("name", required: true)
+            let r = MapReader(node, materialized ? SpecSchema.materializedView : SpecSchema.view, context: kind, sink: sink),
+            let name = r.string("name", required: true)
         else { return nil }
         guard Self.isIdentifier(name) else {
             sink.add(LoaderDiagnostics.invalid("\(kind) name '\(name)' must be a lower-case SQL identifier", at: r.location(of: "name")))
@@ -259,7 +243,7 @@ extension SpecDecoder {
     }
 
     private func decodeDatabaseRole(_ node: YAMLNode) -> DatabaseRole? {
-        guard let r = MapReader(node, context: "database role", allowed: ["name", "login", "grants"], sink: sink),
+        guard let r = MapReader(node, SpecSchema.databaseRole, sink: sink),
             let name = r.string("name", required: true)
         else { return nil }
         guard Self.isIdentifier(name) else {
@@ -269,7 +253,7 @@ extension SpecDecoder {
         define("database role", name, at: r.location(of: "name"))
         let privileges = ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "USAGE", "EXECUTE"]
         let grants: [Grant] = r.list("grants").compactMap { node in
-            guard let g = MapReader(node, context: "grant", allowed: ["privileges", "on"], sink: sink) else { return nil }
+            guard let g = MapReader(node, SpecSchema.grant, sink: sink) else { return nil }
             let granted = g.strings("privileges", required: true)
             for p in granted where !privileges.contains(p.value.uppercased()) {
                 sink.add(LoaderDiagnostics.badWord(p.value, for: "privilege", allowed: privileges, at: p.location))

@@ -6,18 +6,26 @@ import YAML
 final class DiagnosticSink {
     var diagnostics: [Diagnostic] = []
     func add(_ diagnostic: Diagnostic) { diagnostics.append(diagnostic) }
+
+    /// Keys written in the spec that the decoder has not looked at yet, by where the key is written:
+    /// after a whole decode, one left here is a key the schema allows and the decoder drops.
+    var unread: [SourceLocation: String] = [:]
+    /// Every `section.key` written, read or not.
+    var written: Set<String> = []
 }
 
-/// Reads one YAML mapping that accepts a fixed set of keys. Unknown keys are reported (with the
-/// closest allowed key) as soon as the reader is made; accessors report wrong types at the value.
+/// Reads one YAML mapping of a schema section. Keys the section does not take are reported (with the
+/// closest one it does) as soon as the reader is made; accessors report wrong types at the value.
 struct MapReader {
     let node: YAMLNode
     let context: String
     let sink: DiagnosticSink
     private let entries: [String: (key: YAMLNode, value: YAMLNode)]
 
-    /// Nil (with a diagnostic) when `node` is not a mapping.
-    init?(_ node: YAMLNode, context: String, allowed: [String], sink: DiagnosticSink) {
+    /// Nil (with a diagnostic) when `node` is not a mapping. `context` names the mapping in messages
+    /// when the section's name is not enough ("field 'user.id'").
+    init?(_ node: YAMLNode, _ section: SchemaSection, context: String? = nil, sink: DiagnosticSink) {
+        let context = context ?? section.name
         guard let pairs = node.mapping else {
             sink.add(LoaderDiagnostics.wrongType(expected: "a mapping for \(context)", found: node, at: node.location))
             return nil
@@ -31,35 +39,44 @@ struct MapReader {
                 sink.add(LoaderDiagnostics.wrongType(expected: "a plain key", found: pair.key, at: pair.key.location))
                 continue
             }
-            if !allowed.contains(key) {
+            if !section.keys.contains(key) {
                 sink.add(
                     LoaderDiagnostics.unknownKey(
-                        key, in: context, suggestion: Suggestion.closest(to: key, among: allowed),
+                        key, in: context, suggestion: Suggestion.closest(to: key, among: section.keys),
                         at: pair.key.location))
                 continue
             }
             entries[key] = pair
+            sink.unread[pair.key.location] = "\(section.name).\(key)"
+            sink.written.insert("\(section.name).\(key)")
         }
         self.entries = entries
+    }
+
+    /// The entry of `key`, marked as read.
+    private func entry(_ key: String) -> (key: YAMLNode, value: YAMLNode)? {
+        guard let entry = entries[key] else { return nil }
+        sink.unread[entry.key.location] = nil
+        return entry
     }
 
     var location: SourceLocation { node.location }
 
     /// Whether the key is written at all, even with a null value.
-    func contains(_ key: String) -> Bool { entries[key] != nil }
+    func contains(_ key: String) -> Bool { entry(key) != nil }
 
-    func has(_ key: String) -> Bool { entries[key].map { !$0.value.isNull } ?? false }
+    func has(_ key: String) -> Bool { entry(key).map { !$0.value.isNull } ?? false }
 
     /// The value node, nil when absent or null. Reports a missing required key.
     func value(_ key: String, required: Bool = false) -> YAMLNode? {
-        if let entry = entries[key], !entry.value.isNull { return entry.value }
+        if let entry = entry(key), !entry.value.isNull { return entry.value }
         if required { sink.add(LoaderDiagnostics.missingKey(key, in: context, at: node.location)) }
         return nil
     }
 
     /// Where the key's value is (or the mapping, when it is absent): what a finding about it points at.
-    func location(of key: String) -> SourceLocation { entries[key]?.value.location ?? node.location }
-    func keyLocation(of key: String) -> SourceLocation { entries[key]?.key.location ?? node.location }
+    func location(of key: String) -> SourceLocation { entry(key)?.value.location ?? node.location }
+    func keyLocation(of key: String) -> SourceLocation { entry(key)?.key.location ?? node.location }
 
     func string(_ key: String, required: Bool = false) -> String? {
         guard let value = value(key, required: required) else { return nil }

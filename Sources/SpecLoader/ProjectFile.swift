@@ -70,7 +70,7 @@ public struct ProjectFile: Sendable, Equatable {
         guard let node else { return (nil, sink.diagnostics) }
         // An empty file is a project with the defaults.
         if node.isNull { return (project, sink.diagnostics) }
-        guard let top = MapReader(node, context: "the project file", allowed: ["specs", "exclude", "generated", "check", "plan"], sink: sink) else {
+        guard let top = MapReader(node, SpecSchema.projectFile, sink: sink) else {
             return (nil, sink.diagnostics)
         }
         if top.has("specs") {
@@ -92,11 +92,11 @@ public struct ProjectFile: Sendable, Equatable {
                 project.generated = generated
             }
         }
-        if let check = top.value("check"), let reader = MapReader(check, context: "check", allowed: ["strict", "format"], sink: sink) {
+        if let check = top.value("check"), let reader = MapReader(check, SpecSchema.projectCheck, sink: sink) {
             project.strict = reader.bool("strict") ?? false
             project.checkFormat = word(reader, allowed: checkFormats, sink: sink)
         }
-        if let plan = top.value("plan"), let reader = MapReader(plan, context: "plan", allowed: ["format"], sink: sink) {
+        if let plan = top.value("plan"), let reader = MapReader(plan, SpecSchema.projectPlan, sink: sink) {
             project.planFormat = word(reader, allowed: planFormats, sink: sink)
         }
         return (sink.diagnostics.hasErrors ? nil : project, sink.diagnostics.sortedForOutput())

@@ -20,13 +20,8 @@ final class SpecDecoder {
         self.sink = sink
     }
 
-    static let topLevelKeys = [
-        "include", "project", "network", "identity", "storage", "messaging", "compute", "warehouse",
-        "pipelines", "suppressions",
-    ]
-
     func decode(_ root: YAMLNode) -> Spec? {
-        guard let top = MapReader(root, context: "the spec", allowed: Self.topLevelKeys, sink: sink) else { return nil }
+        guard let top = MapReader(root, SpecSchema.spec, sink: sink) else { return nil }
         let project = top.value("project", required: true).flatMap(decodeProject)
         if let project { region = project.region }
         let networkNode = top.value("network", required: true)
@@ -106,7 +101,7 @@ final class SpecDecoder {
     // MARK: Project
 
     private func decodeProject(_ node: YAMLNode) -> Project? {
-        guard let r = MapReader(node, context: "project", allowed: ["name", "region", "account", "tags"], sink: sink) else { return nil }
+        guard let r = MapReader(node, SpecSchema.project, sink: sink) else { return nil }
         let name = r.string("name", required: true)
         let region = r.string("region", required: true)
         if let region, !Self.isRegion(region) {
@@ -133,7 +128,7 @@ final class SpecDecoder {
     // MARK: Suppressions
 
     private func decodeSuppression(_ node: YAMLNode) -> Suppression? {
-        guard let r = MapReader(node, context: "suppression", allowed: ["rule", "subject", "reason"], sink: sink) else { return nil }
+        guard let r = MapReader(node, SpecSchema.suppression, sink: sink) else { return nil }
         let rule = r.string("rule", required: true)
         let subject = r.string("subject")
         let reason = r.string("reason", required: true)

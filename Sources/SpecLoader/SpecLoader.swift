@@ -12,6 +12,10 @@ public struct LoadResult: Sendable {
     /// Every file read: the spec and what it includes, as the spec and its includes name them. A
     /// change to any of them changes the spec (the pre-commit hook checks the specs a commit touches).
     public var files: [String]
+    /// Schema keys written in the spec (`section.key`), and those the decoder never looked at: for the
+    /// tests that hold the decoder to the schema.
+    var keysWritten: Set<String> = []
+    var keysUnread: [String] = []
 
     public init(spec: Spec?, diagnostics: [Diagnostic], root: YAMLNode? = nil, files: [String] = []) {
         self.spec = spec
@@ -64,7 +68,10 @@ public enum SpecLoader {
     static func decode(_ root: YAMLNode, file: String, sink: DiagnosticSink) -> LoadResult {
         let spec = SpecDecoder(file: file, sink: sink).decode(root)
         let diagnostics = sink.diagnostics.sortedForOutput()
-        return LoadResult(spec: diagnostics.hasErrors ? nil : spec, diagnostics: diagnostics, root: root)
+        var result = LoadResult(spec: diagnostics.hasErrors ? nil : spec, diagnostics: diagnostics, root: root)
+        result.keysWritten = sink.written
+        result.keysUnread = sink.unread.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
+        return result
     }
 
     /// Convenience for tests: a spec held in a string.
@@ -102,8 +109,8 @@ public enum SpecLoader {
         // spec whose keys are mostly misspellings of a spec's (`projet`) keeps the did-you-mean
         // findings; one near miss among others (a compose file's `networks`) does not make a spec.
         let keys = pairs.compactMap(\.key.scalar)
-        let nearMisses = keys.filter { Suggestion.closest(to: $0, among: SpecDecoder.topLevelKeys) != nil }.count
-        let specLike = keys.contains(where: SpecDecoder.topLevelKeys.contains) || nearMisses * 2 > keys.count
+        let nearMisses = keys.filter { Suggestion.closest(to: $0, among: SpecSchema.spec.keys) != nil }.count
+        let specLike = keys.contains(where: SpecSchema.spec.keys.contains) || nearMisses * 2 > keys.count
         if chain.isEmpty, !keys.isEmpty, !specLike {
             sink.add(LoaderDiagnostics.notASpec(keys: keys, at: root.location))
             return nil
@@ -113,6 +120,8 @@ public enum SpecLoader {
         var own: [(key: YAMLNode, value: YAMLNode)] = []
         for pair in pairs {
             guard pair.key.scalar == "include" else { own.append(pair); continue }
+            // Merged here, before the decoder sees the tree.
+            sink.written.insert("\(SpecSchema.spec.name).include")
             for include in SpecDecoder.strings(pair.value, key: "include", sink: sink) {
                 let target = resolve(include.value, relativeTo: path)
                 if chain.count + 1 >= maxIncludeDepth {
