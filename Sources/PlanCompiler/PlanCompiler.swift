@@ -19,9 +19,7 @@ public enum PlanCompiler {
 
     public static func render(_ spec: Spec) throws -> String? {
         guard let plan = compile(spec) else { return nil }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(plan), as: UTF8.self) + "\n"
+        return try JSONOutput.text(plan) + "\n"
     }
 
     static func pipeline(_ pipeline: Pipeline, spec: Spec) -> PipelinePlan {

@@ -116,10 +116,7 @@ struct PlanCommand: ParsableCommand {
             }
         }
         if format == .json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            let report = Report(specs: results, orphaned: orphans.isEmpty ? nil : orphans.flatMap(\.files))
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            print(try JSONOutput.text(Report(specs: results, orphaned: orphans.isEmpty ? nil : orphans.flatMap(\.files))))
         }
         var stale: [(file: GeneratedFolder.FileChange, reason: String)] = []
         for result in results {

@@ -108,9 +108,7 @@ enum JSONReporter {
     }
 
     static func encode<T: Encodable>(_ value: T) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self) + "\n"
+        ((try? JSONOutput.text(value)) ?? "") + "\n"
     }
 }
 

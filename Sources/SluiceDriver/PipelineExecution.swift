@@ -167,9 +167,7 @@ public enum PipelineExecution {
     }
 
     public static func json<T: Encodable>(_ value: T) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self)
+        (try? JSONOutput.text(value)) ?? ""
     }
 
     static func summary(_ result: PipelineResult) -> String {
