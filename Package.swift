@@ -34,7 +34,7 @@ let package = Package(
         // Runs plan.json: reads objects, applies the record program, loads exactly once.
         // Links the plan format, never the compiler: it runs where the spec is absent (SluiceCore for its
         // did-you-mean suggestions).
-        .target(name: "Executor", dependencies: [
+        .target(name: "PipelineExecutor", dependencies: [
             "CSimdJSON", "CZlib", "PlanFormat", "PostgresClient", "S3Client", "AWSSigning", "SluiceCore",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -81,7 +81,7 @@ let package = Package(
         // warehouse and pipeline runs. Commands, rule tests and the fuzzer call it; docs/architecture.md draws it.
         .target(name: "SluiceDriver", dependencies: [
             "SluiceCore", "YAML", "SpecLoader", "SwiftSpecs", "SpecExport", "Checks", "ArchitectureDiagram", "CloudFormation", "PlanFormat",
-            "PlanCompiler", "WarehouseDDL", "LiveWarehouse", "PostgresClient", "Executor", "S3Client", "AWSSigning",
+            "PlanCompiler", "WarehouseDDL", "LiveWarehouse", "PostgresClient", "PipelineExecutor", "S3Client", "AWSSigning",
         ]),
         // One file per verb: options, one driver call, a view. The executable only calls into it.
         .target(name: "SluiceCLI", dependencies: [
@@ -103,7 +103,7 @@ let package = Package(
         .testTarget(name: "S3ClientTests", dependencies: ["S3Client", "AWSSigning", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         .testTarget(name: "CloudFormationTests", dependencies: ["CloudFormation", "SpecLoader", "YAML"]),
         .testTarget(name: "WarehouseTests", dependencies: ["TestSupport", "LiveWarehouse", "WarehouseDDL", "PostgresClient", "SluiceCore", "SpecLoader", "PlanCompiler", "PlanFormat"]),
-        .testTarget(name: "ExecutorTests", dependencies: ["TestSupport", "Executor", "PlanCompiler", "PlanFormat", "SluiceCore", "PostgresClient", "LiveWarehouse", "WarehouseDDL", "SpecLoader", "S3Client", "AWSSigning"]),
+        .testTarget(name: "ExecutorTests", dependencies: ["TestSupport", "PipelineExecutor", "PlanCompiler", "PlanFormat", "SluiceCore", "PostgresClient", "LiveWarehouse", "WarehouseDDL", "SpecLoader", "S3Client", "AWSSigning"]),
         .testTarget(name: "SwiftSpecTests", dependencies: ["TestSupport", "SwiftSpecs", "SpecExport", "SpecLoader", "SluiceCore"]),
         .testTarget(name: "SluiceCLITests", dependencies: ["TestSupport", "SluiceCLI", "SluiceDriver", "SpecLoader", "Checks"]),
     ]

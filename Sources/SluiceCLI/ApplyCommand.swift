@@ -40,58 +40,84 @@ struct ApplyCommand: ParsableCommand {
     func run() throws {
         let loaded = try Compilation.cleanSpec(path: spec)
         guard let warehouse = loaded.warehouse else { throw ValidationError("\(spec) has no warehouse") }
+        let view: ApplyView = format == .json ? ApplyJSONView() : ApplyTextView()
         let target = DatabaseTarget.resolve(database)
         let conninfo = try target.connectionString(database: warehouse.database)
         let description = target.describe(database: warehouse.database)
         let started = Date()
+        let migration: MigrationReport
         do {
-            let migration = try WarehouseMigration.apply(loaded, conninfo: conninfo, target: description, allowDestructive: allowDestructive)
-            let seconds = Date().timeIntervalSince(started)
-            let etl = noRun ? nil : PipelineExecution.compile(loaded)
-            if format == .json {
-                let run = try etl.map { try runPipelines($0, conninfo: conninfo, region: loaded.project.region) }
-                print(PipelineExecution.json(ApplyReport(migration: migration, run: run?.report)))
-                if let status = run?.status, status != 0 { throw ExitCode(status) }
-                return
-            }
-            if migration.upToDate {
-                print("\(warehouse.database) on \(description): up to date, nothing to do")
-            } else {
-                print(
-                    "\(warehouse.database) on \(description): applied \(migration.steps.count) change(s), \(migration.statementCount) statement(s) in \(String(format: "%.2f", seconds)) s"
-                )
-            }
-            print(migration.lines, terminator: "")
-            if let etl {
-                let status = try runPipelines(etl, conninfo: conninfo, region: loaded.project.region).status
-                if status != 0 { throw ExitCode(status) }
-            }
-            if let hint = target.connectHint(database: warehouse.database) { print(hint) }
+            migration = try WarehouseMigration.apply(loaded, conninfo: conninfo, target: description, allowDestructive: allowDestructive)
         } catch let refusal as WarehouseMigration.Refusal {
-            if format == .json {
-                print(PipelineExecution.json(ApplyReport(migration: refusal.report, run: nil)))
-            } else {
-                print("\(warehouse.database) on \(description): \(refusal.report.steps.count) change(s) planned")
-                print(refusal.report.lines, terminator: "")
-                let reporter = TextReporter(color: Terminal.isInteractive(fileDescriptor: 2), sources: SourceCache())
-                for finding in refusal.report.findings { FileHandle.standardError.write(Data(reporter.format(finding).utf8)) }
-                FileHandle.standardError.write(Data("error: \(refusal.description)\n".utf8))
-            }
+            view.refused(refusal, on: description)
             throw ExitCode.failure
         }
+        view.migrated(migration, on: description, seconds: Date().timeIntervalSince(started))
+        let run = try (noRun ? nil : PipelineExecution.compile(loaded)).map { etl in
+            try usage {
+                try PipelineExecution.run(
+                    plan: etl, pipelines: etl.pipelines, database: conninfo, sources: sources.selection, window: nil,
+                    region: loaded.project.region, baseDirectory: URL(fileURLWithPath: spec).deletingLastPathComponent(),
+                    observer: view.pipelines)
+            }
+        }
+        view.finished(migration, run: run?.report, connectHint: target.connectHint(database: warehouse.database))
+        if let status = run?.status, status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// How `sluice apply` shows the migration and the pipelines' runs: chosen once from `--format`.
+protocol ApplyView {
+    var pipelines: any PipelineRunObserver { get }
+    func migrated(_ migration: MigrationReport, on target: String, seconds: Double)
+    func refused(_ refusal: WarehouseMigration.Refusal, on target: String)
+    func finished(_ migration: MigrationReport, run: PipelineExecution.Report?, connectHint: String?)
+}
+
+struct ApplyTextView: ApplyView {
+    let pipelines: any PipelineRunObserver = PipelineTextView()
+
+    func migrated(_ migration: MigrationReport, on target: String, seconds: Double) {
+        if migration.upToDate {
+            print("\(migration.database) on \(target): up to date, nothing to do")
+        } else {
+            print(
+                "\(migration.database) on \(target): applied \(migration.steps.count) change(s), \(migration.statementCount) statement(s) in \(String(format: "%.2f", seconds)) s"
+            )
+        }
+        print(migration.lines, terminator: "")
     }
 
-    /// `sluice apply --format json`: the migration, then what the pipelines did (absent with --no-run).
-    struct ApplyReport: Encodable {
+    func refused(_ refusal: WarehouseMigration.Refusal, on target: String) {
+        print("\(refusal.report.database) on \(target): \(refusal.report.steps.count) change(s) planned")
+        print(refusal.report.lines, terminator: "")
+        let reporter = TextReporter(color: Terminal.isInteractive(fileDescriptor: 2), sources: SourceCache())
+        for finding in refusal.report.findings { FileHandle.standardError.write(Data(reporter.format(finding).utf8)) }
+        FileHandle.standardError.write(Data("error: \(refusal.description)\n".utf8))
+    }
+
+    func finished(_ migration: MigrationReport, run: PipelineExecution.Report?, connectHint: String?) {
+        if let connectHint { print(connectHint) }
+    }
+}
+
+/// `sluice apply --format json`: one document at the end, the migration then what the pipelines
+/// did (absent with --no-run).
+struct ApplyJSONView: ApplyView {
+    struct Report: Encodable {
         var migration: MigrationReport
         var run: PipelineExecution.Report?
     }
 
-    private func runPipelines(_ plan: ETLPlan, conninfo: String, region: String) throws -> (status: Int32, report: PipelineExecution.Report) {
-        try usage {
-            try PipelineExecution.run(
-                plan: plan, pipelines: plan.pipelines, database: conninfo, sources: sources.selection, window: nil, region: region,
-                baseDirectory: URL(fileURLWithPath: spec).deletingLastPathComponent(), json: format == .json)
-        }
+    let pipelines: any PipelineRunObserver = PipelineJSONView()
+
+    func migrated(_ migration: MigrationReport, on target: String, seconds: Double) {}
+
+    func refused(_ refusal: WarehouseMigration.Refusal, on target: String) {
+        print(PipelineExecution.json(Report(migration: refusal.report, run: nil)))
+    }
+
+    func finished(_ migration: MigrationReport, run: PipelineExecution.Report?, connectHint: String?) {
+        print(PipelineExecution.json(Report(migration: migration, run: run)))
     }
 }

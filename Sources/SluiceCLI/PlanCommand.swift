@@ -45,141 +45,25 @@ struct PlanCommand: ParsableCommand {
         if database != nil, specs.count != 1 { throw ValidationError("--database plans one spec's warehouse: name exactly one spec") }
     }
 
-    struct Report: Encodable {
-        var specs: [SpecResult]
-        /// Files of generated/ folders no spec renders any more (planning the project's specs only).
-        var orphaned: [GeneratedFolder.FileChange]?
-    }
-
-    struct SpecResult: Encodable {
-        var spec: String
-        var files: [GeneratedFolder.FileChange]
-        /// Against the cloudformation.yaml already in generated/.
-        var cloudformation: TemplateChanges?
-        var migration: MigrationReport?
-    }
-
     func run() throws {
         let context = try ProjectContext.current()
         let paths = specs.isEmpty ? try usage { try context.specPaths() } : specs
         let output = output ?? context.generatedFolder
         let format = format ?? context.project.planFormat.flatMap(PlanOutput.init(rawValue:)) ?? .text
-        let compilations = paths.map(Compilation.run(path:))
-        let failed = compilations.filter { $0.errorCount > 0 || $0.spec == nil }
-        if !failed.isEmpty {
-            if format == .github { print(Reporter.render(failed, as: .github), terminator: "") }
-            FileHandle.standardError.write(Data(Reporter.render(failed, as: .text, color: Terminal.isInteractive(fileDescriptor: 2)).utf8))
-            throw ExitCode.failure
-        }
-        var results: [SpecResult] = []
-        var renderedFolders = Set<String>()
-        var changed = false
-        for compilation in compilations {
-            guard let spec = compilation.spec else { continue }
-            let folder = try GeneratedFolder(spec: spec, specPath: compilation.file, root: output)
-            renderedFolders.insert(folder.directory.lastPathComponent)
-            let changes = folder.changes()
-            if changes.contains(where: { $0.status != .unchanged }) { changed = true }
-            // Warnings do not stop the plan, but are said: the spec's own, and what rendering found.
-            let reporter = TextReporter(color: Terminal.isInteractive(fileDescriptor: 2), sources: SourceCache())
-            for warning in compilation.active + folder.findings() { FileHandle.standardError.write(Data(reporter.format(warning).utf8)) }
-            // Compared before writing, with what the previous plan left in generated/.
-            let template = folder.templateChanges()
-            if !check { try folder.write() }
-            var result = SpecResult(spec: compilation.file, files: changes, cloudformation: template.isEmpty ? nil : template)
-            if let database {
-                guard spec.warehouse != nil else { throw ValidationError("\(compilation.file) has no warehouse to plan a migration for") }
-                let migration = try WarehouseMigration.plan(spec, database: database)
-                if !migration.upToDate { changed = true }
-                result.migration = migration
+        let view: PlanView =
+            switch format {
+            case .text: PlanTextView(quiet: quiet)
+            case .json: PlanJSONView()
+            case .github: PlanGitHubView()
             }
-            if format == .text, !quiet { print(text(result)) }
-            results.append(result)
+        let plan = try usage {
+            try ProjectPlan.run(
+                .init(specPaths: paths, output: output, check: check, database: database, wholeProject: specs.isEmpty))
         }
-        // With the project's specs (not a chosen few), a folder no spec renders is stale too.
-        let orphans = specs.isEmpty ? GeneratedFolder.orphans(in: output, rendered: renderedFolders) : []
-        if !orphans.isEmpty { changed = true }
-        for orphan in orphans {
-            let folder = ProjectContext.display(orphan.directory.path) + "/"
-            if format == .text, !quiet {
-                print("\(folder) (no spec renders it any more)")
-                for file in orphan.files { print("  - \(ProjectContext.display(file.path)) (-\(file.linesRemoved) lines)") }
-                if check { print("  (--check: nothing written)") }
-                print("")
-            }
-            guard !check else { continue }
-            if orphan.removable {
-                try FileManager.default.removeItem(at: orphan.directory)
-            } else {
-                FileHandle.standardError.write(
-                    Data("\(folder): warning: no spec renders it, but it holds files Sluice does not write; left in place\n".utf8))
-            }
-        }
-        if format == .json {
-            print(try JSONOutput.text(Report(specs: results, orphaned: orphans.isEmpty ? nil : orphans.flatMap(\.files))))
-        }
-        var stale: [(file: GeneratedFolder.FileChange, reason: String)] = []
-        for result in results {
-            for file in result.files {
-                switch file.status {
-                case .added: stale.append((file, "missing; \(result.spec) renders it"))
-                case .changed: stale.append((file, "differs from what \(result.spec) renders (+\(file.linesAdded) -\(file.linesRemoved) lines)"))
-                case .removed: stale.append((file, "not rendered from \(result.spec); plan removes it"))
-                case .unchanged: continue
-                }
-            }
-        }
-        for orphan in orphans {
-            stale += orphan.files.map { ($0, orphan.removable ? "no spec renders it any more; plan removes it" : "no spec renders it any more") }
-        }
-        if check, !stale.isEmpty {
-            // Named one per line, so a hook's or CI's log says which files to look at.
-            var message = "\(output)/ is stale: run `sluice plan` and commit the result\n"
-            for (file, reason) in stale {
-                let path = ProjectContext.display(file.path)
-                message += "  \(file.status.sign) \(path): \(reason)\n"
-                if format == .github {
-                    print(
-                        GitHubReporter.annotation(
-                            "error", file: path, title: "\(output)/ is stale",
-                            message: "\(path) \(reason): run `sluice plan` and commit the result"), terminator: "")
-                }
-            }
-            FileHandle.standardError.write(Data(message.utf8))
-            throw ExitCode.failure
-        }
-        if detailedExitcode, changed { throw ExitCode(2) }
-    }
-
-    private func text(_ result: SpecResult) -> String {
-        var text = "\(result.spec)\n"
-        for file in result.files {
-            let relative = ProjectContext.display(file.path)
-            switch file.status {
-            case .added: text += "  + \(relative) (new, \(file.linesAdded) lines)\n"
-            case .changed: text += "  ~ \(relative) (+\(file.linesAdded) -\(file.linesRemoved) lines)\n"
-            case .removed: text += "  - \(relative) (no renderer produces it any more)\n"
-            case .unchanged: text += "  = \(relative) unchanged\n"
-            }
-        }
-        if let template = result.cloudformation {
-            if result.files.contains(where: { $0.path.hasSuffix("/cloudformation.yaml") && $0.status == .added }) {
-                text += "    (a new template: every resource and security row below is new)\n"
-            }
-            text += template.text
-        }
-        if check, result.files.contains(where: { $0.status != .unchanged }) { text += "  (--check: nothing written)\n" }
-        if let migration = result.migration {
-            if migration.upToDate {
-                text += "database \(migration.target): up to date\n"
-                text += migration.lines
-            } else {
-                text += "database \(migration.target): \(migration.steps.count) change(s)\n"
-                text += migration.lines
-                text += "\n" + migration.script
-            }
-        }
-        return text
+        try view.show(plan)
+        if !plan.failed.isEmpty { throw ExitCode.failure }
+        if check, !plan.stale.isEmpty { throw ExitCode.failure }
+        if detailedExitcode, plan.changed { throw ExitCode(2) }
     }
 }
 

@@ -66,7 +66,7 @@ struct RunCommand: ParsableCommand {
         let (status, report) = try usage {
             try PipelineExecution.run(
                 plan: etl, pipelines: [selected], database: conninfo, sources: sources.selection, window: window,
-                region: region, baseDirectory: base, json: format == .json)
+                region: region, baseDirectory: base, observer: format == .json ? PipelineJSONView() : PipelineTextView())
         }
         if format == .json { print(PipelineExecution.json(report)) }
         if status != 0 { throw ExitCode(status) }

@@ -122,7 +122,7 @@ public struct GeneratedFolder {
     static let renderedNames: Set<String> = ["architecture.md", "cloudformation.yaml", "plan.json", "schema.sql"]
 
     /// A folder of generated/ that no spec of the project renders any more: its spec was deleted or renamed.
-    public struct Orphan {
+    public struct Orphan: Sendable {
         public let directory: URL
         public let files: [FileChange]
         /// Only what Sluice renders is in it, so removing it loses nothing of a user's.

@@ -1,7 +1,7 @@
 import AWSSigning
 import ArgumentParser
-import Executor
 import Foundation
+import PipelineExecutor
 import PlanCompiler
 import PlanFormat
 import S3Client
@@ -78,6 +78,19 @@ public struct SourceSelection: Sendable {
     }
 }
 
+/// What a view is told while pipelines run: progress as it happens, then each pipeline's end.
+public protocol PipelineRunObserver: Sendable {
+    /// Listing pages, objects started and finished, retries: for a progress line.
+    func event(_ event: RunEvent)
+    /// A pipeline ran; some of its objects may have failed.
+    func finished(_ result: PipelineResult)
+    /// A pipeline could not run: busy (another runner holds it), or the run could not start.
+    func failed(pipeline: String, error: String)
+}
+
+public typealias RunEvent = PipelineExecutor.RunEvent
+public typealias PipelineResult = PipelineExecutor.PipelineResult
+
 /// Runs pipelines and reports: a progress line on a terminal, a summary per pipeline, or JSON.
 public enum PipelineExecution {
     /// EX_TEMPFAIL: another runner holds the pipeline; try again later.
@@ -91,10 +104,9 @@ public enum PipelineExecution {
     /// Runs `pipelines` in order; text output is printed as it goes, JSON is the caller's to print.
     public static func run(
         plan: ETLPlan, pipelines: [PipelinePlan], database: String, sources: SourceSelection, window: (from: Date, to: Date)?,
-        region: String, baseDirectory: URL, json: Bool
+        region: String, baseDirectory: URL, observer: any PipelineRunObserver
     ) throws -> (status: Int32, report: Report) {
         let maskKey = ProcessInfo.processInfo.environment["SLUICE_MASK_KEY"].map { Data($0.utf8) }
-        let progress = ProgressLine(enabled: !json && Terminal.isInteractive(fileDescriptor: 2))
         var results: [PipelineResult] = []
         var status: Int32 = 0
         var failure: String?
@@ -104,41 +116,21 @@ public enum PipelineExecution {
             options.quarantineSink = try sources.quarantineSink(for: pipeline, region: region)
             let runner = PipelineRunner(
                 plan: plan, pipeline: pipeline, store: try sources.store(for: pipeline, region: region, baseDirectory: baseDirectory),
-                options: options, events: progress.handle)
+                options: options, events: { observer.event($0) })
             do {
                 let result = try blocking { try await runner.run() }
-                progress.clear()
                 results.append(result)
-                if !json { print(summary(result)) }
-                for failed in result.objectsFailed {
-                    FileHandle.standardError.write(Data("error: \(pipeline.name): \(failed.key): \(failed.error)\n".utf8))
-                }
-                for warning in result.warnings {
-                    FileHandle.standardError.write(Data("warning: \(pipeline.name): \(warning)\n".utf8))
-                }
-                for unverified in result.objectsUnverified {
-                    FileHandle.standardError.write(
-                        Data(
-                            "note: \(pipeline.name): \(unverified.key): loaded with its size checked but not its content: \(unverified.reason)\n".utf8
-                        ))
-                }
-                for key in result.objectsChanged {
-                    FileHandle.standardError.write(
-                        Data("warning: \(pipeline.name): \(key) changed after it was loaded; it is not loaded again (load it under a new key)\n".utf8)
-                    )
-                }
+                observer.finished(result)
                 if !result.succeeded { status = 1 }
             } catch let error as ExecutorError {
-                progress.clear()
                 if case .busy = error { status = busyExitCode } else { status = 1 }
                 failure = "\(pipeline.name): \(error)"
-                FileHandle.standardError.write(Data("error: \(pipeline.name): \(error)\n".utf8))
+                observer.failed(pipeline: pipeline.name, error: "\(error)")
                 if case .busy = error { continue }
                 break
             } catch {
-                progress.clear()
                 failure = "\(pipeline.name): \(error)"
-                FileHandle.standardError.write(Data("error: \(pipeline.name): \(error)\n".utf8))
+                observer.failed(pipeline: pipeline.name, error: "\(error)")
                 status = 1
                 break
             }
@@ -170,29 +162,6 @@ public enum PipelineExecution {
         (try? JSONOutput.text(value)) ?? ""
     }
 
-    static func summary(_ result: PipelineResult) -> String {
-        let counts = result.counts
-        let rate = result.seconds > 0 ? Double(counts.recordsRead) / result.seconds : 0
-        var parts = ["\(result.pipeline): \(result.objectsLoaded) object(s) loaded, \(result.objectsSkipped) already loaded"]
-        if !result.objectsChanged.isEmpty { parts[0] += ", \(result.objectsChanged.count) changed" }
-        if !result.objectsFailed.isEmpty { parts[0] += ", \(result.objectsFailed.count) FAILED" }
-        parts.append(
-            "\(group(counts.recordsRead)) records: \(group(counts.recordsLoaded)) loaded, \(group(counts.recordsDuplicate)) duplicate, "
-                + "\(group(counts.filteredTotal)) filtered, \(group(counts.recordsQuarantined)) quarantined")
-        parts.append(String(format: "%.2f s (%@ records/s), run %d", result.seconds, group(Int(rate)), result.runID))
-        return parts.joined(separator: " · ")
-    }
-
-    static func group(_ value: Int) -> String {
-        let digits = String(value)
-        var out = ""
-        for (index, character) in digits.enumerated() {
-            if index > 0, (digits.count - index) % 3 == 0 { out.append(",") }
-            out.append(character)
-        }
-        return out
-    }
-
     /// Runs async work from a synchronous command (libpq is blocking anyway).
     static func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
         let semaphore = DispatchSemaphore(value: 0)
@@ -203,52 +172,5 @@ public enum PipelineExecution {
         }
         semaphore.wait()
         return try outcome!.get()
-    }
-}
-
-/// `clickstream  3/10 objects · 120,345 records · 85,000 records/s` on stderr, redrawn in place; only on a terminal.
-final class ProgressLine: @unchecked Sendable {
-    private let enabled: Bool
-    private let lock = NSLock()
-    private var pipeline = ""
-    private var objects = 0, done = 0, recordsBefore = 0, recordsInObject = 0
-    private var started = Date()
-    private var lastDraw = Date.distantPast
-
-    init(enabled: Bool) { self.enabled = enabled }
-
-    var handle: @Sendable (RunEvent) -> Void { { [self] event in self.update(event) } }
-
-    private func update(_ event: RunEvent) {
-        guard enabled else { return }
-        lock.lock()
-        defer { lock.unlock() }
-        switch event {
-        case .listed(let name, _, let toLoad):
-            // Said once per page of the listing, with the totals so far.
-            if name != pipeline { pipeline = name; done = 0; recordsBefore = 0; recordsInObject = 0; started = Date() }
-            objects = toLoad
-        case .objectStarted: recordsInObject = 0
-        case .records(_, let count): recordsInObject = count
-        case .objectFinished(_, let counts):
-            done += 1; recordsBefore += counts.recordsRead; recordsInObject = 0
-        case .retrying(let key, let attempt, let reason):
-            FileHandle.standardError.write(Data("\r\u{1B}[2Kretrying \(key) (attempt \(attempt + 1)): \(reason)\n".utf8))
-        }
-        guard Date().timeIntervalSince(lastDraw) > 0.1 else { return }
-        lastDraw = Date()
-        let records = recordsBefore + recordsInObject
-        let rate = Double(records) / max(Date().timeIntervalSince(started), 0.001)
-        let width = 24, filled = objects > 0 ? width * done / objects : width
-        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-        FileHandle.standardError.write(
-            Data(
-                "\r\u{1B}[2K\(pipeline) \(bar) \(done)/\(objects) objects · \(PipelineExecution.group(records)) records · \(PipelineExecution.group(Int(rate))) records/s"
-                    .utf8))
-    }
-
-    func clear() {
-        guard enabled else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
     }
 }

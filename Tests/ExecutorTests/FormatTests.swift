@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Executor
+@testable import PipelineExecutor
 
 /// The splitters and parsers on their own: records come out the same however the bytes are chunked.
 @Suite("source formats")

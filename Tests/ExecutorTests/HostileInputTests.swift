@@ -1,5 +1,5 @@
-import Executor
 import Foundation
+import PipelineExecutor
 import PostgresClient
 import TestSupport
 import Testing

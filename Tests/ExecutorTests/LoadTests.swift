@@ -1,5 +1,5 @@
-import Executor
 import Foundation
+import PipelineExecutor
 import PlanFormat
 import PostgresClient
 import S3Client

@@ -1,6 +1,6 @@
-import Executor
 import Foundation
 import LiveWarehouse
+import PipelineExecutor
 import PlanCompiler
 import PostgresClient
 import SpecLoader

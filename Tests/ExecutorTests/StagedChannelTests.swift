@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Executor
+@testable import PipelineExecutor
 
 /// The queue between reader and loader holds a bounded amount, in bytes and in events: a prefix of
 /// a million one-record objects must not be read ahead into memory.
