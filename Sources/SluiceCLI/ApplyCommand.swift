@@ -39,7 +39,7 @@ struct ApplyCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try Compilation.cleanSpec(path: spec)
-        guard let warehouse = loaded.warehouse else { throw ValidationError("\(spec) has no warehouse") }
+        guard let warehouse = loaded.warehouse else { throw Failure("\(spec) has no warehouse") }
         let view: ApplyView = format == .json ? ApplyJSONView() : ApplyTextView()
         let target = DatabaseTarget.resolve(database)
         let conninfo = try target.connectionString(database: warehouse.database)

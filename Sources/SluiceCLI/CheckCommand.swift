@@ -58,7 +58,7 @@ struct CheckCommand: ParsableCommand {
             do {
                 try Data(Reporter.render(compilations, as: .sarif).utf8).write(to: URL(fileURLWithPath: sarif), options: .atomic)
             } catch {
-                FileHandle.standardError.write(Data("sluice: cannot write the SARIF file \(sarif): \(error.localizedDescription)\n".utf8))
+                FileHandle.standardError.write(Data("error: cannot write the SARIF file \(sarif): \(error.localizedDescription)\n".utf8))
                 throw ExitCode.failure
             }
         }

@@ -44,7 +44,7 @@ extension ProjectContext {
         let reporter = TextReporter(color: Terminal.isInteractive(fileDescriptor: 2), sources: SourceCache())
         for diagnostic in diagnostics { FileHandle.standardError.write(Data(reporter.format(diagnostic).utf8)) }
         guard let context else {
-            FileHandle.standardError.write(Data("sluice: \(file ?? ProjectContext.fileName) has errors; nothing was checked\n".utf8))
+            FileHandle.standardError.write(Data("error: \(file ?? ProjectContext.fileName) has errors; nothing was checked\n".utf8))
             throw ExitCode.failure
         }
         return context

@@ -56,7 +56,7 @@ struct DBCommand: ParsableCommand {
             // Replace this process, so psql owns the terminal.
             let argv = arguments.map { strdup($0) } + [nil]
             execvp("psql", argv)
-            throw ValidationError("cannot run psql: \(String(cString: strerror(errno)))")
+            throw Failure("cannot run psql: \(String(cString: strerror(errno)))")
         }
     }
 }

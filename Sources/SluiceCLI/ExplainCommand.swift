@@ -29,6 +29,16 @@ struct ExplainCommand: ParsableCommand {
             return
         }
         print("\(doc.id) \(doc.name) (\(doc.severity.rawValue))\n\n\(doc.summary)\n\n\(wrap(doc.explanation, width: 88))")
+        // The rule's own examples, as its test runs them: what it reports (↓ where) and what it accepts.
+        if let examples = RuleCatalog.examples(of: doc.id) {
+            for (title, fragments) in [("Reported (↓ marks the finding)", examples.reported), ("Accepted", examples.accepted)] {
+                for fragment in fragments {
+                    print(
+                        "\n\(title):\n"
+                            + fragment.split(separator: "\n", omittingEmptySubsequences: false).map { "    \($0)" }.joined(separator: "\n"))
+                }
+            }
+        }
     }
 
     func wrap(_ text: String, width: Int) -> String {

@@ -15,7 +15,7 @@ struct PlanCommand: ParsableCommand {
             added or removed. \
             With --database URL (one spec), also reads that database's catalog and prints the SQL `sluice apply` would run; \
             nothing in the database changes.
-            Exit status: 0 ok; 1 a spec has errors, or (--check) generated/ is stale; 2 changes, with --detailed-exitcode; 64 usage error.
+            Exit status: 0 ok; 1 a spec has errors, (--check) generated/ is stale, or (--detailed-exitcode) the migration has a step apply would refuse; 2 changes, with --detailed-exitcode; 64 usage error.
             """)
 
     @Argument(help: "Spec files: YAML, Swift (compiled against SluiceDSL), or an executable calling `Spec.main()`. Default: the project's specs.")
@@ -63,6 +63,8 @@ struct PlanCommand: ParsableCommand {
         try view.show(plan)
         if !plan.failed.isEmpty { throw ExitCode.failure }
         if check, !plan.stale.isEmpty { throw ExitCode.failure }
+        // Terraform's convention: 1 is an error, and a migration `apply` would refuse is one.
+        if detailedExitcode, plan.specs.contains(where: { !($0.migration?.findings.isEmpty ?? true) }) { throw ExitCode.failure }
         if detailedExitcode, plan.changed { throw ExitCode(2) }
     }
 }

@@ -19,7 +19,8 @@ extension PlanView {
         }
         let reporter = stderrReporter
         for spec in plan.specs {
-            for warning in spec.warnings { FileHandle.standardError.write(Data(reporter.format(warning).utf8)) }
+            // Warnings, and the migration steps `apply` would refuse (destructive or blocked).
+            for finding in spec.warnings + (spec.migration?.findings ?? []) { FileHandle.standardError.write(Data(reporter.format(finding).utf8)) }
         }
         if !plan.request.check {
             for orphan in plan.orphans where !orphan.removable {

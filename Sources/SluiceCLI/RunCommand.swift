@@ -60,7 +60,7 @@ struct RunCommand: ParsableCommand {
         if let from {
             window = (try Self.time(from, option: "--from"), try to.map { try Self.time($0, option: "--to") } ?? Date())
         }
-        guard let warehouse = etl.warehouse else { throw ValidationError("the plan has no warehouse to load into") }
+        guard let warehouse = etl.warehouse else { throw Failure("the plan has no warehouse to load into") }
         let target = DatabaseTarget.resolve(database)
         let conninfo = try target.connectionString(database: warehouse.database)
         let (status, report) = try usage {
@@ -79,7 +79,7 @@ struct RunCommand: ParsableCommand {
             return (decoded, region, URL(fileURLWithPath: plan).deletingLastPathComponent())
         }
         let loaded = try Compilation.cleanSpec(path: spec!)
-        guard let etl = PipelineExecution.compile(loaded) else { throw ValidationError("\(spec!) has no pipelines") }
+        guard let etl = PipelineExecution.compile(loaded) else { throw Failure("\(spec!) has no pipelines") }
         return (etl, loaded.project.region, URL(fileURLWithPath: spec!).deletingLastPathComponent())
     }
 

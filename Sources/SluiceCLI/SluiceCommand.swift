@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import SluiceDriver
 
 /// `sluice <verb>`: the root holds only configuration and subcommands.
@@ -13,4 +14,25 @@ public struct SluiceCommand: ParsableCommand {
         ])
 
     public init() {}
+
+    /// Parses and runs a command. Every error is said one way, `error: …` on stderr: a usage error
+    /// (exit 64) with the usage line, a failure (exit 1) without it; help and --version as usual.
+    public static func runMain() -> Never {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+            exit(withError: nil)
+        } catch let failure as Failure {
+            FileHandle.standardError.write(Data("error: \(failure)\n".utf8))
+            Foundation.exit(ExitCode.failure.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            // Help and --version print to stdout and exit 0; ArgumentParser does that best.
+            guard code != .success else { exit(withError: error) }
+            var message = fullMessage(for: error)
+            if message.hasPrefix("Error: ") { message = "error: " + message.dropFirst("Error: ".count) }
+            if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+            Foundation.exit(code.rawValue)
+        }
+    }
 }

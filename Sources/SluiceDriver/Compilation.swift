@@ -55,6 +55,12 @@ public enum RuleCatalog {
             .sorted { $0.id < $1.id }
     }
 
+    /// A check rule's examples (loader codes have none): fragments merged into `RuleExample.Base`.
+    public static func examples(of id: String) -> (reported: [String], accepted: [String])? {
+        guard let rule = Checker.rules.first(where: { $0.documentation.id == id }) else { return nil }
+        return (rule.examples.triggering.map(\.fragment), rule.examples.nonTriggering.map(\.fragment))
+    }
+
     public static func find(_ idOrName: String) -> RuleDocumentation? {
         all.first { $0.id.caseInsensitiveCompare(idOrName) == .orderedSame || $0.name == idOrName }
     }

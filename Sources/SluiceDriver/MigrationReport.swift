@@ -105,13 +105,13 @@ public enum WarehouseMigration {
     }
 
     public static func plan(_ spec: Spec, database url: String) throws -> MigrationReport {
-        guard let warehouse = spec.warehouse else { throw UsageError("\(spec.sourceName) has no warehouse to plan a migration for") }
+        guard let warehouse = spec.warehouse else { throw Failure("\(spec.sourceName) has no warehouse to plan a migration for") }
         let plan = try Migrator(DesiredSchema(warehouse: warehouse, pipelines: spec.pipelines)).plan(on: try Connection(url))
         return MigrationReport(plan, target: DatabaseTarget.redacted(url), applied: false)
     }
 
     public static func apply(_ spec: Spec, conninfo: String, target: String, allowDestructive: Bool) throws -> MigrationReport {
-        guard let warehouse = spec.warehouse else { throw UsageError("\(spec.sourceName) has no warehouse") }
+        guard let warehouse = spec.warehouse else { throw Failure("\(spec.sourceName) has no warehouse") }
         let migrator = Migrator(DesiredSchema(warehouse: warehouse, pipelines: spec.pipelines))
         do {
             let plan = try migrator.apply(on: try Connection(conninfo), allowDestructive: allowDestructive)

@@ -146,14 +146,14 @@ public enum PipelineExecution {
     public static func readPlan(_ path: String) throws -> ETLPlan {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw UsageError("cannot read \(path): \(error.localizedDescription)")
+            throw Failure("cannot read \(path): \(error.localizedDescription)")
         }
         let decoded: ETLPlan
         do { decoded = try JSONDecoder().decode(ETLPlan.self, from: data) } catch let error as DecodingError {
-            throw UsageError("\(path) is not a plan this sluice runs: \(error.planProblem)")
-        } catch { throw UsageError("\(path) is not a Sluice plan: \(error)") }
+            throw Failure("\(path) is not a plan this sluice runs: \(error.planProblem)")
+        } catch { throw Failure("\(path) is not a Sluice plan: \(error)") }
         guard decoded.format == "sluice-plan", decoded.version == ETLPlan.currentVersion else {
-            throw UsageError("\(path) is a \(decoded.format) version \(decoded.version) plan; this sluice runs version \(ETLPlan.currentVersion)")
+            throw Failure("\(path) is a \(decoded.format) version \(decoded.version) plan; this sluice runs version \(ETLPlan.currentVersion)")
         }
         return decoded
     }

@@ -71,7 +71,7 @@ public struct ProjectPlan: Sendable {
                 warnings: compilation.active + folder.findings())
             if !request.check { try folder.write() }
             if let database = request.database {
-                guard spec.warehouse != nil else { throw UsageError("\(compilation.file) has no warehouse to plan a migration for") }
+                guard spec.warehouse != nil else { throw Failure("\(compilation.file) has no warehouse to plan a migration for") }
                 result.migration = try WarehouseMigration.plan(spec, database: database)
             }
             plan.specs.append(result)

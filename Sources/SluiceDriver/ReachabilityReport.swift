@@ -38,7 +38,7 @@ public struct ReachabilityReport: Sendable {
         let (source, target) = (try end(from), try end(to))
         let result: (port: Int?, answers: [FlowAnswer])
         do { result = try ReachabilityEngine(spec: spec).answer(from: source, to: target, port: port) } catch { throw UsageError(error.description) }
-        guard !result.answers.isEmpty else { throw UsageError("\(source) or \(target) sits in no subnet of the spec") }
+        guard !result.answers.isEmpty else { throw Failure("\(source) or \(target) sits in no subnet of the spec") }
         return ReachabilityReport(
             from: source.description, to: target.description, port: result.port,
             answers: result.answers.map { answer in

@@ -10,6 +10,14 @@ public struct UsageError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
+/// A request the driver acted on and could not complete, for a reason in the world rather than in
+/// how it was asked (a plan file that is not a plan, a spec without a warehouse): the command line
+/// says `error: …` and exits 1, with no usage text.
+public struct Failure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
 /// Failed, and what went wrong has been said already (on stderr, or in the view's report).
 public struct AlreadyReported: Error {
     public init() {}

@@ -1,3 +1,3 @@
 import SluiceCLI
 
-SluiceCommand.main()
+SluiceCommand.runMain()

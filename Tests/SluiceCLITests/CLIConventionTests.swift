@@ -41,8 +41,26 @@ import Testing
         try changed.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         let result = try CLI.run(["run", "clickstream", "--plan", file.path])
-        #expect(result.status == 64)
-        #expect(result.stderr.contains("pipelines[0].source.format: 'xml' is not one of jsonl, json_array, csv"), "\(result.stderr)")
+        #expect(result.status == 1, "a failure, not a usage error")
+        #expect(
+            result.stderr
+                == "error: \(file.path) is not a plan this sluice runs: pipelines[0].source.format: 'xml' is not one of jsonl, json_array, csv\n")
+    }
+
+    /// Errors are spelled one way, `error:`; only a usage error is followed by the usage line.
+    @Test func errorsAreSpelledOneWayAndOnlyUsageErrorsShowUsage() throws {
+        let usage = try CLI.run(["check", "--bogus"])
+        #expect(usage.status == 64)
+        #expect(usage.stderr.hasPrefix("error: Unknown option '--bogus'\nUsage: sluice check"), "\(usage.stderr)")
+        let failure = try CLI.run([
+            "plan", "specs/clickstream.yaml", "--output", "/tmp/sluice-unused-\(getpid())", "--database", "postgresql://nobody@127.0.0.1:1/x",
+        ])
+        defer { try? FileManager.default.removeItem(atPath: "/tmp/sluice-unused-\(getpid())") }
+        #expect(failure.status == 1)
+        #expect(failure.stderr.hasPrefix("error: connection to server at \"127.0.0.1\", port 1 failed"), "\(failure.stderr)")
+        #expect(!failure.stderr.contains("Usage:"))
+        let version = try CLI.run(["--version"])
+        #expect(version.status == 0 && version.stderr.isEmpty && !version.stdout.isEmpty)
     }
 
     @Test func unreadableSpecIsAnErrorWithItsReason() throws {
@@ -70,6 +88,11 @@ import Testing
         #expect(try CLI.run(["explain", "private-default-route"]).stdout == one.stdout)
         let list = try CLI.run(["explain"])
         #expect(list.stdout.split(separator: "\n").count >= 38)
+        // A check rule shows its examples: what it reports, with the marker, and what it accepts.
+        #expect(one.stdout.contains("Reported (↓ marks the finding):\n    network:"))
+        #expect(one.stdout.contains("- ↓{ destination: 0.0.0.0/0, internet_gateway: igw }"))
+        #expect(one.stdout.contains("Accepted:\n    network:"))
+        #expect(!(try CLI.run(["explain", "SL102"]).stdout.contains("Reported")), "loader codes have no examples")
     }
 
     @Test func githubAnnotationsEscapeTheirData() throws {

@@ -104,6 +104,12 @@ struct WarehouseCommandTests {
         let plannedSQL = try CLI.run(
             ["plan", "--output", root.appendingPathComponent("generated").path, "--database", url, spec.path], environment: environment)
         #expect(plannedSQL.stdout.contains("ALTER TABLE analytics.fact_events DROP COLUMN created_at;"))
+        #expect(plannedSQL.status == 0, "a plan that would be refused is still a plan")
+        #expect(plannedSQL.stderr.contains("error: drop column analytics.fact_events.created_at: the table is empty, but the column goes [SL601]"))
+        let detailed = try CLI.run(
+            ["plan", "--detailed-exitcode", "--output", root.appendingPathComponent("generated").path, "--database", url, spec.path],
+            environment: environment)
+        #expect(detailed.status == 1, "apply would refuse the migration: an error, not a change")
         let forced = try CLI.run(["apply", "--no-run", "--allow-destructive", spec.path], environment: environment)
         #expect(forced.status == 0, "\(forced.stdout)\(forced.stderr)")
 
