@@ -89,7 +89,7 @@ struct ObjectLoader {
             let receipt = ending.1
             try connection.finishCopy()
             let limit = pipeline.maxRejected ?? .standard
-            if limit.exceeded(rejected: counts.recordsQuarantined, of: counts.recordsRead) {
+            func overLimit() throws -> Outcome {
                 // The rejects say what is wrong with the file: keep them, write nothing else.
                 try quarantineRejects(of: object)
                 try connection.query("COMMIT")
@@ -98,7 +98,9 @@ struct ObjectLoader {
                     reason: "\(counts.recordsQuarantined) of \(counts.recordsRead) records refused, over max_rejected \(limit): "
                         + "nothing of it was loaded; the refused records are in sluice.quarantine")
             }
-            try merge(object, &counts, fingerprint: receipt.fingerprint)
+            if limit.exceeded(rejected: counts.recordsQuarantined, of: counts.recordsRead) { return try overLimit() }
+            guard let written = try mergeTargets(&counts, limit: limit) else { return try overLimit() }
+            try finish(object, &counts, written: written, fingerprint: receipt.fingerprint)
             try fault("before-commit")
             committing(counts)
             try connection.query("COMMIT")
@@ -115,10 +117,101 @@ struct ObjectLoader {
         try connection.query(pipeline.staging.quarantine, [runID, pipeline.name, object.key])
     }
 
-    private func merge(_ object: SourceObject, _ counts: inout ObjectCounts, fingerprint: String) throws {
+    /// Every target's merge, in order. A row that breaks a constraint (CHECK, foreign key, NOT NULL,
+    /// a value out of range) is that row's problem: the rows are found by bisecting the staged rows
+    /// under savepoints, refused with PostgreSQL's reason, and the rest merged in the same transaction.
+    /// Rows written per target; nil when the refusals take the object over `limit` (nothing merged).
+    private func mergeTargets(_ counts: inout ObjectCounts, limit: PipelinePlan.RejectLimitPlan) throws -> [String: Int]? {
+        var probes = 0
+        while true {
+            try connection.query("SAVEPOINT sluice_merge")
+            var written: [String: Int] = [:]
+            var failing: (target: Int, error: PostgresError)?
+            for (index, target) in pipeline.targets.enumerated() {
+                do {
+                    written[target.table] = try connection.query(target.merge).affectedRows
+                } catch let error as PostgresError where error.isAboutARow {
+                    failing = (index, error)
+                    break
+                }
+            }
+            guard let failing else {
+                try connection.query("RELEASE SAVEPOINT sluice_merge")
+                return written
+            }
+            try connection.query("ROLLBACK TO SAVEPOINT sluice_merge")
+            try connection.query("RELEASE SAVEPOINT sluice_merge")
+            let allowed = { (found: Int) in !limit.exceeded(rejected: counts.recordsQuarantined + found, of: counts.recordsRead) }
+            let bad = try rowsBreaking(target: failing.target, error: failing.error, probes: &probes, while: allowed)
+            // Not one row alone: rows that conflict only together (or a problem of the batch) fail the object.
+            guard !bad.isEmpty else { throw failing.error }
+            for row in bad {
+                try connection.query(
+                    "UPDATE \(pipeline.staging.table) SET sluice_reason = $2, sluice_field = $3 WHERE sluice_ordinal = $1::bigint",
+                    [String(row.ordinal), row.reason, pipeline.targets[failing.target].table])
+            }
+            counts.recordsQuarantined += bad.count
+            counts.recordsLoaded -= bad.count
+            if limit.exceeded(rejected: counts.recordsQuarantined, of: counts.recordsRead) { return nil }
+        }
+    }
+
+    /// Probing more than this many row ranges to isolate the failing rows gives up: the object fails
+    /// with PostgreSQL's error, as it would without isolation.
+    static let maximumProbes = 4096
+
+    /// The staged rows (by ordinal) that make `target`'s merge fail on their own, with the reason,
+    /// by bisection: a range that fails is halved until single rows remain. Each probe runs the
+    /// earlier targets' merges in full (they succeeded with every row, and later targets may
+    /// reference what they wrote) and `target`'s for the range alone, then rolls all of it back.
+    /// Stops once `allowed` says more would be over the object's limit.
+    private func rowsBreaking(
+        target: Int, error: PostgresError, probes: inout Int, while allowed: (Int) -> Bool
+    ) throws
+        -> [(ordinal: Int64, reason: String)]
+    {
+        let stage = pipeline.staging.table
+        let bounds = try connection.query("SELECT min(sluice_ordinal), max(sluice_ordinal) FROM \(stage) WHERE sluice_reason IS NULL")
+        guard let low = bounds.rows.first?[0].flatMap({ Int64($0) }), let high = bounds.rows.first?[1].flatMap({ Int64($0) }) else { return [] }
+        var bad: [(ordinal: Int64, reason: String)] = []
+        func probe(_ low: Int64, _ high: Int64) throws -> PostgresError? {
+            probes += 1
+            guard probes <= Self.maximumProbes else { throw error }
+            try connection.query("SAVEPOINT sluice_probe")
+            defer {
+                _ = try? connection.query("ROLLBACK TO SAVEPOINT sluice_probe")
+                _ = try? connection.query("RELEASE SAVEPOINT sluice_probe")
+            }
+            for earlier in pipeline.targets[..<target] { try connection.query(earlier.merge) }
+            try connection.query(
+                "UPDATE \(stage) SET sluice_reason = 'probe' WHERE sluice_reason IS NULL AND sluice_ordinal NOT BETWEEN $1::bigint AND $2::bigint",
+                [String(low), String(high)])
+            do {
+                try connection.query(pipeline.targets[target].merge)
+                return nil
+            } catch let failure as PostgresError where failure.isAboutARow {
+                return failure
+            }
+        }
+        func search(_ low: Int64, _ high: Int64, _ failure: PostgresError) throws {
+            guard allowed(bad.count) else { return }
+            if low == high {
+                bad.append((low, failure.rowReason))
+                return
+            }
+            let middle = low + (high - low) / 2
+            if let left = try probe(low, middle) { try search(low, middle, left) }
+            if let right = try probe(middle + 1, high) { try search(middle + 1, high, right) }
+        }
+        try search(low, high, error)
+        return bad
+    }
+
+    /// The rest of the object's transaction once its rows are merged: counts, rejects, manifest.
+    private func finish(_ object: SourceObject, _ counts: inout ObjectCounts, written: [String: Int], fingerprint: String) throws {
         var crossBatchDuplicates = 0
         for target in pipeline.targets {
-            let written = try connection.query(target.merge).affectedRows
+            let written = written[target.table] ?? 0
             counts.rowsWritten[target.table] = written
             // An append that skipped rows found them already loaded: re-sent records.
             if target.mode == .append { crossBatchDuplicates = max(crossBatchDuplicates, counts.recordsLoaded - written) }
@@ -145,5 +238,20 @@ enum FaultInjection {
 
     static func point(_ name: String) {
         if crashPoint == name { kill(getpid(), SIGKILL) }
+    }
+}
+
+extension PostgresError {
+    /// A problem of the values of some row, which isolating that row resolves: integrity constraint
+    /// violations (class 23: CHECK, foreign key, NOT NULL, unique) and data exceptions (class 22: a
+    /// value out of range, a bad date). Not a lost connection, a cancellation or a serialization failure.
+    var isAboutARow: Bool {
+        guard let state = sqlState else { return false }
+        return state.hasPrefix("23") || state.hasPrefix("22")
+    }
+
+    /// What the quarantine says: PostgreSQL's message and its detail (the constraint and the row).
+    var rowReason: String {
+        detail.map { "\(message) (\(sqlState ?? "")): \($0)" } ?? "\(message) (\(sqlState ?? ""))"
     }
 }

@@ -16,7 +16,11 @@ struct CSVShapeTests {
     static let header = "invoice;line;date;sku;qty;net"
 
     /// Loads the daily-sales pipeline from `files` (name → contents) under sales/2026/11/20/.
-    static func load(_ files: [String: String], maxRejected: RejectLimit? = nil) async throws -> (PipelineResult, Connection) {
+    static func load(
+        _ files: [String: String], maxRejected: RejectLimit? = nil, prepare: (Connection) throws -> Void = { _ in }
+    ) async throws
+        -> (PipelineResult, Connection)
+    {
         var spec = try #require(SpecLoader.load(path: packageRoot.appendingPathComponent("specs/sme-reporting.yaml").path).spec)
         if let maxRejected, let index = spec.pipelines.firstIndex(where: { $0.name == "daily-sales" }) {
             spec.pipelines[index].maxRejected = maxRejected
@@ -30,6 +34,7 @@ struct CSVShapeTests {
         for (name, text) in files { try Data(text.utf8).write(to: folder.appendingPathComponent(name)) }
         let database = try TestServer.freshDatabase("csvshape")
         try Migrator(DesiredSchema(warehouse: spec.warehouse!, pipelines: spec.pipelines)).apply(on: try Connection(database))
+        try prepare(try Connection(database))
         let result = try await PipelineRunner(
             plan: plan, pipeline: pipeline, store: FolderStore(root: root),
             options: RunOptions(database: database, maskKey: Data("k".utf8))
@@ -98,5 +103,44 @@ struct CSVShapeTests {
         #expect(try connection.query("SELECT status FROM sluice.load_runs").scalar == "succeeded")
         let (counted, _) = try await Self.load(["all-bad.csv": Self.allBad], maxRejected: .count(1))
         #expect(counted.objectsFailed.first?.error.hasPrefix("2 of 2 records refused, over max_rejected 1:") == true)
+    }
+
+    /// A constraint the loader cannot see (a CHECK the database has): one row breaking it is that
+    /// row's problem. It is quarantined with PostgreSQL's reason and the rest of the file loads, in
+    /// the same transaction.
+    static func positiveQuantity(_ connection: Connection) throws {
+        try connection.query("ALTER TABLE reporting.sales ADD CONSTRAINT positive_quantity CHECK (quantity > 0)")
+    }
+
+    static func sales(_ quantities: [Int]) -> String {
+        "\(header)\n" + quantities.enumerated().map { "INV-\($0.offset + 1);1;2026-11-20;AB-100;\($0.element);19.90\n" }.joined()
+    }
+
+    @Test func aRowBreakingACheckIsQuarantinedAndTheRestLoads() async throws {
+        let (result, connection) = try await Self.load(["day.csv": Self.sales([2, 1, 3, -1, 4, 5, 1, 2])], prepare: Self.positiveQuantity)
+        #expect(result.succeeded, "\(result.objectsFailed)")
+        #expect(result.counts.recordsQuarantined == 1 && result.counts.recordsLoaded == 7)
+        #expect(try connection.query("SELECT count(*) FROM reporting.sales").scalar == "7")
+        #expect(try connection.query("SELECT string_agg(invoice_no, ',') FROM reporting.sales WHERE quantity < 0").scalar == nil)
+        let rejected = try connection.query("SELECT line, field, reason FROM sluice.quarantine")
+        #expect(rejected.rows.count == 1)
+        #expect(rejected.rows.first?[0] == "5", "the CSV line of the row")
+        #expect(rejected.rows.first?[1] == "reporting.sales")
+        #expect(rejected.rows.first?[2]?.contains("violates check constraint \"positive_quantity\" (23514)") == true, "\(rejected.rows)")
+        #expect(try connection.query("SELECT count(*) FROM sluice.manifest").scalar == "1")
+    }
+
+    @Test func rowsBreakingAConstraintCountAgainstTheRejectLimit() async throws {
+        // Three of eight is over the pipeline's 25%: nothing loads, the three are kept with their reason.
+        let (result, connection) = try await Self.load(["day.csv": Self.sales([2, -1, 3, -1, 4, 5, -2, 2])], prepare: Self.positiveQuantity)
+        #expect(!result.succeeded)
+        #expect(result.objectsFailed.first?.error.hasPrefix("3 of 8 records refused, over max_rejected 25%") == true, "\(result.objectsFailed)")
+        #expect(try connection.query("SELECT count(*) FROM reporting.sales").scalar == "0")
+        #expect(try connection.query("SELECT count(*) FROM sluice.quarantine WHERE reason LIKE '%positive_quantity%'").scalar == "3")
+        // With a limit that allows them, the five good rows load.
+        let (allowed, loaded) = try await Self.load(
+            ["day.csv": Self.sales([2, -1, 3, -1, 4, 5, -2, 2])], maxRejected: .share(0.5), prepare: Self.positiveQuantity)
+        #expect(allowed.succeeded)
+        #expect(try loaded.query("SELECT count(*) FROM reporting.sales").scalar == "5")
     }
 }
