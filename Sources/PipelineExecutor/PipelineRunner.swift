@@ -71,6 +71,8 @@ public struct PipelineResult: Codable, Equatable, Sendable {
     public var objectsUnverified: [Unverified] = []
     public var counts = ObjectCounts()
     public var postLoad: [String] = []
+    /// A post-load step that failed (the objects are loaded and stay so; later steps did not run).
+    public var postLoadFailed: Failure?
     /// Quarantine copies written to the quarantine bucket.
     public var quarantineCopies: [String] = []
     /// What went wrong without failing the run (a quarantine copy that could not be written: the
@@ -78,7 +80,7 @@ public struct PipelineResult: Codable, Equatable, Sendable {
     public var warnings: [String] = []
     public var seconds = 0.0
 
-    public var succeeded: Bool { objectsFailed.isEmpty }
+    public var succeeded: Bool { objectsFailed.isEmpty && postLoadFailed == nil }
 }
 
 /// Runs one pipeline of a plan: one runner at a time (advisory lock), every listed object not yet in
@@ -127,7 +129,8 @@ public final class PipelineRunner: @unchecked Sendable {
         result.seconds = Date().timeIntervalSince(started)
         try record(
             result, runID: runID, status: result.succeeded ? "succeeded" : "failed",
-            error: result.objectsFailed.first.map { "\($0.key): \($0.error)" })
+            error: result.objectsFailed.first.map { "\($0.key): \($0.error)" }
+                ?? result.postLoadFailed.map { "post-load \($0.key): \($0.error)" })
         return result
     }
 
@@ -176,7 +179,14 @@ public final class PipelineRunner: @unchecked Sendable {
         try await copyQuarantine(&result, runID: runID)
         if result.objectsLoaded > 0 {
             for step in pipeline.postLoad {
-                try await withConnectionRetries("post-load \(step.name)") { connection in try connection.execute(step.sql) }
+                // The loads are committed: a failing step fails this run (and its alarm), but is not
+                // a reason for the other pipelines not to run. The steps after it depend on it.
+                do {
+                    try await withConnectionRetries("post-load \(step.name)") { connection in try connection.execute(step.sql) }
+                } catch let error as PostgresError where !error.isConnectionFailure {
+                    result.postLoadFailed = .init(key: step.name, error: "\(error)")
+                    break
+                }
                 result.postLoad.append(step.name)
             }
         }

@@ -27,6 +27,9 @@ struct PipelineTextView: PipelineRunObserver {
             FileHandle.standardError.write(
                 Data("note: \(name): \(unverified.key): loaded with its size checked but not its content: \(unverified.reason)\n".utf8))
         }
+        if let failed = result.postLoadFailed {
+            FileHandle.standardError.write(Data("error: \(name): post-load \(failed.key): \(failed.error)\n".utf8))
+        }
         for key in result.objectsChanged {
             FileHandle.standardError.write(
                 Data("warning: \(name): \(key) changed after it was loaded; it is not loaded again (load it under a new key)\n".utf8))
@@ -44,6 +47,7 @@ struct PipelineTextView: PipelineRunObserver {
         var parts = ["\(result.pipeline): \(result.objectsLoaded) object(s) loaded, \(result.objectsSkipped) already loaded"]
         if !result.objectsChanged.isEmpty { parts[0] += ", \(result.objectsChanged.count) changed" }
         if !result.objectsFailed.isEmpty { parts[0] += ", \(result.objectsFailed.count) FAILED" }
+        if let failed = result.postLoadFailed { parts[0] += ", post-load \(failed.key) FAILED" }
         parts.append(
             "\(group(counts.recordsRead)) records: \(group(counts.recordsLoaded)) loaded, \(group(counts.recordsDuplicate)) duplicate, "
                 + "\(group(counts.filteredTotal)) filtered, \(group(counts.recordsQuarantined)) quarantined")

@@ -10,6 +10,23 @@ import Testing
 /// moto's S3 API; the counts come from the sample's generator.
 @Suite("clickstream loads")
 struct LoadTests {
+    /// The loads are committed when post-load steps run: a failing step fails the run (and its
+    /// alarm) but is not thrown, so the driver goes on to the other pipelines.
+    @Test func aFailingPostLoadStepFailsTheRunButKeepsTheLoads() async throws {
+        let clickstream = try Clickstream()
+        try Connection(clickstream.database).query("DROP MATERIALIZED VIEW analytics.daily_event_counts")
+        let result = try await clickstream.run(FolderStore(root: sampleBucket))
+        #expect(!result.succeeded)
+        #expect(result.objectsLoaded == (try Expected.load()).objects, "every object loaded and committed")
+        #expect(result.postLoad == [])
+        let failed = try #require(result.postLoadFailed)
+        #expect(failed.key == "analytics.daily_event_counts")
+        #expect(failed.error.contains("daily_event_counts") && failed.error.contains("does not exist"), "\(failed.error)")
+        let run = try Connection(clickstream.database).query("SELECT status, error FROM sluice.load_runs").rows
+        #expect(run.first?[0] == "failed")
+        #expect(run.first?[1]?.hasPrefix("post-load analytics.daily_event_counts:") == true, "\(run)")
+    }
+
     @Test func theSampleLoadsExactlyAsExpectedAndARerunLoadsNothing() async throws {
         let clickstream = try Clickstream()
         let expected = try Expected.load()
