@@ -120,6 +120,7 @@ public final class PipelineRunner: @unchecked Sendable {
             """, [pipeline.name])
         let runID = try connection.query("INSERT INTO sluice.load_runs (pipeline) VALUES ($1) RETURNING run_id", [pipeline.name]).scalar ?? "0"
         var result = PipelineResult(pipeline: pipeline.name, runID: Int(runID) ?? 0)
+        program.run = (Int64(runID) ?? 0, ISO8601DateFormatter().string(from: started))
         do {
             try await load(into: &result, program: program, runID: runID)
         } catch {

@@ -56,7 +56,12 @@ final class RecordProgram: @unchecked Sendable {
         case path(Int)
         case derived(Int)
         case constant(String)
+        case lineage(PipelinePlan.Lineage)
     }
+
+    /// The run this program loads for, for the lineage values: set once the run is recorded, before
+    /// any object is read.
+    var run: (id: Int64, startedAt: String) = (0, "")
 
     struct ColumnProgram {
         var name: String
@@ -111,6 +116,8 @@ final class RecordProgram: @unchecked Sendable {
                     source = .derived(position)
                 } else if let constant = column.constant {
                     source = .constant(constant)
+                } else if let lineage = column.lineage {
+                    source = .lineage(lineage)
                 } else {
                     source = .path(index(""))
                 }
@@ -144,7 +151,7 @@ final class RecordProgram: @unchecked Sendable {
     func startBatch() { seen.removeAll(keepingCapacity: false) }
 
     /// Evaluates one record and appends its staging columns (every target's, in order) to `row`.
-    func run(_ values: [Value], into row: inout CopyRow) -> Outcome {
+    func run(_ values: [Value], into row: inout CopyRow, objectKey: String, line: Int) -> Outcome {
         for filter in filters {
             let value = values[filter.index]
             let text = value.text
@@ -190,7 +197,7 @@ final class RecordProgram: @unchecked Sendable {
         var encoded: [String?] = []
         encoded.reserveCapacity(columns.count)
         for column in columns {
-            switch evaluate(column, values, derivedValues) {
+            switch evaluate(column, values, derivedValues, objectKey: objectKey, line: line) {
             case .value(let text): encoded.append(text)
             case .refused(let reason): return .refused(reason: "\(column.name): \(reason)", field: nil)
             }
@@ -276,12 +283,16 @@ final class RecordProgram: @unchecked Sendable {
         return String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     }
 
-    private func evaluate(_ column: ColumnProgram, _ values: [Value], _ derivedValues: [Value]) -> ColumnType.Encoded {
+    private func evaluate(_ column: ColumnProgram, _ values: [Value], _ derivedValues: [Value], objectKey: String, line: Int) -> ColumnType.Encoded {
         var value: Value
         switch column.source {
         case .path(let index): value = values[index]
         case .derived(let index): value = derivedValues[index]
         case .constant(let text): value = .string(text)
+        case .lineage(.objectKey): value = .string(objectKey)
+        case .lineage(.line): value = .integer(Int64(line))
+        case .lineage(.runID): value = .integer(run.id)
+        case .lineage(.loadedAt): value = .string(run.startedAt)
         }
         for transform in column.transforms {
             guard let text = value.text else { break }

@@ -155,7 +155,8 @@ struct RecordReader {
             }
             problem = parser.parse(raw.bytes, into: &values)
         }
-        let outcome = problem.map { RecordProgram.Outcome.refused(reason: $0, field: nil) } ?? program.run(values, into: &row)
+        let outcome =
+            problem.map { RecordProgram.Outcome.refused(reason: $0, field: nil) } ?? program.run(values, into: &row, objectKey: key, line: raw.line)
         try handle(Record(line: raw.line, outcome: outcome, row: row, rawBytes: raw.bytes))
     }
 }

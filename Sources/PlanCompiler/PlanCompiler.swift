@@ -122,6 +122,7 @@ public enum PlanCompiler {
             switch mapping.source {
             case .path(let path): entry.path = path
             case .derived(let name): entry.derived = name
+            case .lineage(let value): entry.lineage = lineage(value)
             case .constant(let value): entry.constant = value
             case .record: entry.record = true
             }
@@ -259,6 +260,15 @@ public enum PlanCompiler {
         case .append: .append
         case .upsert: .upsert
         case .versionedUpsert: .versionedUpsert
+        }
+    }
+
+    static func lineage(_ value: Lineage) -> PipelinePlan.Lineage {
+        switch value {
+        case .objectKey: .objectKey
+        case .line: .line
+        case .runID: .runID
+        case .loadedAt: .loadedAt
         }
     }
 

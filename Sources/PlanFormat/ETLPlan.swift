@@ -124,6 +124,8 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
     public enum TransformName: String, PlanWord { case trim, lower, upper, nullIfEmpty = "null_if_empty", map }
     /// Refresh a materialized view (through sluice.refresh_materialized_view) or call a procedure.
     public enum PostLoadKind: String, PlanWord { case refresh, call }
+    /// Where a row came from: its object's key, its line there, its run, when that run started.
+    public enum Lineage: String, PlanWord { case objectKey = "object_key", line, runID = "run_id", loadedAt = "loaded_at" }
 
     public struct Source: Codable, Equatable, Sendable {
         public var kind: SourceKind
@@ -250,11 +252,12 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
         /// The column's PostgreSQL type: values are cast to it in the staging table.
         public var type: String
         public var notNull: Bool
-        /// Exactly one of `path`, `derived`, `constant`, `record`.
+        /// Exactly one of `path`, `derived`, `constant`, `record`, `lineage`.
         public var path: String?
         public var derived: String?
         public var constant: String?
         public var record: Bool?
+        public var lineage: Lineage?
         /// In order: `trim`, `lower`, `upper`, `null_if_empty`, `map`.
         public var transforms: [Transform]
         public var cast: String?
@@ -265,8 +268,9 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
         public init(
             column: String, staged: String, type: String, notNull: Bool, path: String? = nil, derived: String? = nil,
             constant: String? = nil, record: Bool? = nil, transforms: [Transform], cast: String? = nil,
-            mask: Mask? = nil, merge: ColumnMerge? = nil
+            mask: Mask? = nil, merge: ColumnMerge? = nil, lineage: Lineage? = nil
         ) {
+            self.lineage = lineage
             self.column = column
             self.staged = staged
             self.type = type

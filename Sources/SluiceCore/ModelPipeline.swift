@@ -147,6 +147,8 @@ public enum MappingSource: Hashable, Sendable, CustomStringConvertible {
     case constant(String)
     /// The whole record, e.g. into a jsonb column.
     case record
+    /// Where the row came from (`derived: object_key`), for any target.
+    case lineage(Lineage)
 
     public var description: String {
         switch self {
@@ -154,6 +156,28 @@ public enum MappingSource: Hashable, Sendable, CustomStringConvertible {
         case .derived(let d): return "derived field '\(d)'"
         case .constant(let c): return "constant '\(c)'"
         case .record: return "the whole record"
+        case .lineage(let value): return "lineage value '\(value.rawValue)'"
+        }
+    }
+}
+
+/// What every row knows of where it came from, written `derived: NAME` like a derived field.
+public enum Lineage: String, Hashable, Sendable, CaseIterable {
+    /// The source object's key (a folder source: its path under the folder).
+    case objectKey = "object_key"
+    /// The line the record starts on in its object.
+    case line
+    /// The `sluice.load_runs` run that loaded it.
+    case runID = "run_id"
+    /// When that run started (UTC).
+    case loadedAt = "loaded_at"
+
+    /// What the value is, as a field would be validated.
+    public var valueType: FieldType {
+        switch self {
+        case .objectKey: .string
+        case .line, .runID: .integer
+        case .loadedAt: .timestamp
         }
     }
 }

@@ -157,6 +157,12 @@ extension SpecDecoder {
         }
         return pairs.compactMap { pair in
             guard let name = pair.key.scalar else { return nil }
+            if Lineage(rawValue: name) != nil {
+                sink.add(
+                    LoaderDiagnostics.invalid(
+                        "'\(name)' is a lineage value every row has (derived: \(name)); name the derived field otherwise", at: pair.key.location))
+                return nil
+            }
             let kinds = SpecSchema.derivation.exactlyOne
             guard let r = MapReader(pair.value, SpecSchema.derivation, context: "derived field '\(name)'", sink: sink) else { return nil }
             let given = kinds.filter(r.has)
@@ -239,10 +245,17 @@ extension SpecDecoder {
         case "from": source = r.string("from").map(MappingSource.path)
         case "derived":
             if let name = r.string("derived") {
-                if !derivedNames.contains(name) {
-                    sink.add(LoaderDiagnostics.dangling("derived field", name, candidates: derivedNames.sorted(), at: r.location(of: "derived")))
+                if derivedNames.contains(name) {
+                    source = .derived(name)
+                } else if let lineage = Lineage(rawValue: name) {
+                    source = .lineage(lineage)
+                } else {
+                    sink.add(
+                        LoaderDiagnostics.dangling(
+                            "derived field", name, candidates: derivedNames.sorted() + Lineage.allCases.map(\.rawValue),
+                            at: r.location(of: "derived")))
+                    source = .derived(name)
                 }
-                source = .derived(name)
             }
         case "const": source = r.string("const").map(MappingSource.constant)
         default: source = r.bool("record") == true ? .record : nil

@@ -143,4 +143,18 @@ struct CSVShapeTests {
         #expect(allowed.succeeded)
         #expect(try loaded.query("SELECT count(*) FROM reporting.sales").scalar == "5")
     }
+
+    /// Every row can say where it came from: `source_file: { derived: object_key }` and its line, run
+    /// and load time (the sme-reporting spec's sales table does).
+    @Test func rowsCarryTheirLineage() async throws {
+        let (result, connection) = try await Self.load(["day.csv": Self.sales([2, 3])])
+        #expect(result.succeeded)
+        let rows = try connection.query(
+            """
+            SELECT s.source_file, s.source_line, s.load_run = r.run_id, abs(extract(epoch FROM s.loaded_at - r.started_at)) < 60
+            FROM reporting.sales s JOIN sluice.load_runs r ON r.run_id = s.load_run ORDER BY s.source_line
+            """
+        ).rows
+        #expect(rows.map { $0.map { $0 ?? "NULL" } } == [["sales/2026/11/20/day.csv", "2", "t", "t"], ["sales/2026/11/20/day.csv", "3", "t", "t"]])
+    }
 }

@@ -48,6 +48,21 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
                 .isEmpty)
     }
 
+    /// `derived: object_key` (and line, run_id, loaded_at) is lineage every row has; a derived
+    /// field cannot take one of those names.
+    @Test func lineageValuesAreDerivedNamesOfTheirOwn() throws {
+        let spec = try #require(SpecLoader.load(path: packageRoot.appendingPathComponent("specs/sme-reporting.yaml").path).spec)
+        let sales = try #require(spec.pipelines.first { $0.name == "daily-sales" }?.targets.first?.mappings)
+        #expect(sales.first { $0.column == "source_file" }?.source == .lineage(.objectKey))
+        #expect(sales.first { $0.column == "load_run" }?.source == .lineage(.runID))
+        let text = try String(contentsOf: packageRoot.appendingPathComponent("specs/sme-reporting.yaml"), encoding: .utf8)
+        let clash = text.replacingOccurrences(
+            of: "    fields:\n      invoice:", with: "    derive:\n      line: { date: date }\n    fields:\n      invoice:")
+        #expect(clash != text)
+        let messages = SpecLoader.load(text: clash).diagnostics.map(\.message)
+        #expect(messages.contains("'line' is a lineage value every row has (derived: line); name the derived field otherwise"), "\(messages)")
+    }
+
     @Test func reportsEveryProblemInOnePass() {
         let result = SpecLoader.load(
             text: """

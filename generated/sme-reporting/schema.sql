@@ -41,6 +41,9 @@ CREATE TABLE reporting.sales (
     sku text NOT NULL,
     quantity integer NOT NULL,
     net_amount numeric(12,2) NOT NULL,
+    source_file text,
+    source_line integer,
+    load_run bigint,
     loaded_at timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT sales_pkey PRIMARY KEY (invoice_no, line_no)
 );
@@ -337,11 +340,14 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('column', 'reporting.payroll_summary.period'),
     ('column', 'reporting.sales.invoice_no'),
     ('column', 'reporting.sales.line_no'),
+    ('column', 'reporting.sales.load_run'),
     ('column', 'reporting.sales.loaded_at'),
     ('column', 'reporting.sales.net_amount'),
     ('column', 'reporting.sales.quantity'),
     ('column', 'reporting.sales.sku'),
     ('column', 'reporting.sales.sold_on'),
+    ('column', 'reporting.sales.source_file'),
+    ('column', 'reporting.sales.source_line'),
     ('column', 'reporting.stock_levels.counted_on'),
     ('column', 'reporting.stock_levels.on_hand'),
     ('column', 'reporting.stock_levels.sku'),
@@ -422,6 +428,6 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('table', 'sluice.quarantine'),
     ('table', 'sluice.schema_version');
 
-INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('0e67a3df6d6a1128', 'schema.sql', 86);
+INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('4096439fdfab2e6e', 'schema.sql', 86);
 
 COMMIT;

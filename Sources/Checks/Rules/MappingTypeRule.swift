@@ -105,6 +105,7 @@ struct MappingTypeRule: Rule {
                     switch mapping.source {
                     case .path(let p): valueType = fieldTypes[p] ?? .any
                     case .derived(let d): valueType = derivedTypes[d] ?? .any
+                    case .lineage(let value): valueType = value.valueType
                     case .constant: valueType = .any
                     case .record: valueType = .object
                     }
