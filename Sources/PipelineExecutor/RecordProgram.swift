@@ -57,6 +57,8 @@ final class RecordProgram: @unchecked Sendable {
         case derived(Int)
         case constant(String)
         case lineage(PipelinePlan.Lineage)
+        /// Written by the merge (`now()`): staged as NULL.
+        case writtenByMerge
     }
 
     /// The run this program loads for, for the lineage values: set once the run is recorded, before
@@ -118,6 +120,8 @@ final class RecordProgram: @unchecked Sendable {
                     source = .constant(constant)
                 } else if let lineage = column.lineage {
                     source = .lineage(lineage)
+                } else if column.writtenAt == true {
+                    source = .writtenByMerge
                 } else {
                     source = .path(index(""))
                 }
@@ -126,7 +130,7 @@ final class RecordProgram: @unchecked Sendable {
                     ColumnProgram(
                         name: "\(target.table).\(column.column)", source: source, transforms: column.transforms,
                         cast: column.cast.map(ColumnType.init), mask: column.mask, type: ColumnType(column.type),
-                        required: column.notNull, keyOfTarget: nil))
+                        required: column.notNull && column.writtenAt != true, keyOfTarget: nil))
             }
             if target.mode != .append {
                 let key = target.key.compactMap { name in target.columns.firstIndex { $0.column == name }.map { first + $0 } }
@@ -293,6 +297,7 @@ final class RecordProgram: @unchecked Sendable {
         case .lineage(.line): value = .integer(Int64(line))
         case .lineage(.runID): value = .integer(run.id)
         case .lineage(.loadedAt): value = .string(run.startedAt)
+        case .writtenByMerge: return .value(nil)
         }
         for transform in column.transforms {
             guard let text = value.text else { break }

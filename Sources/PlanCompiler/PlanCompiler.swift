@@ -125,11 +125,15 @@ public enum PlanCompiler {
             case .lineage(let value): entry.lineage = lineage(value)
             case .constant(let value): entry.constant = value
             case .record: entry.record = true
+            case .writtenAt: entry.writtenAt = true
             }
             return entry
         }
         let staging = "pg_temp.sluice_stage"
-        let staged = Dictionary(uniqueKeysWithValues: columns.map { ($0.column, SQL.identifier($0.staged)) })
+        // A column written at merge time (`on_update: now()`) takes the database's clock, not a staged value:
+        // the insert writes it, and an update sets it again (COALESCE and EXCLUDED see now()).
+        let staged = Dictionary(
+            uniqueKeysWithValues: columns.map { ($0.column, $0.writtenAt == true ? "now()" : SQL.identifier($0.staged)) })
         let names = columns.map(\.column)
         let list = SQL.list(names)
         let qualified = SQL.qualified(table.schema, table.name)
@@ -162,6 +166,7 @@ public enum PlanCompiler {
                     switch rules[name] ?? .last {
                     case .min: return "min(\(column))"
                     case .max: return "max(\(column))"
+                    case .last where column == "now()": return column
                     case .last: return "(array_agg(\(column) ORDER BY sluice_ordinal DESC) FILTER (WHERE \(column) IS NOT NULL))[1]"
                     }
                 }

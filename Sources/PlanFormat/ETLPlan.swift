@@ -252,12 +252,14 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
         /// The column's PostgreSQL type: values are cast to it in the staging table.
         public var type: String
         public var notNull: Bool
-        /// Exactly one of `path`, `derived`, `constant`, `record`, `lineage`.
+        /// Exactly one of `path`, `derived`, `constant`, `record`, `lineage`, `writtenAt` (the merge
+        /// writes `now()`; nothing is staged).
         public var path: String?
         public var derived: String?
         public var constant: String?
         public var record: Bool?
         public var lineage: Lineage?
+        public var writtenAt: Bool?
         /// In order: `trim`, `lower`, `upper`, `null_if_empty`, `map`.
         public var transforms: [Transform]
         public var cast: String?
@@ -268,9 +270,10 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
         public init(
             column: String, staged: String, type: String, notNull: Bool, path: String? = nil, derived: String? = nil,
             constant: String? = nil, record: Bool? = nil, transforms: [Transform], cast: String? = nil,
-            mask: Mask? = nil, merge: ColumnMerge? = nil, lineage: Lineage? = nil
+            mask: Mask? = nil, merge: ColumnMerge? = nil, lineage: Lineage? = nil, writtenAt: Bool? = nil
         ) {
             self.lineage = lineage
+            self.writtenAt = writtenAt
             self.column = column
             self.staged = staged
             self.type = type

@@ -149,6 +149,8 @@ public enum MappingSource: Hashable, Sendable, CustomStringConvertible {
     case record
     /// Where the row came from (`derived: object_key`), for any target.
     case lineage(Lineage)
+    /// `on_update: now()`: the time the row is inserted or last changed by a load (`updated_at`).
+    case writtenAt
 
     public var description: String {
         switch self {
@@ -157,6 +159,7 @@ public enum MappingSource: Hashable, Sendable, CustomStringConvertible {
         case .constant(let c): return "constant '\(c)'"
         case .record: return "the whole record"
         case .lineage(let value): return "lineage value '\(value.rawValue)'"
+        case .writtenAt: return "the time the row is written"
         }
     }
 }

@@ -208,6 +208,8 @@ public enum ColumnSource: Sendable, ExpressibleByStringLiteral {
     case constant(String)
     /// The whole record, for a jsonb column.
     case record
+    /// `on_update: now()`: the time a load inserts or changes the row (`updated_at`).
+    case writtenAt
 
     public init(stringLiteral value: String) { self = .field(value) }
 }
@@ -231,6 +233,7 @@ public struct Assign: TargetPart {
         case .derived(let name): sourcePair = ("derived", at.string(name))
         case .constant(let value): sourcePair = ("const", at.string(value))
         case .record: sourcePair = ("record", at.bool(true))
+        case .writtenAt: sourcePair = ("on_update", at.string("now()"))
         }
         let options: [(String, SpecNode?)] = [
             ("transform", at.words(transform)), ("map", at.stringMap(map)), ("map_default", at.string(mapDefault)),

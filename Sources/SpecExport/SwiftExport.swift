@@ -606,6 +606,8 @@ public struct SwiftExport {
                     source = ".derived(\(S.string(name.text)))"
                 } else if let constant = value["const"] {
                     source = ".constant(\(S.string(constant.text)))"
+                } else if value["on_update"] != nil {
+                    source = ".writtenAt"
                 } else {
                     source = ".record"
                 }

@@ -237,7 +237,9 @@ extension SpecDecoder {
         else { return nil }
         let given = sources.filter(r.has)
         guard given.count == 1 else {
-            sink.add(LoaderDiagnostics.invalid("column '\(columnName)' needs exactly one source: from, derived, const or record", at: r.location))
+            sink.add(
+                LoaderDiagnostics.invalid(
+                    "column '\(columnName)' needs exactly one source: from, derived, const, record or on_update", at: r.location))
             return nil
         }
         var source: MappingSource?
@@ -258,6 +260,15 @@ extension SpecDecoder {
                 }
             }
         case "const": source = r.string("const").map(MappingSource.constant)
+        case "on_update":
+            // The database's clock, in the merge: not a value from the record.
+            if let expression = r.string("on_update") {
+                if expression.replacingOccurrences(of: " ", with: "").lowercased() == "now()" {
+                    source = .writtenAt
+                } else {
+                    sink.add(LoaderDiagnostics.invalid("on_update takes now(): the time the load writes the row", at: r.location(of: "on_update")))
+                }
+            }
         default: source = r.bool("record") == true ? .record : nil
         }
         var transforms: [Transform] = []

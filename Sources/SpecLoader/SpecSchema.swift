@@ -113,8 +113,8 @@ public enum SpecSchema {
         "filter", ["name", "field", "equals", "in", "matches", "exists"], exactlyOne: ["equals", "in", "matches", "exists"])
     public static let pipelineTarget = SchemaSection("pipeline target", ["table", "mode", "key", "version_column", "columns"])
     public static let columnMapping = SchemaSection(
-        "column mapping", ["from", "derived", "const", "record", "cast", "transform", "map", "map_default", "mask", "merge"],
-        exactlyOne: ["from", "derived", "const", "record"])
+        "column mapping", ["from", "derived", "const", "record", "on_update", "cast", "transform", "map", "map_default", "mask", "merge"],
+        exactlyOne: ["from", "derived", "const", "record", "on_update"])
     public static let quarantine = SchemaSection("quarantine", ["bucket", "prefix"])
     public static let postLoadStep = SchemaSection("post-load step", ["refresh", "call"], exactlyOne: ["refresh", "call"])
     public static let alarms = SchemaSection("alarms", ["topic", "error_threshold"])

@@ -157,4 +157,25 @@ struct CSVShapeTests {
         ).rows
         #expect(rows.map { $0.map { $0 ?? "NULL" } } == [["sales/2026/11/20/day.csv", "2", "t", "t"], ["sales/2026/11/20/day.csv", "3", "t", "t"]])
     }
+
+    /// `updated_at: { on_update: now() }`: an upsert that changes a row moves it; a row no later
+    /// file touches keeps its time. Each object is its own transaction, so its own now().
+    @Test func anUpsertMovesUpdatedAt() async throws {
+        let (result, connection) = try await Self.load([
+            "a.csv": "\(Self.header)\nINV-1;1;2026-11-20;AB-100;2;19.90\nINV-2;1;2026-11-20;AB-100;1;9.95\n",
+            "b.csv": "\(Self.header)\nINV-1;1;2026-11-20;AB-100;3;29.85\n",
+        ])
+        #expect(result.succeeded && result.objectsLoaded == 2)
+        let rows = try connection.query(
+            """
+            SELECT invoice_no, quantity, updated_at IS NOT NULL, source_file FROM reporting.sales ORDER BY invoice_no
+            """
+        ).rows
+        #expect(
+            rows.map { $0.map { $0 ?? "NULL" } } == [["INV-1", "3", "t", "sales/2026/11/20/b.csv"], ["INV-2", "1", "t", "sales/2026/11/20/a.csv"]])
+        #expect(
+            try connection.query(
+                "SELECT (SELECT updated_at FROM reporting.sales WHERE invoice_no = 'INV-1') > (SELECT updated_at FROM reporting.sales WHERE invoice_no = 'INV-2')"
+            ).scalar == "t", "the second file's transaction wrote INV-1 again")
+    }
 }

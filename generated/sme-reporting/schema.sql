@@ -45,6 +45,7 @@ CREATE TABLE reporting.sales (
     source_line integer,
     load_run bigint,
     loaded_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz,
     CONSTRAINT sales_pkey PRIMARY KEY (invoice_no, line_no)
 );
 
@@ -348,6 +349,7 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('column', 'reporting.sales.sold_on'),
     ('column', 'reporting.sales.source_file'),
     ('column', 'reporting.sales.source_line'),
+    ('column', 'reporting.sales.updated_at'),
     ('column', 'reporting.stock_levels.counted_on'),
     ('column', 'reporting.stock_levels.on_hand'),
     ('column', 'reporting.stock_levels.sku'),
@@ -428,6 +430,6 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('table', 'sluice.quarantine'),
     ('table', 'sluice.schema_version');
 
-INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('4096439fdfab2e6e', 'schema.sql', 86);
+INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('3ffdd7e0353927e9', 'schema.sql', 86);
 
 COMMIT;

@@ -106,6 +106,7 @@ struct MappingTypeRule: Rule {
                     case .path(let p): valueType = fieldTypes[p] ?? .any
                     case .derived(let d): valueType = derivedTypes[d] ?? .any
                     case .lineage(let value): valueType = value.valueType
+                    case .writtenAt: valueType = .timestamp
                     case .constant: valueType = .any
                     case .record: valueType = .object
                     }
