@@ -49,7 +49,7 @@ struct ApplyCommand: ParsableCommand {
         do {
             migration = try WarehouseMigration.apply(loaded, conninfo: conninfo, target: description, allowDestructive: allowDestructive)
         } catch let refusal as WarehouseMigration.Refusal {
-            view.refused(refusal, on: description)
+            try view.refused(refusal, on: description)
             throw ExitCode.failure
         }
         view.migrated(migration, on: description, seconds: Date().timeIntervalSince(started))
@@ -61,7 +61,7 @@ struct ApplyCommand: ParsableCommand {
                     observer: view.pipelines)
             }
         }
-        view.finished(migration, run: run?.report, connectHint: target.connectHint(database: warehouse.database))
+        try view.finished(migration, run: run?.report, connectHint: target.connectHint(database: warehouse.database))
         if let status = run?.status, status != 0 { throw ExitCode(status) }
     }
 }
@@ -70,8 +70,8 @@ struct ApplyCommand: ParsableCommand {
 protocol ApplyView {
     var pipelines: any PipelineRunObserver { get }
     func migrated(_ migration: MigrationReport, on target: String, seconds: Double)
-    func refused(_ refusal: WarehouseMigration.Refusal, on target: String)
-    func finished(_ migration: MigrationReport, run: PipelineExecution.Report?, connectHint: String?)
+    func refused(_ refusal: WarehouseMigration.Refusal, on target: String) throws
+    func finished(_ migration: MigrationReport, run: PipelineExecution.Report?, connectHint: String?) throws
 }
 
 struct ApplyTextView: ApplyView {
@@ -91,7 +91,7 @@ struct ApplyTextView: ApplyView {
     func refused(_ refusal: WarehouseMigration.Refusal, on target: String) {
         print("\(refusal.report.database) on \(target): \(refusal.report.steps.count) change(s) planned")
         print(refusal.report.lines, terminator: "")
-        let reporter = TextReporter(color: Terminal.isInteractive(fileDescriptor: 2), sources: SourceCache())
+        let reporter = TextReporter.standardError
         for finding in refusal.report.findings { FileHandle.standardError.write(Data(reporter.format(finding).utf8)) }
         FileHandle.standardError.write(Data("error: \(refusal.description)\n".utf8))
     }
@@ -113,11 +113,11 @@ struct ApplyJSONView: ApplyView {
 
     func migrated(_ migration: MigrationReport, on target: String, seconds: Double) {}
 
-    func refused(_ refusal: WarehouseMigration.Refusal, on target: String) {
-        print(PipelineExecution.json(Report(migration: refusal.report, run: nil)))
+    func refused(_ refusal: WarehouseMigration.Refusal, on target: String) throws {
+        print(try JSONOutput.text(Report(migration: refusal.report, run: nil)))
     }
 
-    func finished(_ migration: MigrationReport, run: PipelineExecution.Report?, connectHint: String?) {
-        print(PipelineExecution.json(Report(migration: migration, run: run)))
+    func finished(_ migration: MigrationReport, run: PipelineExecution.Report?, connectHint: String?) throws {
+        print(try JSONOutput.text(Report(migration: migration, run: run)))
     }
 }

@@ -41,7 +41,7 @@ extension ProjectContext {
         let (context, diagnostics, file) = ProjectContext.load(
             checkFormats: OutputFormat.allCases.map(\.rawValue),
             planFormats: PlanOutput.allCases.map(\.rawValue))
-        let reporter = TextReporter(color: Terminal.isInteractive(fileDescriptor: 2), sources: SourceCache())
+        let reporter = TextReporter.standardError
         for diagnostic in diagnostics { FileHandle.standardError.write(Data(reporter.format(diagnostic).utf8)) }
         guard let context else {
             FileHandle.standardError.write(Data("error: \(file ?? ProjectContext.fileName) has errors; nothing was checked\n".utf8))

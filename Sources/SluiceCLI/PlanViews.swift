@@ -8,8 +8,6 @@ protocol PlanView {
 }
 
 extension PlanView {
-    var stderrReporter: TextReporter { TextReporter(color: Terminal.isInteractive(fileDescriptor: 2), sources: SourceCache()) }
-
     /// What every format says on stderr: specs with errors (and nothing else then), each spec's
     /// warnings, orphaned folders left in place, and with --check the stale files one per line.
     func reportProblems(_ plan: ProjectPlan) {
@@ -17,7 +15,7 @@ extension PlanView {
             FileHandle.standardError.write(Data(Reporter.render(plan.failed, as: .text, color: Terminal.isInteractive(fileDescriptor: 2)).utf8))
             return
         }
-        let reporter = stderrReporter
+        let reporter = TextReporter.standardError
         for spec in plan.specs {
             // Warnings, and the migration steps `apply` would refuse (destructive or blocked).
             for finding in spec.warnings + (spec.migration?.findings ?? []) { FileHandle.standardError.write(Data(reporter.format(finding).utf8)) }

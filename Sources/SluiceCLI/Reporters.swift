@@ -39,6 +39,9 @@ struct TextReporter {
     var color: Bool
     var sources: SourceCache
 
+    /// For findings written to stderr: coloured only when stderr is a terminal.
+    static var standardError: TextReporter { TextReporter(color: Terminal.isInteractive(fileDescriptor: 2), sources: SourceCache()) }
+
     func paint(_ text: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
 
     func render(_ compilations: [Compilation]) -> String {

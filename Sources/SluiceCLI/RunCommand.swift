@@ -68,7 +68,7 @@ struct RunCommand: ParsableCommand {
                 plan: etl, pipelines: [selected], database: conninfo, sources: sources.selection, window: window,
                 region: region, baseDirectory: base, observer: format == .json ? PipelineJSONView() : PipelineTextView())
         }
-        if format == .json { print(PipelineExecution.json(report)) }
+        if format == .json { print(try JSONOutput.text(report)) }
         if status != 0 { throw ExitCode(status) }
     }
 

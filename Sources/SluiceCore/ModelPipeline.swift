@@ -274,7 +274,7 @@ public struct Alarms: Hashable, Sendable {
 
 /// How many of an object's records may be refused before the object is not loaded at all: beyond
 /// it the file is not what the spec describes (another export, a changed format), not a few bad rows.
-public enum RejectLimit: Hashable, Sendable, CustomStringConvertible {
+public enum RejectLimit: Hashable, Sendable {
     /// At most this many records of one object.
     case count(Int)
     /// At most this share (0...1) of one object's records.
@@ -282,16 +282,6 @@ public enum RejectLimit: Hashable, Sendable, CustomStringConvertible {
 
     /// Half: a file with a bad row or two loads; one whose records are mostly refused does not.
     public static let standard = RejectLimit.share(0.5)
-
-    /// `10`, `25%`
-    public var description: String {
-        switch self {
-        case .count(let limit): return "\(limit)"
-        case .share(let share):
-            let percent = share * 100
-            return percent == percent.rounded() ? "\(Int(percent))%" : "\(percent)%"
-        }
-    }
 }
 
 public struct Pipeline: Named {

@@ -158,10 +158,6 @@ public enum PipelineExecution {
         return decoded
     }
 
-    public static func json<T: Encodable>(_ value: T) -> String {
-        (try? JSONOutput.text(value)) ?? ""
-    }
-
     /// Runs async work from a synchronous command (libpq is blocking anyway).
     static func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
         let semaphore = DispatchSemaphore(value: 0)

@@ -69,9 +69,6 @@ public enum LoaderDiagnostics {
         Diagnostic(.error, code: code, message, at: location, notes: notes)
     }
 
-    public static func syntax(_ message: String, at location: SourceLocation) -> Diagnostic {
-        YAMLDiagnostics.syntax(message, at: location)
-    }
     public static func unreadable(_ path: String, reason: String, at location: SourceLocation? = nil) -> Diagnostic {
         make("SL101", "cannot read '\(path)': \(reason)", at: location ?? SourceLocation(file: path, line: 1, column: 1))
     }
@@ -118,12 +115,6 @@ public enum LoaderDiagnostics {
         let bare = text.lowercased().split(separator: "(").first.map(String.init) ?? text
         if let suggestion = Suggestion.closest(to: bare, among: PostgresType.knownNames) { message += "; did you mean '\(suggestion)'?" }
         return make("SL109", message, at: location)
-    }
-    public static func aliasBomb(limit: Int, at location: SourceLocation) -> Diagnostic {
-        YAMLDiagnostics.aliasBomb(limit: limit, at: location)
-    }
-    public static func tooDeep(limit: Int, at location: SourceLocation) -> Diagnostic {
-        YAMLDiagnostics.tooDeep(limit: limit, at: location)
     }
     public static func invalid(_ message: String, at location: SourceLocation) -> Diagnostic {
         make("SL111", message, at: location)
