@@ -92,19 +92,19 @@ let package = Package(
         .executableTarget(name: "SpecFuzzer", dependencies: ["SpecLoader", "Checks"], path: "fuzz/SpecFuzzer"),
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore"]),
         // every-key*.yaml: the spec that writes each schema key the reference specs do not (SchemaTests, SwiftSpecTests).
-        .testTarget(name: "SpecLoaderTests", dependencies: ["SpecLoader", "YAML"], exclude: ["every-key.yaml", "every-key-part.yaml"]),
+        .testTarget(name: "SpecLoaderTests", dependencies: ["SpecLoader", "YAML", "TestSupport"], exclude: ["every-key.yaml", "every-key-part.yaml"]),
         .testTarget(name: "ChecksTests", dependencies: ["Checks", "SpecLoader", "SwiftSpecs", "TestSupport"]),
         .testTarget(name: "ArchitectureDiagramTests", dependencies: ["ArchitectureDiagram", "SpecLoader", "SluiceCore"]),
         .testTarget(name: "AWSSigningTests", dependencies: ["AWSSigning"]),
         // The real servers tests talk to: a throwaway PostgreSQL cluster and moto's S3 API.
-        .target(name: "TestSupport", dependencies: ["LiveWarehouse", "PostgresClient", "AWSSigning", "S3Client",
+        .target(name: "TestSupport", dependencies: ["LiveWarehouse", "PostgresClient", "AWSSigning", "S3Client", "SpecLoader", "YAML",
                                                     .product(name: "AsyncHTTPClient", package: "async-http-client")],
                 path: "Tests/TestSupport", exclude: ["fault_proxy.py", "run_action.py", "validate_sarif.py"]),
         .testTarget(name: "S3ClientTests", dependencies: ["S3Client", "AWSSigning", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         .testTarget(name: "CloudFormationTests", dependencies: ["CloudFormation", "SpecLoader", "YAML"]),
         .testTarget(name: "WarehouseTests", dependencies: ["TestSupport", "LiveWarehouse", "WarehouseDDL", "PostgresClient", "SluiceCore", "SpecLoader", "PlanCompiler", "PlanFormat"]),
         .testTarget(name: "ExecutorTests", dependencies: ["TestSupport", "PipelineExecutor", "PlanCompiler", "PlanFormat", "SluiceCore", "PostgresClient", "LiveWarehouse", "WarehouseDDL", "SpecLoader", "S3Client", "AWSSigning"]),
-        .testTarget(name: "SwiftSpecTests", dependencies: ["TestSupport", "SwiftSpecs", "SpecExport", "SpecLoader", "SluiceCore"]),
+        .testTarget(name: "SwiftSpecTests", dependencies: ["TestSupport", "SwiftSpecs", "SpecExport", "SpecLoader", "SluiceCore", "YAML"]),
         .testTarget(name: "SluiceCLITests", dependencies: ["TestSupport", "SluiceCLI", "SluiceDriver", "SpecLoader", "Checks"]),
     ]
 )

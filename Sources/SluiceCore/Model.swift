@@ -228,7 +228,7 @@ public struct RouteTable: Named {
     }
 }
 
-public enum EndpointType: String, Sendable { case gateway, interface }
+public enum EndpointType: String, Sendable, CaseIterable { case gateway, interface }
 
 public struct Endpoint: Named {
     public var name: String
@@ -349,7 +349,7 @@ public struct SecurityGroup: Named {
     }
 }
 
-public enum RuleAction: String, Sendable { case allow, deny }
+public enum RuleAction: String, Sendable, CaseIterable { case allow, deny }
 
 public struct NetworkACLEntry: Hashable, Sendable {
     /// Rules are evaluated in ascending number; the first match decides.

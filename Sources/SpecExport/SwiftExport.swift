@@ -357,7 +357,7 @@ public struct SwiftExport {
                     "Function",
                     [
                         ("", string(function["name"])), ("runtime", runtime), ("handler", string(function["handler"])),
-                        ("architecture", word(function["architecture"])), ("memory", plain(function["memory"])),
+                        ("architecture", word(function["architecture"], ["x86_64": "x86_64"])), ("memory", plain(function["memory"])),
                         ("timeout", plain(function["timeout"])), ("reservedConcurrency", plain(function["reserved_concurrency"])),
                         ("subnets", strings(function["subnets"])), ("securityGroups", strings(function["security_groups"])),
                         ("environment", function["environment"].map(stringMap)), ("uses", uses(function["uses"])),

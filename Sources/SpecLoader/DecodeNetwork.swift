@@ -42,7 +42,7 @@ extension SpecDecoder {
         let name = self.name(r, kind: "subnet")
         let cidr = self.cidr(r, "cidr", required: true)
         let ipv6 = self.cidr(r, "ipv6_cidr")
-        let type = r.word("type", as: SubnetType.self, allowed: SubnetType.allCases, required: true)
+        let type = r.word("type", as: SubnetType.self, required: true)
         let az = availabilityZone(r)
         guard let name, let cidr, let type, let az else { return nil }
         return Subnet(
@@ -118,7 +118,7 @@ extension SpecDecoder {
                     at: r.location(of: "service")))
         }
         let defaultType: EndpointType = Self.gatewayServices.contains(service ?? "") ? .gateway : .interface
-        let type = r.word("type", as: EndpointType.self, allowed: [.gateway, .interface]) ?? defaultType
+        let type = r.word("type", as: EndpointType.self) ?? defaultType
         if type == .gateway, let service, !Self.gatewayServices.contains(service) {
             sink.add(
                 LoaderDiagnostics.invalid(
@@ -190,7 +190,7 @@ extension SpecDecoder {
         guard
             let r = MapReader(node, SpecSchema.securityGroupRule, context: "\(direction) rule", sink: sink)
         else { return nil }
-        let proto = r.word("protocol", as: IPProtocol.self, allowed: IPProtocol.allCases) ?? .tcp
+        let proto = r.word("protocol", as: IPProtocol.self) ?? .tcp
         var ports = ports(r)
         refuseIgnoredPorts(r, proto, ports, what: "\(direction) rule")
         if ports == nil, !r.has("port"), !r.has("ports") {
@@ -256,11 +256,11 @@ extension SpecDecoder {
                 let r = MapReader(node, SpecSchema.networkACLEntry, context: "network ACL \(direction) entry", sink: sink)
             else { return nil }
             let number = r.int("rule", in: 1...32766, required: true)
-            let proto = r.word("protocol", as: IPProtocol.self, allowed: IPProtocol.allCases) ?? .tcp
+            let proto = r.word("protocol", as: IPProtocol.self) ?? .tcp
             let ports = (r.has("port") || r.has("ports")) ? self.ports(r) : .all
             refuseIgnoredPorts(r, proto, ports, what: "network ACL \(direction) entry")
             let cidr = cidr(r, "cidr", required: true)
-            let action = r.word("action", as: RuleAction.self, allowed: [.allow, .deny], required: true)
+            let action = r.word("action", as: RuleAction.self, required: true)
             if let number {
                 if let first = numbers[number] {
                     sink.add(

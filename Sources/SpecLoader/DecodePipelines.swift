@@ -65,8 +65,8 @@ extension SpecDecoder {
         guard
             let r = MapReader(node, SpecSchema.pipelineSource, sink: sink)
         else { return nil }
-        let format = r.word("format", as: SourceFormat.self, allowed: SourceFormat.allCases, required: true)
-        let compression = r.word("compression", as: Compression.self, allowed: Compression.allCases) ?? .auto
+        let format = r.word("format", as: SourceFormat.self, required: true)
+        let compression = r.word("compression", as: Compression.self) ?? .auto
         var kind: SourceLocationKind?
         if let bucket = r.string("bucket") {
             refer("bucket", bucket, at: r.location(of: "bucket"))
@@ -144,7 +144,7 @@ extension SpecDecoder {
                 sink.add(LoaderDiagnostics.invalid("pattern '\(pattern)' is not a valid regular expression", at: r.location(of: "pattern")))
             }
             return FieldRule(
-                path: path, type: r.word("type", as: FieldType.self, allowed: FieldType.allCases) ?? .any,
+                path: path, type: r.word("type", as: FieldType.self) ?? .any,
                 required: r.bool("required") ?? false, pattern: pattern, allowed: r.strings("enum").map(\.value),
                 location: pair.key.location)
         }
@@ -207,12 +207,19 @@ extension SpecDecoder {
         guard let r = MapReader(node, SpecSchema.pipelineTarget, sink: sink),
             let table = r.string("table", required: true)
         else { return nil }
-        let mode = r.word("mode", as: WriteMode.self, allowed: WriteMode.allCases) ?? .append
+        let mode = r.word("mode", as: WriteMode.self) ?? .append
         let key = r.strings("key")
         if mode != .append, key.isEmpty { sink.add(LoaderDiagnostics.missingKey("key", in: "\(mode.rawValue) target", at: r.location)) }
         let version = r.string("version_column")
         if mode == .versionedUpsert, version == nil {
             sink.add(LoaderDiagnostics.missingKey("version_column", in: "versioned_upsert target", at: r.location))
+        }
+        // A version column orders nothing outside a versioned upsert: refused rather than ignored.
+        if mode != .versionedUpsert, version != nil {
+            sink.add(
+                LoaderDiagnostics.invalid(
+                    "'version_column' applies to versioned_upsert targets only; this target's mode is \(mode.rawValue)",
+                    at: r.keyLocation(of: "version_column")))
         }
         var mappings: [Mapping] = []
         if let columns = r.value("columns", required: true) {
@@ -272,15 +279,13 @@ extension SpecDecoder {
         default: source = r.bool("record") == true ? .record : nil
         }
         var transforms: [Transform] = []
-        for word in r.strings("transform") {
+        for word in r.words("transform") {
             switch word.value {
             case "trim": transforms.append(.trim)
             case "lower": transforms.append(.lower)
             case "upper": transforms.append(.upper)
             case "null_if_empty": transforms.append(.nullIfEmpty)
-            default:
-                sink.add(
-                    LoaderDiagnostics.badWord(word.value, for: "transform", allowed: ["trim", "lower", "upper", "null_if_empty"], at: word.location))
+            default: break  // words() has refused it
             }
         }
         if r.has("map") {
@@ -289,8 +294,8 @@ extension SpecDecoder {
                 .map(Dictionary(entries.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }), fallback: r.string("map_default")))
         }
         let cast = r.string("cast").flatMap { postgresType($0, at: r.location(of: "cast")) }
-        let mask = r.word("mask", as: Mask.self, allowed: Mask.allCases)
-        let merge = r.word("merge", as: MergeRule.self, allowed: MergeRule.allCases) ?? .last
+        let mask = r.word("mask", as: Mask.self)
+        let merge = r.word("merge", as: MergeRule.self) ?? .last
         guard let source else { return nil }
         return Mapping(column: columnName, source: source, cast: cast, transforms: transforms, mask: mask, merge: merge, location: column.location)
     }

@@ -21,7 +21,7 @@ extension SpecDecoder {
         guard
             let r = MapReader(node, SpecSchema.policyStatement, sink: sink)
         else { return nil }
-        let effect = r.word("effect", as: RuleAction.self, allowed: [.allow, .deny]) ?? .allow
+        let effect = r.word("effect", as: RuleAction.self) ?? .allow
         let actions = r.strings("actions", required: true)
         for action in actions where !(action.value == "*" || Self.isIAMAction(action.value)) {
             sink.add(LoaderDiagnostics.invalid("'\(action.value)' is not an IAM action (service:Action, e.g. s3:GetObject)", at: action.location))
@@ -101,12 +101,11 @@ extension SpecDecoder {
         else { return nil }
         let name = self.name(r, kind: "bucket")
         var encryption = Encryption.s3Managed
-        switch r.string("encryption") {
+        switch r.word("encryption") {
         case nil, "sse-s3"?: encryption = .s3Managed
         case "sse-kms"?: encryption = .kms(keyARN: r.string("kms_key"))
         case "none"?: encryption = .none
-        case let other?:
-            sink.add(LoaderDiagnostics.badWord(other, for: "encryption", allowed: ["sse-s3", "sse-kms", "none"], at: r.location(of: "encryption")))
+        default: break
         }
         let lifecycle = r.list("lifecycle").enumerated().compactMap { decodeLifecycle($1, index: $0) }
         let notifications = r.list("notifications").compactMap(decodeNotification)
@@ -121,16 +120,11 @@ extension SpecDecoder {
         guard
             let r = MapReader(node, SpecSchema.lifecycleRule, sink: sink)
         else { return nil }
-        let classes = ["STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"]
         let transitions: [(days: Int, storageClass: String)] = r.list("transitions").compactMap { node in
             guard let t = MapReader(node, SpecSchema.transition, sink: sink),
                 let days = t.int("days", in: 0...36500, required: true),
-                let storageClass = t.string("storage_class", required: true)
+                let storageClass = t.word("storage_class", required: true)
             else { return nil }
-            guard classes.contains(storageClass) else {
-                sink.add(LoaderDiagnostics.badWord(storageClass, for: "storage_class", allowed: classes, at: t.location(of: "storage_class")))
-                return nil
-            }
             return (days, storageClass)
         }
         return LifecycleRule(
@@ -172,12 +166,8 @@ extension SpecDecoder {
                 let m = MapReader(node, SpecSchema.dynamoKey, context: k, sink: sink),
                 let keyName = m.string("name", required: true)
             else { return nil }
-            let type = m.string("type") ?? "S"
-            guard ["S", "N", "B"].contains(type) else {
-                sink.add(LoaderDiagnostics.badWord(type, for: "key type", allowed: ["S", "N", "B"], at: m.location(of: "type")))
-                return nil
-            }
-            return (keyName, type)
+            if m.has("type"), m.word("type") == nil { return nil }
+            return (keyName, m.string("type") ?? "S")
         }
         let partition = key("partition_key", required: true)
         let sort = key("sort_key", required: false)
@@ -268,10 +258,7 @@ extension SpecDecoder {
         let groups = r.strings("security_groups", required: true)
         refer("subnet", subnets)
         refer("security group", groups)
-        let architecture = r.string("architecture") ?? "arm64"
-        if !["arm64", "x86_64"].contains(architecture) {
-            sink.add(LoaderDiagnostics.badWord(architecture, for: "architecture", allowed: ["arm64", "x86_64"], at: r.location(of: "architecture")))
-        }
+        let architecture = r.word("architecture") ?? "arm64"
         let deadLetter = r.string("dead_letter_queue")
         if let deadLetter { refer("queue", deadLetter, at: r.location(of: "dead_letter_queue")) }
         let retention = r.int("log_retention_days", in: 1...3653) ?? 30

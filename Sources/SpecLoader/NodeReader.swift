@@ -12,12 +12,23 @@ final class DiagnosticSink {
     var unread: [SourceLocation: String] = [:]
     /// Every `section.key` written, read or not.
     var written: Set<String> = []
+    /// Where each key is written, in order: the schema tests change a spec key by key through it.
+    var occurrences: [KeyOccurrence] = []
+}
+
+/// One key as written in a spec, with the schema section it was read against.
+public struct KeyOccurrence: Sendable {
+    public let section: SchemaSection
+    public let key: String
+    /// Where the key (not its value) is written.
+    public let location: SourceLocation
 }
 
 /// Reads one YAML mapping of a schema section. Keys the section does not take are reported (with the
 /// closest one it does) as soon as the reader is made; accessors report wrong types at the value.
 struct MapReader {
     let node: YAMLNode
+    let section: SchemaSection
     let context: String
     let sink: DiagnosticSink
     private let entries: [String: (key: YAMLNode, value: YAMLNode)]
@@ -31,6 +42,7 @@ struct MapReader {
             return nil
         }
         self.node = node
+        self.section = section
         self.context = context
         self.sink = sink
         var entries: [String: (key: YAMLNode, value: YAMLNode)] = [:]
@@ -49,6 +61,7 @@ struct MapReader {
             entries[key] = pair
             sink.unread[pair.key.location] = "\(section.name).\(key)"
             sink.written.insert("\(section.name).\(key)")
+            sink.occurrences.append(KeyOccurrence(section: section, key: key, location: pair.key.location))
         }
         self.entries = entries
     }
@@ -113,13 +126,30 @@ struct MapReader {
         }
     }
 
-    /// One of a fixed set of words, e.g. a subnet type.
-    func word<T: RawRepresentable>(_ key: String, as type: T.Type, allowed: [T], required: Bool = false) -> T?
-    where T.RawValue == String {
+    /// One of the words the schema allows for `key` (a subnet's type), as the model's enum.
+    func word<T: RawRepresentable>(_ key: String, as type: T.Type, required: Bool = false) -> T? where T.RawValue == String {
+        word(key, required: required).flatMap(T.init(rawValue:))
+    }
+
+    /// One of the words the schema allows for `key`; any other is reported with the allowed ones.
+    func word(_ key: String, required: Bool = false, caseInsensitive: Bool = false) -> String? {
+        let allowed = section.allowed(key)
+        precondition(!allowed.isEmpty, "the schema lists no words for \(section.name).\(key)")
         guard let text = string(key, required: required) else { return nil }
-        if let word = T(rawValue: text), allowed.contains(where: { $0.rawValue == word.rawValue }) { return word }
-        sink.add(LoaderDiagnostics.badWord(text, for: key, allowed: allowed.map(\.rawValue), at: location(of: key)))
+        if allowed.contains(where: { caseInsensitive ? $0.caseInsensitiveCompare(text) == .orderedSame : $0 == text }) { return text }
+        sink.add(LoaderDiagnostics.badWord(text, for: key, allowed: allowed, at: location(of: key)))
         return nil
+    }
+
+    /// Each of a list of words the schema allows for `key`, the others reported where they are written.
+    func words(_ key: String, required: Bool = false, caseInsensitive: Bool = false) -> [Located<String>] {
+        let allowed = section.allowed(key)
+        precondition(!allowed.isEmpty, "the schema lists no words for \(section.name).\(key)")
+        return strings(key, required: required).filter { word in
+            let matches = caseInsensitive ? allowed.contains { $0.caseInsensitiveCompare(word.value) == .orderedSame } : allowed.contains(word.value)
+            if !matches { sink.add(LoaderDiagnostics.badWord(word.value, for: key, allowed: allowed, at: word.location)) }
+            return matches
+        }
     }
 
     /// A list of strings; a single scalar is accepted as a one-element list.

@@ -16,6 +16,8 @@ public struct LoadResult: Sendable {
     /// tests that hold the decoder to the schema.
     var keysWritten: Set<String> = []
     var keysUnread: [String] = []
+    /// Every key written, in the order the decoder met it.
+    public internal(set) var keyOccurrences: [KeyOccurrence] = []
 
     public init(spec: Spec?, diagnostics: [Diagnostic], root: YAMLNode? = nil, files: [String] = []) {
         self.spec = spec
@@ -70,6 +72,7 @@ public enum SpecLoader {
         let diagnostics = sink.diagnostics.sortedForOutput()
         var result = LoadResult(spec: diagnostics.hasErrors ? nil : spec, diagnostics: diagnostics, root: root)
         result.keysWritten = sink.written
+        result.keyOccurrences = sink.occurrences
         result.keysUnread = sink.unread.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
         return result
     }

@@ -258,4 +258,17 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
                 .replacingOccurrences(of: "    post_load: [{ refresh: recent }]\n", with: ""))
         #expect(fixed.spec?.pipelines.first?.targets.map(\.table) == ["dw.facts"], "\(fixed.diagnostics.map(\.message))")
     }
+
+    /// A version column orders nothing outside a versioned upsert: written there, it would be ignored,
+    /// so it is refused where it is written (found by the random round trip, which changed a mode).
+    @Test func aVersionColumnOutsideAVersionedUpsertIsRefused() {
+        for mode in ["append", "upsert"] {
+            let text = Self.spec.replacingOccurrences(
+                of: "      - { table: facts, columns: { id: id } }",
+                with: "      - { table: facts, mode: \(mode), key: [id], version_column: id, columns: { id: id } }")
+            let refused = SpecLoader.load(text: text).diagnostics.filter { $0.message.hasPrefix("'version_column' applies to versioned_upsert") }
+            #expect(refused.map(\.message) == ["'version_column' applies to versioned_upsert targets only; this target's mode is \(mode)"])
+            #expect(refused.first?.location?.column == 50)
+        }
+    }
 }

@@ -9,6 +9,13 @@ enum ModelComparison {
         return describe(spec)
     }
 
+    /// Where two canonical forms part, with some text before it and each side's text after it.
+    static func firstDifference(_ expected: String, _ actual: String) -> String {
+        let common = zip(expected, actual).prefix { $0 == $1 }.count
+        let before = expected.dropFirst(max(0, common - 160)).prefix(min(common, 160))
+        return "after …\(before): expected \(expected.dropFirst(common).prefix(160))… got \(actual.dropFirst(common).prefix(160))…"
+    }
+
     static func describe(_ value: Any) -> String {
         if value is SourceLocation { return "@" }
         let mirror = Mirror(reflecting: value)
