@@ -20,14 +20,17 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         // Already under async-http-client; named so the S3 client can tell a refused connection from a reset.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // Deployment packages (and, later, xlsx sources): zip archives written with fixed timestamps over system zlib.
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // System libyaml: the loader walks its event stream to keep every node's position.
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         // System libpq: the warehouse client, COPY included.
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
-        // System zlib: gzip-compressed source objects, inflated as they stream.
-        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // System zlib: gzip-compressed source objects, inflated as they stream. (Not `CZlib`: ZIPFoundation's
+        // module for the same library has that name.)
+        .systemLibrary(name: "CSystemZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // simdjson (C++) behind a C interface: the executor's JSON parsing, about 10x Foundation's.
         .target(name: "CSimdJSON", cxxSettings: [.define("SIMDJSON_THREADS_ENABLED", to: "1")],
                 linkerSettings: [.linkedLibrary("simdjson")]),
@@ -35,7 +38,7 @@ let package = Package(
         // Links the plan format, never the compiler: it runs where the spec is absent (SluiceCore for its
         // did-you-mean suggestions).
         .target(name: "PipelineExecutor", dependencies: [
-            "CSimdJSON", "CZlib", "PlanFormat", "PostgresClient", "S3Client", "AWSSigning", "SluiceCore",
+            "CSimdJSON", "CSystemZlib", "PlanFormat", "PostgresClient", "S3Client", "AWSSigning", "SluiceCore",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // A small Swift API over libpq: parameterised queries, transactions, COPY, SQLSTATE errors.
@@ -51,7 +54,7 @@ let package = Package(
         // The S3 API over HTTP: ListObjectsV2 page by page, GetObject checked against S3's size and
         // checksums and resumed where a body was cut, PutObject, AWS's standard retries, SigV4.
         .target(name: "S3Client", dependencies: [
-            "AWSSigning", "CZlib", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            "AWSSigning", "CSystemZlib", .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -82,6 +85,17 @@ let package = Package(
         .target(name: "SluiceDriver", dependencies: [
             "SluiceCore", "YAML", "SpecLoader", "SwiftSpecs", "SpecExport", "Checks", "ArchitectureDiagram", "CloudFormation", "PlanFormat",
             "PlanCompiler", "WarehouseDDL", "LiveWarehouse", "PostgresClient", "PipelineExecutor", "S3Client", "AWSSigning",
+            "FunctionPackage", "CloudRuntime",
+        ]),
+        // `sluice package`: the running binary made self-contained for Lambda (its own loader and libraries,
+        // ELF edits in place) and written as a deterministic zip.
+        .target(name: "FunctionPackage", dependencies: [
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"), .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // What the executor needs inside AWS: Lambda's Runtime API, Secrets Manager.
+        .target(name: "CloudRuntime", dependencies: [
+            "AWSSigning", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         // One file per verb: options, one driver call, a view. The executable only calls into it.
         .target(name: "SluiceCLI", dependencies: [
@@ -99,7 +113,7 @@ let package = Package(
         // The real servers tests talk to: a throwaway PostgreSQL cluster and moto's S3 API.
         .target(name: "TestSupport", dependencies: ["LiveWarehouse", "PostgresClient", "AWSSigning", "S3Client", "SpecLoader", "YAML",
                                                     .product(name: "AsyncHTTPClient", package: "async-http-client")],
-                path: "Tests/TestSupport", exclude: ["fault_proxy.py", "run_action.py", "validate_sarif.py"]),
+                path: "Tests/TestSupport", exclude: ["fault_proxy.py", "run_action.py", "validate_sarif.py", "runtime_api.py"]),
         .testTarget(name: "S3ClientTests", dependencies: ["S3Client", "AWSSigning", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         .testTarget(name: "CloudFormationTests", dependencies: ["CloudFormation", "SpecLoader", "YAML"]),
         .testTarget(name: "WarehouseTests", dependencies: ["TestSupport", "LiveWarehouse", "WarehouseDDL", "PostgresClient", "SluiceCore", "SpecLoader", "PlanCompiler", "PlanFormat"]),

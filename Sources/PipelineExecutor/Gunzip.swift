@@ -1,4 +1,4 @@
-import CZlib
+import CSystemZlib
 
 /// Streaming gzip decompression over zlib: input arrives in chunks, output leaves in chunks, so an
 /// object of any size needs a fixed amount of memory. Concatenated gzip members (what `cat a.gz b.gz`

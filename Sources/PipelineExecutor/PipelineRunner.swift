@@ -28,6 +28,15 @@ public struct RunOptions: Sendable {
     public var allowEmpty = false
     /// Reads of one object whose bytes did not match what the store holds, before it counts as failed.
     public var maxObjectReads = 3
+    /// Load exactly these keys (an S3 event's objects) instead of listing the source's prefixes; a key
+    /// outside the pipeline's prefix is not its object and is left alone.
+    public var objectKeys: [String]?
+    /// When the caller must have its answer (a Lambda invocation's deadline): no object is started that
+    /// the time left would not finish, judged by the slowest object so far plus `deadlineReserve`. What
+    /// is left stays unloaded and is counted in `PipelineResult.objectsLeft`; the next run loads it.
+    public var deadline: Date?
+    /// Time kept back for what follows the last object: quarantine copies, post-load steps, the report.
+    public var deadlineReserve: TimeInterval = 5
 
     public init(database: String, window: (from: Date, to: Date)? = nil, wait: Bool = false, maskKey: Data? = nil) {
         self.database = database
@@ -78,6 +87,10 @@ public struct PipelineResult: Codable, Equatable, Sendable {
     /// What went wrong without failing the run (a quarantine copy that could not be written: the
     /// records are still in sluice.quarantine).
     public var warnings: [String] = []
+    /// Objects found new but not started because the deadline was near, and whether the run stopped
+    /// for it (pages not yet listed may hold more): the next run loads them.
+    public var objectsLeft = 0
+    public var stoppedAtDeadline = false
     public var seconds = 0.0
 
     public var succeeded: Bool { objectsFailed.isEmpty && postLoadFailed == nil }
@@ -139,8 +152,12 @@ public final class PipelineRunner: @unchecked Sendable {
     /// same for ten objects or millions.
     private func load(into result: inout PipelineResult, program: RecordProgram, runID: String) async throws {
         var toLoad = 0
-        for prefix in try prefixes() {
+        for prefix in try listedPrefixes() {
             try await store.list(prefix: prefix) { page in
+                // A key asked for by name lists the keys it is a prefix of too: only it is loaded.
+                let page = options.objectKeys == nil ? page : page.filter { $0.key == prefix }
+                // Past the deadline the rest of the listing is not even compared with the manifest.
+                guard !result.stoppedAtDeadline else { return }
                 result.objectsListed += page.count
                 FaultInjection.point("listed")
                 let loaded = try manifest(of: page.map(\.key))
@@ -168,7 +185,7 @@ public final class PipelineRunner: @unchecked Sendable {
                 }
             }
         }
-        if result.objectsListed == 0 {
+        if result.objectsListed == 0, options.objectKeys == nil {
             let message = "no objects under \(try prefixes().map { "'\($0)'" }.joined(separator: ", ")) in \(store.location)"
             guard options.allowEmpty else {
                 throw ExecutorError.source(
@@ -218,6 +235,8 @@ public final class PipelineRunner: @unchecked Sendable {
         var lastCommit: (key: String, counts: ObjectCounts)?
         let events = self.events
         let reader = ObjectReader(pipeline: pipeline, program: program, store: store) { key, count in events(.records(key: key, count: count)) }
+        var slowest: TimeInterval = 0
+        var started = Date()
         while next < pending.count {
             let channel = StagedChannel()
             let remaining = Array(pending[next...])
@@ -227,8 +246,15 @@ public final class PipelineRunner: @unchecked Sendable {
                 stopped.signal()
             }
             var restart = false
+            var outOfTime = false
             taking: while let event = channel.take() {
                 guard case .begin(let object) = event else { continue }
+                if let deadline = options.deadline, Date().addingTimeInterval(slowest + options.deadlineReserve) > deadline {
+                    outOfTime = true
+                    break taking
+                }
+                started = Date()
+                defer { slowest = max(slowest, Date().timeIntervalSince(started)) }
                 events(.objectStarted(key: object.key))
                 do {
                     let connection = try liveConnection()
@@ -304,6 +330,11 @@ public final class PipelineRunner: @unchecked Sendable {
             }
             channel.cancel()
             stopped.wait()
+            if outOfTime {
+                result.stoppedAtDeadline = true
+                result.objectsLeft += pending.count - next
+                return
+            }
             if !restart { break }
         }
     }
@@ -479,6 +510,13 @@ public final class PipelineRunner: @unchecked Sendable {
                 String(result.objectsFailed.count), String(result.counts.recordsRead), String(result.counts.recordsLoaded),
                 String(result.counts.recordsDuplicate), String(result.counts.filteredTotal), String(result.counts.recordsQuarantined),
             ])
+    }
+
+    /// The keys asked for that are this pipeline's (under its prefix), else the prefixes to list.
+    private func listedPrefixes() throws -> [String] {
+        guard let keys = options.objectKeys else { return try prefixes() }
+        let prefixes = try prefixes()
+        return Array(Set(keys.filter { key in prefixes.contains { key.hasPrefix($0) } })).sorted()
     }
 
     /// The prefixes to list: the template expanded hour by hour over the window, or its fixed part;

@@ -1,5 +1,5 @@
 import AWSSigning
-import CZlib
+import CSystemZlib
 import Crypto
 import Foundation
 
@@ -46,7 +46,7 @@ struct RunningChecksum {
             // zlib takes a 32-bit length; feed it in slices.
             while offset < bytes.count {
                 let length = min(bytes.count - offset, 1 << 30)
-                crc = UInt64(CZlib.crc32(uLong(crc), bytes.baseAddress!.advanced(by: offset).assumingMemoryBound(to: Bytef.self), uInt(length)))
+                crc = UInt64(CSystemZlib.crc32(uLong(crc), bytes.baseAddress!.advanced(by: offset).assumingMemoryBound(to: Bytef.self), uInt(length)))
                 offset += length
             }
         }

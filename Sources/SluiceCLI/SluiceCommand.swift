@@ -10,7 +10,7 @@ public struct SluiceCommand: ParsableCommand {
         version: SluiceVersion.current,
         subcommands: [
             CheckCommand.self, PlanCommand.self, ApplyCommand.self, RunCommand.self, ExportCommand.self, ExplainCommand.self, WhyCommand.self,
-            DBCommand.self,
+            DBCommand.self, PackageCommand.self, LambdaCommand.self,
         ])
 
     public init() {}
@@ -18,6 +18,10 @@ public struct SluiceCommand: ParsableCommand {
     /// Parses and runs a command. Every error is said one way, `error: …` on stderr: a usage error
     /// (exit 64) with the usage line, a failure (exit 1) without it; help and --version as usual.
     public static func runMain() -> Never {
+        // A deployment package starts this binary as `bootstrap`, with no arguments: it is the function.
+        if CommandLine.arguments.count == 1, URL(fileURLWithPath: CommandLine.arguments[0]).lastPathComponent == "bootstrap" {
+            Foundation.exit(LambdaFunction.serve())
+        }
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -96,7 +96,7 @@ public enum PipelineExecution {
     /// EX_TEMPFAIL: another runner holds the pipeline; try again later.
     public static let busyExitCode: Int32 = 75
 
-    public struct Report: Encodable, Sendable {
+    public struct Report: Codable, Sendable {
         public var pipelines: [PipelineResult]
         public var error: String?
     }
@@ -104,7 +104,7 @@ public enum PipelineExecution {
     /// Runs `pipelines` in order; text output is printed as it goes, JSON is the caller's to print.
     public static func run(
         plan: ETLPlan, pipelines: [PipelinePlan], database: String, sources: SourceSelection, window: (from: Date, to: Date)?,
-        region: String, baseDirectory: URL, observer: any PipelineRunObserver
+        region: String, baseDirectory: URL, observer: any PipelineRunObserver, objectKeys: [String]? = nil, deadline: Date? = nil
     ) throws -> (status: Int32, report: Report) {
         let maskKey = ProcessInfo.processInfo.environment["SLUICE_MASK_KEY"].map { Data($0.utf8) }
         var results: [PipelineResult] = []
@@ -113,6 +113,8 @@ public enum PipelineExecution {
         for pipeline in pipelines {
             var options = RunOptions(database: database, window: window, wait: sources.wait, maskKey: maskKey)
             options.allowEmpty = sources.allowEmpty
+            options.objectKeys = objectKeys
+            options.deadline = deadline
             options.quarantineSink = try sources.quarantineSink(for: pipeline, region: region)
             let runner = PipelineRunner(
                 plan: plan, pipeline: pipeline, store: try sources.store(for: pipeline, region: region, baseDirectory: baseDirectory),
