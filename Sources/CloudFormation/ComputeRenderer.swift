@@ -41,6 +41,7 @@ enum ComputeRenderer {
             if let concurrency = function.reservedConcurrency { properties.append(("ReservedConcurrentExecutions", .int(concurrency))) }
             var variables: [(String, TemplateValue)] = function.environment.map { ($0.key, .string($0.value)) }
             variables += warehouseVariables(for: function.name, spec)
+            variables += bucketVariables(for: function.name, spec)
             if !variables.isEmpty {
                 properties.append(("Environment", .map([("Variables", .map(variables.sorted { $0.0 < $1.0 }))])))
             }
@@ -170,6 +171,17 @@ enum ComputeRenderer {
             ("SLUICE_WAREHOUSE_PORT", .string(String(warehouse.port))),
             ("SLUICE_WAREHOUSE_SECRET", .ref(LogicalID.secret(warehouse.credentialsSecret))),
         ]
+    }
+
+    /// The deployed names of the buckets a function's pipelines read and quarantine into
+    /// (`SLUICE_BUCKETS=raw=…,…`): the packaged plan knows them only when the spec names the account.
+    static func bucketVariables(for function: String, _ spec: Spec) -> [(String, TemplateValue)] {
+        let pipelines = spec.pipelines.filter { $0.workload == function }
+        let buckets = Set(pipelines.flatMap { [$0.sourceBucket, $0.quarantine.bucket].compactMap { $0 } }).sorted()
+        guard !buckets.isEmpty else { return [] }
+        // The name as the bucket's own BucketName writes it, not a Ref: a bucket that notifies the
+        // function already depends on it, and a Ref back would be a circular dependency.
+        return [("SLUICE_BUCKETS", .sub(buckets.map { "\($0)=\(StorageRenderer.bucketName($0, spec))" }.joined(separator: ",")))]
     }
 
     /// The host a self-managed warehouse runs on gets room for its data.
