@@ -18,8 +18,8 @@ public struct PackageFile: Sendable, Equatable {
 /// A Lambda deployment package: a zip whose bytes depend only on its files (sorted paths, one fixed
 /// timestamp, fixed permissions), so the same inputs give the same package and the same key.
 public struct DeploymentPackage: Sendable {
-    /// Lambda's limits: a zip uploaded directly, and the function's code unzipped.
-    public static let zippedLimit = 50 * 1024 * 1024
+    /// Lambda's limit for a function's code unzipped. (Its 50 MB for a zip uploaded directly does not
+    /// bind: the template deploys packages from S3.)
     public static let unzippedLimit = 250 * 1024 * 1024
 
     public let zip: Data
@@ -56,9 +56,6 @@ public struct DeploymentPackage: Sendable {
         guard unzippedSize > Self.unzippedLimit else { return [] }
         return ["its files are \(Self.megabytes(unzippedSize)) unzipped, over Lambda's \(Self.megabytes(Self.unzippedLimit)) for a function's code"]
     }
-
-    /// Over 50 MB zipped, a package cannot be uploaded to Lambda directly, only through S3.
-    public var tooLargeForDirectUpload: Bool { zip.count > Self.zippedLimit }
 
     public static func megabytes(_ bytes: Int) -> String { String(format: "%.1f MB", Double(bytes) / 1_048_576) }
 }

@@ -76,22 +76,23 @@ final class FunctionContext: @unchecked Sendable {
         case .run(let names, let from, let to):
             let pipelines = try chosen(names)
             let window = from.map { ($0, to ?? Date()) }
-            return try run(pipelines, window: window, objectKeys: nil, invocation: invocation, log: log)
+            return Data(try JSONOutput.text(report(pipelines, window: window, objectKeys: nil, invocation: invocation, log: log)).utf8)
         case .objects(let references):
-            var reports: [PipelineExecution.Report] = []
+            var results: [PipelineResult] = []
             var claimed: Set<Int> = []
             for pipeline in plan.pipelines where pipeline.source.kind == .s3 {
-                let bucket = deployedBucket(of: pipeline)
+                // The bucket an S3 notification names for this pipeline's source: the deployed name.
+                let logical = pipeline.source.bucket ?? ""
+                let bucket = sources.deployedBucket(logical, planned: pipeline.source.bucketName) ?? logical
                 let mine = references.enumerated().filter { $0.element.bucket == bucket }
                 guard !mine.isEmpty else { continue }
                 claimed.formUnion(mine.map(\.offset))
                 let keys = mine.map(\.element.key)
-                let data = try run([pipeline], window: nil, objectKeys: keys, invocation: invocation, log: log)
-                reports.append(try JSONDecoder().decode(PipelineExecution.Report.self, from: data))
+                results += try report([pipeline], window: nil, objectKeys: keys, invocation: invocation, log: log).pipelines
             }
             let ignored = references.enumerated().filter { !claimed.contains($0.offset) }.map { "s3://\($0.element.bucket)/\($0.element.key)" }
             if !ignored.isEmpty { log.info("no pipeline of this function reads \(ignored.joined(separator: ", "))") }
-            return Data(try JSONOutput.text(ObjectsReport(pipelines: reports.flatMap(\.pipelines), ignored: ignored)).utf8)
+            return Data(try JSONOutput.text(ObjectsReport(pipelines: results, ignored: ignored)).utf8)
         }
     }
 
@@ -100,21 +101,21 @@ final class FunctionContext: @unchecked Sendable {
         var ignored: [String]
     }
 
-    private func run(
+    /// Runs `pipelines`; a run that failed is the invocation's error, with its report in the message.
+    private func report(
         _ pipelines: [PipelinePlan], window: (from: Date, to: Date)?, objectKeys: [String]?, invocation: Invocation, log: FunctionLog
-    ) throws -> Data {
+    ) throws -> PipelineExecution.Report {
         let (status, report) = try PipelineExecution.run(
             plan: plan, pipelines: pipelines, database: try conninfo(), sources: sources, window: window, region: region,
             baseDirectory: URL(fileURLWithPath: specPath).deletingLastPathComponent(), observer: FunctionRunLog(log: log),
             objectKeys: objectKeys, deadline: invocation.deadline)
-        let body = Data(try JSONOutput.text(report).utf8)
         guard status == 0 else {
             let failed = report.pipelines.flatMap { result in result.objectsFailed.map { "\(result.pipeline): \($0.key): \($0.error)" } }
             throw InvocationFailure(
                 type: "Sluice.RunFailed",
-                message: ([report.error].compactMap { $0 } + failed).joined(separator: "; ") + "\n" + String(decoding: body, as: UTF8.self))
+                message: ([report.error].compactMap { $0 } + failed).joined(separator: "; ") + "\n" + (try JSONOutput.text(report)))
         }
-        return body
+        return report
     }
 
     private func chosen(_ names: [String]?) throws -> [PipelinePlan] {
@@ -127,16 +128,6 @@ final class FunctionContext: @unchecked Sendable {
             }
             return pipeline
         }
-    }
-
-    /// The bucket an S3 notification names for this pipeline's source: the deployed name.
-    private func deployedBucket(of pipeline: PipelinePlan) -> String {
-        let logical = pipeline.source.bucket ?? ""
-        let overrides = sources.buckets.compactMap { entry -> (String, String)? in
-            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
-            return parts.count == 2 ? (parts[0], parts[1]) : nil
-        }
-        return overrides.first { $0.0 == logical }?.1 ?? pipeline.source.bucketName ?? logical
     }
 
     /// The warehouse's libpq connection string, with the credentials from its secret.
@@ -162,17 +153,5 @@ final class FunctionContext: @unchecked Sendable {
     static func isRefusedLogin(_ error: Error) -> Bool {
         let text = "\(error)"
         return text.contains("password authentication failed") || text.contains("28P01")
-    }
-}
-
-extension FunctionEvent {
-    var summary: String {
-        switch self {
-        case .run(let pipelines, let from, let to):
-            return "run \(pipelines?.joined(separator: ", ") ?? "every pipeline")" + (from.map { " from \($0)" } ?? "")
-                + (to.map { " to \($0)" } ?? "")
-        case .objects(let references): return "load \(references.count) object(s)"
-        case .migrate(let allowDestructive): return "migrate" + (allowDestructive ? " (destructive steps allowed)" : "")
-        }
     }
 }

@@ -137,6 +137,18 @@ enum FunctionEvent: Equatable {
     }
 }
 
+extension FunctionEvent {
+    var summary: String {
+        switch self {
+        case .run(let pipelines, let from, let to):
+            return "run \(pipelines?.joined(separator: ", ") ?? "every pipeline")" + (from.map { " from \($0)" } ?? "")
+                + (to.map { " to \($0)" } ?? "")
+        case .objects(let references): return "load \(references.count) object(s)"
+        case .migrate(let allowDestructive): return "migrate" + (allowDestructive ? " (destructive steps allowed)" : "")
+        }
+    }
+}
+
 /// Lambda's JSON log format: one object per line on stdout, with the invocation's request id.
 struct FunctionLog: Sendable {
     var requestID: String?

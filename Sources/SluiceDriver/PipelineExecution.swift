@@ -32,11 +32,15 @@ public struct SourceSelection: Sendable {
     func quarantineSink(for pipeline: PipelinePlan, region: String) throws -> QuarantineSink? {
         guard let logical = pipeline.quarantine.bucket else { return nil }
         if source != "s3" { return FolderStore(root: URL(fileURLWithPath: source).appendingPathComponent(logical)) }
-        guard let bucket = overrides[logical] ?? pipeline.quarantine.bucketName else {
+        guard let bucket = deployedBucket(logical, planned: pipeline.quarantine.bucketName) else {
             throw UsageError("pipeline \(pipeline.name): the spec names no account, so give the deployed quarantine bucket: --bucket \(logical)=NAME")
         }
         return S3Store(client: try client(region: region, bucket: bucket), bucket: bucket)
     }
+
+    /// The deployed name of a spec bucket: given as `NAME=DEPLOYED`, else the plan's (when the spec
+    /// names the account).
+    func deployedBucket(_ logical: String, planned: String?) -> String? { overrides[logical] ?? planned }
 
     private var overrides: [String: String] {
         Dictionary(
@@ -71,7 +75,7 @@ public struct SourceSelection: Sendable {
         if source != "s3" {
             return FolderStore(root: URL(fileURLWithPath: source).appendingPathComponent(logical))
         }
-        guard let bucket = overrides[logical] ?? pipeline.source.bucketName else {
+        guard let bucket = deployedBucket(logical, planned: pipeline.source.bucketName) else {
             throw UsageError("pipeline \(pipeline.name): the spec names no account, so give the deployed bucket: --bucket \(logical)=NAME")
         }
         return S3Store(client: try client(region: region, bucket: bucket), bucket: bucket)
@@ -96,7 +100,7 @@ public enum PipelineExecution {
     /// EX_TEMPFAIL: another runner holds the pipeline; try again later.
     public static let busyExitCode: Int32 = 75
 
-    public struct Report: Codable, Sendable {
+    public struct Report: Encodable, Sendable {
         public var pipelines: [PipelineResult]
         public var error: String?
     }
