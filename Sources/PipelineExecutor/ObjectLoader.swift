@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import PlanFormat
 import PostgresClient
@@ -46,6 +47,8 @@ struct ObjectLoader {
         /// More of its records were refused than the pipeline's `max_rejected` allows: none of its rows
         /// were written and it is not in the manifest, but its rejects are in the quarantine table.
         case overRejectLimit(ObjectCounts, reason: String)
+        /// A run working beside this one loaded it since this run listed it: nothing was written.
+        case loadedByAnotherRun(runID: String)
     }
 
     /// Takes the object's events from `channel` (after its `.begin`) through its `.end`. The
@@ -56,6 +59,16 @@ struct ObjectLoader {
         if case .failed(let error) = first { return .unreadable(error) }
         try connection.query("BEGIN")
         do {
+            // The object's own lock, then the manifest again under it: of two runs given the same
+            // object at once, the second waits here for the first to commit or roll back.
+            try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [String(Self.lockKey(pipeline: pipeline.name, object: object.key))])
+            if let loadedBy = try connection.query(
+                "SELECT run_id FROM sluice.manifest WHERE pipeline = $1 AND object_key = $2 LIMIT 1", [pipeline.name, object.key]
+            ).scalar {
+                try connection.query("ROLLBACK")
+                try skip(from: first, in: channel)
+                return .loadedByAnotherRun(runID: loadedBy)
+            }
             try connection.execute(pipeline.staging.drop)
             try connection.execute(pipeline.staging.create)
             try connection.startCopy(pipeline.staging.copy)
@@ -110,6 +123,26 @@ struct ObjectLoader {
             if connection.isAlive { _ = try? connection.query("ROLLBACK") }
             throw error
         }
+    }
+
+    /// The advisory lock an object's load holds for its transaction: the first 8 bytes of the
+    /// SHA-256 of the pipeline and the key (the pipeline and migration locks are other numbers).
+    static func lockKey(pipeline: String, object: String) -> Int64 {
+        let digest = SHA256.hash(data: Data("sluice object:\(pipeline)\u{0}\(object)".utf8))
+        return digest.prefix(8).reduce(Int64(0)) { $0 << 8 | Int64($1) }
+    }
+
+    /// Takes the object's remaining events off the channel without loading them.
+    private func skip(from first: StagedEvent, in channel: StagedChannel) throws {
+        var event: StagedEvent? = first
+        while let current = event {
+            switch current {
+            case .end, .failed: return
+            case .begin: throw ExecutorError.source("internal: the reader skipped an object's end")
+            case .chunk: event = channel.take()
+            }
+        }
+        throw CancellationError()
     }
 
     /// Copies the object's refused records from the staging table into `sluice.quarantine`.

@@ -96,9 +96,15 @@ public struct PipelineResult: Codable, Equatable, Sendable {
     public var succeeded: Bool { objectsFailed.isEmpty && postLoadFailed == nil }
 }
 
-/// Runs one pipeline of a plan: one runner at a time (advisory lock), every listed object not yet in
-/// the manifest loaded in its own transaction, connection losses retried on a new connection.
-/// Used by one task at a time; the class holds its connection between objects.
+/// Runs one pipeline of a plan: every listed object not yet in the manifest loaded in its own
+/// transaction, connection losses retried on a new connection.
+///
+/// Exactly-once is per object: an object's transaction holds that object's advisory lock and looks
+/// in the manifest again under it, so runs loading named objects (S3 events, arriving in parallel)
+/// work side by side and one given an object another is loading waits, then skips it. A run that
+/// lists the source holds the pipeline's lock too: one lister at a time, the next busy or queued.
+/// Each run holds a lock on its own id while alive, so a later run can tell a crashed run from a
+/// running one. Used by one task at a time; the class holds its connection between objects.
 public final class PipelineRunner: @unchecked Sendable {
     let plan: ETLPlan
     let pipeline: PipelinePlan
@@ -107,6 +113,10 @@ public final class PipelineRunner: @unchecked Sendable {
     let events: @Sendable (RunEvent) -> Void
     private var connection: Connection?
     private var terminated = false
+    /// Once registered: taken again with the run's lock after a lost connection.
+    private var runID: String?
+    /// The first key of every run's `pg_advisory_lock(int, int)`; the second is the run id.
+    static let runLockClass: Int32 = 0x736C_7275  // "slru"
 
     public init(
         plan: ETLPlan, pipeline: PipelinePlan, store: ObjectStore, options: RunOptions, events: @escaping @Sendable (RunEvent) -> Void = { _ in }
@@ -124,14 +134,28 @@ public final class PipelineRunner: @unchecked Sendable {
         let connection = try connect()
         defer { connection.close() }
         try checkSchema(connection)
-        // Holding the lock proves no other runner is alive: runs still marked running died.
+        // The run's row and its lock in one statement: another runner sees the row only once it
+        // commits, and by then the lock that says this run is alive is held.
+        let runID =
+            try connection.query(
+                """
+                WITH run AS (INSERT INTO sluice.load_runs (pipeline) VALUES ($1) RETURNING run_id)
+                SELECT run_id, pg_advisory_lock($2::int, (run_id % 2147483648)::int) FROM run
+                """, [pipeline.name, String(Self.runLockClass)]
+            ).scalar ?? "0"
+        self.runID = runID
+        // A run marked running whose lock nobody holds ended without saying so (a crash, a killed
+        // environment): it is failed, and what it did not commit is not loaded.
         try connection.query(
             """
-            UPDATE sluice.load_runs SET status = 'failed', finished_at = now(),
-                error = 'the runner stopped before it finished (found by the next run)'
-            WHERE pipeline = $1 AND status = 'running'
-            """, [pipeline.name])
-        let runID = try connection.query("INSERT INTO sluice.load_runs (pipeline) VALUES ($1) RETURNING run_id", [pipeline.name]).scalar ?? "0"
+            UPDATE sluice.load_runs r SET status = 'failed', finished_at = now(),
+                error = 'the runner stopped before it finished (found by a later run)'
+            WHERE r.pipeline = $1 AND r.status = 'running' AND r.run_id <> $2::bigint AND NOT EXISTS (
+                SELECT FROM pg_locks l
+                WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                  AND l.classid = $3::bigint::oid AND l.objid = (r.run_id % 2147483648)::oid)
+            """, [pipeline.name, runID, String(Self.runLockClass)])
         var result = PipelineResult(pipeline: pipeline.name, runID: Int(runID) ?? 0)
         program.run = (Int64(runID) ?? 0, ISO8601DateFormatter().string(from: started))
         do {
@@ -296,6 +320,8 @@ public final class PipelineRunner: @unchecked Sendable {
                             break taking
                         }
                         result.objectsFailed.append(.init(key: object.key, error: "\(error)"))
+                    case .loadedByAnotherRun:
+                        result.objectsSkipped += 1
                     case .overRejectLimit(let counts, let reason):
                         result.counts.recordsRead += counts.recordsRead
                         result.counts.recordsQuarantined += counts.recordsQuarantined
@@ -317,6 +343,14 @@ public final class PipelineRunner: @unchecked Sendable {
                     Self.sleep(delay(after: attempt))
                     attempt += 1
                     afterConnectionLoss = true
+                    restart = true
+                    break taking
+                } catch let error as PostgresError where error.isConflictWithAnotherTransaction && attempt < options.maxAttempts {
+                    // Two loads merging the same keys in different orders: the server broke the tie
+                    // by rolling this one back. Load it again.
+                    events(.retrying(key: object.key, attempt: attempt, reason: error.message))
+                    Self.sleep(delay(after: attempt))
+                    attempt += 1
                     restart = true
                     break taking
                 } catch let error as PostgresError {
@@ -420,7 +454,10 @@ public final class PipelineRunner: @unchecked Sendable {
         while true {
             do {
                 let connection = try Connection(options.database, applicationName: "sluice run \(pipeline.name)")
-                try lock(connection)
+                if options.objectKeys == nil { try lock(connection) }
+                if let runID {
+                    try connection.query("SELECT pg_advisory_lock($1::int, ($2::bigint % 2147483648)::int)", [String(Self.runLockClass), runID])
+                }
                 self.connection = connection
                 return connection
             } catch let error as PostgresError where error.isConnectionFailure && attempt < options.maxAttempts {
@@ -438,11 +475,26 @@ public final class PipelineRunner: @unchecked Sendable {
         usleep(UInt32(seconds * 1_000_000 + attoseconds / 1_000_000_000_000))
     }
 
-    /// One runner per pipeline: a session advisory lock, released when the session ends, however it ends.
+    /// One lister per pipeline: a session advisory lock, released when the session ends, however it
+    /// ends. Queued behind the holder with `wait`, for no longer than the deadline allows.
     private func lock(_ connection: Connection) throws {
         let key = String(pipeline.lockKey)
         if try connection.query("SELECT pg_try_advisory_lock($1::bigint)", [key]).scalar == "t" { return }
-        guard options.wait else {
+        var patience: Int?
+        if let deadline = options.deadline {
+            patience = Int((deadline.timeIntervalSinceNow - options.deadlineReserve) * 1000)
+        }
+        if options.wait, let milliseconds = patience, milliseconds > 0 {
+            do {
+                try connection.query("SELECT set_config('lock_timeout', $1, false)", ["\(milliseconds)ms"])
+                try connection.query("SELECT pg_advisory_lock($1::bigint)", [key])
+                try connection.query("SET lock_timeout = 0")
+                return
+            } catch let error as PostgresError where error.sqlState == "55P03" {
+                try connection.query("SET lock_timeout = 0")
+            }
+        }
+        guard options.wait, patience == nil else {
             let holder = try? connection.query(
                 """
                 SELECT a.pid, a.application_name, a.backend_start FROM pg_locks l JOIN pg_stat_activity a USING (pid)

@@ -31,6 +31,10 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         guard let sqlState else { return true }
         return sqlState.hasPrefix("08") || sqlState == "57P01" || sqlState == "57P02" || sqlState == "57P03"
     }
+
+    /// The server rolled this transaction back to resolve a conflict with another one (a deadlock, a
+    /// serialization failure): the same work, done again, may well succeed.
+    public var isConflictWithAnotherTransaction: Bool { sqlState == "40P01" || sqlState == "40001" }
 }
 
 /// Array values for parameters (`$1::text[]`), in PostgreSQL's array text format.

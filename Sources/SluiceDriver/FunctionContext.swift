@@ -110,6 +110,11 @@ final class FunctionContext: @unchecked Sendable {
             baseDirectory: URL(fileURLWithPath: specPath).deletingLastPathComponent(), observer: FunctionRunLog(log: log),
             objectKeys: objectKeys, deadline: invocation.deadline)
         guard status == 0 else {
+            if status == PipelineExecution.busyExitCode {
+                // Another lister holds the pipeline past this invocation's deadline: it is doing the
+                // work. An error, so an asynchronous invocation is tried again later.
+                throw InvocationFailure(type: "Sluice.Busy", message: report.error ?? "the pipeline is busy")
+            }
             let failed = report.pipelines.flatMap { result in result.objectsFailed.map { "\(result.pipeline): \($0.key): \($0.error)" } }
             throw InvocationFailure(
                 type: "Sluice.RunFailed",

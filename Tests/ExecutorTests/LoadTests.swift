@@ -120,6 +120,55 @@ struct LoadTests {
         #expect(try await clickstream.run(FolderStore(root: sampleBucket)).objectsLoaded == 2)
     }
 
+    /// S3 events arrive in parallel: runs given named objects hold only those objects' locks, so
+    /// they load side by side; the same object given to two runs at once is loaded once; and a run
+    /// starting beside live ones does not take them for crashed.
+    @Test func runsGivenObjectsWorkSideBySideAndLoadEachObjectOnce() async throws {
+        let clickstream = try Clickstream()
+        let keys = ["events/2026/11/20/09/part-0000.jsonl", "events/2026/11/20/10/part-0001.jsonl.gz"]
+        // Every merge into the first target waits behind this transaction: each load that is under
+        // way stops there, visibly, until it commits.
+        let blocker = try Connection(clickstream.database)
+        try blocker.query("BEGIN")
+        try blocker.query("LOCK TABLE \(clickstream.pipeline.targets[0].table) IN SHARE MODE")
+        func load(_ key: String) -> Task<PipelineResult, Error> {
+            var options = clickstream.options()
+            options.objectKeys = [key]
+            return Task { try await clickstream.run(FolderStore(root: sampleBucket), options: options) }
+        }
+        let first = load(keys[0])
+        let second = load(keys[1])
+        let twice = load(keys[0])
+        // Both objects' loads are at the merge at once; the second run given part-0000 waits for its lock.
+        let waiting = try await waitFor(
+            clickstream,
+            "SELECT count(*) FILTER (WHERE locktype = 'relation'), count(*) FILTER (WHERE locktype = 'advisory') FROM pg_locks WHERE NOT granted",
+            ["2", "1"])
+        #expect(waiting, "two loads waiting at the merge and one at the object's lock")
+        try blocker.query("COMMIT")
+        let results = [try await first.value, try await second.value, try await twice.value]
+        #expect(results.map(\.objectsLoaded).reduce(0, +) == 2)
+        #expect(results.map(\.objectsSkipped).reduce(0, +) == 1)
+        #expect(results.allSatisfy { $0.succeeded })
+        try expectSampleLoaded(clickstream)
+        try expectRunsAgreeWithTheManifest(clickstream)
+        #expect(try clickstream.count("SELECT count(*) FROM sluice.load_runs WHERE status = 'succeeded'") == 3, "no live run was marked failed")
+        // A listing run afterwards finds both loaded.
+        let listing = try await clickstream.run(FolderStore(root: sampleBucket))
+        #expect(listing.objectsLoaded == 0)
+        #expect(listing.objectsSkipped == 2)
+    }
+
+    /// Polls `sql` until its first row is `expected` (at most 60 s).
+    func waitFor(_ clickstream: Clickstream, _ sql: String, _ expected: [String]) async throws -> Bool {
+        let watcher = try Connection(clickstream.database)
+        for _ in 0..<600 {
+            if try watcher.query(sql).rows.first?.map({ $0 ?? "" }) == expected { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return false
+    }
+
     @Test(arguments: ["mid-copy", "before-commit", "after-commit"])
     func aBackendTerminatedMidLoadIsRetriedAndNothingHalfLoadedIsVisible(point: String) async throws {
         let clickstream = try Clickstream()

@@ -144,6 +144,94 @@ import Testing
         #expect(manifest == "5")
     }
 
+    /// Lambda runs one invocation per environment and scales out with more environments: S3 events
+    /// for different objects load at the same time, the same object delivered twice at once is loaded
+    /// once, and an environment killed mid-load (SIGKILL, as a timeout or a crash ends it) leaves
+    /// nothing of its object behind; the next delivery loads it.
+    @Test func environmentsSideBySideLoadEachObjectOnceAndACrashLeavesNothingHalfLoaded() async throws {
+        let folder = try temporaryFolder("lambda-concurrent")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let root = try unpackedFunction(in: folder)
+        let moto = try MotoServer.shared.get()
+        let database = try TestServer.freshDatabase("lambda")
+        let bucket = "sluice-concurrent-\(getpid())"
+        let secret = "dw-concurrent-\(getpid())"
+        let keys = ["events/2026/11/20/09/part-0000.jsonl", "events/2026/11/20/10/part-0001.jsonl.gz"]
+        try aws(
+            moto,
+            """
+            s3.create_bucket(Bucket=BUCKET)
+            for key in \(keys):
+                s3.upload_file(SAMPLES + "/" + key, BUCKET, key)
+            sm.create_secret(Name=SECRET, SecretString=json.dumps({"username": "sluice", "password": "unused-with-trust"}))
+            """, bucket: bucket, secret: secret)
+        func event(_ key: String) -> String {
+            #"{"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "\#(bucket)"}, "object": {"key": "\#(key)"}}}]}"#
+        }
+        let api = try RuntimeAPIStandIn()
+        defer { api.stop() }
+
+        // An environment that dies just before its object's COMMIT.
+        let doomed = try Bootstrap(
+            root: root, api: api, moto: moto, database: database, bucket: bucket, secret: secret, adding: ["SLUICE_TEST_CRASH_AT": "before-commit"])
+        defer { doomed.stop() }
+        let migrated = try await api.invoke(#"{"sluice": "migrate"}"#)
+        try #require(migrated.kind == "response", "\(migrated.body)\n\(doomed.output)")
+        let lost = try await api.invoke(event(keys[0]), wait: 15)
+        #expect(lost.kind == "timeout", "no answer from a killed environment: \(lost.body)\n\(doomed.output)")
+        #expect(try await doomed.ended(within: 10), "the environment died at the fault point")
+        #expect(try psql(database, "SELECT count(*) FROM sluice.manifest") == "0")
+        #expect(try psql(database, "SELECT count(*) FROM analytics.fact_events") == "0", "nothing of the object is visible")
+        #expect(try psql(database, "SELECT string_agg(status, ',') FROM sluice.load_runs") == "running")
+
+        // Three environments; every merge into the first target waits behind a lock the test holds,
+        // so loads that are under way at the same time are seen waiting at the same time.
+        let environments = try (0..<3).map { _ in
+            try Bootstrap(root: root, api: api, moto: moto, database: database, bucket: bucket, secret: secret)
+        }
+        defer { environments.forEach { $0.stop() } }
+        let blocker = Process()
+        blocker.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        blocker.arguments = ["-XAtq", database, "-c", "BEGIN; LOCK TABLE analytics.dim_users IN SHARE MODE; SELECT pg_sleep(600)"]
+        blocker.environment = ["PGAPPNAME": "lock-holder"]
+        try blocker.run()
+        // Its server process outlives a killed psql (pg_sleep does not look at the client): end both.
+        func release() throws {
+            try psql(database, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'lock-holder'")
+            if blocker.isRunning { kill(blocker.processIdentifier, SIGKILL) }
+        }
+        defer { try? release() }
+        async let first = api.invoke(event(keys[0]))
+        async let second = api.invoke(event(keys[1]))
+        async let again = api.invoke(event(keys[0]))
+        var waiting = ""
+        for _ in 0..<600 {
+            waiting = try psql(
+                database,
+                "SELECT count(*) FILTER (WHERE locktype = 'relation') || ' ' || count(*) FILTER (WHERE locktype = 'advisory') FROM pg_locks WHERE NOT granted"
+            )
+            if waiting == "2 1" { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(waiting == "2 1", "two objects' loads at the merge at once, and the repeated object waiting for its lock")
+        try release()
+        let outcomes = try await [first, second, again]
+        #expect(outcomes.allSatisfy { $0.kind == "response" }, "\(outcomes.map(\.body))")
+        let results = outcomes.compactMap(Self.result)
+        #expect(results.compactMap { $0["objectsLoaded"] as? Int }.reduce(0, +) == 2)
+        #expect(results.compactMap { $0["objectsSkipped"] as? Int }.reduce(0, +) == 1)
+
+        let expected = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: packageRoot.appendingPathComponent("samples/clickstream/expected.json")))
+        let rows = try #require((expected as? [String: Any])?["rows"] as? [String: Int])
+        for (table, count) in rows {
+            #expect(try psql(database, "SELECT count(*) FROM \(table)") == String(count), "\(table)")
+        }
+        #expect(try psql(database, "SELECT count(*) FROM sluice.manifest") == "2")
+        // The killed run was found by a later one: failed, while the three live ones were left alone.
+        #expect(try psql(database, "SELECT string_agg(status, ',' ORDER BY run_id) FROM sluice.load_runs") == "failed,succeeded,succeeded,succeeded")
+    }
+
     @Test func aWrongSecretIsAClearErrorAnswer() async throws {
         let folder = try temporaryFolder("lambda-secret")
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -209,6 +297,7 @@ import Testing
             ])
     }
 
+    @discardableResult
     func psql(_ url: String, _ sql: String) throws -> String {
         try runTool("/usr/bin/psql", ["-XAtq", url, "-c", sql]).trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -232,7 +321,10 @@ final class Bootstrap: @unchecked Sendable {
     let process = Process()
     let log: URL
 
-    init(root: URL, api: RuntimeAPIStandIn, moto: MotoServer.Instance, database: String, bucket: String, secret: String) throws {
+    init(
+        root: URL, api: RuntimeAPIStandIn, moto: MotoServer.Instance, database: String, bucket: String, secret: String,
+        adding extra: [String: String] = [:]
+    ) throws {
         let components = try #require(URLComponents(string: database))
         let socketFolder = try #require(components.queryItems?.first { $0.name == "host" }?.value)
         let databaseName = String(components.path.dropFirst())
@@ -242,7 +334,9 @@ final class Bootstrap: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
         process.arguments = [
             "--mount", "--pid", "--fork", "--kill-child", "--mount-proc=\(root.path)/proc", "/bin/sh", "-c",
-            "mount --bind '\(socketFolder)' '\(root.path)/pg' && exec /usr/sbin/chroot '\(root.path)' /var/task/bootstrap",
+            // Not exec'd: the shell stays the namespace's PID 1, as Lambda's init is, so the bootstrap
+            // is an ordinary process (the kernel ignores a signal PID 1 sends itself).
+            "mount --bind '\(socketFolder)' '\(root.path)/pg' && /usr/sbin/chroot '\(root.path)' /var/task/bootstrap",
         ]
         process.environment = [
             "AWS_LAMBDA_RUNTIME_API": api.endpoint, "LAMBDA_TASK_ROOT": "/var/task", "AWS_REGION": "us-east-1",
@@ -255,7 +349,7 @@ final class Bootstrap: @unchecked Sendable {
             // As Lambda sets it: the host's /lib64 comes before the task's libraries.
             "LD_LIBRARY_PATH": "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
             "PATH": "/usr/local/bin:/usr/bin/:/bin:/opt/bin",
-        ]
+        ].merging(extra) { $1 }
         log = root.deletingLastPathComponent().appendingPathComponent("bootstrap-\(UUID().uuidString.prefix(8)).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
@@ -266,6 +360,13 @@ final class Bootstrap: @unchecked Sendable {
 
     /// What the function wrote (its JSON log lines, and anything the loader or the runtime said).
     var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    /// Waits (at most `seconds`) for the environment to end by itself; true when it did.
+    func ended(within seconds: Double) async throws -> Bool {
+        let until = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < until { try await Task.sleep(for: .milliseconds(100)) }
+        return !process.isRunning
+    }
 
     /// SIGKILL, as Lambda ends an environment; `--kill-child` takes the bootstrap with it.
     func stop() {

@@ -38,9 +38,10 @@ public final class RuntimeAPIStandIn: @unchecked Sendable {
     /// `AWS_LAMBDA_RUNTIME_API` for a bootstrap.
     public var endpoint: String { "127.0.0.1:\(port)" }
 
-    /// Enqueues one invocation with `deadline` seconds to run, and waits for a bootstrap's answer.
-    public func invoke(_ event: String, deadline: Double = 300) async throws -> Outcome {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/test/invoke?deadline_s=\(deadline)")
+    /// Enqueues one invocation with `deadline` seconds to run, and waits up to `wait` seconds for a
+    /// bootstrap's answer (`timeout` when none came: the environment died with it).
+    public func invoke(_ event: String, deadline: Double = 300, wait: Double = 120) async throws -> Outcome {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/test/invoke?deadline_s=\(deadline)&wait_s=\(wait)")
         request.method = .POST
         request.body = .bytes(ByteBuffer(string: event))
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(600))
