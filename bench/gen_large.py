@@ -42,6 +42,8 @@ for t in range(TABLES):
              "        - { name: attributes, type: jsonb }", "        - { name: happened_at, type: timestamptz, not_null: true }",
              "        - { name: created_at, type: timestamptz, not_null: true, default: now() }",
              "      indexes:", "        - { columns: [happened_at], method: brin }"]
+# One writer role for every table: the pipelines log in as it (SL506).
+spec += ["  roles:", "    - name: loader", "      grants:", "        - privileges: [SELECT, INSERT, UPDATE]", "          on: [\"schema:dw\"]"]
 spec.append("pipelines:")
 for f in range(FUNCTIONS):
     spec += [f"  - name: p{f}", f"    workload: f{f}", "    schedule: cron(0/15 * * * ? *)",

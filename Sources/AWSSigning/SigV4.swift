@@ -93,6 +93,36 @@ public struct SigV4Signer: Sendable {
             signedHeaders: signedHeaders, authorization: authorization)
     }
 
+    /// Query-string signing (a presigned URL): the X-Amz-* parameters, the session token among them,
+    /// are part of what is signed, over the `host` header alone and an empty body. Returns the query,
+    /// canonically ordered, with `X-Amz-Signature` last.
+    public func presign(
+        method: String, host: String, path: String = "/", query: [(name: String, value: String)], expires: Int, at date: Date
+    ) -> [(name: String, value: String)] {
+        let (amzDate, day) = Self.timestamps(date)
+        var parameters =
+            query + [
+                ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"), ("X-Amz-Credential", "\(credentials.accessKeyID)/\(day)/\(region)/\(service)/aws4_request"),
+                ("X-Amz-Date", amzDate), ("X-Amz-Expires", String(expires)), ("X-Amz-SignedHeaders", "host"),
+            ]
+        if let token = credentials.sessionToken { parameters.append(("X-Amz-Security-Token", token)) }
+        parameters.sort { ($0.name, $0.value) < ($1.name, $1.value) }
+        let signed = sign(
+            SigningRequest(method: method, path: path, query: parameters, headers: [("host", host)], payloadHash: SigningRequest.emptyPayloadHash),
+            at: date)
+        return parameters + [("X-Amz-Signature", signed.signature)]
+    }
+
+    /// An RDS IAM authentication token: the presigned `connect` request for `user` at `host:port`,
+    /// without its scheme, valid for 15 minutes; the password of a login as that user.
+    public func databaseToken(host: String, port: Int, user: String, at date: Date = Date()) -> String {
+        let endpoint = "\(host):\(port)"
+        let query = presign(
+            method: "GET", host: endpoint, query: [("Action", "connect"), ("DBUser", user)], expires: 900, at: date)
+        return endpoint + "/?" + Self.canonicalQuery(query.filter { $0.name != "X-Amz-Signature" }) + "&X-Amz-Signature="
+            + (query.last?.value ?? "")
+    }
+
     func signingKey(day: String) -> SymmetricKey {
         func hmac(_ key: SymmetricKey, _ text: String) -> SymmetricKey {
             SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key)))

@@ -80,6 +80,10 @@ public struct RuleExample: Sendable, ExpressibleByStringLiteral {
                     - { name: event_id, type: uuid, primary_key: true }
                     - { name: event_name, type: text, not_null: true }
                     - { name: created_at, type: timestamptz, not_null: true, default: now() }
+              roles:
+                - name: etl_writer
+                  grants:
+                    - { privileges: [SELECT, INSERT, UPDATE], on: [public.events] }
             pipelines:
               - name: events
                 workload: etl

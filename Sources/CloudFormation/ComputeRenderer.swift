@@ -98,6 +98,68 @@ enum ComputeRenderer {
                         ("Threshold", .int(alarms.errorThreshold)),
                         ("TreatMissingData", "notBreaching"),
                     ])
+                // The function reports each run's counts in the embedded metric format (namespace
+                // Sluice, by FunctionName and Pipeline): a run that refused every record still succeeds
+                // as an invocation, so these watch what Errors cannot.
+                let dimensions: TemplateValue = .list([
+                    .map([("Name", "FunctionName"), ("Value", .ref(function))]), .map([("Name", "Pipeline"), ("Value", .string(pipeline.name))]),
+                ])
+                func metric(_ id: String, _ name: String) -> TemplateValue {
+                    .map([
+                        ("Id", .string(id)),
+                        (
+                            "MetricStat",
+                            .map([
+                                ("Metric", .map([("Dimensions", dimensions), ("MetricName", .string(name)), ("Namespace", "Sluice")])),
+                                ("Period", 3600), ("Stat", "Sum"),
+                            ])
+                        ),
+                        ("ReturnData", false),
+                    ])
+                }
+                t.resource(
+                    LogicalID.make("Alarm", "\(pipeline.name) failed objects"), "AWS::CloudWatch::Alarm",
+                    [
+                        (
+                            "AlarmDescription",
+                            .string("Pipeline \(pipeline.name): objects failed to load (rolled back; the next run tries them again)")
+                        ),
+                        ("AlarmActions", .list([.ref(LogicalID.topic(alarms.topic))])),
+                        ("ComparisonOperator", "GreaterThanOrEqualToThreshold"),
+                        ("Dimensions", dimensions),
+                        ("EvaluationPeriods", 1),
+                        ("MetricName", "ObjectsFailed"),
+                        ("Namespace", "Sluice"),
+                        ("Period", 300),
+                        ("Statistic", "Sum"),
+                        ("Threshold", 1),
+                        ("TreatMissingData", "notBreaching"),
+                    ])
+                let percent = alarms.quarantinePercent
+                t.resource(
+                    LogicalID.make("Alarm", "\(pipeline.name) quarantine rate"), "AWS::CloudWatch::Alarm",
+                    [
+                        (
+                            "AlarmDescription",
+                            .string(
+                                "Pipeline \(pipeline.name): more than \(Self.percentText(percent)) of the records read in an hour were quarantined")
+                        ),
+                        ("AlarmActions", .list([.ref(LogicalID.topic(alarms.topic))])),
+                        ("ComparisonOperator", "GreaterThanThreshold"),
+                        ("EvaluationPeriods", 1),
+                        (
+                            "Metrics",
+                            .list([
+                                metric("quarantined", "RecordsQuarantined"), metric("read", "RecordsRead"),
+                                .map([
+                                    ("Expression", "IF(read > 0, 100 * quarantined / read, 0)"), ("Id", "rate"),
+                                    ("Label", "Quarantined records (%)"), ("ReturnData", true),
+                                ]),
+                            ])
+                        ),
+                        ("Threshold", percent.rounded() == percent ? .int(Int(percent)) : .string(String(percent))),
+                        ("TreatMissingData", "notBreaching"),
+                    ])
             }
         }
         for host in spec.compute.hosts {
@@ -165,12 +227,22 @@ enum ComputeRenderer {
         case .rds: host = .getAtt(LogicalID.database(warehouse.name), "Endpoint.Address")
         case .aurora: host = .getAtt(LogicalID.databaseCluster(warehouse.name), "Endpoint.Address")
         }
-        return [
+        let admin: TemplateValue = .ref(LogicalID.secret(warehouse.credentialsSecret))
+        var variables: [(String, TemplateValue)] = [
+            ("SLUICE_WAREHOUSE_ADMIN_SECRET", admin),
             ("SLUICE_WAREHOUSE_DATABASE", .string(warehouse.database)),
             ("SLUICE_WAREHOUSE_HOST", host),
             ("SLUICE_WAREHOUSE_PORT", .string(String(warehouse.port))),
-            ("SLUICE_WAREHOUSE_SECRET", .ref(LogicalID.secret(warehouse.credentialsSecret))),
         ]
+        if let login = spec.warehouseLogin(forWorkload: function) {
+            variables.append(("SLUICE_WAREHOUSE_LOGIN", .string(login.method.rawValue)))
+            if let secret = login.secret { variables.append(("SLUICE_WAREHOUSE_SECRET", .ref(LogicalID.secret(secret)))) }
+            variables.append(("SLUICE_WAREHOUSE_USER", .string(login.role)))
+        }
+        if let secret = spec.maskKeySecret, spec.pipelines.contains(where: { $0.workload == function && $0.hashesValues }) {
+            variables.append(("SLUICE_MASK_KEY_SECRET", .ref(LogicalID.secret(secret))))
+        }
+        return variables
     }
 
     /// The deployed names of the buckets a function's pipelines read and quarantine into
@@ -182,6 +254,10 @@ enum ComputeRenderer {
         // The name as the bucket's own BucketName writes it, not a Ref: a bucket that notifies the
         // function already depends on it, and a Ref back would be a circular dependency.
         return [("SLUICE_BUCKETS", .sub(buckets.map { "\($0)=\(StorageRenderer.bucketName($0, spec))" }.joined(separator: ",")))]
+    }
+
+    static func percentText(_ percent: Double) -> String {
+        (percent.rounded() == percent ? String(Int(percent)) : String(percent)) + "%"
     }
 
     /// The host a self-managed warehouse runs on gets room for its data.

@@ -66,6 +66,12 @@ enum MessagingRenderer {
             secrets.append(
                 Secret(name: warehouse.credentialsSecret, description: "Credentials of warehouse \(warehouse.name)", generatedFor: "sluice_admin"))
         }
+        // Each writer role that logs in with a password has its own: the pipelines never use the admin's.
+        let logins = Set(t.spec.pipelines.compactMap { t.spec.warehouseLogin(forWorkload: $0.workload) })
+        for login in logins.sorted(by: { $0.role < $1.role }) {
+            guard let name = login.secret, !secrets.contains(where: { $0.name == name }) else { continue }
+            secrets.append(Secret(name: name, description: "Login of database role \(login.role)", generatedFor: login.role))
+        }
         for secret in secrets {
             // Generated here, never written in the spec or the template.
             let username = secret.generatedFor ?? "sluice"
@@ -85,6 +91,18 @@ enum MessagingRenderer {
                     ("KmsKeyId", .ref(KeyRenderer.id)),
                     ("Tags", t.tags(secret.name)),
                 ], attributes: [("DeletionPolicy", "Retain"), ("UpdateReplacePolicy", "Retain")])  // credentials outlive a stack that keeps snapshots
+        }
+        // The HMAC key of `mask: hash` columns: 64 random letters and digits, read by the functions
+        // that hash. Kept with the data: a new key would make every hash a new value.
+        if let name = t.spec.maskKeySecret {
+            t.resource(
+                LogicalID.secret(name), "AWS::SecretsManager::Secret",
+                [
+                    ("Description", .string("Key of the masked (hashed) columns (\(t.spec.project.name))")),
+                    ("GenerateSecretString", .map([("ExcludePunctuation", true), ("PasswordLength", 64)])),
+                    ("KmsKeyId", .ref(KeyRenderer.id)),
+                    ("Tags", t.tags(name)),
+                ], attributes: [("DeletionPolicy", "Retain"), ("UpdateReplacePolicy", "Retain")])
         }
     }
 }

@@ -17,8 +17,21 @@ struct PolicyRenderer {
         case .topic(let name): return .ref(LogicalID.topic(name))
         case .queue(let name): return .getAtt(LogicalID.queue(name), "Arn")
         case .arn(let text): return .string(text)
+        case .databaseUser(let role): return Self.databaseUserARN(role, spec)
         case .any: return "*"
         }
+    }
+
+    /// `arn:…:rds-db:REGION:ACCOUNT:dbuser:RESOURCE-ID/ROLE`: the resource ID is the instance's
+    /// `DbiResourceId` or the cluster's `DBClusterResourceId`, never its name.
+    static func databaseUserARN(_ role: String, _ spec: Spec) -> TemplateValue {
+        let resourceID: String
+        switch spec.warehouse?.engine {
+        case .aurora: resourceID = "${\(LogicalID.databaseCluster(spec.warehouse!.name)).DBClusterResourceId}"
+        case .rds: resourceID = "${\(LogicalID.database(spec.warehouse!.name)).DbiResourceId}"
+        case .ec2, nil: return .string("*")  // not rendered: only managed warehouses take IAM logins
+        }
+        return .sub("arn:${AWS::Partition}:rds-db:${AWS::Region}:${AWS::AccountId}:dbuser:\(resourceID)/\(role)")
     }
 
     func statement(_ statement: PolicyStatement, principal: TemplateValue? = nil) -> TemplateValue {

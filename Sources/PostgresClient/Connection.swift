@@ -69,6 +69,16 @@ public final class Connection: @unchecked Sendable {
         handle = nil
     }
 
+    /// The SCRAM-SHA-256 verifier of `password` for `user`, computed here (PQencryptPasswordConn), so
+    /// `ALTER ROLE … PASSWORD` never carries the password itself to the server or its logs.
+    public func passwordVerifier(_ password: String, user: String) throws -> String {
+        guard let handle, let encrypted = PQencryptPasswordConn(handle, password, user, "scram-sha-256") else {
+            throw PostgresError(sqlState: nil, message: handle.map { String(cString: PQerrorMessage($0)) } ?? "connection is closed")
+        }
+        defer { PQfreemem(encrypted) }
+        return String(cString: encrypted)
+    }
+
     /// The server's process ID for this session (what pg_terminate_backend takes).
     public var backendPID: Int32 { PQbackendPID(handle) }
 

@@ -266,10 +266,17 @@ public struct Alarms: Hashable, Sendable {
     public var topic: String
     /// Alarm when the function reports this many errors in five minutes.
     public var errorThreshold: Int
-    public init(topic: String, errorThreshold: Int = 1) {
+    /// Alarm when more than this percentage of the records read in an hour were quarantined.
+    public var quarantinePercent: Double
+    public init(topic: String, errorThreshold: Int = 1, quarantinePercent: Double = Alarms.standardQuarantinePercent) {
         self.topic = topic
         self.errorThreshold = errorThreshold
+        self.quarantinePercent = quarantinePercent
     }
+
+    /// 5%: a few bad rows a day stay quiet; a source whose export changed shape pages someone well
+    /// before its objects reach the per-object limit (`max_rejected`, half by default) and stop loading.
+    public static let standardQuarantinePercent = 5.0
 }
 
 /// How many of an object's records may be refused before the object is not loaded at all: beyond

@@ -11,6 +11,8 @@ public enum IAMResource: Hashable, Sendable, CustomStringConvertible {
     case dynamoTable(String)
     case topic(String)
     case queue(String)
+    /// The warehouse's database user ROLE, for `rds-db:connect` (IAM database authentication).
+    case databaseUser(String)
     /// A literal ARN written in the spec.
     case arn(String)
     /// `*`: allowed only for actions that support no resource-level permissions.
@@ -25,6 +27,7 @@ public enum IAMResource: Hashable, Sendable, CustomStringConvertible {
         case .dynamoTable(let t): return "DynamoDB table '\(t)'"
         case .topic(let t): return "topic '\(t)'"
         case .queue(let q): return "queue '\(q)'"
+        case .databaseUser(let role): return "database user '\(role)'"
         case .arn(let a): return a
         case .any: return "*"
         }

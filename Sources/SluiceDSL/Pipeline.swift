@@ -303,9 +303,20 @@ public struct Call: PipelinePart {
 public struct Alarms: PipelinePart {
     public let contributions: [Contribution]
 
-    public init(topic: String, errorThreshold: Int? = nil, file: String = #filePath, line: Int = #line, column: Int = #column) {
+    /// `quarantinePercent`: 2.5 for `quarantine_rate: 2.5%`.
+    public init(
+        topic: String, errorThreshold: Int? = nil, quarantinePercent: Double? = nil, file: String = #filePath, line: Int = #line,
+        column: Int = #column
+    ) {
         let at = DeclarationSite(file: file, line: line, column: column)
-        contributions = [.set("alarms", to: .mapping(at, [("topic", at.string(topic)), ("error_threshold", at.int(errorThreshold))]))]
+        let rate = quarantinePercent.map { percent -> SpecNode in
+            .plain((percent.rounded() == percent ? String(Int(percent)) : String(percent)) + "%", at: at)
+        }
+        contributions = [
+            .set(
+                "alarms",
+                to: .mapping(at, [("topic", at.string(topic)), ("error_threshold", at.int(errorThreshold)), ("quarantine_rate", rate)]))
+        ]
     }
 }
 

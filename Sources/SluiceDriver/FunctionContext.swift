@@ -1,19 +1,39 @@
 import AWSSigning
 import CloudRuntime
 import Foundation
+import PostgresClient
 import SpecLoader
+import WarehouseDDL
 
 /// What a function environment knows for its life: its plan and spec (from the package), where the
-/// warehouse is (from the template's environment), and the warehouse credentials once read from
-/// Secrets Manager (kept until the database refuses them, then read again: the secret was rotated).
+/// warehouse is and how its pipelines log in (from the template's environment), and the secrets once
+/// read from Secrets Manager (kept until the database refuses them, then read again: rotated).
+///
+/// Runs log in as the pipelines' writer role: with an IAM authentication token on RDS and Aurora
+/// (`SLUICE_WAREHOUSE_LOGIN=iam`, `SLUICE_WAREHOUSE_USER`), or with the role's generated secret
+/// (`password`, `SLUICE_WAREHOUSE_SECRET`). Only the migrate request uses the admin's secret
+/// (`SLUICE_WAREHOUSE_ADMIN_SECRET`); it also gives the writer role its login.
 final class FunctionContext: @unchecked Sendable {
     let plan: ETLPlan
     let specPath: String
     let region: String
     let sources: SourceSelection
-    let warehouse: (host: String, port: String, database: String, secret: String)
+    let warehouse: (host: String, port: String, database: String)
+    let login: Login
+    let adminSecret: String
+    let maskKeySecret: String?
     let secrets: SecretsManager
-    private var login: (user: String, password: String)?
+    let credentials: AWSCredentials
+    private var cached: [String: (user: String, password: String)] = [:]
+    private var maskKey: Data?
+
+    /// How runs log in.
+    enum Login {
+        /// An IAM authentication token for this database user (RDS, Aurora).
+        case iam(user: String)
+        /// The username and password in this secret.
+        case secret(String)
+    }
 
     init(environment: [String: String]) throws {
         let root = environment["LAMBDA_TASK_ROOT"] ?? Bundle.main.bundlePath
@@ -27,16 +47,23 @@ final class FunctionContext: @unchecked Sendable {
             missing.append(name)
             return ""
         }
-        warehouse = (
-            setting("SLUICE_WAREHOUSE_HOST"), setting("SLUICE_WAREHOUSE_PORT"), setting("SLUICE_WAREHOUSE_DATABASE"),
-            setting("SLUICE_WAREHOUSE_SECRET")
-        )
+        warehouse = (setting("SLUICE_WAREHOUSE_HOST"), setting("SLUICE_WAREHOUSE_PORT"), setting("SLUICE_WAREHOUSE_DATABASE"))
+        switch environment["SLUICE_WAREHOUSE_LOGIN"] {
+        case "iam": login = .iam(user: setting("SLUICE_WAREHOUSE_USER"))
+        case "password", nil: login = .secret(setting("SLUICE_WAREHOUSE_SECRET"))
+        case let other?: throw Failure("SLUICE_WAREHOUSE_LOGIN is iam or password, not '\(other)'")
+        }
+        adminSecret = environment["SLUICE_WAREHOUSE_ADMIN_SECRET"] ?? environment["SLUICE_WAREHOUSE_SECRET"] ?? ""
+        if adminSecret.isEmpty { missing.append("SLUICE_WAREHOUSE_ADMIN_SECRET") }
+        maskKeySecret = environment["SLUICE_MASK_KEY_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
         guard missing.isEmpty else {
-            throw Failure("\(missing.joined(separator: ", ")) not set: the template gives a pipeline function the warehouse's address and secret")
+            throw Failure(
+                "\(missing.joined(separator: ", ")) not set: the template gives a pipeline function the warehouse's address and how to log in")
         }
         guard let credentials = AWSCredentials.fromEnvironment(environment) else {
             throw Failure("no AWS credentials in the environment (Lambda sets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)")
         }
+        self.credentials = credentials
         // AWS_ENDPOINT_URL_<SERVICE> and AWS_ENDPOINT_URL are the AWS SDKs' endpoint overrides.
         secrets = SecretsManager(
             region: region, credentials: credentials,
@@ -52,10 +79,10 @@ final class FunctionContext: @unchecked Sendable {
         log.info("event: \(event.summary)")
         do {
             return try answer(event, invocation: invocation, log: log)
-        } catch let error where Self.isRefusedLogin(error) && login != nil {
+        } catch let error where Self.isRefusedLogin(error) && !cached.isEmpty {
             // The cached password is stale (the secret was rotated): read it again, once.
             log.info("the warehouse refused the cached credentials; reading the secret again")
-            login = nil
+            cached = [:]
             return try answer(event, invocation: invocation, log: log)
         }
     }
@@ -66,10 +93,15 @@ final class FunctionContext: @unchecked Sendable {
             let loaded = SpecLoader.load(path: specPath)
             guard let spec = loaded.spec else { throw Failure("the packaged spec does not load: \(loaded.diagnostics.map(\.message))") }
             do {
+                let admin = try conninfo(secret: adminSecret)
                 let report = try WarehouseMigration.apply(
-                    spec, conninfo: try conninfo(), target: "\(warehouse.host)/\(warehouse.database)", allowDestructive: allowDestructive)
+                    spec, conninfo: admin, target: "\(warehouse.host)/\(warehouse.database)", allowDestructive: allowDestructive)
                 log.info("migration: \(report.applied ? "applied" : "nothing to change")")
-                return Data(try JSONOutput.text(report).utf8)
+                let login = try prepareLogin(admin: admin)
+                log.info("login: \(login)")
+                var answer = try JSONSerialization.jsonObject(with: Data(try JSONOutput.text(report).utf8)) as? [String: Any] ?? [:]
+                answer["login"] = login
+                return try JSONSerialization.data(withJSONObject: answer, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             } catch let refusal as WarehouseMigration.Refusal {
                 throw InvocationFailure(type: "Sluice.MigrationRefused", message: refusal.description)
             }
@@ -106,9 +138,9 @@ final class FunctionContext: @unchecked Sendable {
         _ pipelines: [PipelinePlan], window: (from: Date, to: Date)?, objectKeys: [String]?, invocation: Invocation, log: FunctionLog
     ) throws -> PipelineExecution.Report {
         let (status, report) = try PipelineExecution.run(
-            plan: plan, pipelines: pipelines, database: try conninfo(), sources: sources, window: window, region: region,
+            plan: plan, pipelines: pipelines, database: try runConninfo(), sources: sources, window: window, region: region,
             baseDirectory: URL(fileURLWithPath: specPath).deletingLastPathComponent(), observer: FunctionRunLog(log: log),
-            objectKeys: objectKeys, deadline: invocation.deadline)
+            objectKeys: objectKeys, deadline: invocation.deadline, maskKey: try readMaskKey())
         guard status == 0 else {
             if status == PipelineExecution.busyExitCode {
                 // Another lister holds the pipeline past this invocation's deadline: it is doing the
@@ -135,24 +167,84 @@ final class FunctionContext: @unchecked Sendable {
         }
     }
 
-    /// The warehouse's libpq connection string, with the credentials from its secret.
-    private func conninfo() throws -> String {
-        if login == nil {
-            let text = try PipelineExecution.blocking { [secrets, warehouse] in try await secrets.secretString(warehouse.secret) }
-            guard let json = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any],
-                let user = json["username"] as? String, let password = json["password"] as? String
-            else {
-                throw Failure("secret \(warehouse.secret) is not JSON with \"username\" and \"password\" (the form RDS and Secrets Manager use)")
-            }
-            login = (user, password)
+    /// How runs log in: the writer role, by IAM token or by its own secret.
+    private func runConninfo() throws -> String {
+        switch login {
+        case .secret(let secret): return try conninfo(secret: secret)
+        case .iam(let user):
+            // A token is valid for 15 minutes and costs no request: a new one for every run. IAM
+            // logins must use TLS.
+            let signer = SigV4Signer(credentials: credentials, region: region, service: "rds-db")
+            let token = signer.databaseToken(host: warehouse.host, port: Int(warehouse.port) ?? 5432, user: user)
+            return Self.conninfo([
+                ("host", warehouse.host), ("port", warehouse.port), ("dbname", warehouse.database), ("user", user), ("password", token),
+                ("sslmode", "require"), ("connect_timeout", "10"), ("application_name", "sluice-lambda"),
+            ])
         }
+    }
+
+    /// A libpq connection string with the username and password from `secret`.
+    private func conninfo(secret: String) throws -> String {
+        let login = try credentials(in: secret)
+        return Self.conninfo([
+            ("host", warehouse.host), ("port", warehouse.port), ("dbname", warehouse.database), ("user", login.user),
+            ("password", login.password), ("connect_timeout", "10"), ("application_name", "sluice-lambda"),
+        ])
+    }
+
+    /// The username and password `secret` holds, read once and cached.
+    private func credentials(in secret: String) throws -> (user: String, password: String) {
+        if let known = cached[secret] { return known }
+        let text = try PipelineExecution.blocking { [secrets] in try await secrets.secretString(secret) }
+        guard let json = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any],
+            let user = json["username"] as? String, let password = json["password"] as? String
+        else {
+            throw Failure("secret \(secret) is not JSON with \"username\" and \"password\" (the form RDS and Secrets Manager use)")
+        }
+        cached[secret] = (user, password)
+        return (user, password)
+    }
+
+    static func conninfo(_ pairs: [(String, String)]) -> String {
         func quoted(_ value: String) -> String {
             "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
         }
-        return [
-            ("host", warehouse.host), ("port", warehouse.port), ("dbname", warehouse.database), ("user", login!.user),
-            ("password", login!.password), ("connect_timeout", "10"), ("application_name", "sluice-lambda"),
-        ].map { "\($0.0)=\(quoted($0.1))" }.joined(separator: " ")
+        return pairs.map { "\($0.0)=\(quoted($0.1))" }.joined(separator: " ")
+    }
+
+    /// After a migration, as the admin: the writer role may log in, with its secret's password (sent
+    /// as a SCRAM verifier, never in clear) or through IAM (`rds_iam`, which RDS and Aurora have).
+    private func prepareLogin(admin: String) throws -> String {
+        let connection = try Connection(admin, applicationName: "sluice-lambda")
+        defer { connection.close() }
+        switch login {
+        case .secret(let secret):
+            let writer = try credentials(in: secret)
+            // A template older than the writer's own secret gives the admin's here: nothing to prepare.
+            guard secret != adminSecret, writer.user != cached[adminSecret]?.user else { return "\(writer.user), the admin (no writer login)" }
+            let verifier = try connection.passwordVerifier(writer.password, user: writer.user)
+            try connection.query(
+                "ALTER ROLE \(SQL.identifier(writer.user)) WITH LOGIN PASSWORD \(SQL.literal(verifier))")
+            return "\(writer.user) with the password in \(secret)"
+        case .iam(let user):
+            try connection.query(
+                """
+                DO $$ BEGIN
+                  IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'rds_iam') THEN GRANT rds_iam TO \(SQL.identifier(user)); END IF;
+                END $$
+                """)
+            try connection.query("ALTER ROLE \(SQL.identifier(user)) WITH LOGIN")
+            return "\(user) with an IAM authentication token"
+        }
+    }
+
+    /// The key of `mask: hash` columns: the generated secret's string, else `SLUICE_MASK_KEY`.
+    private func readMaskKey() throws -> Data? {
+        guard let secret = maskKeySecret else { return ProcessInfo.processInfo.environment["SLUICE_MASK_KEY"].map { Data($0.utf8) } }
+        if maskKey == nil {
+            maskKey = Data(try PipelineExecution.blocking { [secrets] in try await secrets.secretString(secret) }.utf8)
+        }
+        return maskKey
     }
 
     static func isRefusedLogin(_ error: Error) -> Bool {

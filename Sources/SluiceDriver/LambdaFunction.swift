@@ -156,6 +156,28 @@ struct FunctionLog: Sendable {
     func info(_ message: String, _ fields: [String: Any] = [:]) { write("INFO", message, fields) }
     func error(_ message: String, _ fields: [String: Any] = [:]) { write("ERROR", message, fields) }
 
+    /// One line in CloudWatch's embedded metric format: CloudWatch Logs turns it into metrics of
+    /// namespace Sluice, by function and pipeline, with no API call and no permission beyond the logs'.
+    func metrics(_ run: RunMetrics, at date: Date = Date()) {
+        var entry: [String: Any] = [
+            "_aws": [
+                "Timestamp": Int(date.timeIntervalSince1970 * 1000),
+                "CloudWatchMetrics": [
+                    [
+                        "Namespace": RunMetrics.namespace, "Dimensions": [["FunctionName", "Pipeline"]],
+                        "Metrics": run.values.map { ["Name": $0.name, "Unit": "Count"] },
+                    ]
+                ],
+            ],
+            "FunctionName": ProcessInfo.processInfo.environment["AWS_LAMBDA_FUNCTION_NAME"] ?? "sluice",
+            "Pipeline": run.pipeline, "run_id": run.runID,
+        ]
+        if let requestID { entry["requestId"] = requestID }
+        for (name, value) in run.values { entry[name] = value }
+        guard let data = try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        FileHandle.standardOutput.write(data + Data([0x0A]))
+    }
+
     private func write(_ level: String, _ message: String, _ fields: [String: Any]) {
         var entry = fields
         entry["timestamp"] = ISO8601DateFormatter().string(from: Date())
@@ -185,7 +207,26 @@ struct FunctionRunLog: PipelineRunObserver {
         log.info(
             "pipeline \(result.pipeline): \(result.objectsLoaded) loaded, \(result.objectsSkipped) already loaded, \(result.objectsFailed.count) failed",
             ["pipeline": result.pipeline, "run_id": result.runID])
+        log.metrics(RunMetrics(result))
     }
 
     func failed(pipeline: String, error: String) { log.error("pipeline \(pipeline): \(error)", ["pipeline": pipeline]) }
+}
+
+/// A run's counts as metrics: what the template's per-pipeline alarms watch.
+struct RunMetrics {
+    static let namespace = "Sluice"
+    var pipeline: String
+    var runID: Int
+    var values: [(name: String, value: Int)]
+
+    init(_ result: PipelineResult) {
+        pipeline = result.pipeline
+        runID = result.runID
+        values = [
+            ("ObjectsLoaded", result.objectsLoaded), ("ObjectsFailed", result.objectsFailed.count), ("ObjectsLeft", result.objectsLeft),
+            ("RecordsRead", result.counts.recordsRead), ("RecordsLoaded", result.counts.recordsLoaded),
+            ("RecordsQuarantined", result.counts.recordsQuarantined), ("RunsFailed", result.succeeded ? 0 : 1),
+        ]
+    }
 }

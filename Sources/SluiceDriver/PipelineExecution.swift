@@ -108,9 +108,9 @@ public enum PipelineExecution {
     /// Runs `pipelines` in order; text output is printed as it goes, JSON is the caller's to print.
     public static func run(
         plan: ETLPlan, pipelines: [PipelinePlan], database: String, sources: SourceSelection, window: (from: Date, to: Date)?,
-        region: String, baseDirectory: URL, observer: any PipelineRunObserver, objectKeys: [String]? = nil, deadline: Date? = nil
+        region: String, baseDirectory: URL, observer: any PipelineRunObserver, objectKeys: [String]? = nil, deadline: Date? = nil,
+        maskKey: Data? = ProcessInfo.processInfo.environment["SLUICE_MASK_KEY"].map { Data($0.utf8) }
     ) throws -> (status: Int32, report: Report) {
-        let maskKey = ProcessInfo.processInfo.environment["SLUICE_MASK_KEY"].map { Data($0.utf8) }
         var results: [PipelineResult] = []
         var status: Int32 = 0
         var failure: String?

@@ -552,7 +552,13 @@ public struct SwiftExport {
                 }
             }
             if let alarms = pipeline["alarms"] {
-                out.add(S.call("Alarms", [("topic", string(alarms["topic"])), ("errorThreshold", plain(alarms["error_threshold"]))]))
+                out.add(
+                    S.call(
+                        "Alarms",
+                        [
+                            ("topic", string(alarms["topic"])), ("errorThreshold", plain(alarms["error_threshold"])),
+                            ("quarantinePercent", alarms["quarantine_rate"].map { String($0.text.dropLast()) }),
+                        ]))
             }
             if let limit = pipeline["max_rejected"]?.text {
                 out.add(limit.hasSuffix("%") ? "MaxRejected(.percent(\(limit.dropLast())))" : "MaxRejected(.records(\(limit)))")

@@ -41,7 +41,18 @@ extension SpecDecoder {
             let topic = ar.string("topic", required: true)
         {
             refer("topic", topic, at: ar.location(of: "topic"))
-            alarms = Alarms(topic: topic, errorThreshold: ar.int("error_threshold", in: 1...100000) ?? 1)
+            var percent = Alarms.standardQuarantinePercent
+            if let text = ar.string("quarantine_rate") {
+                if text.hasSuffix("%"), let value = Double(text.dropLast()), value > 0, value <= 100 {
+                    percent = value
+                } else {
+                    sink.add(
+                        LoaderDiagnostics.invalid(
+                            "quarantine_rate is a share of the records read, above 0% and at most 100% (5%), not '\(text)'",
+                            at: ar.location(of: "quarantine_rate")))
+                }
+            }
+            alarms = Alarms(topic: topic, errorThreshold: ar.int("error_threshold", in: 1...100000) ?? 1, quarantinePercent: percent)
         }
         let maxRejected = r.string("max_rejected").flatMap { decodeRejectLimit($0, at: r.location(of: "max_rejected")) } ?? .standard
         guard let name, let workload, let source else { return nil }

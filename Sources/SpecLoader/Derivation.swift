@@ -150,12 +150,25 @@ extension SpecDecoder {
                         sid: "\(id)WriteQuarantine", actions: ["s3:PutObject"],
                         resources: [.bucketObjects(bucket, prefix: pipeline.quarantine.prefix)], location: pipeline.location))
             }
-            if let warehouse {
+            if pipeline.hashesValues, let secret = WarehouseLogin.maskKeySecret(pipelines) {
                 statements.append(
                     PolicyStatement(
-                        sid: "\(id)ReadWarehouseCredentials", actions: ["secretsmanager:GetSecretValue"],
-                        resources: [.secret(warehouse.credentialsSecret)], location: pipeline.location))
+                        sid: "\(id)ReadMaskKey", actions: ["secretsmanager:GetSecretValue"], resources: [.secret(secret)],
+                        location: pipeline.location))
             }
+        }
+        guard let warehouse, pipelines.contains(where: { $0.workload == workload }) else { return statements }
+        // The admin's credentials migrate the warehouse (the function's migrate request, from inside
+        // the VPC); the pipelines log in as their writer role.
+        let login = WarehouseLogin.of(workload: workload, pipelines: pipelines, warehouse: warehouse)
+        statements.append(
+            PolicyStatement(
+                sid: "ReadWarehouseCredentials", actions: ["secretsmanager:GetSecretValue"],
+                resources: [.secret(warehouse.credentialsSecret)] + (login?.secret.map { [.secret($0)] } ?? []), location: warehouse.location))
+        if let login, login.method == .iam {
+            statements.append(
+                PolicyStatement(
+                    sid: "ConnectAsWriter", actions: ["rds-db:connect"], resources: [.databaseUser(login.role)], location: warehouse.location))
         }
         return statements
     }

@@ -624,6 +624,9 @@ public enum SpecSchema {
         [
             key("topic", "topic name", .required, "`alerts`"),
             key("error_threshold", "1–100000", .defaults("`1`"), "errors in five minutes that raise the alarm"),
+            key(
+                "quarantine_rate", "a percentage", .defaults("`5%`"),
+                "share of the records read in an hour that, quarantined, raises the pipeline's quarantine alarm (`2.5%`)"),
         ])
 
     /// Every section of a spec (the project file, sluice.yaml, is not a spec).

@@ -38,6 +38,7 @@ public enum ControlSchema {
                 column("started_at", .timestamptz, default: "now()", "When the run started."),
                 column("finished_at", .timestamptz, notNull: false, "When it ended; null while it runs."),
                 column("status", .text, default: "'running'", "running, succeeded or failed."),
+                column("database_role", .text, default: "CURRENT_USER", "The role the run logged in as (the pipeline's writer role)."),
                 column("objects_loaded", .integer, default: "0", "Source objects loaded by this run."),
                 column("objects_skipped", .integer, default: "0", "Source objects already in the manifest."),
                 column("objects_changed", .integer, default: "0", "Objects rewritten after they were loaded: reported, not reloaded."),

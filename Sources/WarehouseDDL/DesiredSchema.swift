@@ -156,20 +156,7 @@ public struct DesiredSchema: Sendable {
     }
 
     /// Roles with INSERT or UPDATE on one of the pipeline's target tables.
-    public static func writerRoles(of pipeline: Pipeline, in warehouse: Warehouse) -> [String] {
-        let targets = Set(pipeline.targets.compactMap { warehouse.table($0.table)?.qualifiedName })
-        return warehouse.roles.filter { role in
-            role.grants.contains { grant in
-                guard grant.privileges.contains(where: { $0 == "INSERT" || $0 == "UPDATE" }) else { return false }
-                return grant.on.contains { target in
-                    if target.hasPrefix("schema:") {
-                        return targets.contains { $0.hasPrefix(String(target.dropFirst("schema:".count)) + ".") }
-                    }
-                    return warehouse.table(target).map { targets.contains($0.qualifiedName) } ?? false
-                }
-            }
-        }.map(\.name).sorted()
-    }
+    public static func writerRoles(of pipeline: Pipeline, in warehouse: Warehouse) -> [String] { warehouse.writerRoles(of: pipeline) }
 }
 
 /// A function Sluice owns in its control schema.

@@ -180,6 +180,50 @@ struct SigV4Tests {
         }
     }
 
+    /// An RDS IAM authentication token is botocore's presigned `connect` URL without its scheme:
+    /// the same parameters, the session token among the signed ones, and the same signature.
+    @Test func databaseTokensAgreeWithBotocore() throws {
+        let script = """
+            import json
+            from urllib.parse import parse_qsl, urlsplit
+            from botocore.auth import SigV4QueryAuth
+            from botocore.awsrequest import AWSRequest
+            from botocore.credentials import Credentials
+            request = AWSRequest(method="GET", url="https://dw.cluster-abc.eu-west-1.rds.amazonaws.com:5432/?Action=connect&DBUser=etl_writer")
+            auth = SigV4QueryAuth(Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token/+="), "rds-db", "eu-west-1", expires=900)
+            request.context["timestamp"] = "20261126T093000Z"
+            auth._modify_request_before_signing(request)
+            canonical = auth.canonical_request(request)
+            signature = auth.signature(auth.string_to_sign(request, canonical), request)
+            print(json.dumps({"query": dict(parse_qsl(urlsplit(request.url).query)), "signature": signature, "canonical": canonical}))
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "python3 with botocore is needed: bash scripts/setup --test installs it")
+        let theirs = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let signer = SigV4Signer(
+            credentials: AWSCredentials(
+                accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", sessionToken: "session-token/+="),
+            region: "eu-west-1", service: "rds-db")
+        let token = signer.databaseToken(
+            host: "dw.cluster-abc.eu-west-1.rds.amazonaws.com", port: 5432, user: "etl_writer",
+            at: ISO8601DateFormatter().date(from: "2026-11-26T09:30:00Z")!)
+        let prefix = "dw.cluster-abc.eu-west-1.rds.amazonaws.com:5432/?"
+        #expect(token.hasPrefix(prefix), "no scheme, the endpoint with its port: \(token)")
+        let components = try #require(URLComponents(string: "https://" + token))
+        var ours = Dictionary(uniqueKeysWithValues: (components.queryItems ?? []).map { ($0.name, $0.value ?? "") })
+        let signature = ours.removeValue(forKey: "X-Amz-Signature")
+        #expect(signature == theirs["signature"] as? String, "botocore signed:\n\(theirs["canonical"] ?? "")")
+        #expect(ours == theirs["query"] as? [String: String])
+        #expect(ours["X-Amz-Expires"] == "900" && ours["X-Amz-Security-Token"] == "session-token/+=")
+    }
+
     @Test func aWrongSecretGivesADifferentSignature() {
         let request = SigningRequest(
             method: "GET", path: "/", headers: [("Host", "example.amazonaws.com"), ("X-Amz-Date", "20150830T123600Z")],

@@ -105,8 +105,8 @@ struct TemplateTests {
         for name in referenceSpecs() {
             let text = try TemplateRenderer.render(spec: try load(name))
             #expect(!text.contains("MasterUserPassword: "), "\(name): a literal password")
-            for (_, secret) in resources(TemplateRenderer.template(spec: try load(name)), type: "AWS::SecretsManager::Secret") {
-                #expect(secret["Properties"]?["GenerateSecretString"]?["PasswordLength"] == 32)
+            for (id, secret) in resources(TemplateRenderer.template(spec: try load(name)), type: "AWS::SecretsManager::Secret") {
+                #expect(secret["Properties"]?["GenerateSecretString"]?["PasswordLength"] == (id == "SecretMaskKey" ? 64 : 32))
                 #expect(secret["Properties"]?["SecretString"] == nil)
             }
         }

@@ -82,8 +82,7 @@ import Testing
             s3.create_bucket(Bucket=BUCKET)
             for key in ["events/2026/11/20/09/part-0000.jsonl", "events/2026/11/20/10/part-0001.jsonl.gz"]:
                 s3.upload_file(SAMPLES + "/" + key, BUCKET, key)
-            sm.create_secret(Name=SECRET, SecretString=json.dumps({"username": "sluice", "password": "unused-with-trust"}))
-            """, bucket: bucket, secret: secret)
+            """ + Self.secrets, bucket: bucket, secret: secret)
 
         let api = try RuntimeAPIStandIn()
         defer { api.stop() }
@@ -94,11 +93,30 @@ import Testing
         let migrated = try await api.invoke(#"{"sluice": "migrate", "allow_destructive": false}"#)
         try #require(migrated.kind == "response", "\(migrated.body)\n\(function.output)")
         #expect(migrated.json?["applied"] as? Bool == true)
+        // The writer role may now log in with its own secret's password, stored as a SCRAM verifier.
+        #expect(migrated.json?["login"] as? String == "etl_writer with the password in \(secret)-writer")
+        #expect(try psql(database, "SELECT rolcanlogin AND rolpassword LIKE 'SCRAM-SHA-256$%' FROM pg_authid WHERE rolname = 'etl_writer'") == "t")
 
         // The template's schedule rule passes {"pipeline": NAME}: both sample objects load.
         let scheduled = try await api.invoke(#"{"pipeline": "clickstream"}"#)
         #expect(scheduled.kind == "response", "\(scheduled.body)")
         #expect(Self.result(scheduled)?["objectsLoaded"] as? Int == 2)
+
+        // The run's counts as embedded-metric-format lines: the metrics the template's alarms watch.
+        let metricLines = function.output.split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+        }.filter { $0["_aws"] != nil }
+        let metrics = try #require(metricLines.first, "no embedded-metric line in:\n\(function.output)")
+        let declared = ((metrics["_aws"] as? [String: Any])?["CloudWatchMetrics"] as? [[String: Any]])?.first
+        #expect(declared?["Namespace"] as? String == "Sluice")
+        #expect(declared?["Dimensions"] as? [[String]] == [["FunctionName", "Pipeline"]])
+        #expect(metrics["Pipeline"] as? String == "clickstream")
+        #expect(metrics["ObjectsLoaded"] as? Int == 2 && metrics["ObjectsFailed"] as? Int == 0)
+        #expect(metrics["RecordsQuarantined"] as? Int ?? 0 > 0 && metrics["RecordsRead"] as? Int ?? 0 > 0)
+        let template = try String(contentsOf: packageRoot.appendingPathComponent("generated/clickstream/cloudformation.yaml"), encoding: .utf8)
+        for name in ["ObjectsFailed", "RecordsQuarantined", "RecordsRead"] {
+            #expect(template.contains("MetricName: \(name)") && metrics[name] != nil, "\(name): alarmed on and reported")
+        }
 
         // A bare EventBridge schedule runs the function's pipelines: nothing new, nothing loaded twice.
         let rerun = try await api.invoke(#"{"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}"#)
@@ -139,6 +157,11 @@ import Testing
         let notMine = try await api.invoke(#"{"pipeline": "orders"}"#)
         #expect(notMine.kind == "error" && notMine.body.contains("this function runs no pipeline 'orders'; it runs clickstream"))
 
+        // Every run logged in as the writer role, never as the admin; the masked column was hashed
+        // with the key from its secret (no SLUICE_MASK_KEY in this environment).
+        #expect(try psql(database, "SELECT string_agg(DISTINCT database_role, ',') FROM sluice.load_runs") == "etl_writer")
+        #expect(try psql(database, "SELECT count(*) FROM analytics.dim_users WHERE length(email_hash) = 64") != "0")
+
         // The rows are in the warehouse, each object once.
         let manifest = try psql(database, "SELECT count(*) FROM sluice.manifest WHERE pipeline = 'clickstream'")
         #expect(manifest == "5")
@@ -163,8 +186,7 @@ import Testing
             s3.create_bucket(Bucket=BUCKET)
             for key in \(keys):
                 s3.upload_file(SAMPLES + "/" + key, BUCKET, key)
-            sm.create_secret(Name=SECRET, SecretString=json.dumps({"username": "sluice", "password": "unused-with-trust"}))
-            """, bucket: bucket, secret: secret)
+            """ + Self.secrets, bucket: bucket, secret: secret)
         func event(_ key: String) -> String {
             #"{"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "\#(bucket)"}, "object": {"key": "\#(key)"}}}]}"#
         }
@@ -257,6 +279,14 @@ import Testing
         return root
     }
 
+    /// As the template's: the admin's (migrations only), the writer role's own, and the mask key.
+    static let secrets = """
+
+        sm.create_secret(Name=SECRET, SecretString=json.dumps({"username": "sluice", "password": "unused-with-trust"}))
+        sm.create_secret(Name=SECRET + "-writer", SecretString=json.dumps({"username": "etl_writer", "password": "writer-secret-1"}))
+        sm.create_secret(Name=SECRET + "-mask", SecretString="test-mask-key")
+        """
+
     static func result(_ outcome: RuntimeAPIStandIn.Outcome) -> [String: Any]? {
         (outcome.json?["pipelines"] as? [[String: Any]])?.first
     }
@@ -345,7 +375,8 @@ final class Bootstrap: @unchecked Sendable {
             "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto.endpoint.absoluteString,
             "AWS_ENDPOINT_URL_S3": try MotoServer.unchecked.get().endpoint.absoluteString,
             "SLUICE_WAREHOUSE_HOST": "/pg", "SLUICE_WAREHOUSE_PORT": "5432", "SLUICE_WAREHOUSE_DATABASE": databaseName,
-            "SLUICE_WAREHOUSE_SECRET": secret, "SLUICE_BUCKETS": "raw=\(bucket)", "SLUICE_MASK_KEY": "test-mask-key",
+            "SLUICE_WAREHOUSE_ADMIN_SECRET": secret, "SLUICE_WAREHOUSE_LOGIN": "password", "SLUICE_WAREHOUSE_USER": "etl_writer",
+            "SLUICE_WAREHOUSE_SECRET": secret + "-writer", "SLUICE_MASK_KEY_SECRET": secret + "-mask", "SLUICE_BUCKETS": "raw=\(bucket)",
             // As Lambda sets it: the host's /lib64 comes before the task's libraries.
             "LD_LIBRARY_PATH": "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
             "PATH": "/usr/local/bin:/usr/bin/:/bin:/opt/bin",

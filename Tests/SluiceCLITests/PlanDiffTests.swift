@@ -90,7 +90,7 @@ struct PlanDiffTests {
         defer { try? FileManager.default.removeItem(at: output) }
         let result = try CLI.run(["plan", "--output", output.path, "bench/out/large.yaml"])
         #expect(result.status == 0)
-        #expect(result.stderr.contains("warning: the template has 2670 resources"))
+        #expect(result.stderr.contains("warning: the template has 2671 resources"))
         #expect(result.stderr.contains("CloudFormation takes at most 500 resources"))
         let small = try CLI.run(["plan", "--output", output.path, "specs/clickstream.yaml"])
         #expect(!small.stderr.contains("warning"))

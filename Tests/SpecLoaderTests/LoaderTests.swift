@@ -98,10 +98,13 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         let spec = try #require(SpecLoader.load(path: packageRoot.appendingPathComponent("specs/clickstream.yaml").path).spec)
         let role = try #require(spec.identity.role(for: "etl"))
         let byAction = Dictionary(role.statements.flatMap { s in s.actions.map { ($0, s) } }, uniquingKeysWith: { a, _ in a })
+        let secrets = role.statements.filter { $0.actions == ["secretsmanager:GetSecretValue"] }.flatMap(\.resources)
         #expect(byAction["s3:GetObject"]?.resources == [.bucketObjects("raw", prefix: "events/")])
         #expect(byAction["s3:ListBucket"]?.resources == [.bucket("raw")])
         #expect(byAction["s3:ListBucket"]?.conditions == ["StringLike": ["s3:prefix": ["events/*"]]])
-        #expect(byAction["secretsmanager:GetSecretValue"]?.resources == [.secret("dw-credentials")])
+        // The admin's secret (for migrate), the writer role's own, and the key of the hashed columns.
+        #expect(secrets == [.secret("mask-key"), .secret("dw-credentials"), .secret("etl_writer-credentials")])
+        #expect(byAction["rds-db:connect"] == nil, "a self-managed warehouse logs in with a password")
         #expect(byAction["logs:PutLogEvents"]?.resources == [.logGroup(function: "etl")])
         #expect(byAction["s3:PutObject"] == nil)  // clickstream keeps rejects in the database only
     }

@@ -124,6 +124,7 @@ CREATE TABLE sluice.load_runs (
     started_at timestamptz NOT NULL DEFAULT now(),
     finished_at timestamptz,
     status text NOT NULL DEFAULT 'running',
+    database_role text NOT NULL DEFAULT CURRENT_USER,
     objects_loaded integer NOT NULL DEFAULT 0,
     objects_skipped integer NOT NULL DEFAULT 0,
     objects_changed integer NOT NULL DEFAULT 0,
@@ -149,6 +150,8 @@ COMMENT ON COLUMN sluice.load_runs.started_at IS 'When the run started.';
 COMMENT ON COLUMN sluice.load_runs.finished_at IS 'When it ended; null while it runs.';
 
 COMMENT ON COLUMN sluice.load_runs.status IS 'running, succeeded or failed.';
+
+COMMENT ON COLUMN sluice.load_runs.database_role IS 'The role the run logged in as (the pipeline''s writer role).';
 
 COMMENT ON COLUMN sluice.load_runs.objects_loaded IS 'Source objects loaded by this run.';
 
@@ -362,6 +365,7 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('column', 'analytics.fact_sessions.traffic_source'),
     ('column', 'analytics.fact_sessions.updated_at'),
     ('column', 'analytics.fact_sessions.user_id'),
+    ('column', 'sluice.load_runs.database_role'),
     ('column', 'sluice.load_runs.error'),
     ('column', 'sluice.load_runs.finished_at'),
     ('column', 'sluice.load_runs.objects_changed'),
@@ -442,6 +446,6 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('table', 'sluice.quarantine'),
     ('table', 'sluice.schema_version');
 
-INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('38825be6bd36ab4e', 'schema.sql', 86);
+INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('432ad6053b774e9e', 'schema.sql', 87);
 
 COMMIT;

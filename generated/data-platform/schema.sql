@@ -8,6 +8,24 @@ BEGIN;
 -- View queries and defaults resolve in the spec's schemas first, as they do under `sluice apply`.
 SET LOCAL search_path = serving, sluice, pg_catalog;
 
+-- Roles belong to the whole cluster: one that exists already is left as it is
+
+DO $$
+BEGIN
+    CREATE ROLE api_reader LOGIN;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN
+    RAISE NOTICE 'role % exists already', 'api_reader';
+END
+$$;
+
+DO $$
+BEGIN
+    CREATE ROLE transform_writer LOGIN;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN
+    RAISE NOTICE 'role % exists already', 'transform_writer';
+END
+$$;
+
 -- Schemas
 
 CREATE SCHEMA serving;
@@ -67,6 +85,7 @@ CREATE TABLE sluice.load_runs (
     started_at timestamptz NOT NULL DEFAULT now(),
     finished_at timestamptz,
     status text NOT NULL DEFAULT 'running',
+    database_role text NOT NULL DEFAULT CURRENT_USER,
     objects_loaded integer NOT NULL DEFAULT 0,
     objects_skipped integer NOT NULL DEFAULT 0,
     objects_changed integer NOT NULL DEFAULT 0,
@@ -92,6 +111,8 @@ COMMENT ON COLUMN sluice.load_runs.started_at IS 'When the run started.';
 COMMENT ON COLUMN sluice.load_runs.finished_at IS 'When it ended; null while it runs.';
 
 COMMENT ON COLUMN sluice.load_runs.status IS 'running, succeeded or failed.';
+
+COMMENT ON COLUMN sluice.load_runs.database_role IS 'The role the run logged in as (the pipeline''s writer role).';
 
 COMMENT ON COLUMN sluice.load_runs.objects_loaded IS 'Source objects loaded by this run.';
 
@@ -224,6 +245,26 @@ $function$;
 
 REVOKE ALL ON FUNCTION sluice.refresh_materialized_view(regclass) FROM PUBLIC;
 
+-- Privileges: exactly what the spec grants, and what each pipeline's writer needs of the sluice schema
+
+GRANT USAGE ON SCHEMA serving TO api_reader;
+
+GRANT SELECT ON TABLE serving.orders TO api_reader;
+
+GRANT USAGE ON SCHEMA serving TO transform_writer;
+
+GRANT USAGE ON SCHEMA sluice TO transform_writer;
+
+GRANT SELECT, INSERT, UPDATE ON TABLE serving.orders TO transform_writer;
+
+GRANT SELECT, INSERT, UPDATE ON TABLE sluice.load_runs TO transform_writer;
+
+GRANT SELECT, INSERT ON TABLE sluice.manifest TO transform_writer;
+
+GRANT SELECT, INSERT ON TABLE sluice.quarantine TO transform_writer;
+
+GRANT SELECT ON TABLE sluice.schema_version TO transform_writer;
+
 -- What this script made Sluice responsible for; `sluice apply` reports anything else as drift
 
 INSERT INTO sluice.managed_objects (kind, name) VALUES
@@ -232,6 +273,7 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('column', 'serving.orders.partner'),
     ('column', 'serving.orders.payload'),
     ('column', 'serving.orders.placed_at'),
+    ('column', 'sluice.load_runs.database_role'),
     ('column', 'sluice.load_runs.error'),
     ('column', 'sluice.load_runs.finished_at'),
     ('column', 'sluice.load_runs.objects_changed'),
@@ -287,6 +329,8 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('index', 'sluice.manifest_run_id_idx'),
     ('index', 'sluice.quarantine_pipeline_quarantined_at_idx'),
     ('index', 'sluice.quarantine_run_id_idx'),
+    ('role', 'api_reader'),
+    ('role', 'transform_writer'),
     ('schema', 'serving'),
     ('schema', 'sluice'),
     ('table', 'serving.orders'),
@@ -296,6 +340,6 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('table', 'sluice.quarantine'),
     ('table', 'sluice.schema_version');
 
-INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('151d2d0c02973d23', 'schema.sql', 60);
+INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('5ca8855e39b88e17', 'schema.sql', 72);
 
 COMMIT;

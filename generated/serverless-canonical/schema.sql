@@ -99,6 +99,7 @@ CREATE TABLE sluice.load_runs (
     started_at timestamptz NOT NULL DEFAULT now(),
     finished_at timestamptz,
     status text NOT NULL DEFAULT 'running',
+    database_role text NOT NULL DEFAULT CURRENT_USER,
     objects_loaded integer NOT NULL DEFAULT 0,
     objects_skipped integer NOT NULL DEFAULT 0,
     objects_changed integer NOT NULL DEFAULT 0,
@@ -124,6 +125,8 @@ COMMENT ON COLUMN sluice.load_runs.started_at IS 'When the run started.';
 COMMENT ON COLUMN sluice.load_runs.finished_at IS 'When it ended; null while it runs.';
 
 COMMENT ON COLUMN sluice.load_runs.status IS 'running, succeeded or failed.';
+
+COMMENT ON COLUMN sluice.load_runs.database_role IS 'The role the run logged in as (the pipeline''s writer role).';
 
 COMMENT ON COLUMN sluice.load_runs.objects_loaded IS 'Source objects loaded by this run.';
 
@@ -302,6 +305,7 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('column', 'canonical.orders.total'),
     ('column', 'canonical.orders.updated_at'),
     ('column', 'canonical.orders.version'),
+    ('column', 'sluice.load_runs.database_role'),
     ('column', 'sluice.load_runs.error'),
     ('column', 'sluice.load_runs.finished_at'),
     ('column', 'sluice.load_runs.objects_changed'),
@@ -374,6 +378,6 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('table', 'sluice.quarantine'),
     ('table', 'sluice.schema_version');
 
-INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('a73f628ed7d4d008', 'schema.sql', 74);
+INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('010f79fcd2384f82', 'schema.sql', 75);
 
 COMMIT;

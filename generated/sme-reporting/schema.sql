@@ -115,6 +115,7 @@ CREATE TABLE sluice.load_runs (
     started_at timestamptz NOT NULL DEFAULT now(),
     finished_at timestamptz,
     status text NOT NULL DEFAULT 'running',
+    database_role text NOT NULL DEFAULT CURRENT_USER,
     objects_loaded integer NOT NULL DEFAULT 0,
     objects_skipped integer NOT NULL DEFAULT 0,
     objects_changed integer NOT NULL DEFAULT 0,
@@ -140,6 +141,8 @@ COMMENT ON COLUMN sluice.load_runs.started_at IS 'When the run started.';
 COMMENT ON COLUMN sluice.load_runs.finished_at IS 'When it ended; null while it runs.';
 
 COMMENT ON COLUMN sluice.load_runs.status IS 'running, succeeded or failed.';
+
+COMMENT ON COLUMN sluice.load_runs.database_role IS 'The role the run logged in as (the pipeline''s writer role).';
 
 COMMENT ON COLUMN sluice.load_runs.objects_loaded IS 'Source objects loaded by this run.';
 
@@ -353,6 +356,7 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('column', 'reporting.stock_levels.counted_on'),
     ('column', 'reporting.stock_levels.on_hand'),
     ('column', 'reporting.stock_levels.sku'),
+    ('column', 'sluice.load_runs.database_role'),
     ('column', 'sluice.load_runs.error'),
     ('column', 'sluice.load_runs.finished_at'),
     ('column', 'sluice.load_runs.objects_changed'),
@@ -430,6 +434,6 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('table', 'sluice.quarantine'),
     ('table', 'sluice.schema_version');
 
-INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('3ffdd7e0353927e9', 'schema.sql', 86);
+INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('565e9162608c21e3', 'schema.sql', 87);
 
 COMMIT;
