@@ -141,6 +141,7 @@ let spec = Spec {
             Column("product_id", .text, references: "dim_products.product_id")
             Column("page_url", .text)
             Column("traffic_source", .text)
+            Column("source_object", .text)
             Column("created_at", .timestamptz, notNull: true, default: "now()")
             Check("event_hour_range", "event_hour BETWEEN 0 AND 23")
             Index(["event_date"], method: .brin)
@@ -220,6 +221,7 @@ let spec = Spec {
             Assign("product_id", "product.id")
             Assign("page_url", "context.page_url")
             Assign("traffic_source", "context.traffic_source")
+            Assign("source_object", .derived("object_key"))
         }
         Refresh("daily_event_counts")
         Alarms(topic: "alerts")

@@ -12,6 +12,10 @@ public struct ObjectCounts: Codable, Equatable, Sendable {
     public var recordsQuarantined = 0
     /// Rows each target's merge wrote (inserted or updated).
     public var rowsWritten: [String: Int] = [:]
+    /// A reload: rows of earlier loads removed from append targets before loading again, per target.
+    public var rowsRemoved: [String: Int] = [:]
+    /// A reload: earlier loads of the object it replaced (moved to sluice.manifest_replaced).
+    public var loadsReplaced = 0
     /// What the object's shape said once (columns of its header that no field reads); not summed.
     public var notes: [String] = []
 
@@ -22,6 +26,8 @@ public struct ObjectCounts: Codable, Equatable, Sendable {
         recordsFiltered.merge(other.recordsFiltered, uniquingKeysWith: +)
         recordsQuarantined += other.recordsQuarantined
         rowsWritten.merge(other.rowsWritten, uniquingKeysWith: +)
+        rowsRemoved.merge(other.rowsRemoved, uniquingKeysWith: +)
+        loadsReplaced += other.loadsReplaced
     }
 
     public var filteredTotal: Int { recordsFiltered.values.reduce(0, +) }
@@ -34,6 +40,8 @@ struct ObjectLoader {
     let pipeline: PipelinePlan
     let connection: Connection
     let runID: String
+    /// Load it again even if the manifest has it: its earlier load is replaced (see `replaceEarlierLoad`).
+    var reload = false
     /// Called at the points a crash is simulated at (`mid-copy`, `before-commit`, `after-commit`).
     var fault: (String) throws -> Void = { FaultInjection.point($0) }
     /// Told the counts just before COMMIT: if the connection dies during it, the runner can tell
@@ -62,7 +70,10 @@ struct ObjectLoader {
             // The object's own lock, then the manifest again under it: of two runs given the same
             // object at once, the second waits here for the first to commit or roll back.
             try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [String(Self.lockKey(pipeline: pipeline.name, object: object.key))])
-            if let loadedBy = try connection.query(
+            var replaced: (run: String?, counts: ObjectCounts) = (nil, ObjectCounts())
+            if reload {
+                replaced = try replaceEarlierLoad(of: object)
+            } else if let loadedBy = try connection.query(
                 "SELECT run_id FROM sluice.manifest WHERE pipeline = $1 AND object_key = $2 LIMIT 1", [pipeline.name, object.key]
             ).scalar {
                 try connection.query("ROLLBACK")
@@ -99,6 +110,8 @@ struct ObjectLoader {
             }
             guard let ending else { throw CancellationError() }
             var counts = ending.0
+            counts.rowsRemoved = replaced.counts.rowsRemoved
+            counts.loadsReplaced = replaced.counts.loadsReplaced
             let receipt = ending.1
             try connection.finishCopy()
             let limit = pipeline.maxRejected ?? .standard
@@ -113,7 +126,7 @@ struct ObjectLoader {
             }
             if limit.exceeded(rejected: counts.recordsQuarantined, of: counts.recordsRead) { return try overLimit() }
             guard let written = try mergeTargets(&counts, limit: limit) else { return try overLimit() }
-            try finish(object, &counts, written: written, fingerprint: receipt.fingerprint)
+            try finish(object, &counts, written: written, fingerprint: receipt.fingerprint, replacing: replaced.run)
             try fault("before-commit")
             committing(counts)
             try connection.query("COMMIT")
@@ -240,8 +253,38 @@ struct ObjectLoader {
         return bad
     }
 
+    /// A reload, inside the object's transaction: its manifest entries move to
+    /// `sluice.manifest_replaced` (remembering this run), and the rows it put into append targets are
+    /// deleted through their `object_key` lineage column; upsert targets are merged over. Returns the
+    /// latest run it replaced, and what was removed.
+    private func replaceEarlierLoad(of object: SourceObject) throws -> (run: String?, counts: ObjectCounts) {
+        var counts = ObjectCounts()
+        let runs = try connection.query(
+            """
+            WITH moved AS (DELETE FROM sluice.manifest WHERE pipeline = $1 AND object_key = $2 RETURNING *)
+            INSERT INTO sluice.manifest_replaced (pipeline, object_key, etag, size_bytes, run_id, records_read, records_loaded,
+                records_quarantined, loaded_at, replaced_by_run)
+            SELECT pipeline, object_key, etag, size_bytes, run_id, records_read, records_loaded, records_quarantined, loaded_at, $3
+            FROM moved RETURNING run_id
+            """, [pipeline.name, object.key, runID]
+        ).column("run_id").compactMap { $0.flatMap { Int64($0) } }
+        guard let latest = runs.max() else { return (nil, counts) }
+        counts.loadsReplaced = runs.count
+        // What the earlier load refused stays, marked: the reload's own refusals are the current ones.
+        try connection.query(
+            "UPDATE sluice.quarantine SET replaced_by_run = $3 WHERE pipeline = $1 AND object_key = $2 AND replaced_by_run IS NULL",
+            [pipeline.name, object.key, runID])
+        for target in pipeline.targets {
+            guard let remove = target.removeObjectRows else { continue }
+            counts.rowsRemoved[target.table] = try connection.query(remove, [object.key]).affectedRows
+        }
+        return (String(latest), counts)
+    }
+
     /// The rest of the object's transaction once its rows are merged: counts, rejects, manifest.
-    private func finish(_ object: SourceObject, _ counts: inout ObjectCounts, written: [String: Int], fingerprint: String) throws {
+    private func finish(
+        _ object: SourceObject, _ counts: inout ObjectCounts, written: [String: Int], fingerprint: String, replacing replaced: String?
+    ) throws {
         var crossBatchDuplicates = 0
         for target in pipeline.targets {
             let written = written[target.table] ?? 0
@@ -254,12 +297,13 @@ struct ObjectLoader {
         if counts.recordsQuarantined > 0 { try quarantineRejects(of: object) }
         try connection.query(
             """
-            INSERT INTO sluice.manifest (pipeline, object_key, etag, size_bytes, run_id, records_read, records_loaded, records_quarantined)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            INSERT INTO sluice.manifest (pipeline, object_key, etag, size_bytes, run_id, records_read, records_loaded, records_quarantined,
+                replaces_run)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
             """,
             [
                 pipeline.name, object.key, fingerprint, String(object.size), runID, String(counts.recordsRead),
-                String(counts.recordsLoaded), String(counts.recordsQuarantined),
+                String(counts.recordsLoaded), String(counts.recordsQuarantined), replaced,
             ])
     }
 }

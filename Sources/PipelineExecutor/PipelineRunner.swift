@@ -37,6 +37,10 @@ public struct RunOptions: Sendable {
     public var deadline: Date?
     /// Time kept back for what follows the last object: quarantine copies, post-load steps, the report.
     public var deadlineReserve: TimeInterval = 5
+    /// Load the chosen objects again even if the manifest has them (after a spec fix or a corrected
+    /// file): per object, in one transaction, its earlier load is replaced. Needs the warehouse's
+    /// admin: the writer role may not delete.
+    public var reload = false
 
     public init(database: String, window: (from: Date, to: Date)? = nil, wait: Bool = false, maskKey: Data? = nil) {
         self.database = database
@@ -130,6 +134,13 @@ public final class PipelineRunner: @unchecked Sendable {
 
     public func run() async throws -> PipelineResult {
         let started = Date()
+        if options.reload {
+            for target in pipeline.targets where target.mode == .append && target.removeObjectRows == nil {
+                throw ExecutorError.plan(
+                    "pipeline \(pipeline.name) cannot reload: append target \(target.table) has no column with `{ derived: object_key }`, "
+                        + "so the rows one object put there cannot be told from the others'; add one (a text column) to reload")
+            }
+        }
         let program = try RecordProgram(pipeline, maskKey: options.maskKey.map { SymmetricKey(data: $0) })
         let connection = try connect()
         defer { connection.close() }
@@ -184,7 +195,8 @@ public final class PipelineRunner: @unchecked Sendable {
                 guard !result.stoppedAtDeadline else { return }
                 result.objectsListed += page.count
                 FaultInjection.point("listed")
-                let loaded = try manifest(of: page.map(\.key))
+                // A reload takes every chosen object, loaded or not.
+                let loaded = options.reload ? [:] : try manifest(of: page.map(\.key))
                 var pending: [SourceObject] = []
                 for object in page {
                     guard let previous = loaded[object.key] else { pending.append(object); continue }
@@ -282,7 +294,8 @@ public final class PipelineRunner: @unchecked Sendable {
                 events(.objectStarted(key: object.key))
                 do {
                     let connection = try liveConnection()
-                    if afterConnectionLoss, let loadedBy = try committedBy(object, on: connection) {
+                    // (A reload finds the load it replaces there until its own commits.)
+                    if afterConnectionLoss, let loadedBy = try committedBy(object, on: connection), !options.reload || loadedBy == runID {
                         // The COMMIT went through before the connection was lost: credit the run that
                         // the manifest credits, with the counts its manifest row was written with.
                         if loadedBy == runID, let committed = lastCommit, committed.key == object.key {
@@ -299,6 +312,7 @@ public final class PipelineRunner: @unchecked Sendable {
                     }
                     afterConnectionLoss = false
                     var loader = ObjectLoader(pipeline: pipeline, connection: connection, runID: runID)
+                    loader.reload = options.reload
                     loader.fault = { [self] point in try self.fault(point, connection: connection) }
                     loader.committing = { counts in lastCommit = (object.key, counts) }
                     switch try loader.load(object, from: channel) {

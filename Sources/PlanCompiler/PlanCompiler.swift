@@ -203,9 +203,13 @@ public enum PlanCompiler {
             }
             merge = text
         }
+        var removeObjectRows: String?
+        if target.mode == .append, let lineage = columns.first(where: { $0.lineage == .objectKey }) {
+            removeObjectRows = "DELETE FROM \(qualified) WHERE \(SQL.identifier(lineage.column)) = $1;"
+        }
         return PipelinePlan.Target(
             table: table.qualifiedName, mode: writeMode(target.mode), key: target.key, versionColumn: target.versionColumn,
-            columns: columns, merge: merge)
+            columns: columns, merge: merge, removeObjectRows: removeObjectRows)
     }
 
     static func transform(_ transform: Transform) -> PipelinePlan.Transform {

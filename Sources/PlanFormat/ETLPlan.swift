@@ -231,10 +231,13 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
         /// From the staging table into the target, by write mode. Its row count is what was written;
         /// the rest of the staged rows were duplicates (or, for upserts, rows without a key).
         public var merge: String
+        /// Append targets with an `object_key` lineage column: deletes the rows one object put there
+        /// (`$1` is its key), so a reload can load it again. Upserts re-merge instead; nil otherwise.
+        public var removeObjectRows: String?
 
         public init(
             table: String, mode: WriteMode, key: [String], versionColumn: String? = nil, columns: [Column],
-            merge: String
+            merge: String, removeObjectRows: String? = nil
         ) {
             self.table = table
             self.mode = mode
@@ -242,6 +245,7 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
             self.versionColumn = versionColumn
             self.columns = columns
             self.merge = merge
+            self.removeObjectRows = removeObjectRows
         }
     }
 

@@ -32,7 +32,9 @@ struct PipelineTextView: PipelineRunObserver {
         }
         for key in result.objectsChanged {
             FileHandle.standardError.write(
-                Data("warning: \(name): \(key) changed after it was loaded; it is not loaded again (load it under a new key)\n".utf8))
+                Data(
+                    "warning: \(name): \(key) changed after it was loaded; it is not loaded again (accept it with: sluice run \(name) --reload \(key))\n"
+                        .utf8))
         }
     }
 
@@ -48,6 +50,10 @@ struct PipelineTextView: PipelineRunObserver {
         if !result.objectsChanged.isEmpty { parts[0] += ", \(result.objectsChanged.count) changed" }
         if !result.objectsFailed.isEmpty { parts[0] += ", \(result.objectsFailed.count) FAILED" }
         if let failed = result.postLoadFailed { parts[0] += ", post-load \(failed.key) FAILED" }
+        if counts.loadsReplaced > 0 {
+            parts[0] +=
+                ", \(counts.loadsReplaced) earlier load(s) replaced (\(group(counts.rowsRemoved.values.reduce(0, +))) appended row(s) removed first)"
+        }
         parts.append(
             "\(group(counts.recordsRead)) records: \(group(counts.recordsLoaded)) loaded, \(group(counts.recordsDuplicate)) duplicate, "
                 + "\(group(counts.filteredTotal)) filtered, \(group(counts.recordsQuarantined)) quarantined")

@@ -15,6 +15,11 @@ struct RunCommand: ParsableCommand {
             With --from/--to, the source's prefix template ({yyyy}/{MM}/{dd}/{HH}) is expanded hour by hour over \
             [from, to): `--from -1h` is the last hour's prefix. Times are RFC 3339 (2026-11-20T10:00:00Z), a date, \
             `now`, or relative to now (-90m, -1h, -2d).
+            --reload KEY… (or --reload with --from/--to) loads those objects again after a spec fix or a corrected \
+            file, each in one transaction: its manifest entry moves to sluice.manifest_replaced, the rows it put into \
+            append targets are deleted through their `{ derived: object_key }` column, upserts merge over, and it is \
+            loaded under a new manifest entry that names the run it replaced. It needs a login that may delete (the \
+            warehouse's admin). docs/operations.md walks through it.
             Database: as for apply (--database, PG*, else the local cluster). Hashed columns need SLUICE_MASK_KEY.
             Exit status: 0 loaded; 1 an object failed or the run could not start; 75 another runner holds the \
             pipeline; 64 usage error.
@@ -22,6 +27,12 @@ struct RunCommand: ParsableCommand {
 
     @Argument(help: "The pipeline to run.")
     var pipeline: String
+
+    @Flag(help: "Load the KEYs (or the objects of --from/--to) again, replacing their earlier load.")
+    var reload = false
+
+    @Argument(help: "With --reload: the keys of the objects to load again.")
+    var keys: [String] = []
 
     @Option(help: "The spec the pipeline is in.")
     var spec: String?
@@ -47,6 +58,10 @@ struct RunCommand: ParsableCommand {
     func validate() throws {
         if (spec == nil) == (plan == nil) { throw ValidationError("give the pipeline's --spec or its --plan (one of them)") }
         if to != nil, from == nil { throw ValidationError("--to needs --from") }
+        if !keys.isEmpty, !reload { throw ValidationError("object keys after the pipeline are for --reload: sluice run \(pipeline) --reload KEY…") }
+        if reload, keys.isEmpty, from == nil {
+            throw ValidationError("--reload needs the keys of the objects to load again, or --from/--to for every object of a window")
+        }
         if let from { _ = try Self.time(from, option: "--from") }
         if let to { _ = try Self.time(to, option: "--to") }
     }
@@ -66,7 +81,8 @@ struct RunCommand: ParsableCommand {
         let (status, report) = try usage {
             try PipelineExecution.run(
                 plan: etl, pipelines: [selected], database: conninfo, sources: sources.selection, window: window,
-                region: region, baseDirectory: base, observer: format == .json ? PipelineJSONView() : PipelineTextView())
+                region: region, baseDirectory: base, observer: format == .json ? PipelineJSONView() : PipelineTextView(),
+                objectKeys: keys.isEmpty ? nil : keys, reload: reload)
         }
         if format == .json { print(try JSONOutput.text(report)) }
         if status != 0 { throw ExitCode(status) }

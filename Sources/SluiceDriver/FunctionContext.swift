@@ -105,6 +105,13 @@ final class FunctionContext: @unchecked Sendable {
             } catch let refusal as WarehouseMigration.Refusal {
                 throw InvocationFailure(type: "Sluice.MigrationRefused", message: refusal.description)
             }
+        case .reload(let name, let keys, let from, let to):
+            // Deleting what an object loaded before takes the admin: the writer role may not delete.
+            let pipelines = try chosen([name])
+            let report = try report(
+                pipelines, window: from.map { ($0, to ?? Date()) }, objectKeys: keys.isEmpty ? nil : keys, invocation: invocation, log: log,
+                database: try conninfo(secret: adminSecret), reload: true)
+            return Data(try JSONOutput.text(report).utf8)
         case .run(let names, let from, let to):
             let pipelines = try chosen(names)
             let window = from.map { ($0, to ?? Date()) }
@@ -135,12 +142,13 @@ final class FunctionContext: @unchecked Sendable {
 
     /// Runs `pipelines`; a run that failed is the invocation's error, with its report in the message.
     private func report(
-        _ pipelines: [PipelinePlan], window: (from: Date, to: Date)?, objectKeys: [String]?, invocation: Invocation, log: FunctionLog
+        _ pipelines: [PipelinePlan], window: (from: Date, to: Date)?, objectKeys: [String]?, invocation: Invocation, log: FunctionLog,
+        database: String? = nil, reload: Bool = false
     ) throws -> PipelineExecution.Report {
         let (status, report) = try PipelineExecution.run(
-            plan: plan, pipelines: pipelines, database: try runConninfo(), sources: sources, window: window, region: region,
+            plan: plan, pipelines: pipelines, database: try database ?? runConninfo(), sources: sources, window: window, region: region,
             baseDirectory: URL(fileURLWithPath: specPath).deletingLastPathComponent(), observer: FunctionRunLog(log: log),
-            objectKeys: objectKeys, deadline: invocation.deadline, maskKey: try readMaskKey())
+            objectKeys: objectKeys, deadline: invocation.deadline, maskKey: try readMaskKey(), reload: reload)
         guard status == 0 else {
             if status == PipelineExecution.busyExitCode {
                 // Another lister holds the pipeline past this invocation's deadline: it is doing the

@@ -56,6 +56,8 @@ enum FunctionEvent: Equatable {
     /// Load exactly these objects (S3 notifications, directly or through SQS or SNS).
     case objects([S3ObjectReference])
     case migrate(allowDestructive: Bool)
+    /// Load objects again, replacing their earlier load (the keys, or every object of a window).
+    case reload(pipeline: String, keys: [String], from: Date?, to: Date?)
 
     struct S3ObjectReference: Equatable {
         var bucket: String
@@ -73,9 +75,20 @@ enum FunctionEvent: Equatable {
             case "run":
                 let pipelines = (event["pipeline"] as? String).map { [$0] } ?? event["pipelines"] as? [String]
                 return .run(pipelines: pipelines, from: try time(event["from"], "from"), to: try time(event["to"], "to"))
+            case "reload":
+                guard let pipeline = event["pipeline"] as? String else {
+                    throw InvocationFailure(type: "Sluice.BadEvent", message: "a reload names its \"pipeline\"")
+                }
+                let keys = event["keys"] as? [String] ?? []
+                let from = try time(event["from"], "from")
+                guard !keys.isEmpty || from != nil else {
+                    throw InvocationFailure(
+                        type: "Sluice.BadEvent", message: "a reload names the objects to load again: \"keys\": [...], or \"from\" (and \"to\")")
+                }
+                return .reload(pipeline: pipeline, keys: keys, from: from, to: try time(event["to"], "to"))
             default:
                 throw InvocationFailure(
-                    type: "Sluice.BadEvent", message: "'sluice': \(request) is not a request this function takes: migrate or run")
+                    type: "Sluice.BadEvent", message: "'sluice': \(request) is not a request this function takes: migrate, run or reload")
             }
         }
         // The template's schedule rules pass {"pipeline": NAME}; a bare EventBridge schedule runs them all.
@@ -87,7 +100,7 @@ enum FunctionEvent: Equatable {
         throw InvocationFailure(
             type: "Sluice.BadEvent",
             message:
-                "the event is none this function takes: an EventBridge schedule, S3 notifications (directly, through SQS or SNS), or {\"sluice\": \"migrate\" | \"run\"}"
+                "the event is none this function takes: an EventBridge schedule, S3 notifications (directly, through SQS or SNS), or {\"sluice\": \"migrate\" | \"run\" | \"reload\"}"
         )
     }
 
@@ -145,6 +158,9 @@ extension FunctionEvent {
                 + (to.map { " to \($0)" } ?? "")
         case .objects(let references): return "load \(references.count) object(s)"
         case .migrate(let allowDestructive): return "migrate" + (allowDestructive ? " (destructive steps allowed)" : "")
+        case .reload(let pipeline, let keys, let from, let to):
+            return "reload \(pipeline): "
+                + (keys.isEmpty ? "from \(from.map { "\($0)" } ?? "") to \(to.map { "\($0)" } ?? "now")" : "\(keys.count) object(s)")
         }
     }
 }

@@ -109,7 +109,7 @@ public enum PipelineExecution {
     public static func run(
         plan: ETLPlan, pipelines: [PipelinePlan], database: String, sources: SourceSelection, window: (from: Date, to: Date)?,
         region: String, baseDirectory: URL, observer: any PipelineRunObserver, objectKeys: [String]? = nil, deadline: Date? = nil,
-        maskKey: Data? = ProcessInfo.processInfo.environment["SLUICE_MASK_KEY"].map { Data($0.utf8) }
+        maskKey: Data? = ProcessInfo.processInfo.environment["SLUICE_MASK_KEY"].map { Data($0.utf8) }, reload: Bool = false
     ) throws -> (status: Int32, report: Report) {
         var results: [PipelineResult] = []
         var status: Int32 = 0
@@ -119,6 +119,7 @@ public enum PipelineExecution {
             options.allowEmpty = sources.allowEmpty
             options.objectKeys = objectKeys
             options.deadline = deadline
+            options.reload = reload
             options.quarantineSink = try sources.quarantineSink(for: pipeline, region: region)
             let runner = PipelineRunner(
                 plan: plan, pipeline: pipeline, store: try sources.store(for: pipeline, region: region, baseDirectory: baseDirectory),

@@ -58,16 +58,9 @@ public enum ControlSchema {
             ], description: "Every pipeline run, with its counts."),
         Table(
             schema: name, name: "manifest",
-            columns: [
-                column("pipeline", .text, "Pipeline name from the spec."),
-                column("object_key", .text, "Source object key (S3) or path (local folder)."),
-                column("etag", .text, "The object's ETag (S3) or content hash (local): a rewritten object is new."),
-                column("size_bytes", .bigint, "Object size when loaded."),
-                column("run_id", .bigint, "The run that loaded it."),
-                column("records_read", .bigint, "Records read from this object."),
-                column("records_loaded", .bigint, "Records of this object written to the target tables."),
-                column("records_quarantined", .bigint, "Records of this object refused."),
+            columns: manifestEntryColumns + [
                 column("loaded_at", .timestamptz, default: "now()", "When its load committed."),
+                column("replaces_run", .bigint, notNull: false, "A reload: the run whose load of this key it replaced (in manifest_replaced)."),
             ], primaryKey: ["pipeline", "object_key", "etag"],
             foreignKeys: [
                 ForeignKey(columns: ["run_id"], referencedTable: "\(name).load_runs", referencedColumns: ["run_id"])
@@ -75,6 +68,17 @@ public enum ControlSchema {
             indexes: [
                 Index(name: "manifest_run_id_idx", columns: ["run_id"])
             ], description: "Source objects already loaded, committed with their rows: what makes loads exactly-once."),
+        Table(
+            schema: name, name: "manifest_replaced",
+            columns: manifestEntryColumns + [
+                column("loaded_at", .timestamptz, "When that load committed."),
+                column("replaced_by_run", .bigint, "The reload that replaced it."),
+                column("replaced_at", .timestamptz, default: "now()", "When."),
+            ], primaryKey: ["pipeline", "object_key", "etag", "replaced_by_run"],
+            foreignKeys: [
+                ForeignKey(columns: ["replaced_by_run"], referencedTable: "\(name).load_runs", referencedColumns: ["run_id"])
+            ],
+            description: "Manifest entries a reload replaced: what was loaded before, and by which run."),
         Table(
             schema: name, name: "quarantine",
             columns: [
@@ -87,6 +91,9 @@ public enum ControlSchema {
                 column("reason", .text, "Why it was refused."),
                 column("record", .text, notNull: false, "The raw record, as read (it may not be valid JSON)."),
                 column("quarantined_at", .timestamptz, default: "now()", "When it was refused."),
+                column(
+                    "replaced_by_run", .bigint, notNull: false,
+                    "A reload of its object replaced the load that refused it: kept, but no longer current."),
             ], primaryKey: ["quarantine_id"],
             foreignKeys: [
                 ForeignKey(columns: ["run_id"], referencedTable: "\(name).load_runs", referencedColumns: ["run_id"])
@@ -95,6 +102,18 @@ public enum ControlSchema {
                 Index(name: "quarantine_run_id_idx", columns: ["run_id"]),
                 Index(name: "quarantine_pipeline_quarantined_at_idx", columns: ["pipeline", "quarantined_at"]),
             ], description: "Records a pipeline refused, kept whole with the reason, so nothing is lost."),
+    ]
+
+    /// What a manifest entry says of one load of one object; a replaced entry keeps all of it.
+    static let manifestEntryColumns: [Column] = [
+        column("pipeline", .text, "Pipeline name from the spec."),
+        column("object_key", .text, "Source object key (S3) or path (local folder)."),
+        column("etag", .text, "The object's ETag (S3) or content hash (local): a rewritten object is new."),
+        column("size_bytes", .bigint, "Object size when loaded."),
+        column("run_id", .bigint, "The run that loaded it."),
+        column("records_read", .bigint, "Records read from this object."),
+        column("records_loaded", .bigint, "Records of this object written to the target tables."),
+        column("records_quarantined", .bigint, "Records of this object refused."),
     ]
 
     /// What a pipeline's writer role needs of the control schema: no DELETE, no TRUNCATE, no DDL.

@@ -43,6 +43,27 @@ struct CrashTests {
         #expect(busy.stderr.contains("--wait"))
     }
 
+    @Test func aReloadFromTheCommandLineNamesWhatToLoadAgain() throws {
+        let clickstream = try Clickstream()
+        let base = ["run", "clickstream", "--spec", "specs/clickstream.yaml", "--source", "samples/clickstream", "--database", clickstream.database]
+        let bare = try CLI.run(base + ["--reload"])
+        #expect(bare.status == 64)
+        #expect(bare.stderr.contains("--reload needs the keys of the objects to load again, or --from/--to"))
+        let stray = try CLI.run(base + ["events/2026/11/20/09/part-0000.jsonl"])
+        #expect(stray.status == 64 && stray.stderr.contains("object keys after the pipeline are for --reload"))
+        #expect(try run(clickstream).status == 0)
+        let reload = try CLI.run(
+            base + ["--reload", "events/2026/11/20/09/part-0000.jsonl", "--format", "json"], environment: ["SLUICE_MASK_KEY": "test-mask-key"])
+        #expect(reload.status == 0, "\(reload.stderr)")
+        let pipeline = ((try JSONSerialization.jsonObject(with: Data(reload.stdout.utf8)) as? [String: Any])?["pipelines"] as? [[String: Any]])?.first
+        #expect(pipeline?["objectsLoaded"] as? Int == 1 && pipeline?["objectsListed"] as? Int == 1)
+        // The same rows as one load; the first load's refusals kept but marked replaced.
+        let expected = try Expected.load()
+        #expect(try clickstream.rows() == expected.rows)
+        #expect(try clickstream.count("SELECT count(*) FROM sluice.quarantine WHERE replaced_by_run IS NULL") == expected.records_quarantined)
+        #expect(try clickstream.count("SELECT count(*) FROM sluice.quarantine WHERE replaced_by_run IS NOT NULL") > 0)
+    }
+
     @Test func jsonOutputCarriesTheCounts() throws {
         let clickstream = try Clickstream()
         let result = try CLI.run(

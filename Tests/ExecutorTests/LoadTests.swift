@@ -159,6 +159,77 @@ struct LoadTests {
         #expect(listing.objectsSkipped == 2)
     }
 
+    /// A corrected file under a loaded key is reported, not loaded; `reload` accepts it: in one
+    /// transaction the earlier load's manifest entry moves to manifest_replaced, its rows leave the
+    /// append target through their lineage column, and the new bytes load under a new entry.
+    @Test func aReloadReplacesAnObjectsEarlierLoad() async throws {
+        let clickstream = try Clickstream()
+        let folder = try temporaryFolder("reload")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.copyItem(at: sampleBucket, to: folder.appendingPathComponent("raw"))
+        let store = FolderStore(root: folder.appendingPathComponent("raw"))
+        let first = try await clickstream.run(store)
+        #expect(first.objectsLoaded == 2)
+        let key = "events/2026/11/20/09/part-0000.jsonl"
+        let fromKey = "SELECT count(*) FROM analytics.fact_events WHERE source_object = '\(key)'"
+        let before = try clickstream.count(fromKey)
+        let total = try clickstream.count("SELECT count(*) FROM analytics.fact_events")
+        #expect(before > 10)
+
+        // The producer corrects the file: ten of its records.
+        let file = folder.appendingPathComponent("raw/\(key)")
+        let lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n").prefix(10)
+        try (lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
+        let rerun = try await clickstream.run(store)
+        #expect(rerun.objectsChanged == [key])
+        #expect(rerun.objectsLoaded == 0)
+
+        var options = clickstream.options()
+        options.objectKeys = [key]
+        options.reload = true
+        let reloaded = try await clickstream.run(store, options: options)
+        #expect(reloaded.succeeded, "\(reloaded.objectsFailed)")
+        #expect(reloaded.objectsLoaded == 1)
+        #expect(reloaded.counts.loadsReplaced == 1)
+        #expect(reloaded.counts.rowsRemoved["analytics.fact_events"] == before)
+        let after = try clickstream.count(fromKey)
+        #expect(after == reloaded.counts.rowsWritten["analytics.fact_events"] && after <= 10 && after > 0)
+        #expect(try clickstream.count("SELECT count(*) FROM analytics.fact_events") == total - before + after)
+        // One current entry per key, naming the run it replaced; the replaced one kept with the reload's run.
+        let current = try Connection(clickstream.database).query(
+            "SELECT run_id, replaces_run FROM sluice.manifest WHERE object_key = $1", [key]
+        ).rows
+        #expect(current == [[String(reloaded.runID), String(first.runID)]])
+        let replaced = try Connection(clickstream.database).query(
+            "SELECT run_id, replaced_by_run FROM sluice.manifest_replaced WHERE object_key = $1", [key]
+        ).rows
+        #expect(replaced == [[String(first.runID), String(reloaded.runID)]])
+        #expect(try clickstream.count("SELECT count(*) FROM sluice.manifest") == 2)
+
+        // A normal run finds nothing to do; reloading again replaces the reload, with the same rows.
+        let quiet = try await clickstream.run(store)
+        #expect(quiet.objectsLoaded == 0 && quiet.objectsChanged.isEmpty)
+        let again = try await clickstream.run(store, options: options)
+        #expect(again.counts.loadsReplaced == 1)
+        #expect(try clickstream.count(fromKey) == after)
+    }
+
+    @Test func aReloadIsRefusedWhereAnAppendTargetKeepsNoLineage() async throws {
+        let clickstream = try Clickstream()
+        var pipeline = clickstream.pipeline
+        for index in pipeline.targets.indices where pipeline.targets[index].mode == .append {
+            pipeline.targets[index].removeObjectRows = nil
+        }
+        var options = clickstream.options()
+        options.reload = true
+        options.objectKeys = ["events/2026/11/20/09/part-0000.jsonl"]
+        let error = await #expect(throws: ExecutorError.self) {
+            try await clickstream.run(FolderStore(root: sampleBucket), options: options, pipeline: pipeline)
+        }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("append target analytics.fact_events has no column with `{ derived: object_key }`"))
+        #expect(try clickstream.count("SELECT count(*) FROM sluice.load_runs") == 0, "refused before anything")
+    }
+
     /// Polls `sql` until its first row is `expected` (at most 60 s).
     func waitFor(_ clickstream: Clickstream, _ sql: String, _ expected: [String]) async throws -> Bool {
         let watcher = try Connection(clickstream.database)

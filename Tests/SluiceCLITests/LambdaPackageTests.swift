@@ -160,7 +160,17 @@ import Testing
         // Every run logged in as the writer role, never as the admin; the masked column was hashed
         // with the key from its secret (no SLUICE_MASK_KEY in this environment).
         #expect(try psql(database, "SELECT string_agg(DISTINCT database_role, ',') FROM sluice.load_runs") == "etl_writer")
+        let unloadable = try await api.invoke(#"{"sluice": "reload", "pipeline": "clickstream"}"#)
+        #expect(unloadable.kind == "error" && unloadable.body.contains("a reload names the objects to load again"))
         #expect(try psql(database, "SELECT count(*) FROM analytics.dim_users WHERE length(email_hash) = 64") != "0")
+
+        // A reload request replaces an object's earlier load, as the admin (the writer may not delete).
+        let reload = try await api.invoke(#"{"sluice": "reload", "pipeline": "clickstream", "keys": ["events/2026/11/20/09/part-0000.jsonl"]}"#)
+        #expect(reload.kind == "response", "\(reload.body)")
+        #expect(Self.result(reload)?["objectsLoaded"] as? Int == 1)
+        #expect((Self.result(reload)?["counts"] as? [String: Any])?["loadsReplaced"] as? Int == 1)
+        #expect(try psql(database, "SELECT database_role FROM sluice.load_runs ORDER BY run_id DESC LIMIT 1") == "sluice")
+        #expect(try psql(database, "SELECT count(*) FROM sluice.manifest_replaced") == "1")
 
         // The rows are in the warehouse, each object once.
         let manifest = try psql(database, "SELECT count(*) FROM sluice.manifest WHERE pipeline = 'clickstream'")

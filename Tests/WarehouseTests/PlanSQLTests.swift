@@ -65,7 +65,7 @@ struct PlanSQLTests {
         let (plan, connection) = try prepared("clickstream.yaml")
         let targets = plan.pipelines[0].targets
         let facts = try #require(targets.first { $0.table == "analytics.fact_events" })
-        let event = "\t2026-01-01 10:00:00+00\t2026-01-01\t10\tpage_view\t\\N\ts1\tc1\t\\N\t/home\tads"
+        let event = "\t2026-01-01 10:00:00+00\t2026-01-01\t10\tpage_view\t\\N\ts1\tc1\t\\N\t/home\tads\tevents/part-0000.jsonl"
         let id1 = "7f0c7a52-2c5b-4c43-9d0e-7c1a8f7f1a01", id2 = "7f0c7a52-2c5b-4c43-9d0e-7c1a8f7f1a02"
         #expect(try batch(facts, of: plan.pipelines[0], ["1\t\(id1)\(event)", "2\t\(id2)\(event)"], on: connection) == 2)
         #expect(

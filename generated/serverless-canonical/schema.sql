@@ -158,6 +158,7 @@ CREATE TABLE sluice.manifest (
     records_loaded bigint NOT NULL,
     records_quarantined bigint NOT NULL,
     loaded_at timestamptz NOT NULL DEFAULT now(),
+    replaces_run bigint,
     CONSTRAINT manifest_pkey PRIMARY KEY (pipeline, object_key, etag),
     CONSTRAINT manifest_run_id_fkey FOREIGN KEY (run_id) REFERENCES sluice.load_runs (run_id)
 );
@@ -182,6 +183,48 @@ COMMENT ON COLUMN sluice.manifest.records_quarantined IS 'Records of this object
 
 COMMENT ON COLUMN sluice.manifest.loaded_at IS 'When its load committed.';
 
+COMMENT ON COLUMN sluice.manifest.replaces_run IS 'A reload: the run whose load of this key it replaced (in manifest_replaced).';
+
+CREATE TABLE sluice.manifest_replaced (
+    pipeline text NOT NULL,
+    object_key text NOT NULL,
+    etag text NOT NULL,
+    size_bytes bigint NOT NULL,
+    run_id bigint NOT NULL,
+    records_read bigint NOT NULL,
+    records_loaded bigint NOT NULL,
+    records_quarantined bigint NOT NULL,
+    loaded_at timestamptz NOT NULL,
+    replaced_by_run bigint NOT NULL,
+    replaced_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT manifest_replaced_pkey PRIMARY KEY (pipeline, object_key, etag, replaced_by_run),
+    CONSTRAINT manifest_replaced_replaced_by_run_fkey FOREIGN KEY (replaced_by_run) REFERENCES sluice.load_runs (run_id)
+);
+
+COMMENT ON TABLE sluice.manifest_replaced IS 'Manifest entries a reload replaced: what was loaded before, and by which run.';
+
+COMMENT ON COLUMN sluice.manifest_replaced.pipeline IS 'Pipeline name from the spec.';
+
+COMMENT ON COLUMN sluice.manifest_replaced.object_key IS 'Source object key (S3) or path (local folder).';
+
+COMMENT ON COLUMN sluice.manifest_replaced.etag IS 'The object''s ETag (S3) or content hash (local): a rewritten object is new.';
+
+COMMENT ON COLUMN sluice.manifest_replaced.size_bytes IS 'Object size when loaded.';
+
+COMMENT ON COLUMN sluice.manifest_replaced.run_id IS 'The run that loaded it.';
+
+COMMENT ON COLUMN sluice.manifest_replaced.records_read IS 'Records read from this object.';
+
+COMMENT ON COLUMN sluice.manifest_replaced.records_loaded IS 'Records of this object written to the target tables.';
+
+COMMENT ON COLUMN sluice.manifest_replaced.records_quarantined IS 'Records of this object refused.';
+
+COMMENT ON COLUMN sluice.manifest_replaced.loaded_at IS 'When that load committed.';
+
+COMMENT ON COLUMN sluice.manifest_replaced.replaced_by_run IS 'The reload that replaced it.';
+
+COMMENT ON COLUMN sluice.manifest_replaced.replaced_at IS 'When.';
+
 CREATE TABLE sluice.quarantine (
     quarantine_id bigint GENERATED ALWAYS AS IDENTITY,
     run_id bigint NOT NULL,
@@ -192,6 +235,7 @@ CREATE TABLE sluice.quarantine (
     reason text NOT NULL,
     record text,
     quarantined_at timestamptz NOT NULL DEFAULT now(),
+    replaced_by_run bigint,
     CONSTRAINT quarantine_pkey PRIMARY KEY (quarantine_id),
     CONSTRAINT quarantine_run_id_fkey FOREIGN KEY (run_id) REFERENCES sluice.load_runs (run_id)
 );
@@ -215,6 +259,8 @@ COMMENT ON COLUMN sluice.quarantine.reason IS 'Why it was refused.';
 COMMENT ON COLUMN sluice.quarantine.record IS 'The raw record, as read (it may not be valid JSON).';
 
 COMMENT ON COLUMN sluice.quarantine.quarantined_at IS 'When it was refused.';
+
+COMMENT ON COLUMN sluice.quarantine.replaced_by_run IS 'A reload of its object replaced the load that refused it: kept, but no longer current.';
 
 -- Indexes
 
@@ -330,8 +376,20 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('column', 'sluice.manifest.records_loaded'),
     ('column', 'sluice.manifest.records_quarantined'),
     ('column', 'sluice.manifest.records_read'),
+    ('column', 'sluice.manifest.replaces_run'),
     ('column', 'sluice.manifest.run_id'),
     ('column', 'sluice.manifest.size_bytes'),
+    ('column', 'sluice.manifest_replaced.etag'),
+    ('column', 'sluice.manifest_replaced.loaded_at'),
+    ('column', 'sluice.manifest_replaced.object_key'),
+    ('column', 'sluice.manifest_replaced.pipeline'),
+    ('column', 'sluice.manifest_replaced.records_loaded'),
+    ('column', 'sluice.manifest_replaced.records_quarantined'),
+    ('column', 'sluice.manifest_replaced.records_read'),
+    ('column', 'sluice.manifest_replaced.replaced_at'),
+    ('column', 'sluice.manifest_replaced.replaced_by_run'),
+    ('column', 'sluice.manifest_replaced.run_id'),
+    ('column', 'sluice.manifest_replaced.size_bytes'),
     ('column', 'sluice.quarantine.field'),
     ('column', 'sluice.quarantine.line'),
     ('column', 'sluice.quarantine.object_key'),
@@ -340,6 +398,7 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('column', 'sluice.quarantine.quarantined_at'),
     ('column', 'sluice.quarantine.reason'),
     ('column', 'sluice.quarantine.record'),
+    ('column', 'sluice.quarantine.replaced_by_run'),
     ('column', 'sluice.quarantine.run_id'),
     ('column', 'sluice.schema_version.applied_at'),
     ('column', 'sluice.schema_version.applied_by'),
@@ -356,6 +415,8 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('constraint', 'sluice.managed_objects.managed_objects_pkey'),
     ('constraint', 'sluice.manifest.manifest_pkey'),
     ('constraint', 'sluice.manifest.manifest_run_id_fkey'),
+    ('constraint', 'sluice.manifest_replaced.manifest_replaced_pkey'),
+    ('constraint', 'sluice.manifest_replaced.manifest_replaced_replaced_by_run_fkey'),
     ('constraint', 'sluice.quarantine.quarantine_pkey'),
     ('constraint', 'sluice.quarantine.quarantine_run_id_fkey'),
     ('constraint', 'sluice.schema_version.schema_version_pkey'),
@@ -375,9 +436,10 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('table', 'sluice.load_runs'),
     ('table', 'sluice.managed_objects'),
     ('table', 'sluice.manifest'),
+    ('table', 'sluice.manifest_replaced'),
     ('table', 'sluice.quarantine'),
     ('table', 'sluice.schema_version');
 
-INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('010f79fcd2384f82', 'schema.sql', 75);
+INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('8f597ee0a701d0c3', 'schema.sql', 90);
 
 COMMIT;
