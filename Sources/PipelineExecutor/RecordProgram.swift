@@ -35,6 +35,9 @@ final class RecordProgram: @unchecked Sendable {
         var required: Bool
         var pattern: Pattern?
         var allowed: Set<String>?
+        /// Rewrites the value as the rules and the columns expect it (a number as JSON writes it, a
+        /// date or timestamp as RFC 3339), for sources that write them otherwise.
+        var reading: ValueReading?
     }
 
     struct FilterRule {
@@ -94,7 +97,7 @@ final class RecordProgram: @unchecked Sendable {
         fields = try pipeline.fields.map {
             FieldRule(
                 path: $0.path, index: index($0.path), type: $0.type, required: $0.required,
-                pattern: try $0.pattern.map(Pattern.init), allowed: $0.allowed.map(Set.init))
+                pattern: try $0.pattern.map(Pattern.init), allowed: $0.allowed.map(Set.init), reading: try ValueReading($0))
         }
         filters = try pipeline.filters.map {
             FilterRule(
@@ -156,6 +159,14 @@ final class RecordProgram: @unchecked Sendable {
 
     /// Evaluates one record and appends its staging columns (every target's, in order) to `row`.
     func run(_ values: [Value], into row: inout CopyRow, objectKey: String, line: Int) -> Outcome {
+        var values = values
+        for field in fields {
+            guard let reading = field.reading, !values[field.index].isAbsent else { continue }
+            switch reading.read(values[field.index]) {
+            case .success(let value): values[field.index] = value
+            case .failure(let problem): return .refused(reason: "field \(field.path): \(problem.reason)", field: field.path)
+            }
+        }
         for filter in filters {
             let value = values[filter.index]
             let text = value.text

@@ -58,7 +58,8 @@ public enum PlanCompiler {
             fields: pipeline.fields.map {
                 .init(
                     path: $0.path, type: fieldType($0.type), required: $0.required, pattern: $0.pattern,
-                    allowed: $0.allowed.isEmpty ? nil : $0.allowed)
+                    allowed: $0.allowed.isEmpty ? nil : $0.allowed, decimal: $0.notation.map { String($0.decimal) },
+                    group: $0.notation?.group.map { String($0) }, format: $0.format, timeZone: $0.timeZone)
             },
             derived: pipeline.derived.map { .init(name: $0.name, kind: derivedKind($0.kind), from: $0.from) },
             filters: pipeline.filters.map { filter in

@@ -178,13 +178,27 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
         public var required: Bool
         public var pattern: String?
         public var allowed: [String]?
+        /// Numbers: the decimal and grouping separators the source writes (absent: JSON's).
+        public var decimal: String?
+        public var group: String?
+        /// Dates and timestamps: the pattern (`dd.MM.yyyy`) or `excel`; absent: RFC 3339.
+        public var format: String?
+        /// Timestamps written without an offset are in this IANA zone.
+        public var timeZone: String?
 
-        public init(path: String, type: FieldType, required: Bool, pattern: String? = nil, allowed: [String]? = nil) {
+        public init(
+            path: String, type: FieldType, required: Bool, pattern: String? = nil, allowed: [String]? = nil, decimal: String? = nil,
+            group: String? = nil, format: String? = nil, timeZone: String? = nil
+        ) {
             self.path = path
             self.type = type
             self.required = required
             self.pattern = pattern
             self.allowed = allowed
+            self.decimal = decimal
+            self.group = group
+            self.format = format
+            self.timeZone = timeZone
         }
     }
 

@@ -62,16 +62,25 @@ public struct FieldRule: Hashable, Sendable {
     public var required: Bool
     public var pattern: String?
     public var allowed: [String]
+    /// Numbers written with another decimal (and grouping) separator: `20,65`, `1.234,56`.
+    public var notation: NumberNotation?
+    /// Dates and timestamps written otherwise than RFC 3339 (`dd.MM.yyyy`, `excel`).
+    public var format: String?
+    /// The zone of timestamps written without an offset (an IANA name: `Europe/Berlin`).
+    public var timeZone: String?
     public var location: SourceLocation
     public init(
         path: String, type: FieldType = .any, required: Bool = false, pattern: String? = nil, allowed: [String] = [],
-        location: SourceLocation = .unknown
+        notation: NumberNotation? = nil, format: String? = nil, timeZone: String? = nil, location: SourceLocation = .unknown
     ) {
         self.path = path
         self.type = type
         self.required = required
         self.pattern = pattern
         self.allowed = allowed
+        self.notation = notation
+        self.format = format
+        self.timeZone = timeZone
         self.location = location
     }
 }

@@ -104,8 +104,11 @@ public struct Field: PipelinePart {
     public let contributions: [Contribution]
 
     /// `path` is a dotted JSON path (`user.id`) or a CSV column name; `allowed` is YAML's `enum`.
+    /// `decimal`/`group` read numbers written `1.234,56`; `format` reads dates and times
+    /// (`dd.MM.yyyy`, `excel`) and `timeZone` places timestamps written without an offset.
     public init(
         _ path: String, _ type: FieldType? = nil, required: Bool? = nil, pattern: String? = nil, allowed: [String]? = nil,
+        decimal: String? = nil, group: String? = nil, format: String? = nil, timeZone: String? = nil,
         file: String = #filePath, line: Int = #line, column: Int = #column
     ) {
         let at = DeclarationSite(file: file, line: line, column: column)
@@ -116,6 +119,8 @@ public struct Field: PipelinePart {
                     at,
                     [
                         ("type", at.word(type)), ("required", at.bool(required)), ("pattern", at.string(pattern)), ("enum", at.strings(allowed)),
+                        ("decimal", at.string(decimal)), ("group", at.string(group)), ("format", at.string(format)),
+                        ("time_zone", at.string(timeZone)),
                     ]))
         ]
     }

@@ -520,6 +520,8 @@ public struct SwiftExport {
                         [
                             ("", S.string(pair.key.text)), ("", word(rule["type"])), ("required", plain(rule["required"])),
                             ("pattern", string(rule["pattern"])), ("allowed", strings(rule["enum"])),
+                            ("decimal", string(rule["decimal"])), ("group", string(rule["group"])), ("format", string(rule["format"])),
+                            ("timeZone", string(rule["time_zone"])),
                         ]))
             }
             for pair in pipeline["derive"]?.pairs ?? [] {

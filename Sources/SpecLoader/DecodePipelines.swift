@@ -154,11 +154,84 @@ extension SpecDecoder {
             if let pattern, (try? NSRegularExpression(pattern: pattern)) == nil {
                 sink.add(LoaderDiagnostics.invalid("pattern '\(pattern)' is not a valid regular expression", at: r.location(of: "pattern")))
             }
+            let type = r.word("type", as: FieldType.self) ?? .any
             return FieldRule(
-                path: path, type: r.word("type", as: FieldType.self) ?? .any,
-                required: r.bool("required") ?? false, pattern: pattern, allowed: r.strings("enum").map(\.value),
+                path: path, type: type, required: r.bool("required") ?? false, pattern: pattern, allowed: r.strings("enum").map(\.value),
+                notation: decodeNotation(r, type: type), format: decodeFormat(r, type: type), timeZone: decodeTimeZone(r, type: type),
                 location: pair.key.location)
         }
+    }
+
+    /// `decimal` and `group`, for numbers only: one character each, different, neither a digit.
+    private func decodeNotation(_ r: MapReader, type: FieldType) -> NumberNotation? {
+        guard r.has("decimal") || r.has("group") else { return nil }
+        guard type == .number || type == .integer else {
+            let key = r.has("decimal") ? "decimal" : "group"
+            sink.add(
+                LoaderDiagnostics.invalid(
+                    "'\(key)' reads numbers: it belongs to an integer or number field, not \(type.rawValue)", at: r.keyLocation(of: key)))
+            return nil
+        }
+        func character(_ key: String) -> Character?? {
+            guard let text = r.string(key) else { return .some(nil) }
+            guard text.count == 1, let character = text.first, !character.isNumber, character != "-", character != "+" else {
+                sink.add(LoaderDiagnostics.invalid("'\(key)' is one character that is not a digit or a sign, not '\(text)'", at: r.location(of: key)))
+                return nil
+            }
+            return .some(character)
+        }
+        guard let decimal = character("decimal"), let group = character("group") else { return nil }
+        let notation = NumberNotation(decimal: decimal ?? ".", group: group)
+        if notation.group == notation.decimal {
+            sink.add(LoaderDiagnostics.invalid("the decimal and group separators must differ", at: r.location(of: "group")))
+            return nil
+        }
+        return notation
+    }
+
+    /// `format`, for dates and timestamps: a pattern checked letter by letter, or `excel`.
+    private func decodeFormat(_ r: MapReader, type: FieldType) -> String? {
+        guard let text = r.string("format") else { return nil }
+        guard type == .date || type == .timestamp else {
+            sink.add(
+                LoaderDiagnostics.invalid(
+                    "'format' reads dates and times: it belongs to a date or timestamp field, not \(type.rawValue)", at: r.keyLocation(of: "format")))
+            return nil
+        }
+        do {
+            _ = try DateTimePattern(text)
+        } catch {
+            // At the offending letter: the scalar's column, past its opening quote when quoted.
+            var location = r.location(of: "format")
+            let quoted = !(r.value("format")?.isPlainScalar ?? true)
+            location.column += error.offset + (quoted ? 1 : 0)
+            sink.add(LoaderDiagnostics.invalid("format '\(text)': \(error.message)", at: location))
+            return nil
+        }
+        if type == .timestamp, !r.has("time_zone") {
+            sink.add(
+                LoaderDiagnostics.invalid(
+                    "a timestamp read with a format has no offset to say its zone: give its time_zone (UTC, Europe/Berlin)",
+                    at: r.keyLocation(of: "format")))
+        }
+        return text
+    }
+
+    private func decodeTimeZone(_ r: MapReader, type: FieldType) -> String? {
+        guard let name = r.string("time_zone") else { return nil }
+        guard type == .timestamp else {
+            sink.add(
+                LoaderDiagnostics.invalid(
+                    "'time_zone' places timestamps: it belongs to a timestamp field, not \(type.rawValue)", at: r.keyLocation(of: "time_zone")))
+            return nil
+        }
+        guard TimeZone(identifier: name) != nil else {
+            sink.add(
+                LoaderDiagnostics.invalid(
+                    "time_zone '\(name)' is not an IANA time zone name (UTC, Europe/Berlin, America/New_York)", at: r.location(of: "time_zone")))
+            return nil
+        }
+        return name
     }
 
     private func decodeDerived(_ node: YAMLNode) -> [DerivedField] {

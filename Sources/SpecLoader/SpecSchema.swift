@@ -553,6 +553,15 @@ public enum SpecSchema {
             key("required", "bool", .defaults("`false`")),
             key("pattern", "regular expression", none, "`^[A-Z]{2}$`"),
             key("enum", "list of allowed values", none, "`[click, view]`"),
+            key("decimal", "one character", .defaults("`.`"), "numbers' decimal separator, for `integer` and `number` fields (`\",\"`: `20,65`)"),
+            key("group", "one character", none, "numbers' digit grouping separator (`\".\"`: `1.234,56`); groups of three are checked"),
+            key(
+                "format", "date pattern or `excel`", .defaults("RFC 3339"),
+                "how a `date` or `timestamp` field is written: `yyyy MM M dd d HH H mm ss S`, literal text in single quotes (`dd.MM.yyyy`, `MM/dd/yyyy HH:mm`), or `excel` (serial day numbers)"
+            ),
+            key(
+                "time_zone", "IANA zone name", .requiredWhen("a `timestamp` has a `format`"),
+                "the zone of timestamps written without an offset (`Europe/Berlin`); they are stored as UTC instants"),
         ])
     public static let derivation = SchemaSection(
         "derived field",

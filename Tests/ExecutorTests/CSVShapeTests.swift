@@ -17,11 +17,13 @@ struct CSVShapeTests {
 
     /// Loads the daily-sales pipeline from `files` (name → contents) under sales/2026/11/20/.
     static func load(
-        _ files: [String: String], maxRejected: RejectLimit? = nil, prepare: (Connection) throws -> Void = { _ in }
+        _ files: [String: String], maxRejected: RejectLimit? = nil, prepare: (Connection) throws -> Void = { _ in },
+        fields: (inout [SluiceCore.FieldRule]) -> Void = { _ in }
     ) async throws
         -> (PipelineResult, Connection)
     {
         var spec = try #require(SpecLoader.load(path: packageRoot.appendingPathComponent("specs/sme-reporting.yaml").path).spec)
+        if let index = spec.pipelines.firstIndex(where: { $0.name == "daily-sales" }) { fields(&spec.pipelines[index].fields) }
         if let maxRejected, let index = spec.pipelines.firstIndex(where: { $0.name == "daily-sales" }) {
             spec.pipelines[index].maxRejected = maxRejected
         }
@@ -128,6 +130,80 @@ struct CSVShapeTests {
         #expect(rejected.rows.first?[1] == "reporting.sales")
         #expect(rejected.rows.first?[2]?.contains("violates check constraint \"positive_quantity\" (23514)") == true, "\(rejected.rows)")
         #expect(try connection.query("SELECT count(*) FROM sluice.manifest").scalar == "1")
+    }
+
+    /// A German export: dates `30.11.2026`, amounts `1.234,56`. Read as the fields say, stored as
+    /// PostgreSQL's date and numeric; a value that does not follow the notation is refused, naming it.
+    @Test func aGermanExportIsReadAsItsFieldsSay() async throws {
+        let day =
+            "\(Self.header)\n"
+            + [
+                "INV-1;1;30.11.2026;AB-100;2;1.234,56", "INV-2;1;1.12.2026;AB-100;1;20,65", "INV-3;1;31.02.2026;AB-100;1;5,00",
+                "INV-4;1;30.11.2026;AB-100;1;20.65", "INV-5;1;30.11.2026;AB-100;1;-7",
+            ].joined(separator: "\n") + "\n"
+        let (result, connection) = try await Self.load(
+            ["day.csv": day], maxRejected: .share(0.5),
+            fields: { fields in
+                for index in fields.indices {
+                    if fields[index].path == "date" { fields[index].format = "d.M.yyyy" }
+                    if fields[index].path == "net" { fields[index].notation = NumberNotation(decimal: ",", group: ".") }
+                }
+            })
+        #expect(result.succeeded, "\(result.objectsFailed)")
+        let rows = try connection.query("SELECT invoice_no, sold_on::text, net_amount::text FROM reporting.sales ORDER BY invoice_no").rows
+        #expect(rows == [["INV-1", "2026-11-30", "1234.56"], ["INV-2", "2026-12-01", "20.65"], ["INV-5", "2026-11-30", "-7.00"]])
+        let refused = try connection.query("SELECT line, reason FROM sluice.quarantine ORDER BY line").rows
+        #expect(refused.map { $0[0] } == ["4", "5"])
+        #expect(refused.first?[1]?.contains("field date: \"31.02.2026\" is not a date written as d.M.yyyy") == true, "\(refused)")
+        #expect(
+            refused.last?[1]?.contains(
+                "field net: \"20.65\" is not a number written with ',' as decimal separator and '.' between groups of three digits") == true,
+            "\(refused)")
+    }
+
+    /// A foreign key the spec does not declare (a products table the database keeps): a row naming an
+    /// unknown SKU is quarantined with the constraint and PostgreSQL's detail; the others load.
+    @Test func aRowBreakingAForeignKeyIsQuarantinedAndTheRestLoads() async throws {
+        let day =
+            "\(Self.header)\n"
+            + ["AB-100", "AB-100", "ZZ-999", "AB-200", "AB-100"].enumerated().map {
+                "INV-\($0.offset + 1);1;2026-11-20;\($0.element);1;9.90\n"
+            }.joined()
+        let (result, connection) = try await Self.load(["day.csv": day]) { connection in
+            try connection.execute(
+                """
+                CREATE TABLE reporting.products (sku text PRIMARY KEY);
+                INSERT INTO reporting.products VALUES ('AB-100'), ('AB-200');
+                ALTER TABLE reporting.sales ADD CONSTRAINT sales_sku_fkey FOREIGN KEY (sku) REFERENCES reporting.products (sku);
+                """)
+        }
+        #expect(result.succeeded, "\(result.objectsFailed)")
+        #expect(result.counts.recordsLoaded == 4 && result.counts.recordsQuarantined == 1)
+        let rejected = try connection.query("SELECT line, reason FROM sluice.quarantine").rows
+        #expect(rejected.count == 1)
+        #expect(rejected.first?[0] == "4")
+        #expect(rejected.first?[1]?.contains("violates foreign key constraint \"sales_sku_fkey\" (23503)") == true, "\(rejected)")
+        #expect(rejected.first?[1]?.contains("Key (sku)=(ZZ-999) is not present in table \"products\"") == true, "\(rejected)")
+        #expect(try connection.query("SELECT string_agg(DISTINCT sku, ',' ORDER BY sku) FROM reporting.sales").scalar == "AB-100,AB-200")
+    }
+
+    /// NOT NULL broken where the loader cannot see it: a trigger of the database's own clears the SKU
+    /// of zero-quantity lines. Those rows are quarantined with the column named; the rest load.
+    @Test func aRowBreakingNotNullInTheDatabaseIsQuarantinedAndTheRestLoads() async throws {
+        let (result, connection) = try await Self.load(["day.csv": Self.sales([2, 0, 3, 4, 5, 1, 2, 0, 6, 7])]) { connection in
+            try connection.execute(
+                """
+                CREATE FUNCTION reporting.clear_zero_lines() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN IF NEW.quantity = 0 THEN NEW.sku := NULL; END IF; RETURN NEW; END $$;
+                CREATE TRIGGER clear_zero_lines BEFORE INSERT ON reporting.sales FOR EACH ROW EXECUTE FUNCTION reporting.clear_zero_lines();
+                """)
+        }
+        #expect(result.succeeded, "\(result.objectsFailed)")
+        #expect(result.counts.recordsLoaded == 8 && result.counts.recordsQuarantined == 2)
+        let reasons = try connection.query("SELECT line, reason FROM sluice.quarantine ORDER BY line").rows
+        #expect(reasons.map { $0[0] } == ["3", "9"])
+        #expect(reasons.allSatisfy { $0[1]?.contains("null value in column \"sku\"") == true && $0[1]?.contains("(23502)") == true }, "\(reasons)")
+        #expect(try connection.query("SELECT count(*) FROM reporting.sales").scalar == "8")
     }
 
     @Test func rowsBreakingAConstraintCountAgainstTheRejectLimit() async throws {

@@ -63,6 +63,39 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         #expect(messages.contains("'line' is a lineage value every row has (derived: line); name the derived field otherwise"), "\(messages)")
     }
 
+    /// How a source writes numbers, dates and times is checked where it is written: a pattern letter
+    /// it does not know is reported at that letter.
+    @Test func valueFormatsAreCheckedWhereTheyAreWritten() throws {
+        let text = try String(contentsOf: packageRoot.appendingPathComponent("specs/sme-reporting.yaml"), encoding: .utf8)
+        func load(
+            _ date: String, net: String = "{ type: number, required: true }"
+        ) -> (spec: Spec?, messages: [String], locations: [SluiceCore.SourceLocation]) {
+            let edited = text.replacingOccurrences(of: "      date: { type: date, required: true }", with: "      date: \(date)")
+                .replacingOccurrences(of: "      net: { type: number, required: true }", with: "      net: \(net)")
+            let loaded = SpecLoader.load(text: edited)
+            return (loaded.spec, loaded.diagnostics.map(\.message), loaded.diagnostics.compactMap(\.location))
+        }
+        let german = load(#"{ type: date, required: true, format: "dd.MM.yyyy" }"#, net: #"{ type: number, decimal: ",", group: "." }"#)
+        #expect(german.messages.isEmpty, "\(german.messages)")
+        let pipeline = try #require(german.spec?.pipelines.first { $0.name == "daily-sales" })
+        let field = try #require(pipeline.fields.first { $0.path == "net" })
+        #expect(field.notation == NumberNotation(decimal: ",", group: "."))
+
+        let typo = load(#"{ type: date, format: "dd.MM.yyyy hh:mm" }"#)
+        #expect(typo.messages.contains { $0.hasPrefix("format 'dd.MM.yyyy hh:mm': unknown pattern letter 'h'") }, "\(typo.messages)")
+        let line =
+            try #require(
+                text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("      date: { type: date, required: true }") }
+            ) + 1
+        let column = "      date: { type: date, format: \"".count + 1 + "dd.MM.yyyy ".count
+        #expect(typo.locations.contains { $0.line == line && $0.column == column }, "at the letter: \(typo.locations)")
+        #expect(load(#"{ type: date, format: "dd.MMM.yyyy" }"#).messages.contains { $0.contains("'MMM' is not a width this pattern takes") })
+        #expect(load(#"{ type: timestamp, format: "dd.MM.yyyy HH:mm" }"#).messages.contains { $0.contains("give its time_zone") })
+        #expect(load(#"{ type: timestamp, time_zone: Europe/Berln }"#).messages.contains { $0.contains("not an IANA time zone name") })
+        #expect(load(#"{ type: string, format: "dd.MM.yyyy" }"#).messages.contains { $0.contains("belongs to a date or timestamp field") })
+        #expect(load("{ type: date }", net: #"{ type: number, decimal: ",", group: "," }"#).messages.contains { $0.contains("must differ") })
+    }
+
     @Test func reportsEveryProblemInOnePass() {
         let result = SpecLoader.load(
             text: """
