@@ -6,6 +6,7 @@ from benchdb import fresh_database
 SLUICE = ".build/release/sluice"
 ENV = dict(os.environ, SLUICE_DB_DIR=os.path.abspath("bench/out/cluster"), SLUICE_MASK_KEY="bench")
 LINES = int(sys.argv[1])
+RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 ROOT = "bench/out/bad-rows"
 
 
@@ -24,7 +25,7 @@ def export(bad):
     return os.path.join(ROOT, f"bad-{bad}")
 
 
-def load(bad, runs=3):
+def load(bad, runs=RUNS):
     source = export(bad)
     times = []
     for run in range(runs):
@@ -45,13 +46,14 @@ def load(bad, runs=3):
 
 
 def main():
-    results = [(bad, load(bad)) for bad in (0, 1, 10, 100)]
-    base = results[0][1]
-    print(f"{LINES:,} CSV lines, one object; median of 3 runs")
-    print(f"{'bad lines':>10} {'load s':>8} {'x clean':>8} {'extra ms per bad line':>22}")
-    for bad, seconds in results:
+    print(f"{LINES:,} CSV lines, one object; median of {RUNS} run(s)")
+    print(f"{'bad lines':>10} {'load s':>8} {'x clean':>8} {'extra ms per bad line':>22}", flush=True)
+    base = None
+    for bad in (0, 1, 10, 100):
+        seconds = load(bad)
+        base = base or seconds
         extra = f"{(seconds - base) * 1000 / bad:22.1f}" if bad else f"{'(baseline)':>22}"
-        print(f"{bad:10,} {seconds:8.2f} {seconds / base:8.2f} {extra}")
+        print(f"{bad:10,} {seconds:8.2f} {seconds / base:8.2f} {extra}", flush=True)
 
 
 main()
