@@ -116,6 +116,15 @@ struct ObjectLoader {
             try connection.finishCopy()
             let limit = pipeline.maxRejected ?? .standard
             func overLimit() throws -> Outcome {
+                if replaced.run != nil {
+                    // A reload that would replace a good load with a file mostly refused: none of it
+                    // happens, the earlier load stays whole (its rows, its manifest entry).
+                    try connection.query("ROLLBACK")
+                    return .overRejectLimit(
+                        counts,
+                        reason: "\(counts.recordsQuarantined) of \(counts.recordsRead) records refused, over max_rejected \(limit): "
+                            + "the reload was rolled back whole and the earlier load stays; fix the file or the spec and reload again")
+                }
                 // The rejects say what is wrong with the file: keep them, write nothing else.
                 try quarantineRejects(of: object)
                 try connection.query("COMMIT")

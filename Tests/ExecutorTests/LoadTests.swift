@@ -212,6 +212,17 @@ struct LoadTests {
         let again = try await clickstream.run(store, options: options)
         #expect(again.counts.loadsReplaced == 1)
         #expect(try clickstream.count(fromKey) == after)
+
+        // A "correction" that is mostly garbage is over the pipeline's limit: the reload is rolled
+        // back whole, and the load it would have replaced stays, rows and manifest entry.
+        try String(repeating: "{not json\n", count: 20).write(to: file, atomically: true, encoding: .utf8)
+        let refused = try await clickstream.run(store, options: options)
+        #expect(
+            refused.objectsFailed.first?.error.contains("the reload was rolled back whole and the earlier load stays") == true,
+            "\(refused.objectsFailed)")
+        #expect(try clickstream.count(fromKey) == after)
+        #expect(try clickstream.count("SELECT count(*) FROM sluice.manifest WHERE object_key = '\(key)' AND run_id = \(again.runID)") == 1)
+        #expect(try clickstream.count("SELECT count(*) FROM sluice.manifest_replaced WHERE replaced_by_run = \(refused.runID)") == 0)
     }
 
     @Test func aReloadIsRefusedWhereAnAppendTargetKeepsNoLineage() async throws {
