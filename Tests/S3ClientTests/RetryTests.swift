@@ -162,7 +162,8 @@ struct RetryTests {
             #expect(waits.count == notes.all.count)
             #expect(waits.reduce(0, +) <= 2.0 + 0.05 * Double(waits.count), "\(notes.all)")
             #expect(waits.count + 1 < policy.maxAttempts)
-            #expect(ContinuousClock.now - started < .seconds(20))
+            // A hang would be minutes (the request timeout); 21 s was seen on two busy cores.
+            #expect(ContinuousClock.now - started < .seconds(60))
             #expect(try await Self.count(endpoint, "/slow/object") == waits.count + 1)
         }
     }
