@@ -8,8 +8,8 @@ import SluiceCore
 enum ValueReading {
     case number(NumberNotation)
     case date(DateTimePattern, written: String)
-    /// No pattern: RFC 3339 text, with `zone` for text written without an offset.
-    case timestamp(DateTimePattern?, written: String?, zone: TimeZone)
+    /// No pattern: RFC 3339 text, with `clock`'s zone for text written without an offset.
+    case timestamp(DateTimePattern?, written: String?, clock: ZoneClock)
 
     struct Problem: Error {
         var reason: String
@@ -29,7 +29,7 @@ enum ValueReading {
             guard let zone = TimeZone(identifier: field.timeZone ?? "UTC") else {
                 throw ExecutorError.plan("field \(field.path): time zone '\(field.timeZone ?? "")' is not known here")
             }
-            self = .timestamp(try field.format.map { try Self.pattern($0, field) }, written: field.format, zone: zone)
+            self = .timestamp(try field.format.map { try Self.pattern($0, field) }, written: field.format, clock: ZoneClock(zone))
         default:
             return nil
         }
@@ -53,23 +53,20 @@ enum ValueReading {
             }
             return .success(.string(normalized))
         case .date(let pattern, let written):
-            guard let parts = components(value, pattern), let date = Self.calendar.date(from: parts),
-                Self.calendar.dateComponents([.year, .month, .day], from: date)
-                    == DateComponents(year: parts.year, month: parts.month, day: parts.day)
+            guard let parts = components(value, pattern), let year = parts.year, let month = parts.month, let day = parts.day,
+                year >= 1, (1...12).contains(month), (1...Timestamp.daysIn(month: month, year: year)).contains(day)
             else { return .failure(Problem(reason: "\(ColumnType.show(value)) is not a date written \(Self.describe(written))")) }
-            return .success(.string(String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)))
-        case .timestamp(let pattern, let written, let zone):
-            guard let pattern else { return rfc3339(value, zone: zone) }
-            var calendar = Self.calendar
-            calendar.timeZone = zone
+            return .success(.string(String(format: "%04d-%02d-%02d", year, month, day)))
+        case .timestamp(let pattern, let written, let clock):
+            guard let pattern else { return rfc3339(value, clock: clock) }
             guard var parts = components(value, pattern) else {
                 return .failure(Problem(reason: "\(ColumnType.show(value)) is not a timestamp written \(Self.describe(written ?? ""))"))
             }
             parts.hour = parts.hour ?? 0
-            guard let date = calendar.date(from: parts), Self.sameWallClock(parts, date, calendar) else {
-                return .failure(Problem(reason: "\(ColumnType.show(value)) is not a time that exists in \(zone.identifier)"))
+            guard let instant = clock.instant(parts) else {
+                return .failure(Problem(reason: "\(ColumnType.show(value)) is not a time that exists in \(clock.zone.identifier)"))
             }
-            return .success(.string(Self.utc(date)))
+            return .success(.string(instant))
         }
     }
 
@@ -90,43 +87,51 @@ enum ValueReading {
 
     /// RFC 3339 with an offset stays as written; without one (`2026-11-30 14:05:00`,
     /// `2026-11-30T14:05`) it is read in `zone`.
-    private func rfc3339(_ value: Value, zone: TimeZone) -> Result<Value, Problem> {
+    private func rfc3339(_ value: Value, clock: ZoneClock) -> Result<Value, Problem> {
         guard case .string(let text) = value else { return .success(value) }
         if Timestamp.parse(text) != nil { return .success(value) }
-        var calendar = Self.calendar
-        calendar.timeZone = zone
-        for written in [
-            "yyyy-MM-dd'T'HH:mm:ss.S", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd HH:mm:ss.S", "yyyy-MM-dd HH:mm:ss",
-            "yyyy-MM-dd HH:mm",
-        ] {
-            guard let parts = (try? DateTimePattern(written))?.components(of: text) else { continue }
-            guard let date = calendar.date(from: parts), Self.sameWallClock(parts, date, calendar) else { break }
-            return .success(.string(Self.utc(date)))
+        for written in Self.withoutOffset {
+            guard let parts = written.components(of: text) else { continue }
+            guard let instant = clock.instant(parts) else { break }
+            return .success(.string(instant))
         }
         return .failure(Problem(reason: "\(ColumnType.show(value)) is not an RFC 3339 timestamp (with or without an offset)"))
     }
 
-    private static let calendar: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar
-    }()
-
-    /// A wall-clock time skipped by a daylight-saving change (02:30 on a spring-forward night) has
-    /// no instant: Foundation would move it; the record is refused instead.
-    private static func sameWallClock(_ parts: DateComponents, _ date: Date, _ calendar: Calendar) -> Bool {
-        let back = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
-        return back.year == parts.year && back.month == parts.month && back.day == parts.day && back.hour == (parts.hour ?? 0)
-            && back.minute == (parts.minute ?? 0)
-    }
-
-    private static func utc(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
-    }
+    /// RFC 3339's forms without an offset, parsed once.
+    private static let withoutOffset = [
+        "yyyy-MM-dd'T'HH:mm:ss.S", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd HH:mm:ss.S", "yyyy-MM-dd HH:mm:ss",
+        "yyyy-MM-dd HH:mm",
+    ].map { try! DateTimePattern($0) }
 
     private static func describe(_ format: String) -> String {
         format == "excel" ? "as an Excel serial day number" : "as \(format)"
+    }
+}
+
+/// Wall-clock times of one zone as UTC instants; its calendar and formatter made once per field,
+/// not per value. Used by one record program, so by one task at a time.
+final class ZoneClock {
+    let zone: TimeZone
+    private let calendar: Calendar
+    private let formatter = ISO8601DateFormatter()
+
+    init(_ zone: TimeZone) {
+        self.zone = zone
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        self.calendar = calendar
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    }
+
+    /// The instant, in RFC 3339 UTC; nil for a wall-clock time a daylight-saving change skipped
+    /// (02:30 on a spring-forward night): Foundation would move it, the record is refused instead.
+    func instant(_ parts: DateComponents) -> String? {
+        guard let date = calendar.date(from: parts) else { return nil }
+        let back = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
+        guard back.year == parts.year, back.month == parts.month, back.day == parts.day, back.hour == (parts.hour ?? 0),
+            back.minute == (parts.minute ?? 0)
+        else { return nil }
+        return formatter.string(from: date)
     }
 }

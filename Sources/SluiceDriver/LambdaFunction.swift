@@ -188,10 +188,8 @@ struct FunctionLog: Sendable {
             "FunctionName": ProcessInfo.processInfo.environment["AWS_LAMBDA_FUNCTION_NAME"] ?? "sluice",
             "Pipeline": run.pipeline, "run_id": run.runID,
         ]
-        if let requestID { entry["requestId"] = requestID }
         for (name, value) in run.values { entry[name] = value }
-        guard let data = try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
-        FileHandle.standardOutput.write(data + Data([0x0A]))
+        emit(entry)
     }
 
     private func write(_ level: String, _ message: String, _ fields: [String: Any]) {
@@ -199,6 +197,12 @@ struct FunctionLog: Sendable {
         entry["timestamp"] = ISO8601DateFormatter().string(from: Date())
         entry["level"] = level
         entry["message"] = message
+        emit(entry)
+    }
+
+    /// One JSON object per line on stdout, with the invocation's request id.
+    private func emit(_ fields: [String: Any]) {
+        var entry = fields
         if let requestID { entry["requestId"] = requestID }
         guard let data = try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
         FileHandle.standardOutput.write(data + Data([0x0A]))

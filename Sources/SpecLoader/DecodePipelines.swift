@@ -172,15 +172,18 @@ extension SpecDecoder {
                     "'\(key)' reads numbers: it belongs to an integer or number field, not \(type.rawValue)", at: r.keyLocation(of: key)))
             return nil
         }
-        func character(_ key: String) -> Character?? {
-            guard let text = r.string(key) else { return .some(nil) }
+        var valid = true
+        func character(_ key: String) -> Character? {
+            guard let text = r.string(key) else { return nil }
             guard text.count == 1, let character = text.first, !character.isNumber, character != "-", character != "+" else {
                 sink.add(LoaderDiagnostics.invalid("'\(key)' is one character that is not a digit or a sign, not '\(text)'", at: r.location(of: key)))
+                valid = false
                 return nil
             }
-            return .some(character)
+            return character
         }
-        guard let decimal = character("decimal"), let group = character("group") else { return nil }
+        let decimal = character("decimal"), group = character("group")
+        guard valid else { return nil }
         let notation = NumberNotation(decimal: decimal ?? ".", group: group)
         if notation.group == notation.decimal {
             sink.add(LoaderDiagnostics.invalid("the decimal and group separators must differ", at: r.location(of: "group")))
