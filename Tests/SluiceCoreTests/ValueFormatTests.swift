@@ -47,4 +47,41 @@ import Testing
         #expect(NumberNotation(decimal: ",").normalized("1.234,5") == nil, "no group separator declared")
         #expect(NumberNotation(decimal: ".", group: "'").normalized("1'234.5") == "1234.5")
     }
+
+    /// Every number written with separators reads back as JSON writes it: random values, written by
+    /// a second, naive formatter in German, Swiss and plain notation.
+    @Test func anyNumberWrittenWithSeparatorsReadsBack() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let whole = UInt64.random(in: 0...999_999_999_999, using: &generator)
+            let cents = Int.random(in: 0...99, using: &generator)
+            let negative = Bool.random(using: &generator)
+            let digits = String(whole)
+            var grouped = ""
+            for (index, digit) in digits.enumerated() {
+                if index > 0, (digits.count - index) % 3 == 0 { grouped.append("|") }
+                grouped.append(digit)
+            }
+            let expected = (negative ? "-" : "") + digits + "." + String(format: "%02d", cents)
+            for (decimal, group) in [(",", "."), (".", "'"), (",", " ")] {
+                let written = (negative ? "-" : "") + grouped.replacingOccurrences(of: "|", with: group) + decimal + String(format: "%02d", cents)
+                #expect(NumberNotation(decimal: decimal.first!, group: group.first!).normalized(written) == expected, "\(written)")
+            }
+        }
+    }
+
+    /// Every date a pattern writes reads back as the same day: random days from 1900 to 2100, written
+    /// by string formatting (not by the pattern), in three notations.
+    @Test func anyDateWrittenInAPatternReadsBack() throws {
+        var generator = SystemRandomNumberGenerator()
+        let patterns = [("dd.MM.yyyy", "%02d.%02d.%04d"), ("MM/dd/yyyy", "%02d/%02d/%04d"), ("d.M.yyyy", "%d.%d.%04d")]
+        for _ in 0..<2000 {
+            let year = Int.random(in: 1900...2100, using: &generator), month = Int.random(in: 1...12, using: &generator)
+            let day = Int.random(in: 1...28, using: &generator)
+            for (pattern, format) in patterns {
+                let written = pattern.hasPrefix("MM") ? String(format: format, month, day, year) : String(format: format, day, month, year)
+                #expect(try DateTimePattern(pattern).components(of: written) == DateComponents(year: year, month: month, day: day), "\(written)")
+            }
+        }
+    }
 }
