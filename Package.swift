@@ -59,6 +59,12 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
+        // The AWS control-plane APIs a deploy calls (CloudFormation, EC2's prefix lists, STS, Lambda's Invoke), over
+        // one signed, retried transport; and the credential chain CI has (keys, web identity, profiles).
+        .target(name: "AWSServices", dependencies: [
+            "AWSSigning", "S3Client", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         // YAML over libyaml: the reader (every node with its position, safety limits), the emitter, the value tree.
         .target(name: "YAML", dependencies: ["CYAML", "SluiceCore"]),
         // CloudFormation: the template tree, one renderer per part of the spec, the template diff.
@@ -85,7 +91,7 @@ let package = Package(
         .target(name: "SluiceDriver", dependencies: [
             "SluiceCore", "YAML", "SpecLoader", "SwiftSpecs", "SpecExport", "Checks", "ArchitectureDiagram", "CloudFormation", "PlanFormat",
             "PlanCompiler", "WarehouseDDL", "LiveWarehouse", "PostgresClient", "PipelineExecutor", "S3Client", "AWSSigning",
-            "FunctionPackage", "CloudRuntime",
+            "FunctionPackage", "CloudRuntime", "AWSServices",
         ]),
         // `sluice package`: the running binary made self-contained for Lambda (its own loader and libraries,
         // ELF edits in place) and written as a deterministic zip.
@@ -113,7 +119,7 @@ let package = Package(
         // The real servers tests talk to: a throwaway PostgreSQL cluster and moto's S3 API.
         .target(name: "TestSupport", dependencies: ["LiveWarehouse", "PostgresClient", "AWSSigning", "S3Client", "SpecLoader", "YAML",
                                                     .product(name: "AsyncHTTPClient", package: "async-http-client")],
-                path: "Tests/TestSupport", exclude: ["fault_proxy.py", "run_action.py", "validate_sarif.py", "runtime_api.py"]),
+                path: "Tests/TestSupport", exclude: ["fault_proxy.py", "run_action.py", "validate_sarif.py", "runtime_api.py", "moto_launcher.py", "cloudformation_standin.py"]),
         .testTarget(name: "S3ClientTests", dependencies: ["S3Client", "AWSSigning", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         .testTarget(name: "CloudFormationTests", dependencies: ["CloudFormation", "SpecLoader", "YAML"]),
         .testTarget(name: "WarehouseTests", dependencies: ["TestSupport", "LiveWarehouse", "WarehouseDDL", "PostgresClient", "SluiceCore", "SpecLoader", "PlanCompiler", "PlanFormat"]),

@@ -5,10 +5,20 @@ extension AWSCredentials {
     /// `AWS_SESSION_TOKEN` (what a Lambda function gets), then the `AWS_PROFILE` (or `default`) section
     /// of `AWS_SHARED_CREDENTIALS_FILE` (or `~/.aws/credentials`). Nil when none has them.
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> AWSCredentials? {
-        if let key = environment["AWS_ACCESS_KEY_ID"], let secret = environment["AWS_SECRET_ACCESS_KEY"], !key.isEmpty, !secret.isEmpty {
-            return AWSCredentials(
-                accessKeyID: key, secretAccessKey: secret, sessionToken: environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
+        fromKeys(environment) ?? fromSharedCredentials(environment)
+    }
+
+    /// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`.
+    public static func fromKeys(_ environment: [String: String]) -> AWSCredentials? {
+        guard let key = environment["AWS_ACCESS_KEY_ID"], let secret = environment["AWS_SECRET_ACCESS_KEY"], !key.isEmpty, !secret.isEmpty else {
+            return nil
         }
+        return AWSCredentials(
+            accessKeyID: key, secretAccessKey: secret, sessionToken: environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
+    }
+
+    /// The `AWS_PROFILE` (or `default`) section of `AWS_SHARED_CREDENTIALS_FILE` (or `~/.aws/credentials`).
+    public static func fromSharedCredentials(_ environment: [String: String]) -> AWSCredentials? {
         let file = environment["AWS_SHARED_CREDENTIALS_FILE"] ?? (NSHomeDirectory() + "/.aws/credentials")
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
         let section = profile(environment["AWS_PROFILE"] ?? "default", in: text)
@@ -17,7 +27,7 @@ extension AWSCredentials {
     }
 
     /// One `[name]` section of an INI file as key → value.
-    static func profile(_ name: String, in text: String) -> [String: String] {
+    public static func profile(_ name: String, in text: String) -> [String: String] {
         var current: String?
         var values: [String: String] = [:]
         for raw in text.split(whereSeparator: \.isNewline) {

@@ -15,7 +15,7 @@ enum ComputeRenderer {
                 logGroup, "AWS::Logs::LogGroup",
                 [
                     ("KmsKeyId", .getAtt(KeyRenderer.id, "Arn")),
-                    ("LogGroupName", .string("/sluice/\(spec.project.name)/\(function.name)")),
+                    ("LogGroupName", .sub("/sluice/${AWS::StackName}/\(function.name)")),
                     ("RetentionInDays", .int(function.logRetentionDays)),
                     ("Tags", t.tags(function.name)),
                 ], attributes: [("DeletionPolicy", "Delete"), ("UpdateReplacePolicy", "Delete")])  // named: a retained group would block a redeploy

@@ -49,7 +49,7 @@ enum KeyRenderer {
                                                     (
                                                         "kms:EncryptionContext:aws:logs:arn",
                                                         .sub(
-                                                            "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/sluice/\(project)/*"
+                                                            "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/sluice/${AWS::StackName}/*"
                                                         )
                                                     )
                                                 ])
@@ -75,7 +75,7 @@ enum KeyRenderer {
                 ("PendingWindowInDays", 30),
                 ("Tags", t.tags("data-key")),
             ], attributes: [("DeletionPolicy", "Retain"), ("UpdateReplacePolicy", "Retain")])
-        t.resource("KeyDataAlias", "AWS::KMS::Alias", [("AliasName", .string("alias/sluice/\(project)")), ("TargetKeyId", .ref(id))])
+        t.resource("KeyDataAlias", "AWS::KMS::Alias", [("AliasName", .sub("alias/sluice/${AWS::StackName}")), ("TargetKeyId", .ref(id))])
     }
 
     /// What a workload role needs to read and write through services that use the key.

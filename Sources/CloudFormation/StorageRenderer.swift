@@ -5,7 +5,7 @@ enum StorageRenderer {
     /// Buckets get a name (`<project>-<bucket>-<account>-<region>`): bucket notifications need a
     /// Lambda permission naming the bucket, which cannot use the bucket's own ARN without a cycle.
     static func bucketName(_ bucket: String, _ spec: Spec) -> String {
-        "\(spec.project.name.lowercased())-\(bucket.lowercased())-${AWS::AccountId}-${AWS::Region}"
+        "${AWS::StackName}-\(bucket.lowercased())-${AWS::AccountId}-${AWS::Region}"
     }
 
     static func render(into t: TemplateBuilder, policies: PolicyRenderer) {

@@ -54,12 +54,12 @@ public struct TemplateDiff: Sendable {
         }
     }
 
-    static func resources(_ template: TemplateValue?) -> [(String, TemplateValue)] {
+    public static func resources(_ template: TemplateValue?) -> [(String, TemplateValue)] {
         guard case .map(let entries)? = template?["Resources"] else { return [] }
         return entries
     }
 
-    static func type(_ resource: TemplateValue) -> String {
+    public static func type(_ resource: TemplateValue) -> String {
         if case .string(let type)? = resource["Type"] { return type }
         return "?"
     }
@@ -242,4 +242,9 @@ extension TemplateRenderer {
         for pipeline in spec.pipelines { names[LogicalID.schedule(pipeline.name)] = "schedule of \(pipeline.name)" }
         return names
     }
+}
+
+extension TemplateRenderer {
+    /// The logical ID of a spec function's `AWS::Lambda::Function` (a deploy invokes it by its physical name).
+    public static func functionLogicalID(_ function: String) -> String { LogicalID.function(function) }
 }

@@ -25,11 +25,14 @@ public struct RetryPolicy: Sendable {
     }
 
     /// The wait before attempt `attempt + 1`: a random share of min(base × 2^(attempt-1), cap).
-    func delay(after attempt: Int, throttled: Bool) -> Duration {
+    public func delay(after attempt: Int, throttled: Bool) -> Duration {
         let base = throttled ? throttlingBaseDelay : transientBaseDelay
         let ceiling = min(base * (1 << min(attempt - 1, 20)), maxBackoff)
         return ceiling * Double.random(in: 0...1)
     }
+
+    /// The error codes AWS services answer when a caller is throttled (retried with the longer base).
+    public static var throttlingCodes: Set<String> { FailureClass.throttlingCodes }
 }
 
 /// The retry quota of AWS's standard mode: 500 tokens; a retry after a throttle costs 5, after any

@@ -158,6 +158,20 @@ public final class S3Client: Sendable {
         _ = try await retrying(operation) { try await self.collect(try await self.send("PUT", operation, headers: headers, body: body), operation) }
     }
 
+    /// HeadObject: whether `key` is in `bucket` (404 is no; any other refusal is thrown).
+    public func objectExists(bucket: String, key: String) async throws -> Bool {
+        let operation = self.operation("HeadObject", bucket: bucket, key: key)
+        do {
+            return try await retrying(operation) {
+                let response = try await self.send("HEAD", operation)
+                for try await _ in response.body {}
+                return true
+            }
+        } catch let error as S3Error where error.status == 404 {
+            return false
+        }
+    }
+
     public func createBucket(_ bucket: String) async throws {
         var body: [UInt8] = []
         if region != "us-east-1" {

@@ -15,8 +15,15 @@ struct ApplyCommand: ParsableCommand {
             $SLUICE_DB_DIR), started on demand, with the spec's database created in it.
             Then each pipeline runs once, as `sluice run` does: every source object not yet in sluice.manifest is loaded \
             in its own transaction (--no-run skips this). Hashed columns need the key in SLUICE_MASK_KEY.
-            Exit status: 0 applied and loaded; 1 refused, or an object failed; 75 a pipeline is being run by another \
-            runner; 64 usage error.
+            With --stack NAME, deploys to AWS instead: check, render, package each pipeline function and upload it to the \
+            artifact bucket under its hash (skipped when there), resolve the template's parameters (prefix lists from EC2), \
+            create a change set, show it, execute it after confirmation (--auto-approve without a terminal), follow the \
+            stack's events until it settles, then migrate the warehouse from inside the VPC by invoking the pipeline \
+            function with the migrate event. A change set that replaces or removes a resource holding data (warehouse, \
+            bucket, queue, host) is refused unless --allow-destructive. See docs/deploy.md.
+            Exit status: 0 applied and loaded; 1 refused, or an object failed, or the stack failed (its resources' reasons \
+            are listed); 75 a pipeline is being run by another runner, or the stack is being changed by another deploy \
+            (--wait queues); 64 usage error.
             """)
 
     @Argument(help: "The spec whose warehouse to migrate.")
@@ -37,7 +44,28 @@ struct ApplyCommand: ParsableCommand {
     @OptionGroup(title: "Pipelines")
     var sources: SourceOptions
 
+    @OptionGroup(title: "Stack")
+    var stackOptions: StackOptions
+
+    @Flag(help: "With --stack: deploy without asking (required when standard input is not a terminal).")
+    var autoApprove = false
+
+    @Flag(help: "With --stack: deploy only; do not invoke the pipeline function's migrate event.")
+    var noMigrate = false
+
+    func validate() throws {
+        if stackOptions.stack != nil, database != nil {
+            throw ValidationError("--stack migrates the deployed warehouse from inside its VPC; --database is for a warehouse this machine reaches")
+        }
+    }
+
     func run() throws {
+        if let target = stackOptions.target(wait: sources.wait) {
+            try StackApply.run(
+                specPath: spec, target: target, allowDestructive: allowDestructive, autoApprove: autoApprove, migrate: !noMigrate,
+                json: format == .json)
+            return
+        }
         let loaded = try Compilation.cleanSpec(path: spec)
         guard let warehouse = loaded.warehouse else { throw Failure("\(spec) has no warehouse") }
         let view: ApplyView = format == .json ? ApplyJSONView() : ApplyTextView()

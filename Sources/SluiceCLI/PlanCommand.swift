@@ -13,6 +13,10 @@ struct PlanCommand: ParsableCommand {
             checks and lists the files added, changed or removed; for the template, the resources added, removed and modified \
             and every security-relevant row (policy statements, Lambda permissions, security-group rules, routes, ACL entries) \
             added or removed. \
+            With --stack NAME (one spec), also compares with the stack deployed in AWS: the security tables and resource \
+            changes against the template deployed there, and a CloudFormation change set created, described (each change \
+            with its action, whether it replaces the resource, and the properties that cause it; stateful resources \
+            replaced or removed marked destructive) and deleted. Nothing in the account changes. \
             With --database URL (one spec), also reads that database's catalog and prints the SQL `sluice apply` would run; \
             nothing in the database changes.
             Exit status: 0 ok; 1 a spec has errors, (--check) generated/ is stale, or (--detailed-exitcode) the migration has a step apply would refuse; 2 changes, with --detailed-exitcode; 64 usage error.
@@ -41,8 +45,14 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Output format: text, json or github (default: the project file's plan.format, else text).")
     var format: PlanOutput?
 
+    @OptionGroup(title: "Stack")
+    var stackOptions: StackOptions
+
     func validate() throws {
         if database != nil, specs.count != 1 { throw ValidationError("--database plans one spec's warehouse: name exactly one spec") }
+        if stackOptions.stack != nil, specs.count != 1 {
+            throw ValidationError("--stack compares one spec with its deployed stack: name exactly one spec")
+        }
     }
 
     func run() throws {
@@ -58,7 +68,7 @@ struct PlanCommand: ParsableCommand {
             }
         let plan = try usage {
             try ProjectPlan.run(
-                .init(specPaths: paths, output: output, check: check, database: database, wholeProject: specs.isEmpty))
+                .init(specPaths: paths, output: output, check: check, database: database, wholeProject: specs.isEmpty, stack: stackOptions.target()))
         }
         try view.show(plan)
         if !plan.failed.isEmpty { throw ExitCode.failure }

@@ -81,6 +81,10 @@ struct PlanTextView: PlanView {
                 text += "\n" + migration.script
             }
         }
+        if let stack = result.stack {
+            for note in stack.notes { text += "note: \(note)\n" }
+            text += StackText.proposal(stack)
+        }
         return text
     }
 }

@@ -10,7 +10,7 @@ public struct SluiceCommand: ParsableCommand {
         version: SluiceVersion.current,
         subcommands: [
             CheckCommand.self, PlanCommand.self, ApplyCommand.self, RunCommand.self, ExportCommand.self, ExplainCommand.self, WhyCommand.self,
-            DBCommand.self, PackageCommand.self, LambdaCommand.self,
+            DBCommand.self, PackageCommand.self, BootstrapCommand.self, DestroyCommand.self, LambdaCommand.self,
         ])
 
     public init() {}
@@ -29,6 +29,9 @@ public struct SluiceCommand: ParsableCommand {
         } catch let failure as Failure {
             FileHandle.standardError.write(Data("error: \(failure)\n".utf8))
             Foundation.exit(ExitCode.failure.rawValue)
+        } catch let busy as StackBusy {
+            FileHandle.standardError.write(Data("error: \(busy)\n".utf8))
+            Foundation.exit(PipelineExecution.busyExitCode)
         } catch {
             let code = exitCode(for: error)
             // Help and --version print to stdout and exit 0; ArgumentParser does that best.

@@ -6,7 +6,7 @@ import SluiceCore
 import WarehouseDDL
 
 /// `generated/<spec>/`: every renderer's output for one spec, and how it differs from what is on disk.
-public struct GeneratedFolder {
+public struct GeneratedFolder: Sendable {
     public enum Status: String, Encodable, Sendable {
         case added, changed, unchanged, removed
 

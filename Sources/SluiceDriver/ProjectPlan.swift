@@ -13,8 +13,11 @@ public struct ProjectPlan: Sendable {
         public var database: String?
         /// Planning every spec of the project: a folder of `output` no spec renders is stale too.
         public var wholeProject: Bool
+        /// Also compare with this deployed stack, through a change set that is described and deleted (one spec).
+        public var stack: StackTarget?
 
-        public init(specPaths: [String], output: String, check: Bool, database: String?, wholeProject: Bool) {
+        public init(specPaths: [String], output: String, check: Bool, database: String?, wholeProject: Bool, stack: StackTarget? = nil) {
+            self.stack = stack
             self.specPaths = specPaths
             self.output = output
             self.check = check
@@ -31,10 +34,12 @@ public struct ProjectPlan: Sendable {
         /// Against the cloudformation.yaml already in generated/.
         public var cloudformation: TemplateChanges?
         public var migration: MigrationReport?
+        /// What deploying to the stack would change (`--stack`).
+        public var stack: StackDeployment.Proposal?
         /// The spec's own warnings and what rendering found.
         public var warnings: [Diagnostic]
 
-        enum CodingKeys: String, CodingKey { case spec, files, cloudformation, migration }
+        enum CodingKeys: String, CodingKey { case spec, files, cloudformation, migration, stack }
     }
 
     /// A generated/ file that differs from what the specs render, and why.
@@ -74,6 +79,14 @@ public struct ProjectPlan: Sendable {
                 guard spec.warehouse != nil else { throw Failure("\(compilation.file) has no warehouse to plan a migration for") }
                 result.migration = try WarehouseMigration.plan(spec, database: database)
             }
+            if let target = request.stack {
+                result.stack = try PipelineExecution.blocking {
+                    let session = try await StackDeployment.Session(compilation: compilation, target: target, generated: request.output)
+                    let proposal = try await StackDeployment.propose(session, upload: false, observer: StackDeployment.Silent())
+                    try await StackDeployment.discard(proposal, in: session)
+                    return proposal
+                }
+            }
             plan.specs.append(result)
         }
         if request.wholeProject { plan.orphans = GeneratedFolder.orphans(in: request.output, rendered: renderedFolders) }
@@ -97,7 +110,9 @@ public struct ProjectPlan: Sendable {
                 StaleFile(file: $0, reason: orphan.removable ? "no spec renders it any more; plan removes it" : "no spec renders it any more")
             }
         }
-        plan.changed = !plan.stale.isEmpty || !plan.orphans.isEmpty || plan.specs.contains { $0.migration.map { !$0.upToDate } ?? false }
+        plan.changed =
+            !plan.stale.isEmpty || !plan.orphans.isEmpty || plan.specs.contains { $0.migration.map { !$0.upToDate } ?? false }
+            || plan.specs.contains { $0.stack.map { !$0.upToDate } ?? false }
         return plan
     }
 }

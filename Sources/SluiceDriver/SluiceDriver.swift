@@ -22,3 +22,10 @@ public struct Failure: Error, CustomStringConvertible {
 public struct AlreadyReported: Error {
     public init() {}
 }
+
+/// Runs a driver's async work from a synchronous command.
+public enum Blocking {
+    public static func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+        try PipelineExecution.blocking(body)
+    }
+}

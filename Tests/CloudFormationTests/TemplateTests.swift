@@ -39,6 +39,10 @@ struct TemplateTests {
             files.append(file.path)
         }
         #expect(files.count >= 5)
+        // And `sluice bootstrap`'s stack.
+        let bootstrap = directory.appendingPathComponent("bootstrap.yaml")
+        try Data(BootstrapTemplate.text.utf8).write(to: bootstrap)
+        files.append(bootstrap.path)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["cfn-lint", "--include-checks", "I", "--"] + files
@@ -123,7 +127,7 @@ struct TemplateTests {
 
     @Test func theETLRoleIsLeastPrivilege() throws {
         let text = try TemplateRenderer.render(spec: try load("clickstream.yaml"))
-        #expect(text.contains("arn:${AWS::Partition}:s3:::clickstream-raw-${AWS::AccountId}-${AWS::Region}/events/*"))
+        #expect(text.contains("arn:${AWS::Partition}:s3:::${AWS::StackName}-raw-${AWS::AccountId}-${AWS::Region}/events/*"))
         #expect(text.contains("s3:prefix:\n                - events/*"))
         // The only wildcard resource is the ENI management Lambda needs, which EC2 cannot scope.
         let template = TemplateRenderer.template(spec: try load("clickstream.yaml"))
@@ -155,6 +159,8 @@ struct PolicyScannerTests {
             suppressions += spec.suppressions.filter(\.isForScanner).count
             try Data(try TemplateRenderer.render(spec: spec).utf8).write(to: directory.appendingPathComponent(name))
         }
+        // And `sluice bootstrap`'s stack.
+        try Data(BootstrapTemplate.text.utf8).write(to: directory.appendingPathComponent("bootstrap.yaml"))
         let process = Process()
         process.executableURL = checkov
         process.arguments = ["-d", directory.path, "--framework", "cloudformation", "-o", "json"]

@@ -40,6 +40,8 @@ public enum CLI {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
+        // Never a terminal: commands that change an account must then be told --auto-approve.
+        process.standardInput = FileHandle.nullDevice
         try process.run()
         // Read before waiting so a large output cannot fill the pipe and stall the child.
         let stdout = out.fileHandleForReading.readDataToEndOfFile()

@@ -27,7 +27,8 @@ public enum MotoServer {
         // it can be stopped when the tests end.
         let server = Process()
         server.executableURL = URL(fileURLWithPath: try pythonExecutable())
-        server.arguments = ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)]
+        // moto_server through a launcher that corrects two CloudFormation gaps (moto_launcher.py says which).
+        server.arguments = [packageRoot.appendingPathComponent("Tests/TestSupport/moto_launcher.py").path, "-H", "127.0.0.1", "-p", String(port)]
         var environment = ProcessInfo.processInfo.environment
         // create-user, create-access-key and put-user-policy go through unauthenticated; nothing after.
         if checkingSignatures { environment["INITIAL_NO_AUTH_ACTION_COUNT"] = "3" }
@@ -55,7 +56,8 @@ public enum MotoServer {
             iam.create_user(UserName="sluice-etl")
             key = iam.create_access_key(UserName="sluice-etl")["AccessKey"]
             iam.put_user_policy(UserName="sluice-etl", PolicyName="s3", PolicyDocument=json.dumps({"Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": ["s3:*", "secretsmanager:*"], "Resource": "*"}]}))
+                "Statement": [{"Effect": "Allow", "Action": ["s3:*", "secretsmanager:*", "cloudformation:*", "ec2:Describe*", "sts:GetCallerIdentity",
+                    "lambda:InvokeFunction"], "Resource": "*"}]}))
             print(key["AccessKeyId"], key["SecretAccessKey"])
             """
         let bootstrap = Process()
@@ -113,5 +115,20 @@ extension MotoServer.Instance {
         return S3Client(
             endpoint: endpoint ?? self.endpoint, region: "eu-west-1", credentials: credentials, retryPolicy: retryPolicy,
             timeouts: timeouts, onRetry: onRetry)
+    }
+}
+
+extension MotoServer.Instance {
+    /// A bucket in moto's S3 (an artifact bucket a test names instead of bootstrapping).
+    public func createBucket(_ name: String, region: String = "eu-west-1") throws {
+        let client = S3Client(endpoint: endpoint, region: region, credentials: credentials)
+        let semaphore = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var failure: Error?
+        Task.detached {
+            do { try await client.createBucket(name) } catch { failure = error }
+            semaphore.signal()
+        }
+        semaphore.wait()
+        if let failure { throw failure }
     }
 }

@@ -19,20 +19,7 @@ public final class RuntimeAPIStandIn: @unchecked Sendable {
     private let process: Process
 
     public init() throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: try pythonExecutable())
-        process.arguments = [packageRoot.appendingPathComponent("Tests/TestSupport/runtime_api.py").path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.standardError
-        try process.run()
-        var line = Data()
-        while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data([0x0A]) { line += byte }
-        guard let port = Int(String(decoding: line, as: UTF8.self)) else {
-            kill(process.processIdentifier, SIGKILL)
-            throw MotoServer.Failure(description: "the Runtime API stand-in did not start")
-        }
-        self.port = port
+        (process, port) = try startScriptServer("runtime_api.py", name: "the Runtime API stand-in")
     }
 
     /// `AWS_LAMBDA_RUNTIME_API` for a bootstrap.
@@ -57,4 +44,23 @@ public final class RuntimeAPIStandIn: @unchecked Sendable {
     }
 
     deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+}
+
+/// Starts one of TestSupport's Python servers, which print the port they listen on as their first
+/// line; the process and that port.
+func startScriptServer(_ script: String, arguments: [String] = [], name: String) throws -> (Process, Int) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try pythonExecutable())
+    process.arguments = [packageRoot.appendingPathComponent("Tests/TestSupport/\(script)").path] + arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = FileHandle.standardError
+    try process.run()
+    var line = Data()
+    while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data([0x0A]) { line += byte }
+    guard let port = Int(String(decoding: line, as: UTF8.self)) else {
+        kill(process.processIdentifier, SIGKILL)
+        throw MotoServer.Failure(description: "\(name) did not start")
+    }
+    return (process, port)
 }

@@ -10,6 +10,9 @@ concurrent environments do.
 The test side: POST /test/invoke?deadline_ms=N with the event as the body enqueues an invocation
 and answers, once a runtime has answered it, with {"kind": "response" | "error", "body": ...,
 "errorType": ...} ("timeout" when none has within wait_s seconds, default 120); GET /test/init-error gives the last init error (204 when none).
+Lambda's Invoke API, for a deploy's migrate call: POST /2015-03-31/functions/NAME/invocations with the
+event hands it to a runtime the same way and answers as Lambda does: 200 with the function's answer,
+or 200 with X-Amz-Function-Error: Unhandled and the error document (the signature is not checked).
 Prints the port it listens on, then serves until killed.
 """
 import json
@@ -69,24 +72,36 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         url = urlparse(self.path)
         body = self.body()
+        if url.path.startswith("/2015-03-31/functions/") and url.path.endswith("/invocations"):
+            result = self.invocation(body, 300, 900)
+            headers = [("Content-Type", "application/json")]
+            if result["kind"] != "response":
+                headers.append(("X-Amz-Function-Error", "Unhandled"))
+            self.answer(200, result.get("body", "").encode(), headers)
+            return
         if url.path == "/test/invoke":
             query = parse_qs(url.query)
-            seconds = float(query.get("deadline_s", ["300"])[0])
-            request_id = str(uuid.uuid4())
-            give_up = time.time() + float(query.get("wait_s", ["120"])[0])
-            with lock:
-                pending.append((request_id, int((time.time() + seconds) * 1000), body))
-                lock.notify_all()
-                while request_id not in results and not init_errors and time.time() < give_up:
-                    lock.wait(timeout=1)
-                if request_id in results:
-                    result = results.pop(request_id)
-                elif init_errors:
-                    result = {"kind": "init_error", **init_errors[-1]}
-                else:
-                    result = {"kind": "timeout", "body": "no runtime answered the invocation"}
+            result = self.invocation(body, float(query.get("deadline_s", ["300"])[0]), float(query.get("wait_s", ["120"])[0]))
             self.answer(200, json.dumps(result).encode(), [("Content-Type", "application/json")])
             return
+        self.runtime_post(url, body)
+
+    def invocation(self, body, seconds, wait_s):
+        """Enqueues one invocation; its result once a runtime answered (or timed out, or failed to start)."""
+        request_id = str(uuid.uuid4())
+        give_up = time.time() + wait_s
+        with lock:
+            pending.append((request_id, int((time.time() + seconds) * 1000), body))
+            lock.notify_all()
+            while request_id not in results and not init_errors and time.time() < give_up:
+                lock.wait(timeout=1)
+            if request_id in results:
+                return results.pop(request_id)
+            if init_errors:
+                return {"kind": "init_error", **init_errors[-1]}
+            return {"kind": "timeout", "body": "no runtime answered the invocation"}
+
+    def runtime_post(self, url, body):
         if url.path == PREFIX + "/init/error":
             with lock:
                 init_errors.append({"errorType": self.headers.get("Lambda-Runtime-Function-Error-Type"), "body": body.decode()})
