@@ -177,6 +177,43 @@ import Testing
         #expect(manifest == "5")
     }
 
+    /// `apply --stack` migrates the deployed warehouse from inside the VPC: it invokes the stack's
+    /// pipeline function with the migrate event through Lambda's Invoke API (the stand-in hands the
+    /// event to this package's bootstrap through the Runtime API), and the empty database gets the schema.
+    @Test func applyMigratesTheWarehouseThroughThePackagedFunction() async throws {
+        let folder = try temporaryFolder("lambda-apply")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let root = try unpackedFunction(in: folder)
+        let moto = try MotoServer.shared.get()
+        let database = try TestServer.freshDatabase("lambda_apply")
+        let secret = "dw-credentials-apply-\(getpid())"
+        try aws(moto, Self.secrets, bucket: "unused", secret: secret)
+        let api = try RuntimeAPIStandIn()
+        defer { api.stop() }
+        let function = try Bootstrap(root: root, api: api, moto: moto, database: database, bucket: "unused", secret: secret)
+        defer { function.stop() }
+
+        let environment = [
+            "AWS_ENDPOINT_URL": moto.endpoint.absoluteString, "AWS_ACCESS_KEY_ID": moto.credentials.accessKeyID,
+            "AWS_SECRET_ACCESS_KEY": moto.credentials.secretAccessKey, "AWS_ENDPOINT_URL_LAMBDA": "http://\(api.endpoint)",
+            "SLUICE_POLL_SECONDS": "0.2",
+        ]
+        let removed = ["AWS_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3"]
+        let bootstrapped = try CLI.run(["bootstrap", "--region", "eu-west-1"], in: folder, environment: environment, removing: removed)
+        #expect(bootstrapped.status == 0, "\(bootstrapped.stderr)")
+        let applied = try CLI.run(
+            ["apply", "clickstream.yaml", "--stack", "cs-migrate", "--auto-approve", "--format", "json"], in: folder, environment: environment,
+            removing: removed)
+        #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)\n\(function.output)")
+        let report = (try? JSONSerialization.jsonObject(with: Data(applied.stdout.utf8))) as? [String: Any]
+        let migration = (report?["outcome"] as? [String: Any])?["migration"] as? [String: Any]
+        #expect(migration?["succeeded"] as? Bool == true, "\(applied.stdout)")
+        let answer = (migration?["answer"] as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [String: Any]
+        #expect(answer?["applied"] as? Bool == true)
+        #expect(try psql(database, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'analytics' AND table_name = 'fact_events'") == "1")
+        #expect(try psql(database, "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'etl_writer'") == "t")
+    }
+
     /// Lambda runs one invocation per environment and scales out with more environments: S3 events
     /// for different objects load at the same time, the same object delivered twice at once is loaded
     /// once, and an environment killed mid-load (SIGKILL, as a timeout or a crash ends it) leaves
