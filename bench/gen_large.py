@@ -19,8 +19,9 @@ spec += ["  nat_gateways:", "    - { name: nat-a, subnet: s0 }", "    - { name: 
          "    - { name: secretsmanager, service: secretsmanager, subnets: [s100, s101], security_groups: [g1] }",
          "  security_groups:"]
 spec += ["    - name: g0", "      ingress:", "        - { port: 5432, security_group: g2 }"] + \
-        [f"        - {{ port: 5432, security_group: g{j} }}" for j in range(10, 10 + FUNCTIONS)] + ["      egress: []"]
-spec += ["    - name: g1", "      ingress:", "        - { port: 443, security_group: g2 }"] + \
+        [f"        - {{ port: 5432, security_group: g{j} }}" for j in range(10, 10 + FUNCTIONS)] + \
+        ["      egress:", "        - { port: 443, prefix_list: s3 }", "        - { port: 443, security_group: g1 }"]
+spec += ["    - name: g1", "      ingress:", "        - { port: 443, security_group: g2 }", "        - { port: 443, security_group: g0 }"] + \
         [f"        - {{ port: 443, security_group: g{j} }}" for j in range(10, 10 + FUNCTIONS)] + ["      egress: []"]
 for g in range(2, GROUPS):
     spec += [f"    - name: g{g}", f"      description: group {g}", "      ingress:",

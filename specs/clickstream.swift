@@ -37,9 +37,13 @@ let spec = Spec {
             Egress(.https, to: "endpoints", description: "Secrets Manager interface endpoint")
             Egress(.postgres, to: "dw", description: "warehouse loads")
         }
-        SecurityGroup("dw", description: "Warehouse PostgreSQL", outbound: .none) {
+        SecurityGroup("dw", description: "Warehouse PostgreSQL") {
             Ingress(.postgres, from: "etl", description: "ETL loads")
             Ingress(.postgres, from: "dashboard", description: "dashboard queries")
+            Egress(
+                .https, to: .prefixList("s3"),
+                description: "first boot, PostgreSQL packages and the stack signal through the S3 gateway endpoint")
+            Egress(.https, to: "endpoints", description: "first boot, the admin password from the Secrets Manager endpoint")
         }
         SecurityGroup("dashboard", description: "R Shiny dashboard host") {
             Ingress(3838, from: "oltp", description: "Shiny, reached from the application host")
@@ -52,6 +56,7 @@ let spec = Spec {
         }
         SecurityGroup("endpoints", description: "Interface endpoints", outbound: .none) {
             Ingress(.https, from: "etl", description: "HTTPS from the ETL function")
+            Ingress(.https, from: "dw", description: "HTTPS from the warehouse host at first boot")
         }
     }
 

@@ -277,4 +277,75 @@ public struct CloudFormationAPI: Sendable {
         } while token != nil
         return resources
     }
+
+    // MARK: - Drift
+
+    public struct ResourceDrift: Sendable, Equatable {
+        public struct Difference: Sendable, Equatable {
+            /// `/SecurityGroupIngress/1`
+            public var path: String
+            /// ADD, REMOVE, NOT_EQUAL
+            public var kind: String
+            public var expected: String?
+            public var actual: String?
+        }
+        public var logicalID: String
+        public var type: String
+        /// MODIFIED or DELETED.
+        public var status: String
+        public var differences: [Difference]
+    }
+
+    /// Starts drift detection (resources changed outside CloudFormation) and returns its ID.
+    public func detectDrift(ofStack name: String) async throws -> String {
+        let answer = try await service.query("DetectStackDrift", version: Self.version, [("StackName", name)])
+        guard let id = answer["DetectStackDriftResult", "StackDriftDetectionId"] else {
+            throw AWSServiceError(service: "CloudFormation", operation: "DetectStackDrift", status: 200, code: "MalformedResponse", message: "no ID")
+        }
+        return id
+    }
+
+    /// Polls a drift detection until it ends; nil when it completed, else its failure reason.
+    public func waitForDriftDetection(_ id: String, poll: Duration, limit: Duration = .seconds(300)) async throws -> String? {
+        let started = ContinuousClock.now
+        while true {
+            let answer = try await service.query("DescribeStackDriftDetectionStatus", version: Self.version, [("StackDriftDetectionId", id)])
+            let result = answer.child("DescribeStackDriftDetectionStatusResult")
+            switch result?["DetectionStatus"] {
+            case "DETECTION_COMPLETE": return nil
+            // Partial results: some resources could not be checked; the others are still reported.
+            case "DETECTION_FAILED": return result?["DetectionStatusReason"] ?? "drift detection failed"
+            default:
+                guard ContinuousClock.now - started < limit else { return "drift detection still running after \(limit)" }
+                try await Task.sleep(for: poll)
+            }
+        }
+    }
+
+    /// The resources that drifted (modified or deleted outside CloudFormation), with each property's difference.
+    public func resourceDrifts(ofStack name: String) async throws -> [ResourceDrift] {
+        var drifts: [ResourceDrift] = []
+        var token: String?
+        repeat {
+            var parameters = [
+                ("StackName", name), ("StackResourceDriftStatusFilters.member.1", "MODIFIED"),
+                ("StackResourceDriftStatusFilters.member.2", "DELETED"),
+            ]
+            if let token { parameters.append(("NextToken", token)) }
+            let answer = try await service.query("DescribeStackResourceDrifts", version: Self.version, parameters)
+            for member in answer.list("DescribeStackResourceDriftsResult", "StackResourceDrifts") {
+                drifts.append(
+                    ResourceDrift(
+                        logicalID: member["LogicalResourceId"] ?? "", type: member["ResourceType"] ?? "",
+                        status: member["StackResourceDriftStatus"] ?? "",
+                        differences: member.list("PropertyDifferences").map {
+                            ResourceDrift.Difference(
+                                path: $0["PropertyPath"] ?? "", kind: $0["DifferenceType"] ?? "", expected: $0["ExpectedValue"],
+                                actual: $0["ActualValue"])
+                        }))
+            }
+            token = answer["DescribeStackResourceDriftsResult", "NextToken"].flatMap { $0.isEmpty ? nil : $0 }
+        } while token != nil
+        return drifts
+    }
 }

@@ -42,7 +42,7 @@ public enum Checker {
         BucketPublicAccessRule.self, BucketEncryptionRule.self, WarehousePublicRule.self, ManagedDatabaseAZRule.self,
         MaterializedViewRefreshRule.self,
         ScheduleExpressionRule.self, MappingColumnExistsRule.self, MappingTypeRule.self, NotNullFedRule.self, UpsertKeyUniqueRule.self,
-        PipelineWriterRoleRule.self,
+        PipelineWriterRoleRule.self, WarehouseHostBootstrapRule.self,
     ]
 
     public static var catalog: [RuleDocumentation] { rules.map { $0.documentation } }

@@ -47,10 +47,10 @@ public struct RuleExample: Sendable, ExpressibleByStringLiteral {
                 - name: dw
                   ingress:
                     - { port: 5432, security_group: etl }
-                  egress: []
+                  egress: [{ port: 443, prefix_list: s3 }, { port: 443, security_group: endpoints }]
                 - name: endpoints
-                  ingress:
-                    - { port: 443, security_group: etl }
+                  ingress: [{ port: 443, security_group: etl }, { port: 443, security_group: dw }]
+                  # the warehouse host reads its admin password here at first boot
                   egress: []
             storage:
               buckets:

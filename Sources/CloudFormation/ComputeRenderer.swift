@@ -180,7 +180,7 @@ enum ComputeRenderer {
                                 "Ebs",
                                 .map([
                                     ("DeleteOnTermination", true), ("Encrypted", true),
-                                    ("VolumeSize", .int(isWarehouseHost(host.name, spec) ? 200 : 30)),
+                                    ("VolumeSize", 30),
                                     ("VolumeType", "gp3"),
                                 ])
                             ),
@@ -210,11 +210,44 @@ enum ComputeRenderer {
                 properties.append(("SubnetId", .ref(LogicalID.subnet(host.subnet))))
             }
             properties.append(("Tags", t.tags(host.name)))
+            if isWarehouseHost(host.name, spec), let warehouse = spec.warehouse {
+                properties.append(
+                    (
+                        "UserData",
+                        WarehouseHostBootstrap.userData(
+                            spec, adminSecret: LogicalID.secret(warehouse.credentialsSecret), waitHandle: LogicalID.make("WaitHandle", host.name))
+                    ))
+            }
             t.resource(LogicalID.host(host.name), "AWS::EC2::Instance", properties)
+            if isWarehouseHost(host.name, spec) { renderWarehouseData(host, t) }
             t.output(
                 LogicalID.make("", host.name) + "PrivateIp", .getAtt(LogicalID.host(host.name), "PrivateIp"),
                 description: "Private address of host \(host.name)")
         }
+    }
+
+    /// The self-managed warehouse's data volume, apart from the host so that a replaced host keeps
+    /// the data (a snapshot is taken when the stack deletes or replaces it), and the wait condition
+    /// the host's bootstrap signals once PostgreSQL is up: the stack is complete only then.
+    static func renderWarehouseData(_ host: Host, _ t: TemplateBuilder) {
+        let volume = LogicalID.make("Volume", host.name)
+        let attachment = LogicalID.make("VolumeAttachment", host.name)
+        let handle = LogicalID.make("WaitHandle", host.name)
+        t.resource(
+            volume, "AWS::EC2::Volume",
+            [
+                ("AvailabilityZone", .getAtt(LogicalID.subnet(host.subnet), "AvailabilityZone")), ("Encrypted", true),
+                ("KmsKeyId", .getAtt(KeyRenderer.id, "Arn")), ("Size", .int(WarehouseHostBootstrap.dataVolumeGiB)), ("VolumeType", "gp3"),
+                ("Tags", t.tags("\(host.name)-data")),
+            ], attributes: [("DeletionPolicy", "Snapshot"), ("UpdateReplacePolicy", "Snapshot")])
+        t.resource(
+            attachment, "AWS::EC2::VolumeAttachment",
+            [("Device", .string(WarehouseHostBootstrap.dataDevice)), ("InstanceId", .ref(LogicalID.host(host.name))), ("VolumeId", .ref(volume))])
+        t.resource(handle, "AWS::CloudFormation::WaitConditionHandle", [])
+        t.resource(
+            LogicalID.make("WaitCondition", host.name), "AWS::CloudFormation::WaitCondition",
+            [("Count", 1), ("Handle", .ref(handle)), ("Timeout", .string(String(WarehouseHostBootstrap.timeoutSeconds)))],
+            dependsOn: [LogicalID.host(host.name), attachment])
     }
 
     /// Where a function that runs a pipeline finds the warehouse once deployed: the credentials

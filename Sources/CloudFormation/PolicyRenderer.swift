@@ -75,14 +75,35 @@ struct PolicyRenderer {
                             resources: names.map(IAMResource.dynamoTable)), principal: "*")
                 ])
             }
-            return document([
-                statement(
-                    PolicyStatement(sid: "SpecBucketsOnly", actions: ["s3:ListBucket"], resources: names.map(IAMResource.bucket)), principal: "*"),
-                statement(
-                    PolicyStatement(
-                        sid: "SpecObjectsOnly", actions: ["s3:GetObject", "s3:PutObject"],
-                        resources: names.map { .bucketObjects($0, prefix: "") }), principal: "*"),
+            return document(
+                [
+                    statement(
+                        PolicyStatement(sid: "SpecBucketsOnly", actions: ["s3:ListBucket"], resources: names.map(IAMResource.bucket)), principal: "*"),
+                    statement(
+                        PolicyStatement(
+                            sid: "SpecObjectsOnly", actions: ["s3:GetObject", "s3:PutObject"],
+                            resources: names.map { .bucketObjects($0, prefix: "") }), principal: "*"),
+                ] + warehouseHostStatements(endpoint))
+        }
+    }
+
+    /// What the self-managed warehouse's host fetches through the S3 gateway endpoint at first boot:
+    /// packages from AWS's AL2023 repository bucket (read anonymously by dnf: no principal condition,
+    /// or it is refused) and its wait condition's presigned URL in CloudFormation's bucket.
+    func warehouseHostStatements(_ endpoint: Endpoint) -> [TemplateValue] {
+        guard endpoint.service == "s3", let warehouse = spec.warehouse, case .ec2(let hostName) = warehouse.engine,
+            let host = spec.compute.host(hostName), let table = spec.network.routeTable(for: host.subnet),
+            endpoint.routeTables.contains(table.name)
+        else { return [] }
+        func allow(_ sid: String, _ action: String, _ bucket: String) -> TemplateValue {
+            .map([
+                ("Sid", .string(sid)), ("Effect", "Allow"), ("Principal", "*"), ("Action", .list([.string(action)])),
+                ("Resource", .list([.sub("arn:${AWS::Partition}:s3:::\(bucket)/*")])),
             ])
         }
+        return [
+            allow("WarehouseHostPackages", "s3:GetObject", WarehouseHostBootstrap.repositoryBucket),
+            allow("WarehouseHostSignal", "s3:PutObject", WarehouseHostBootstrap.waitConditionBucket),
+        ]
     }
 }

@@ -35,7 +35,8 @@ public enum TemplateRenderer {
                     + "names that differ only in punctuation or case must be renamed")
         }
         let template = builder.template
-        return (template, try YAMLEmitter.emit(template))
+        // Multi-line strings (a host's user data) as `|` blocks, readable in review.
+        return (template, try YAMLEmitter.emit(template, literalBlocks: true))
     }
 
     /// How many resources a template holds (CloudFormation takes at most 500 per stack).

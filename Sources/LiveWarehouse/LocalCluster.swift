@@ -149,6 +149,25 @@ public struct LocalCluster: Sendable {
     /// not a pipe: `pg_ctl start` leaves a server behind that inherits the descriptors, and a pipe would
     /// never reach end-of-file. (Foundation's Process also missed the exit of `runuser` here and hung.)
     static func execute(_ executable: String, _ arguments: [String]) throws -> String {
+        let (exited, exitCode, status, text) = try spawn(executable, arguments)
+        guard exited, exitCode == 0 else {
+            let how = exited ? "exit \(exitCode)" : "signal \(status & 0x7f)"
+            throw Failure(
+                description:
+                    "\(URL(fileURLWithPath: executable).lastPathComponent) \(arguments.first ?? "") failed (\(how)): \(text.trimmingCharacters(in: .whitespacesAndNewlines))"
+            )
+        }
+        return text
+    }
+
+    /// A tool's exit status (-1 for a signal) and output (stdout and stderr), run as `execute` runs it:
+    /// safe for commands that leave a server running.
+    public static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let (exited, exitCode, _, text) = try spawn(executable, arguments)
+        return (exited ? exitCode : -1, text)
+    }
+
+    private static func spawn(_ executable: String, _ arguments: [String]) throws -> (exited: Bool, exitCode: Int32, status: Int32, output: String) {
         let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-\(UUID().uuidString).out").path
         defer { unlink(outputPath) }
         var actions = posix_spawn_file_actions_t()
@@ -175,15 +194,7 @@ public struct LocalCluster: Sendable {
         }
         let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         // WIFEXITED / WEXITSTATUS are macros Swift cannot import.
-        let exited = status & 0x7f == 0, exitCode = (status >> 8) & 0xff
-        guard exited, exitCode == 0 else {
-            let how = exited ? "exit \(exitCode)" : "signal \(status & 0x7f)"
-            throw Failure(
-                description:
-                    "\(URL(fileURLWithPath: executable).lastPathComponent) \(arguments.first ?? "") failed (\(how)): \(text.trimmingCharacters(in: .whitespacesAndNewlines))"
-            )
-        }
-        return text
+        return (status & 0x7f == 0, (status >> 8) & 0xff, status, text)
     }
 
     /// This process's open file descriptors, from /proc/self/fd (Linux).

@@ -73,6 +73,18 @@ enum StackText {
             text += "  security changes against the template deployed in \(proposal.stack):\n"
             text += changes.text.split(separator: "\n").map { "  \($0)\n" }.joined()
         }
+        if !proposal.drift.isEmpty {
+            text += "  changed outside CloudFormation (drift detection):\n"
+            for drift in proposal.drift {
+                text += "    ! \(drift.label) \(drift.type) \(drift.status)\n"
+                for difference in drift.differences {
+                    var line = "        \(difference.kind) \(difference.path)"
+                    if let expected = difference.expected, difference.kind != "ADD" { line += " expected \(expected)" }
+                    if let actual = difference.actual, difference.kind != "REMOVE" { line += " actual \(actual)" }
+                    text += line + "\n"
+                }
+            }
+        }
         for package in proposal.packages {
             text +=
                 "  package \(package.function): s3://\(proposal.artifactBucket)/\(package.key) (\(package.present ? "already uploaded" : package.uploaded ? "uploaded" : "to upload"))\n"

@@ -56,6 +56,25 @@ public enum StackDeployment {
         public var label: String { name.map { "\($0) (\(id))" } ?? id }
     }
 
+    /// A resource changed outside CloudFormation (a rule added in the console), as drift detection found it.
+    public struct Drift: Encodable, Sendable, Equatable {
+        public struct Difference: Encodable, Sendable, Equatable {
+            public var path: String
+            /// ADD, REMOVE, NOT_EQUAL
+            public var kind: String
+            public var expected: String?
+            public var actual: String?
+        }
+        public var id: String
+        public var name: String?
+        public var type: String
+        /// MODIFIED or DELETED.
+        public var status: String
+        public var differences: [Difference]
+
+        public var label: String { name.map { "\($0) (\(id))" } ?? id }
+    }
+
     public struct Package: Encodable, Sendable {
         public var function: String
         public var key: String
@@ -81,13 +100,15 @@ public enum StackDeployment {
         /// The security tables and resource changes against the template deployed in the stack.
         public var cloudformation: TemplateChanges?
         public var packages: [Package]
+        /// Resources changed outside CloudFormation (`plan --stack` only).
+        public var drift: [Drift] = []
         /// What the proposal could not do as asked, and what it did instead.
         public var notes: [String] = []
         public var upToDate: Bool { changes.isEmpty && !recreating }
         public var destructive: [Change] { changes.filter(\.destructive) }
 
         enum CodingKeys: String, CodingKey {
-            case stack, region, status, creating, recreating, artifactBucket, changeSet, changes, cloudformation, packages, notes, upToDate
+            case stack, region, status, creating, recreating, artifactBucket, changeSet, changes, cloudformation, drift, packages, notes, upToDate
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -101,6 +122,7 @@ public enum StackDeployment {
             try container.encodeIfPresent(changeSet, forKey: .changeSet)
             try container.encode(changes, forKey: .changes)
             try container.encodeIfPresent(cloudformation, forKey: .cloudformation)
+            try container.encode(drift, forKey: .drift)
             try container.encode(packages, forKey: .packages)
             try container.encode(notes, forKey: .notes)
             try container.encode(upToDate, forKey: .upToDate)
@@ -278,6 +300,14 @@ public enum StackDeployment {
             stack: stackName, region: session.region, status: existing?.status, creating: !deployed, recreating: recreating,
             artifactBucket: artifactBucket, changeSet: nil, changes: [], cloudformation: templateChanges.isEmpty ? nil : templateChanges,
             packages: packages, notes: notes)
+        if deployed && !upload {
+            do {
+                proposal.drift = try await drift(of: stackName, in: session, notes: &proposal.notes)
+            } catch let error as AWSServiceError {
+                // A plan describes what it can: denied or unavailable drift detection is said, not fatal.
+                proposal.notes.append("drift not detected: \(error)")
+            }
+        }
         if recreating {
             // A change set cannot be made for a stack in ROLLBACK_COMPLETE; apply deletes it first.
             proposal.changes = diff.added.map {
@@ -305,6 +335,19 @@ public enum StackDeployment {
         proposal.changeSet = id
         proposal.changes = changeSet.changes.map { change(from: $0, diff: diff, names: session.names) }
         return proposal
+    }
+
+    /// CloudFormation's drift detection on the deployed stack: what was changed outside it.
+    static func drift(of stack: String, in session: Session, notes: inout [String]) async throws -> [Drift] {
+        let id = try await session.cloudFormation.detectDrift(ofStack: stack)
+        if let problem = try await session.cloudFormation.waitForDriftDetection(id, poll: pollInterval) {
+            notes.append("drift detection incomplete: \(problem)")
+        }
+        return try await session.cloudFormation.resourceDrifts(ofStack: stack).map { drift in
+            Drift(
+                id: drift.logicalID, name: session.names[drift.logicalID], type: drift.type, status: drift.status,
+                differences: drift.differences.map { .init(path: $0.path, kind: $0.kind, expected: $0.expected, actual: $0.actual) })
+        }
     }
 
     /// One of CloudFormation's resource changes in the spec's words: its name, the paths from the

@@ -113,8 +113,16 @@ extension SpecDecoder {
                     statements: statements, location: function.location))
         }
         for host in compute.hosts {
-            let statements =
+            var statements =
                 pipelineStatements(for: host.name, pipelines: pipelines, warehouse: warehouse) + usesStatements(host.uses, at: host.location)
+            // The self-managed warehouse's host sets the admin's password from the generated secret at first boot.
+            if let warehouse, case .ec2(host.name) = warehouse.engine {
+                statements.append(
+                    PolicyStatement(
+                        sid: "ReadWarehouseAdminSecret", actions: ["secretsmanager:GetSecretValue"],
+                        resources: [.secret(warehouse.credentialsSecret)],
+                        location: warehouse.location))
+            }
             roles.append(
                 Role(
                     name: "\(host.name)-role", workload: host.name, service: "ec2.amazonaws.com", statements: statements,

@@ -98,7 +98,7 @@ import Testing
     @Test func githubAnnotationsEscapeTheirData() throws {
         let result = try CLI.run(["check", "--format", "github", "specs/invalid/SL213-warehouse-internet-exposure.yaml"])
         let lines = result.stdout.split(separator: "\n")
-        #expect(lines.count == 3)
+        #expect(lines.count == 4)
         #expect(lines.allSatisfy { $0.hasPrefix("::error file=specs/invalid/SL213-warehouse-internet-exposure.yaml,line=") })
         #expect(
             result.stdout.contains(

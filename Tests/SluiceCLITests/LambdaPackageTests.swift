@@ -210,7 +210,9 @@ import Testing
         #expect(migration?["succeeded"] as? Bool == true, "\(applied.stdout)")
         let answer = (migration?["answer"] as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [String: Any]
         #expect(answer?["applied"] as? Bool == true)
-        #expect(try psql(database, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'analytics' AND table_name = 'fact_events'") == "1")
+        #expect(
+            try psql(database, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'analytics' AND table_name = 'fact_events'")
+                == "1")
         #expect(try psql(database, "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'etl_writer'") == "t")
     }
 

@@ -90,7 +90,7 @@ struct PlanDiffTests {
         defer { try? FileManager.default.removeItem(at: output) }
         let result = try CLI.run(["plan", "--output", output.path, "bench/out/large.yaml"])
         #expect(result.status == 0)
-        #expect(result.stderr.contains("warning: the template has 2671 resources"))
+        #expect(result.stderr.contains("warning: the template has 2677 resources"))
         #expect(result.stderr.contains("CloudFormation takes at most 500 resources"))
         let small = try CLI.run(["plan", "--output", output.path, "specs/clickstream.yaml"])
         #expect(!small.stderr.contains("warning"))
@@ -102,7 +102,7 @@ struct PlanDiffTests {
         let result = try planAfter("clickstream.yaml") { $0.replacingOccurrences(of: "subject: \"bucket:raw\"", with: "subject: \"bucket:rwa\"") }
         #expect(result.status == 2, "a warning does not stop the plan; the edit is a change")
         #expect(
-            result.stderr.contains(":306:5: warning: suppression of CKV_AWS_18 names 'bucket:rwa', which is nothing in the template [SL001]"),
+            result.stderr.contains(":315:5: warning: suppression of CKV_AWS_18 names 'bucket:rwa', which is nothing in the template [SL001]"),
             "\(result.stderr)")
         let root = URL(fileURLWithPath: "/tmp/sluice-scanner-\(getpid())-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -113,7 +113,7 @@ struct PlanDiffTests {
         let check = try CLI.run(["check", "--strict", "--format", "json", file.path])
         #expect(check.status == 1, "--strict fails on the warning")
         #expect(check.stdout.contains("\"rule\" : \"SL001\""), "\(check.stdout)")
-        #expect(check.stdout.contains("\"line\" : 306"), "\(check.stdout)")
+        #expect(check.stdout.contains("\"line\" : 315"), "\(check.stdout)")
     }
 
     @Test func nothingChangedIsExitCodeZeroAndNoTables() throws {

@@ -206,6 +206,35 @@ import Testing
         #expect(gone.stdout.contains("stack cs-fail: not deployed; nothing to delete"))
     }
 
+    /// A rule added in the console: drift detection's answer, in the spec's names, beside the changes.
+    @Test func driftDetectedOutsideCloudFormationIsShown() throws {
+        let moto = try MotoServer.shared.get()
+        let added = #"{"CidrIp":"0.0.0.0/0","FromPort":5432,"IpProtocol":"tcp","ToPort":5432}"#
+        let standIn = try CloudFormationStandIn(scenario: [
+            "stacks": ["cs-drift": "UPDATE_COMPLETE"],
+            "drift": [
+                [
+                    "id": "SecurityGroupDw", "type": "AWS::EC2::SecurityGroup", "status": "MODIFIED",
+                    "differences": [["/SecurityGroupIngress/2", "ADD", NSNull(), added]],
+                ]
+            ],
+        ])
+        defer { standIn.stop() }
+        let folder = try project("drift")
+        try moto.createBucket("cs-drift-artifacts")
+        let env = environment(moto, extra: ["AWS_ENDPOINT_URL_CLOUDFORMATION": standIn.endpoint])
+        let arguments = ["plan", "clickstream.yaml", "--stack", "cs-drift", "--artifact-bucket", "cs-drift-artifacts"]
+        let text = try sluice(arguments, in: folder, env)
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("changed outside CloudFormation (drift detection):"))
+        #expect(text.stdout.contains("! security group dw (SecurityGroupDw) AWS::EC2::SecurityGroup MODIFIED"))
+        #expect(text.stdout.contains("ADD /SecurityGroupIngress/2 actual \(added)"))
+        let json = self.json(try sluice(arguments + ["--format", "json"], in: folder, env).stdout)
+        let drift = (((json["specs"] as? [[String: Any]])?.first?["stack"] as? [String: Any])?["drift"] as? [[String: Any]])?.first
+        #expect(drift?["name"] as? String == "security group dw")
+        #expect((drift?["differences"] as? [[String: Any]])?.first?["kind"] as? String == "ADD")
+    }
+
     @Test func aStackBeingUpdatedIsBusy() throws {
         let moto = try MotoServer.shared.get()
         let standIn = try CloudFormationStandIn(scenario: ["stacks": ["cs-busy": "UPDATE_IN_PROGRESS"]])

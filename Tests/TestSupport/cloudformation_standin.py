@@ -4,11 +4,14 @@ ROLLBACK_COMPLETE, a stack whose update is in progress.
 
 It speaks the real protocol (form-encoded POST, XML answers, Query errors) for the calls a deploy
 makes: DescribeStacks, CreateChangeSet, DescribeChangeSet, ExecuteChangeSet, DeleteChangeSet,
-DeleteStack, DescribeStackEvents, GetTemplate, ListStackResources. What executing a change set
-does is replayed from a scenario file (JSON), one recorded event sequence per execution:
+DeleteStack, DescribeStackEvents, GetTemplate, ListStackResources, and drift detection
+(DetectStackDrift, DescribeStackDriftDetectionStatus, DescribeStackResourceDrifts). What executing a
+change set does is replayed from a scenario file (JSON), one recorded event sequence per execution:
 
   {"stacks": {"NAME": "UPDATE_IN_PROGRESS"},            # stacks that exist before, with their status
-   "executions": [{"events": [[logical_id, type, status, reason], ...], "final": "ROLLBACK_COMPLETE"}, ...]}
+   "executions": [{"events": [[logical_id, type, status, reason], ...], "final": "ROLLBACK_COMPLETE"}, ...],
+   "drift": [{"id": logical_id, "type": type, "status": "MODIFIED",
+              "differences": [[path, "ADD" | "REMOVE" | "NOT_EQUAL", expected, actual], ...]}]}
 
 Events are released one every 50 ms after ExecuteChangeSet, newest first in DescribeStackEvents, as
 CloudFormation pages them. The signature is not checked (moto's checking instance covers signing).
@@ -204,6 +207,25 @@ class Handler(BaseHTTPRequestHandler):
         summaries = member_list(f"<LogicalResourceId>{k}</LogicalResourceId><PhysicalResourceId>{k.lower()}-physical</PhysicalResourceId>"
                                 f"<ResourceType>{t}</ResourceType><ResourceStatus>{s}</ResourceStatus>" for k, (t, s) in stack["resources"].items())
         self.result("ListStackResources", f"<StackResourceSummaries>{summaries}</StackResourceSummaries>")
+
+    def action_DetectStackDrift(self, form):
+        self.result("DetectStackDrift", f"<StackDriftDetectionId>{uuid.uuid4()}</StackDriftDetectionId>")
+
+    def action_DescribeStackDriftDetectionStatus(self, form):
+        status = "DRIFTED" if scenario.get("drift") else "IN_SYNC"
+        self.result("DescribeStackDriftDetectionStatus", f"<StackDriftDetectionId>{form['StackDriftDetectionId']}</StackDriftDetectionId>"
+                                                         f"<DetectionStatus>DETECTION_COMPLETE</DetectionStatus><StackDriftStatus>{status}</StackDriftStatus>")
+
+    def action_DescribeStackResourceDrifts(self, form):
+        def difference(d):
+            return (f"<PropertyPath>{escape(d[0])}</PropertyPath><DifferenceType>{d[1]}</DifferenceType>"
+                    f"<ExpectedValue>{escape(d[2] or '')}</ExpectedValue><ActualValue>{escape(d[3] or '')}</ActualValue>")
+        drifts = member_list(
+            f"<LogicalResourceId>{r['id']}</LogicalResourceId><ResourceType>{r['type']}</ResourceType>"
+            f"<StackResourceDriftStatus>{r['status']}</StackResourceDriftStatus>"
+            f"<PropertyDifferences>{member_list(difference(d) for d in r['differences'])}</PropertyDifferences>"
+            for r in scenario.get("drift", []))
+        self.result("DescribeStackResourceDrifts", f"<StackResourceDrifts>{drifts}</StackResourceDrifts>")
 
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
