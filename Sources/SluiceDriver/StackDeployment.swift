@@ -100,6 +100,8 @@ public enum StackDeployment {
         /// The security tables and resource changes against the template deployed in the stack.
         public var cloudformation: TemplateChanges?
         public var packages: [Package]
+        /// Where CloudFormation reads the template from when it is over the 51,200 bytes a request body may carry.
+        public var templateURL: String?
         /// Resources changed outside CloudFormation (`plan --stack` only).
         public var drift: [Drift] = []
         /// What the proposal could not do as asked, and what it did instead.
@@ -108,7 +110,8 @@ public enum StackDeployment {
         public var destructive: [Change] { changes.filter(\.destructive) }
 
         enum CodingKeys: String, CodingKey {
-            case stack, region, status, creating, recreating, artifactBucket, changeSet, changes, cloudformation, drift, packages, notes, upToDate
+            case stack, region, status, creating, recreating, artifactBucket, templateURL, changeSet, changes, cloudformation, drift, packages, notes,
+                upToDate
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -119,6 +122,7 @@ public enum StackDeployment {
             try container.encode(creating, forKey: .creating)
             try container.encode(recreating, forKey: .recreating)
             try container.encode(artifactBucket, forKey: .artifactBucket)
+            try container.encodeIfPresent(templateURL, forKey: .templateURL)
             try container.encodeIfPresent(changeSet, forKey: .changeSet)
             try container.encode(changes, forKey: .changes)
             try container.encodeIfPresent(cloudformation, forKey: .cloudformation)
@@ -300,6 +304,7 @@ public enum StackDeployment {
             stack: stackName, region: session.region, status: existing?.status, creating: !deployed, recreating: recreating,
             artifactBucket: artifactBucket, changeSet: nil, changes: [], cloudformation: templateChanges.isEmpty ? nil : templateChanges,
             packages: packages, notes: notes)
+        if case .url(let url) = template { proposal.templateURL = url }
         if deployed && !upload {
             do {
                 proposal.drift = try await drift(of: stackName, in: session, notes: &proposal.notes)
@@ -425,10 +430,8 @@ public enum StackDeployment {
         if upload, try await !session.s3.objectExists(bucket: artifactBucket, key: key) {
             try await session.s3.putObject(bucket: artifactBucket, key: key, body: Array(text.utf8))
         }
-        let s3 = session.s3.endpoint.absoluteString
-        let url =
-            s3.hasPrefix("https://s3.") ? "https://\(artifactBucket).s3.\(session.region).amazonaws.com/\(key)" : "\(s3)/\(artifactBucket)/\(key)"
-        return .url(url)
+        // CloudFormation reads it from S3 itself, so AWS's own address of the object, whatever endpoint uploaded it.
+        return .url("https://\(artifactBucket).s3.\(session.region).amazonaws.com/\(key)")
     }
 
     /// Removes a change set that was only described (`plan --stack`, or an apply that stopped).

@@ -112,6 +112,29 @@ import Testing
         #expect(destroyed.status == 0 || destroyed.stderr.contains("DependencyViolation"), "\(destroyed.stderr)")
     }
 
+    /// CloudFormation takes at most 51,200 bytes of template in a request: a larger one is uploaded to
+    /// the artifact bucket under its hash and passed by URL.
+    @Test func aTemplateOverTheBodyLimitGoesThroughTheArtifactBucket() throws {
+        let moto = try MotoServer.shared.get()
+        let folder = try project("large")
+        let buckets = (0..<16).map { "    - { name: archive\($0), prefixes: [data/] }\n" }.joined()
+        try edit(folder, "storage:\n  buckets:\n", "storage:\n  buckets:\n" + buckets)
+        let env = environment(moto)
+        #expect(try sluice(["bootstrap", "--region", "eu-west-1"], in: folder, env).status == 0)
+        let applied = try sluice(
+            ["apply", "clickstream.yaml", "--stack", "cs-large", "--auto-approve", "--no-migrate", "--format", "json"], in: folder, env)
+        #expect(applied.status == 0, "\(applied.stderr)")
+        let report = json(applied.stdout)
+        let url = (report["proposal"] as? [String: Any])?["templateURL"] as? String ?? ""
+        #expect(url.hasPrefix("https://sluice-artifacts-123456789012-eu-west-1.s3.eu-west-1.amazonaws.com/templates/cs-large/"), "\(url)")
+        #expect((report["outcome"] as? [String: Any])?["status"] as? String == "CREATE_COMPLETE")
+        let key = String((URL(string: url)?.path ?? "").dropFirst())
+        #expect(try moto.objectExists(bucket: "sluice-artifacts-123456789012-eu-west-1", key: key), "\(key)")
+        #expect(try sluice(["plan", "clickstream.yaml"], in: folder, env).status == 0)
+        let template = try String(contentsOf: folder.appendingPathComponent("generated/clickstream/cloudformation.yaml"), encoding: .utf8)
+        #expect(template.utf8.count > 51_200)
+    }
+
     @Test func changingAnAccountWithoutATerminalNeedsAutoApprove() throws {
         let moto = try MotoServer.shared.get()
         let folder = try project("approve")
