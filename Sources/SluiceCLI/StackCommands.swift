@@ -138,7 +138,9 @@ enum StackApply {
         }
         var outcome = try Blocking.run { try await StackDeployment.execute(proposal, in: session, observer: progress) }
         if outcome.succeeded && migrate {
-            outcome.migration = try Blocking.run { try await StackDeployment.migrate(session, stack: proposal.stack) }
+            outcome.migration = try Blocking.run {
+                try await StackDeployment.migrate(session, stack: proposal.stack, allowDestructive: allowDestructive)
+            }
         }
         if json { try finish(Report(proposal: proposal, outcome: outcome, refused: nil)) } else { print(StackText.outcome(outcome), terminator: "") }
         if !outcome.succeeded || outcome.migration?.succeeded == false { throw ExitCode.failure }
@@ -211,17 +213,25 @@ struct BootstrapCommand: ParsableCommand {
             Stack sluice-bootstrap: bucket sluice-artifacts-<account>-<region>, encrypted, versioned, TLS-only, public access \
             blocked, packages expired after a year. `apply --stack` finds it, or takes --artifact-bucket. Running it again \
             changes nothing when the template is the same.
-            Exit status: 0 ok; 1 failed; 75 the stack is being changed.
+            Exit status: 0 ok; 1 failed or not confirmed; 64 usage error (no terminal and no --auto-approve); 75 the stack is \
+            being changed.
             """)
 
     @Option(help: "AWS region.")
     var region: String
 
+    @Flag(help: "Create or update the stack without asking (required when standard input is not a terminal).")
+    var autoApprove = false
+
     @Option(help: "Output format: text or json.")
     var format: PlanOutput = .text
 
     func run() throws {
-        let outcome = try Blocking.run { try await Bootstrap.run(region: region, observer: StackProgress()) }
+        try Approval.requireable(autoApprove: autoApprove, verb: "bootstrap")
+        let approved = autoApprove
+        let outcome = try Blocking.run {
+            try await Bootstrap.run(region: region, observer: StackProgress()) { Approval.confirmed($0, autoApprove: approved) }
+        }
         if format == .json {
             print(try JSONOutput.text(outcome))
         } else {

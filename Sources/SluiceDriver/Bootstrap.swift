@@ -19,7 +19,8 @@ public enum Bootstrap {
         public var succeeded: Bool
     }
 
-    public static func run(region: String, observer: any StackDeployment.Observer) async throws -> Outcome {
+    /// `confirm` is asked before a change set that changes something is executed.
+    public static func run(region: String, observer: any StackDeployment.Observer, confirm: @Sendable (String) -> Bool) async throws -> Outcome {
         let credentials = try await CredentialChain.resolve(region: region)
         let account = try await STS(region: region, credentials: credentials).callerIdentity().account
         let cloudFormation = CloudFormationAPI(region: region, credentials: credentials)
@@ -45,6 +46,14 @@ public enum Bootstrap {
         }
         guard changeSet.status == "CREATE_COMPLETE" else {
             throw Failure("CloudFormation could not create the change set for \(stackName): \(changeSet.statusReason ?? changeSet.status)")
+        }
+        let question = "\(creating ? "Create" : "Update") stack \(stackName) (the artifact bucket sluice-artifacts-\(account)-\(region))?"
+        guard confirm(question) else {
+            try await cloudFormation.deleteChangeSet(id, stack: stackName)
+            if creating, let stack = try await cloudFormation.stack(stackName), stack.status == "REVIEW_IN_PROGRESS" {
+                try await cloudFormation.deleteStack(stack.id)
+            }
+            throw Failure("not bootstrapped: not confirmed")
         }
         let before = creating ? nil : try await cloudFormation.events(ofStack: stackName, after: nil).last?.id
         try await cloudFormation.executeChangeSet(id, stack: stackName)

@@ -510,7 +510,9 @@ public enum StackDeployment {
 
     /// Migrates the warehouse from inside the VPC: the first pipeline function (by name) gets the
     /// migrate event, as `aws lambda invoke` would send it. The warehouse admits only its clients.
-    public static func migrate(_ session: Session, stack: String) async throws -> Migration? {
+    /// Destructive migration steps (a dropped column, a narrowed type) run only with `allowDestructive`,
+    /// as `apply --allow-destructive` says; otherwise the function refuses them and the deploy fails.
+    public static func migrate(_ session: Session, stack: String, allowDestructive: Bool) async throws -> Migration? {
         guard session.spec.warehouse != nil,
             let function = session.spec.compute.functions.filter({ function in session.spec.pipelines.contains { $0.workload == function.name } })
                 .map(\.name).sorted().first
@@ -519,7 +521,8 @@ public enum StackDeployment {
         guard let resource = try await session.cloudFormation.resources(ofStack: stack).first(where: { $0.logicalID == logicalID }) else {
             throw Failure("stack \(stack) has no \(logicalID) to migrate the warehouse with")
         }
-        let invocation = try await session.lambda.invoke(function: resource.physicalID, payload: Array(#"{"sluice": "migrate"}"#.utf8))
+        let event = #"{"sluice": "migrate", "allow_destructive": \#(allowDestructive)}"#
+        let invocation = try await session.lambda.invoke(function: resource.physicalID, payload: Array(event.utf8))
         let answer = String(decoding: invocation.payload, as: UTF8.self)
         return Migration(function: resource.physicalID, succeeded: invocation.functionError == nil, answer: answer)
     }

@@ -199,7 +199,8 @@ import Testing
             "SLUICE_POLL_SECONDS": "0.2",
         ]
         let removed = ["AWS_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3"]
-        let bootstrapped = try CLI.run(["bootstrap", "--region", "eu-west-1"], in: folder, environment: environment, removing: removed)
+        let bootstrapped = try CLI.run(
+            ["bootstrap", "--region", "eu-west-1", "--auto-approve"], in: folder, environment: environment, removing: removed)
         #expect(bootstrapped.status == 0, "\(bootstrapped.stderr)")
         let applied = try CLI.run(
             ["apply", "clickstream.yaml", "--stack", "cs-migrate", "--auto-approve", "--format", "json"], in: folder, environment: environment,

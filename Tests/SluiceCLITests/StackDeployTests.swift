@@ -40,10 +40,12 @@ import Testing
         let env = environment(moto)
         let folder = try project("lifecycle")
 
-        let bootstrap = try sluice(["bootstrap", "--region", "eu-west-1", "--format", "json"], in: folder, env)
+        let bootstrap = try sluice(["bootstrap", "--region", "eu-west-1", "--auto-approve", "--format", "json"], in: folder, env)
         #expect(bootstrap.status == 0, "\(bootstrap.stderr)")
         #expect(json(bootstrap.stdout)["artifactBucket"] as? String == "sluice-artifacts-123456789012-eu-west-1")
-        #expect(try sluice(["bootstrap", "--region", "eu-west-1", "--format", "json"], in: folder, env).stdout.contains("\"upToDate\" : true"))
+        #expect(
+            try sluice(["bootstrap", "--region", "eu-west-1", "--auto-approve", "--format", "json"], in: folder, env).stdout.contains(
+                "\"upToDate\" : true"))
 
         // Create: the package is uploaded, the stack's names include the environment.
         let created = try sluice(["apply", "clickstream.yaml", "--stack", "cs-dev", "--auto-approve", "--no-migrate"], in: folder, env)
@@ -120,7 +122,7 @@ import Testing
         let buckets = (0..<16).map { "    - { name: archive\($0), prefixes: [data/] }\n" }.joined()
         try edit(folder, "storage:\n  buckets:\n", "storage:\n  buckets:\n" + buckets)
         let env = environment(moto)
-        #expect(try sluice(["bootstrap", "--region", "eu-west-1"], in: folder, env).status == 0)
+        #expect(try sluice(["bootstrap", "--region", "eu-west-1", "--auto-approve"], in: folder, env).status == 0)
         let applied = try sluice(
             ["apply", "clickstream.yaml", "--stack", "cs-large", "--auto-approve", "--no-migrate", "--format", "json"], in: folder, env)
         #expect(applied.status == 0, "\(applied.stderr)")
@@ -138,7 +140,10 @@ import Testing
     @Test func changingAnAccountWithoutATerminalNeedsAutoApprove() throws {
         let moto = try MotoServer.shared.get()
         let folder = try project("approve")
-        for arguments in [["apply", "clickstream.yaml", "--stack", "cs-x"], ["destroy", "clickstream.yaml", "--stack", "cs-x"]] {
+        for arguments in [
+            ["apply", "clickstream.yaml", "--stack", "cs-x"], ["destroy", "clickstream.yaml", "--stack", "cs-x"],
+            ["bootstrap", "--region", "eu-west-1"],
+        ] {
             let result = try sluice(arguments, in: folder, environment(moto))
             #expect(result.status == 64)
             #expect(result.stderr.contains("pass --auto-approve"))
@@ -163,12 +168,13 @@ import Testing
             Self.removed.filter { !env.keys.contains($0) } + [
                 "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
             ]
-        let result = try CLI.run(["bootstrap", "--region", "eu-west-1", "--format", "json"], in: folder, environment: env, removing: removed)
+        let result = try CLI.run(
+            ["bootstrap", "--region", "eu-west-1", "--auto-approve", "--format", "json"], in: folder, environment: env, removing: removed)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(json(result.stdout)["account"] as? String == "123456789012")
 
         env["AWS_WEB_IDENTITY_TOKEN_FILE"] = folder.appendingPathComponent("missing").path
-        let missing = try CLI.run(["bootstrap", "--region", "eu-west-1"], in: folder, environment: env, removing: removed)
+        let missing = try CLI.run(["bootstrap", "--region", "eu-west-1", "--auto-approve"], in: folder, environment: env, removing: removed)
         #expect(missing.status == 1)
         #expect(
             missing.stderr.contains(
