@@ -555,3 +555,42 @@ import Testing
         #expect(try Self.findings(admitting: ["10.0.1.0/24", "10.0.2.0/24"]).isEmpty)
     }
 }
+
+@Suite struct WarehouseHostBootstrapPolicyTests {
+    /// A clean spec whose S3 endpoint has a policy written in the spec, allowing `statements`.
+    static func findings(_ statements: String) throws -> (bootstrap: [String], scope: [String]) {
+        var text = try String(contentsOf: packageRoot.appendingPathComponent("specs/invalid/SL216-warehouse-host-bootstrap.yaml"), encoding: .utf8)
+        text = text.replacingOccurrences(
+            of: "      egress: []\n    - name: endpoints",
+            with: "      egress: [{ port: 443, prefix_list: s3 }, { port: 443, security_group: endpoints }]\n    - name: endpoints")
+        text = text.replacingOccurrences(
+            of: "        - { port: 443, security_group: etl }\n",
+            with: "        - { port: 443, security_group: etl }\n        - { port: 443, security_group: dw }\n")
+        text = text.replacingOccurrences(
+            of: "    - { name: s3, service: s3 }\n", with: "    - name: s3\n      service: s3\n      policy:\n        statements:\n" + statements)
+        let spec = try #require(SpecLoader.load(path: "policy.yaml") { _ in Array(text.utf8) }.spec)
+        let context = CheckContext(spec: spec)
+        return (WarehouseHostBootstrapRule().check(context).map(\.message), EndpointPolicyScopeRule().check(context).map(\.message))
+    }
+
+    /// The host's first boot through a policy the spec writes: both AWS buckets must be allowed, with
+    /// the actions the bootstrap uses; naming them is not a scope error.
+    @Test func aWrittenEndpointPolicyMustAdmitTheRepositoryAndTheSignal() throws {
+        let repository =
+            "          - { effect: allow, actions: [\"s3:GetObject\"], resources: [\"arn:aws:s3:::al2023-repos-eu-west-1-de612dc2/*\"] }\n"
+        let signal =
+            "          - { effect: allow, actions: [\"s3:PutObject\"], resources: [\"arn:aws:s3:::cloudformation-waitcondition-eu-west-1/*\"] }\n"
+        let both = try Self.findings(repository + signal)
+        #expect(both.bootstrap.isEmpty, "\(both.bootstrap)")
+        #expect(both.scope.isEmpty, "\(both.scope)")
+        let onlyPackages = try Self.findings(repository)
+        #expect(
+            onlyPackages.bootstrap == [
+                "warehouse host 'warehouse' cannot reach the package repositories and the stack's signal in S3 at first boot from subnet 'db': the policy of endpoint 's3' allows no s3:PutObject on 'cloudformation-waitcondition-eu-west-1/*'"
+            ])
+        let wrongAction = try Self.findings(
+            "          - { effect: allow, actions: [\"s3:PutObject\"], resources: [\"arn:aws:s3:::al2023-repos-eu-west-1-de612dc2/*\"] }\n" + signal)
+        #expect(
+            wrongAction.bootstrap.count == 1 && wrongAction.bootstrap[0].contains("allows no s3:GetObject on 'al2023-repos-eu-west-1-de612dc2/*'"))
+    }
+}

@@ -60,8 +60,13 @@ struct EndpointPolicyScopeRule: Rule {
                         ])
                 ]
             case .statements(let statements):
-                // A Deny only narrows: its resources cannot widen what the endpoint lets through.
-                let buckets = Set(context.spec.storage.buckets.map(\.name))
+                // A Deny only narrows: its resources cannot widen what the endpoint lets through. AWS's own
+                // buckets a self-managed warehouse host needs at first boot (SL216) are the spec's too.
+                var buckets = Set(context.spec.storage.buckets.map(\.name))
+                if case .ec2? = context.spec.warehouse?.engine {
+                    let region = context.spec.project.region
+                    buckets.formUnion(["al2023-repos-\(region)-de612dc2", "cloudformation-waitcondition-\(region)"])
+                }
                 return statements.filter { $0.effect == .allow }.flatMap { statement in
                     statement.resources.compactMap { resource in
                         switch resource {
