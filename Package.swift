@@ -100,7 +100,7 @@ let package = Package(
         ]),
         // What the executor needs inside AWS: Lambda's Runtime API, Secrets Manager.
         .target(name: "CloudRuntime", dependencies: [
-            "AWSSigning", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            "AWSSigning", "AWSServices", .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         // One file per verb: options, one driver call, a view. The executable only calls into it.
@@ -120,7 +120,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["LiveWarehouse", "PostgresClient", "AWSSigning", "S3Client", "SpecLoader", "YAML",
                                                     .product(name: "AsyncHTTPClient", package: "async-http-client")],
                 path: "Tests/TestSupport", exclude: ["fault_proxy.py", "run_action.py", "validate_sarif.py", "runtime_api.py", "moto_launcher.py", "cloudformation_standin.py"]),
-        .testTarget(name: "S3ClientTests", dependencies: ["S3Client", "AWSSigning", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
+        .testTarget(name: "S3ClientTests", dependencies: ["S3Client", "AWSSigning", "AWSServices", "CloudRuntime", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         .testTarget(name: "CloudFormationTests", dependencies: ["CloudFormation", "SpecLoader", "YAML"]),
         .testTarget(name: "WarehouseTests", dependencies: ["TestSupport", "LiveWarehouse", "CloudFormation", "WarehouseDDL", "PostgresClient", "SluiceCore", "SpecLoader", "PlanCompiler", "PlanFormat"]),
         .testTarget(name: "ExecutorTests", dependencies: ["TestSupport", "PipelineExecutor", "PlanCompiler", "PlanFormat", "SluiceCore", "PostgresClient", "LiveWarehouse", "WarehouseDDL", "SpecLoader", "S3Client", "AWSSigning"]),
