@@ -112,7 +112,7 @@ public struct AWSService: Sendable {
     private func once(
         _ operation: String, method: String, path: String, headers extra: [(String, String)], body: [UInt8], signed: Bool, timeout: Duration
     ) async throws -> Response {
-        let host = endpoint.port.map { "\(endpoint.host ?? ""):\($0)" } ?? (endpoint.host ?? "")
+        let host = SigV4Signer.hostHeader(endpoint)
         let basePath = endpoint.path.hasSuffix("/") ? String(endpoint.path.dropLast()) : endpoint.path
         let fullPath = basePath + path
         var headers: [(name: String, value: String)] = [("host", host)] + extra.map { (name: $0.0, value: $0.1) }

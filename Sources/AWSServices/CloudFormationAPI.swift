@@ -158,32 +158,21 @@ public struct CloudFormationAPI: Sendable {
 
     /// The change set with every page of its changes.
     public func describeChangeSet(_ id: String, stack: String) async throws -> ChangeSet {
-        var changes: [ResourceChange] = []
-        var token: String?
-        var last: XMLTree
-        repeat {
-            var parameters = [("ChangeSetName", id), ("StackName", stack)]
-            if let token { parameters.append(("NextToken", token)) }
-            let answer = try await service.query("DescribeChangeSet", version: Self.version, parameters)
-            last = answer.child("DescribeChangeSetResult") ?? XMLTree(name: "")
-            for member in last.list("Changes") {
-                guard let change = member.child("ResourceChange") else { continue }
-                changes.append(
-                    ResourceChange(
-                        action: change["Action"] ?? "", logicalID: change["LogicalResourceId"] ?? "", physicalID: change["PhysicalResourceId"],
-                        type: change["ResourceType"] ?? "", replacement: change["Replacement"],
-                        details: change.list("Details").map { detail in
-                            ResourceChange.Detail(
-                                attribute: detail["Target", "Attribute"], name: detail["Target", "Name"],
-                                requiresRecreation: detail["Target", "RequiresRecreation"], evaluation: detail["Evaluation"],
-                                changeSource: detail["ChangeSource"], causingEntity: detail["CausingEntity"])
-                        }))
-            }
-            token = last["NextToken"].flatMap { $0.isEmpty ? nil : $0 }
-        } while token != nil
+        let (members, result) = try await pages("DescribeChangeSet", [("ChangeSetName", id), ("StackName", stack)], list: "Changes")
+        let changes = members.compactMap { $0.child("ResourceChange") }.map { change in
+            ResourceChange(
+                action: change["Action"] ?? "", logicalID: change["LogicalResourceId"] ?? "", physicalID: change["PhysicalResourceId"],
+                type: change["ResourceType"] ?? "", replacement: change["Replacement"],
+                details: change.list("Details").map { detail in
+                    ResourceChange.Detail(
+                        attribute: detail["Target", "Attribute"], name: detail["Target", "Name"],
+                        requiresRecreation: detail["Target", "RequiresRecreation"], evaluation: detail["Evaluation"],
+                        changeSource: detail["ChangeSource"], causingEntity: detail["CausingEntity"])
+                })
+        }
         return ChangeSet(
-            id: last["ChangeSetId"] ?? id, status: last["Status"] ?? "", statusReason: last["StatusReason"], executionStatus: last["ExecutionStatus"],
-            changes: changes)
+            id: result["ChangeSetId"] ?? id, status: result["Status"] ?? "", statusReason: result["StatusReason"],
+            executionStatus: result["ExecutionStatus"], changes: changes)
     }
 
     /// Polls until the change set is created or has failed.
@@ -234,23 +223,45 @@ public struct CloudFormationAPI: Sendable {
     /// The stack's events newer than `after` (an event ID), oldest first. Pages are read newest first
     /// until `after` is met.
     public func events(ofStack name: String, after seen: String?) async throws -> [Event] {
-        var collected: [Event] = []
+        let members = try await members("DescribeStackEvents", [("StackName", name)], list: "StackEvents") { $0["EventId"] == seen }
+        return members.reversed().map { member in
+            Event(
+                id: member["EventId"] ?? "", timestamp: member["Timestamp"] ?? "", logicalID: member["LogicalResourceId"] ?? "",
+                type: member["ResourceType"] ?? "", status: member["ResourceStatus"] ?? "", reason: member["ResourceStatusReason"])
+        }
+    }
+
+    /// The ID of the stack's newest event (one page, newest first): where following a change starts.
+    public func latestEventID(ofStack name: String) async throws -> String? {
+        let answer = try await service.query("DescribeStackEvents", version: Self.version, [("StackName", name)])
+        return answer.list("DescribeStackEventsResult", "StackEvents").first?["EventId"]
+    }
+
+    /// Every member of a paged action's list, following `NextToken`, page after page; reading stops at
+    /// the first member `stop` accepts (it and those after it are left out).
+    private func members(
+        _ action: String, _ parameters: [(String, String)], list: String, until stop: (XMLTree) -> Bool = { _ in false }
+    ) async throws -> [XMLTree] {
+        try await pages(action, parameters, list: list, until: stop).members
+    }
+
+    /// The members of every page, and the last page's result element (for an answer's other fields).
+    private func pages(
+        _ action: String, _ parameters: [(String, String)], list: String, until stop: (XMLTree) -> Bool = { _ in false }
+    ) async throws -> (members: [XMLTree], result: XMLTree) {
+        var members: [XMLTree] = []
         var token: String?
-        pages: repeat {
-            var parameters = [("StackName", name)]
-            if let token { parameters.append(("NextToken", token)) }
-            let answer = try await service.query("DescribeStackEvents", version: Self.version, parameters)
-            for member in answer.list("DescribeStackEventsResult", "StackEvents") {
-                let id = member["EventId"] ?? ""
-                if id == seen { break pages }
-                collected.append(
-                    Event(
-                        id: id, timestamp: member["Timestamp"] ?? "", logicalID: member["LogicalResourceId"] ?? "",
-                        type: member["ResourceType"] ?? "", status: member["ResourceStatus"] ?? "", reason: member["ResourceStatusReason"]))
+        var result = XMLTree(name: "")
+        repeat {
+            let answer = try await service.query(action, version: Self.version, parameters + (token.map { [("NextToken", $0)] } ?? []))
+            result = answer.child("\(action)Result") ?? XMLTree(name: "")
+            for member in result.list(list) {
+                if stop(member) { return (members, result) }
+                members.append(member)
             }
-            token = answer["DescribeStackEventsResult", "NextToken"].flatMap { $0.isEmpty ? nil : $0 }
+            token = result["NextToken"].flatMap { $0.isEmpty ? nil : $0 }
         } while token != nil
-        return collected.reversed()
+        return (members, result)
     }
 
     public struct StackResource: Sendable, Equatable {
@@ -261,21 +272,11 @@ public struct CloudFormationAPI: Sendable {
     }
 
     public func resources(ofStack name: String) async throws -> [StackResource] {
-        var resources: [StackResource] = []
-        var token: String?
-        repeat {
-            var parameters = [("StackName", name)]
-            if let token { parameters.append(("NextToken", token)) }
-            let answer = try await service.query("ListStackResources", version: Self.version, parameters)
-            for member in answer.list("ListStackResourcesResult", "StackResourceSummaries") {
-                resources.append(
-                    StackResource(
-                        logicalID: member["LogicalResourceId"] ?? "", physicalID: member["PhysicalResourceId"] ?? "",
-                        type: member["ResourceType"] ?? "", status: member["ResourceStatus"] ?? ""))
-            }
-            token = answer["ListStackResourcesResult", "NextToken"].flatMap { $0.isEmpty ? nil : $0 }
-        } while token != nil
-        return resources
+        try await members("ListStackResources", [("StackName", name)], list: "StackResourceSummaries").map { member in
+            StackResource(
+                logicalID: member["LogicalResourceId"] ?? "", physicalID: member["PhysicalResourceId"] ?? "",
+                type: member["ResourceType"] ?? "", status: member["ResourceStatus"] ?? "")
+        }
     }
 
     // MARK: - Drift
@@ -324,28 +325,14 @@ public struct CloudFormationAPI: Sendable {
 
     /// The resources that drifted (modified or deleted outside CloudFormation), with each property's difference.
     public func resourceDrifts(ofStack name: String) async throws -> [ResourceDrift] {
-        var drifts: [ResourceDrift] = []
-        var token: String?
-        repeat {
-            var parameters = [
-                ("StackName", name), ("StackResourceDriftStatusFilters.member.1", "MODIFIED"),
-                ("StackResourceDriftStatusFilters.member.2", "DELETED"),
-            ]
-            if let token { parameters.append(("NextToken", token)) }
-            let answer = try await service.query("DescribeStackResourceDrifts", version: Self.version, parameters)
-            for member in answer.list("DescribeStackResourceDriftsResult", "StackResourceDrifts") {
-                drifts.append(
-                    ResourceDrift(
-                        logicalID: member["LogicalResourceId"] ?? "", type: member["ResourceType"] ?? "",
-                        status: member["StackResourceDriftStatus"] ?? "",
-                        differences: member.list("PropertyDifferences").map {
-                            ResourceDrift.Difference(
-                                path: $0["PropertyPath"] ?? "", kind: $0["DifferenceType"] ?? "", expected: $0["ExpectedValue"],
-                                actual: $0["ActualValue"])
-                        }))
-            }
-            token = answer["DescribeStackResourceDriftsResult", "NextToken"].flatMap { $0.isEmpty ? nil : $0 }
-        } while token != nil
-        return drifts
+        let filters = [("StackResourceDriftStatusFilters.member.1", "MODIFIED"), ("StackResourceDriftStatusFilters.member.2", "DELETED")]
+        return try await members("DescribeStackResourceDrifts", [("StackName", name)] + filters, list: "StackResourceDrifts").map { member in
+            ResourceDrift(
+                logicalID: member["LogicalResourceId"] ?? "", type: member["ResourceType"] ?? "", status: member["StackResourceDriftStatus"] ?? "",
+                differences: member.list("PropertyDifferences").map {
+                    ResourceDrift.Difference(
+                        path: $0["PropertyPath"] ?? "", kind: $0["DifferenceType"] ?? "", expected: $0["ExpectedValue"], actual: $0["ActualValue"])
+                })
+        }
     }
 }

@@ -141,6 +141,11 @@ public struct SigV4Signer: Sendable {
         return (day + String(format: "T%02d%02d%02dZ", c.hour!, c.minute!, c.second!), day)
     }
 
+    /// The `host` header for an endpoint: its host, with the port when the URL names one.
+    public static func hostHeader(_ endpoint: URL) -> String {
+        endpoint.port.map { "\(endpoint.host ?? ""):\($0)" } ?? (endpoint.host ?? "")
+    }
+
     /// Each segment percent-encoded once (S3's rule; the path is not normalised), slashes kept.
     public static func canonicalPath(_ path: String) -> String {
         let encoded = path.split(separator: "/", omittingEmptySubsequences: false).map { uriEncode(String($0)) }.joined(separator: "/")

@@ -233,7 +233,7 @@ public final class S3Client: Sendable {
         _ method: String, path: String, query: [(name: String, value: String)], headers extra: [(name: String, value: String)],
         body: [UInt8]
     ) throws -> HTTPClientRequest {
-        let host = endpoint.port.map { "\(endpoint.host ?? ""):\($0)" } ?? (endpoint.host ?? "")
+        let host = SigV4Signer.hostHeader(endpoint)
         // One instant for the header and the signature: two clock reads can straddle a second.
         let now = Date()
         let (amzDate, _) = SigV4Signer.timestamps(now)

@@ -28,38 +28,24 @@ public enum Bootstrap {
         if let existing, existing.isBusy { throw StackBusy(stack: stackName, status: existing.status) }
         if let existing, existing.status == "ROLLBACK_COMPLETE" {
             observer.note("deleting \(stackName), whose first create rolled back")
-            try await cloudFormation.deleteStack(existing.id)
-            _ = try await StackDeployment.follow(stackID: existing.id, cloudFormation: cloudFormation, names: [:], after: nil, observer: observer)
+            _ = try await StackDeployment.deleteStack(existing, with: cloudFormation, names: [:], observer: observer)
         }
         let creating = existing == nil || existing?.status == "ROLLBACK_COMPLETE" || existing?.status == "REVIEW_IN_PROGRESS"
-        let id = try await cloudFormation.createChangeSet(
-            .init(
-                stack: stackName, name: "sluice-\(StackDeployment.changeSetStamp())", creating: creating, template: .body(BootstrapTemplate.text),
-                parameters: [], capabilities: [], tags: [("sluice:bootstrap", SluiceVersion.current)]))
-        let changeSet = try await cloudFormation.waitForChangeSet(id, stack: stackName, poll: StackDeployment.pollInterval)
-        if changeSet.changesNothing {
-            try await cloudFormation.deleteChangeSet(id, stack: stackName)
+        let request = CloudFormationAPI.ChangeSetRequest(
+            stack: stackName, name: "sluice-\(StackDeployment.changeSetStamp())", creating: creating, template: .body(BootstrapTemplate.text),
+            parameters: [], capabilities: [], tags: [("sluice:bootstrap", SluiceVersion.current)])
+        guard let (id, _) = try await StackDeployment.prepareChangeSet(request, with: cloudFormation) else {
             let stack = try await cloudFormation.stack(stackName)
             return Outcome(
                 stack: stackName, region: region, account: account, status: stack?.status ?? "", upToDate: true,
                 artifactBucket: stack?.outputs["ArtifactBucket"], failures: [], succeeded: true)
         }
-        guard changeSet.status == "CREATE_COMPLETE" else {
-            throw Failure("CloudFormation could not create the change set for \(stackName): \(changeSet.statusReason ?? changeSet.status)")
-        }
         let question = "\(creating ? "Create" : "Update") stack \(stackName) (the artifact bucket sluice-artifacts-\(account)-\(region))?"
         guard confirm(question) else {
-            try await cloudFormation.deleteChangeSet(id, stack: stackName)
-            if creating, let stack = try await cloudFormation.stack(stackName), stack.status == "REVIEW_IN_PROGRESS" {
-                try await cloudFormation.deleteStack(stack.id)
-            }
+            try await StackDeployment.deleteChangeSet(id, stack: stackName, creating: creating, with: cloudFormation)
             throw Failure("not bootstrapped: not confirmed")
         }
-        let before = creating ? nil : try await cloudFormation.events(ofStack: stackName, after: nil).last?.id
-        try await cloudFormation.executeChangeSet(id, stack: stackName)
-        guard let stack = try await cloudFormation.stack(stackName) else { throw Failure("stack \(stackName) vanished") }
-        let (final, events) = try await StackDeployment.follow(
-            stackID: stack.id, cloudFormation: cloudFormation, names: [:], after: before, observer: observer)
+        let (final, events) = try await StackDeployment.executeChangeSet(id, stack: stackName, with: cloudFormation, names: [:], observer: observer)
         let succeeded = final.status == "CREATE_COMPLETE" || final.status == "UPDATE_COMPLETE"
         return Outcome(
             stack: stackName, region: region, account: account, status: final.status, upToDate: false,

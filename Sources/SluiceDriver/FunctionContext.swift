@@ -203,7 +203,7 @@ final class FunctionContext: @unchecked Sendable {
     /// The username and password `secret` holds, read once and cached.
     private func credentials(in secret: String) throws -> (user: String, password: String) {
         if let known = cached[secret] { return known }
-        let text = try PipelineExecution.blocking { [secrets] in try await secrets.secretString(secret) }
+        let text = try Blocking.run { [secrets] in try await secrets.secretString(secret) }
         guard let json = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any],
             let user = json["username"] as? String, let password = json["password"] as? String
         else {
@@ -250,7 +250,7 @@ final class FunctionContext: @unchecked Sendable {
     private func readMaskKey() throws -> Data? {
         guard let secret = maskKeySecret else { return ProcessInfo.processInfo.environment["SLUICE_MASK_KEY"].map { Data($0.utf8) } }
         if maskKey == nil {
-            maskKey = Data(try PipelineExecution.blocking { [secrets] in try await secrets.secretString(secret) }.utf8)
+            maskKey = Data(try Blocking.run { [secrets] in try await secrets.secretString(secret) }.utf8)
         }
         return maskKey
     }

@@ -19,25 +19,25 @@ public enum LambdaFunction {
         let function: FunctionContext
         do { function = try FunctionContext(environment: environment) } catch {
             FunctionLog(requestID: nil).error("cannot start: \(error)")
-            _ = try? PipelineExecution.blocking { try await api.initializationFailed(type: "Sluice.Configuration", message: "\(error)") }
+            _ = try? Blocking.run { try await api.initializationFailed(type: "Sluice.Configuration", message: "\(error)") }
             return 1
         }
         while true {
             let invocation: Invocation
-            do { invocation = try PipelineExecution.blocking { try await api.next() } } catch {
+            do { invocation = try Blocking.run { try await api.next() } } catch {
                 FunctionLog(requestID: nil).error("the Runtime API did not hand out an invocation: \(error)")
                 return 1
             }
             let log = FunctionLog(requestID: invocation.requestID)
             do {
                 let answer = try function.handle(invocation, log: log)
-                try PipelineExecution.blocking { try await api.respond(invocation, with: answer) }
+                try Blocking.run { try await api.respond(invocation, with: answer) }
             } catch let failure as InvocationFailure {
                 log.error(failure.message)
-                _ = try? PipelineExecution.blocking { try await api.fail(invocation, type: failure.type, message: failure.message) }
+                _ = try? Blocking.run { try await api.fail(invocation, type: failure.type, message: failure.message) }
             } catch {
                 log.error("\(error)")
-                _ = try? PipelineExecution.blocking { try await api.fail(invocation, type: "Sluice.Error", message: "\(error)") }
+                _ = try? Blocking.run { try await api.fail(invocation, type: "Sluice.Error", message: "\(error)") }
             }
         }
     }

@@ -125,7 +125,7 @@ public enum PipelineExecution {
                 plan: plan, pipeline: pipeline, store: try sources.store(for: pipeline, region: region, baseDirectory: baseDirectory),
                 options: options, events: { observer.event($0) })
             do {
-                let result = try blocking { try await runner.run() }
+                let result = try Blocking.run { try await runner.run() }
                 results.append(result)
                 observer.finished(result)
                 if !result.succeeded { status = 1 }
@@ -163,17 +163,5 @@ public enum PipelineExecution {
             throw Failure("\(path) is a \(decoded.format) version \(decoded.version) plan; this sluice runs version \(ETLPlan.currentVersion)")
         }
         return decoded
-    }
-
-    /// Runs async work from a synchronous command (libpq is blocking anyway).
-    static func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-        let semaphore = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var outcome: Result<T, Error>?
-        Task.detached {
-            do { outcome = .success(try await body()) } catch { outcome = .failure(error) }
-            semaphore.signal()
-        }
-        semaphore.wait()
-        return try outcome!.get()
     }
 }

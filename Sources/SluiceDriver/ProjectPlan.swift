@@ -80,7 +80,7 @@ public struct ProjectPlan: Sendable {
                 result.migration = try WarehouseMigration.plan(spec, database: database)
             }
             if let target = request.stack {
-                result.stack = try PipelineExecution.blocking {
+                result.stack = try Blocking.run {
                     let session = try await StackDeployment.Session(compilation: compilation, target: target, generated: request.output)
                     let proposal = try await StackDeployment.propose(session, upload: false, observer: StackDeployment.Silent())
                     try await StackDeployment.discard(proposal, in: session)

@@ -1,5 +1,6 @@
 // The driver's values speak the model's and the plan's vocabulary (Spec, Diagnostic, ETLPlan), so
 // its callers see those modules through it and depend on nothing else.
+import Foundation
 @_exported import PlanFormat
 @_exported import SluiceCore
 
@@ -23,9 +24,16 @@ public struct AlreadyReported: Error {
     public init() {}
 }
 
-/// Runs a driver's async work from a synchronous command.
+/// Runs async work from a synchronous command or the function's loop (libpq is blocking anyway).
 public enum Blocking {
     public static func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-        try PipelineExecution.blocking(body)
+        let semaphore = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var outcome: Result<T, Error>?
+        Task.detached {
+            do { outcome = .success(try await body()) } catch { outcome = .failure(error) }
+            semaphore.signal()
+        }
+        semaphore.wait()
+        return try outcome!.get()
     }
 }

@@ -327,15 +327,9 @@ public enum StackDeployment {
             capabilities: ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
             tags: [("sluice:spec", session.spec.project.name), ("sluice:stack", stackName)],
             description: "sluice \(SluiceVersion.current): \(URL(fileURLWithPath: session.compilation.file).lastPathComponent)")
-        let id = try await session.cloudFormation.createChangeSet(request)
-        let changeSet = try await session.cloudFormation.waitForChangeSet(id, stack: stackName, poll: pollInterval)
-        if changeSet.changesNothing {
-            try await session.cloudFormation.deleteChangeSet(id, stack: stackName)
+        guard let (id, changeSet) = try await prepareChangeSet(request, with: session.cloudFormation) else {
             proposal.cloudformation = nil
             return proposal
-        }
-        guard changeSet.status == "CREATE_COMPLETE" else {
-            throw Failure("CloudFormation could not create the change set for \(stackName): \(changeSet.statusReason ?? changeSet.status)")
         }
         proposal.changeSet = id
         proposal.changes = changeSet.changes.map { change(from: $0, diff: diff, names: session.names) }
@@ -437,13 +431,7 @@ public enum StackDeployment {
     /// Removes a change set that was only described (`plan --stack`, or an apply that stopped).
     public static func discard(_ proposal: Proposal, in session: Session) async throws {
         guard let id = proposal.changeSet else { return }
-        try await session.cloudFormation.deleteChangeSet(id, stack: proposal.stack)
-        // A stack made only to hold a create change set is left in REVIEW_IN_PROGRESS; remove it too.
-        if proposal.creating, !proposal.recreating, let stack = try await session.cloudFormation.stack(proposal.stack),
-            stack.status == "REVIEW_IN_PROGRESS"
-        {
-            try await session.cloudFormation.deleteStack(stack.id)
-        }
+        try await deleteChangeSet(id, stack: proposal.stack, creating: proposal.creating && !proposal.recreating, with: session.cloudFormation)
     }
 
     // MARK: - Execution
@@ -455,8 +443,7 @@ public enum StackDeployment {
         if proposal.recreating {
             guard let stack = try await session.cloudFormation.stack(proposal.stack) else { throw Failure("stack \(proposal.stack) vanished") }
             observer.note("deleting \(proposal.stack), whose first create rolled back (ROLLBACK_COMPLETE)")
-            try await session.cloudFormation.deleteStack(stack.id)
-            _ = try await follow(stackID: stack.id, session: session, after: nil, observer: observer)
+            _ = try await deleteStack(stack, with: session.cloudFormation, names: session.names, observer: observer)
             proposal = try await propose(session, upload: true, observer: observer)
         }
         guard let id = proposal.changeSet else {
@@ -464,10 +451,8 @@ public enum StackDeployment {
             return Outcome(
                 stack: proposal.stack, status: stack?.status ?? "NONE", succeeded: true, failures: [], outputs: stack?.outputs ?? [:], migration: nil)
         }
-        let before = try await session.cloudFormation.events(ofStack: proposal.stack, after: nil).last?.id
-        try await session.cloudFormation.executeChangeSet(id, stack: proposal.stack)
-        guard let stack = try await session.cloudFormation.stack(proposal.stack) else { throw Failure("stack \(proposal.stack) vanished") }
-        let (final, events) = try await follow(stackID: stack.id, session: session, after: before, observer: observer)
+        let (final, events) = try await executeChangeSet(
+            id, stack: proposal.stack, with: session.cloudFormation, names: session.names, observer: observer)
         let succeeded = ["CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"].contains(final.status)
         let failures = events.filter { $0.failed && $0.reason != "Resource creation cancelled" }.map {
             Outcome.Failed(id: $0.logicalID, name: session.names[$0.logicalID], status: $0.status, reason: $0.reason ?? "")
@@ -477,14 +462,6 @@ public enum StackDeployment {
 
     /// Polls the stack until it is no longer in progress, reporting each new event; returns its last
     /// state and the events seen. A deleted stack is followed by its ID (its name no longer answers).
-    static func follow(
-        stackID: String, session: Session, after: String?, observer: any Observer
-    ) async throws
-        -> (CloudFormationAPI.Stack, [CloudFormationAPI.Event])
-    {
-        try await follow(stackID: stackID, cloudFormation: session.cloudFormation, names: session.names, after: after, observer: observer)
-    }
-
     static func follow(
         stackID: String, cloudFormation: CloudFormationAPI, names: [String: String], after: String?, observer: any Observer
     ) async throws -> (CloudFormationAPI.Stack, [CloudFormationAPI.Event]) {
@@ -572,14 +549,58 @@ public enum StackDeployment {
     public static func destroy(_ teardown: Teardown, in session: Session, observer: any Observer) async throws -> Outcome {
         let stack = teardown.deployed
         guard !stack.isBusy else { throw StackBusy(stack: stack.name, status: stack.status) }
-        let before = try await session.cloudFormation.events(ofStack: stack.id, after: nil).last?.id
-        try await session.cloudFormation.deleteStack(stack.id)
-        let (final, events) = try await follow(stackID: stack.id, session: session, after: before, observer: observer)
+        let (final, events) = try await deleteStack(stack, with: session.cloudFormation, names: session.names, observer: observer)
         let failures = events.filter(\.failed).map {
             Outcome.Failed(id: $0.logicalID, name: session.names[$0.logicalID], status: $0.status, reason: $0.reason ?? "")
         }
         return Outcome(
             stack: stack.name, status: final.status, succeeded: final.status == "DELETE_COMPLETE", failures: failures, outputs: [:], migration: nil)
+    }
+
+    // MARK: - Change sets and deletions (`apply`, `destroy`, `bootstrap`)
+
+    /// Creates a change set and waits for it. Nil, and deleted, when it changes nothing.
+    static func prepareChangeSet(
+        _ request: CloudFormationAPI.ChangeSetRequest, with cloudFormation: CloudFormationAPI
+    ) async throws -> (id: String, changeSet: CloudFormationAPI.ChangeSet)? {
+        let id = try await cloudFormation.createChangeSet(request)
+        let changeSet = try await cloudFormation.waitForChangeSet(id, stack: request.stack, poll: pollInterval)
+        if changeSet.changesNothing {
+            try await cloudFormation.deleteChangeSet(id, stack: request.stack)
+            return nil
+        }
+        guard changeSet.status == "CREATE_COMPLETE" else {
+            throw Failure("CloudFormation could not create the change set for \(request.stack): \(changeSet.statusReason ?? changeSet.status)")
+        }
+        return (id, changeSet)
+    }
+
+    /// Deletes a change set that will not run; for a create, also the stack CloudFormation made only to
+    /// hold it (left in REVIEW_IN_PROGRESS).
+    static func deleteChangeSet(_ id: String, stack: String, creating: Bool, with cloudFormation: CloudFormationAPI) async throws {
+        try await cloudFormation.deleteChangeSet(id, stack: stack)
+        if creating, let held = try await cloudFormation.stack(stack), held.status == "REVIEW_IN_PROGRESS" {
+            try await cloudFormation.deleteStack(held.id)
+        }
+    }
+
+    /// Executes a change set and follows the stack from its newest event until it settles.
+    static func executeChangeSet(
+        _ id: String, stack: String, with cloudFormation: CloudFormationAPI, names: [String: String], observer: any Observer
+    ) async throws -> (CloudFormationAPI.Stack, [CloudFormationAPI.Event]) {
+        let before = try await cloudFormation.latestEventID(ofStack: stack)
+        try await cloudFormation.executeChangeSet(id, stack: stack)
+        guard let deployed = try await cloudFormation.stack(stack) else { throw Failure("stack \(stack) vanished") }
+        return try await follow(stackID: deployed.id, cloudFormation: cloudFormation, names: names, after: before, observer: observer)
+    }
+
+    /// Deletes a stack and follows it, by its ID, from its newest event to the end.
+    static func deleteStack(
+        _ stack: CloudFormationAPI.Stack, with cloudFormation: CloudFormationAPI, names: [String: String], observer: any Observer
+    ) async throws -> (CloudFormationAPI.Stack, [CloudFormationAPI.Event]) {
+        let before = try await cloudFormation.latestEventID(ofStack: stack.id)
+        try await cloudFormation.deleteStack(stack.id)
+        return try await follow(stackID: stack.id, cloudFormation: cloudFormation, names: names, after: before, observer: observer)
     }
 
     /// How often a deploy asks CloudFormation how it is doing (`SLUICE_POLL_SECONDS`, for tests against a stand-in).

@@ -116,7 +116,7 @@ import Testing
 
     /// CloudFormation takes at most 51,200 bytes of template in a request: a larger one is uploaded to
     /// the artifact bucket under its hash and passed by URL.
-    @Test func aTemplateOverTheBodyLimitGoesThroughTheArtifactBucket() throws {
+    @Test func aTemplateOverTheBodyLimitGoesThroughTheArtifactBucket() async throws {
         let moto = try MotoServer.shared.get()
         let folder = try project("large")
         let buckets = (0..<16).map { "    - { name: archive\($0), prefixes: [data/] }\n" }.joined()
@@ -131,7 +131,7 @@ import Testing
         #expect(url.hasPrefix("https://sluice-artifacts-123456789012-eu-west-1.s3.eu-west-1.amazonaws.com/templates/cs-large/"), "\(url)")
         #expect((report["outcome"] as? [String: Any])?["status"] as? String == "CREATE_COMPLETE")
         let key = String((URL(string: url)?.path ?? "").dropFirst())
-        #expect(try moto.objectExists(bucket: "sluice-artifacts-123456789012-eu-west-1", key: key), "\(key)")
+        #expect(try await moto.objectExists(bucket: "sluice-artifacts-123456789012-eu-west-1", key: key), "\(key)")
         #expect(try sluice(["plan", "clickstream.yaml"], in: folder, env).status == 0)
         let template = try String(contentsOf: folder.appendingPathComponent("generated/clickstream/cloudformation.yaml"), encoding: .utf8)
         #expect(template.utf8.count > 51_200)
@@ -183,7 +183,7 @@ import Testing
 
     /// A recorded failed create: the failed resource and its reason, the rollback, exit 1; the next
     /// apply deletes the rolled-back stack and creates it again.
-    @Test func aFailedCreateIsReportedThenRecreated() throws {
+    @Test func aFailedCreateIsReportedThenRecreated() async throws {
         let moto = try MotoServer.shared.get()
         let reason =
             "Resource handler returned message: \"Your requested instance type (r6i.large) is not supported in your requested Availability Zone (eu-west-1c). Please retry your request by not specifying an Availability Zone or choosing eu-west-1a, eu-west-1b.\" (RequestToken: 5e8b3c1a-0d6f-4bb0-a1f6-2d5c3a9e7f10, HandlerErrorCode: GeneralServiceException)"
@@ -209,7 +209,7 @@ import Testing
         defer { standIn.stop() }
         let folder = try project("fail")
         let env = environment(moto, extra: ["AWS_ENDPOINT_URL_CLOUDFORMATION": standIn.endpoint])
-        try moto.createBucket("cs-fail-artifacts")
+        try await moto.createBucket("cs-fail-artifacts")
         let arguments = [
             "apply", "clickstream.yaml", "--stack", "cs-fail", "--auto-approve", "--no-migrate", "--artifact-bucket", "cs-fail-artifacts",
         ]
@@ -236,7 +236,7 @@ import Testing
     }
 
     /// A rule added in the console: drift detection's answer, in the spec's names, beside the changes.
-    @Test func driftDetectedOutsideCloudFormationIsShown() throws {
+    @Test func driftDetectedOutsideCloudFormationIsShown() async throws {
         let moto = try MotoServer.shared.get()
         let added = #"{"CidrIp":"0.0.0.0/0","FromPort":5432,"IpProtocol":"tcp","ToPort":5432}"#
         let standIn = try CloudFormationStandIn(scenario: [
@@ -250,7 +250,7 @@ import Testing
         ])
         defer { standIn.stop() }
         let folder = try project("drift")
-        try moto.createBucket("cs-drift-artifacts")
+        try await moto.createBucket("cs-drift-artifacts")
         let env = environment(moto, extra: ["AWS_ENDPOINT_URL_CLOUDFORMATION": standIn.endpoint])
         let arguments = ["plan", "clickstream.yaml", "--stack", "cs-drift", "--artifact-bucket", "cs-drift-artifacts"]
         let text = try sluice(arguments, in: folder, env)

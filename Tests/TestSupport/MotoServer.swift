@@ -116,28 +116,9 @@ extension MotoServer.Instance {
             endpoint: endpoint ?? self.endpoint, region: "eu-west-1", credentials: credentials, retryPolicy: retryPolicy,
             timeouts: timeouts, onRetry: onRetry)
     }
-}
 
-extension MotoServer.Instance {
     /// A bucket in moto's S3 (an artifact bucket a test names instead of bootstrapping).
-    public func createBucket(_ name: String, region: String = "eu-west-1") throws {
-        let client = S3Client(endpoint: endpoint, region: region, credentials: credentials)
-        try blocking { try await client.createBucket(name) }
-    }
+    public func createBucket(_ name: String) async throws { try await client().createBucket(name) }
 
-    public func objectExists(bucket: String, key: String, region: String = "eu-west-1") throws -> Bool {
-        let client = S3Client(endpoint: endpoint, region: region, credentials: credentials)
-        return try blocking { try await client.objectExists(bucket: bucket, key: key) }
-    }
-
-    private func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-        let semaphore = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var outcome: Result<T, Error>?
-        Task.detached {
-            do { outcome = .success(try await body()) } catch { outcome = .failure(error) }
-            semaphore.signal()
-        }
-        semaphore.wait()
-        return try outcome!.get()
-    }
+    public func objectExists(bucket: String, key: String) async throws -> Bool { try await client().objectExists(bucket: bucket, key: key) }
 }
