@@ -4,6 +4,8 @@
 /// resource (the schema's `createOnlyProperties`, as `Properties.Name[.Sub]`).
 public enum ReplacementRules {
     public static let createOnlyProperties: [String: [String]] = [
+        "AWS::CloudFormation::WaitCondition": [],
+        "AWS::CloudFormation::WaitConditionHandle": [],
         "AWS::CloudWatch::Alarm": ["Properties.AlarmName"],
         "AWS::DynamoDB::Table": ["Properties.ImportSourceSpecification", "Properties.TableName"],
         "AWS::EC2::EIP": ["Properties.Address", "Properties.IpamPoolId", "Properties.NetworkBorderGroup", "Properties.TransferAddress"],
@@ -53,6 +55,8 @@ public enum ReplacementRules {
             "Properties.ServiceName", "Properties.ServiceNetworkArn", "Properties.ServiceRegion", "Properties.VpcEndpointType", "Properties.VpcId",
         ],
         "AWS::EC2::VPCGatewayAttachment": ["Properties.VpcId"],
+        "AWS::EC2::Volume": [],
+        "AWS::EC2::VolumeAttachment": ["Properties.Device", "Properties.EbsCardIndex", "Properties.InstanceId", "Properties.VolumeId"],
         "AWS::Events::Rule": ["Properties.Name"],
         "AWS::IAM::InstanceProfile": ["Properties.InstanceProfileName", "Properties.Path"],
         "AWS::IAM::Role": ["Properties.Path", "Properties.RoleName"],
