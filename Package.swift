@@ -121,10 +121,10 @@ let package = Package(
                                                     .product(name: "AsyncHTTPClient", package: "async-http-client")],
                 path: "Tests/TestSupport", exclude: ["fault_proxy.py", "run_action.py", "validate_sarif.py", "runtime_api.py", "moto_launcher.py", "cloudformation_standin.py"]),
         .testTarget(name: "S3ClientTests", dependencies: ["S3Client", "AWSSigning", "AWSServices", "CloudRuntime", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
-        .testTarget(name: "CloudFormationTests", dependencies: ["CloudFormation", "SpecLoader", "YAML"]),
+        .testTarget(name: "CloudFormationTests", dependencies: ["CloudFormation", "SpecLoader", "YAML", "Checks"]),
         .testTarget(name: "WarehouseTests", dependencies: ["TestSupport", "LiveWarehouse", "CloudFormation", "WarehouseDDL", "PostgresClient", "SluiceCore", "SpecLoader", "PlanCompiler", "PlanFormat"]),
         .testTarget(name: "ExecutorTests", dependencies: ["TestSupport", "PipelineExecutor", "PlanCompiler", "PlanFormat", "SluiceCore", "PostgresClient", "LiveWarehouse", "WarehouseDDL", "SpecLoader", "S3Client", "AWSSigning"]),
         .testTarget(name: "SwiftSpecTests", dependencies: ["TestSupport", "SwiftSpecs", "SpecExport", "SpecLoader", "SluiceCore", "YAML"]),
-        .testTarget(name: "SluiceCLITests", dependencies: ["TestSupport", "SluiceCLI", "SluiceDriver", "SpecLoader", "Checks"]),
+        .testTarget(name: "SluiceCLITests", dependencies: ["TestSupport", "SluiceCLI", "SluiceDriver", "SpecLoader", "Checks", "AWSServices"]),
     ]
 )

@@ -247,4 +247,16 @@ let spec = Spec {
         subject: "host:oltp",
         reason: "The web application host is the public entry point; its security group admits only 443 from the internet, and SL215 proves no database or admin port is open."
     )
+
+    // One template, one stack per environment: `sluice apply specs/clickstream.swift --stack clickstream-dev`
+    // deploys dev. An environment changes values only; everything else, and every proof, is the spec's.
+    Environment("dev") {
+        FunctionSettings("etl", memory: 512, reservedConcurrency: 1, logRetentionDays: 7)
+        HostSettings("warehouse", instanceType: "m6i.large")
+        HostSettings("dashboard", instanceType: "t3.medium")
+        PipelineSettings("clickstream", schedule: .off)
+    }
+    Environment("prod") {
+        FunctionSettings("etl", logRetentionDays: 90)
+    }
 }

@@ -50,8 +50,7 @@ public enum Checker {
     /// Findings sorted for output; suppressed ones carry their reason and do not count as errors.
     /// A suppression that matches nothing is itself reported, so stale ones do not pile up.
     public static func run(_ spec: Spec) -> [Diagnostic] {
-        let context = CheckContext(spec: spec)
-        var findings = rules.flatMap { $0.init().check(context) }
+        var findings = findingsPerEnvironment(spec)
         var used = Set<Int>()
         for index in findings.indices {
             if let s = spec.suppressions.firstIndex(where: { matches($0, findings[index]) }) {
@@ -78,6 +77,30 @@ public enum Checker {
                     at: suppression.location, subject: "suppression:\(suppression.rule)"))
         }
         return findings.sortedForOutput()
+    }
+
+    /// The catalog over the spec, then over each environment's values: a finding only an environment
+    /// has (a schedule expression or a subnet sized for its concurrency) says which, and where that
+    /// environment is declared. Findings every form shares are reported once.
+    static func findingsPerEnvironment(_ spec: Spec) -> [Diagnostic] {
+        func check(_ spec: Spec) -> [Diagnostic] {
+            let context = CheckContext(spec: spec)
+            return rules.flatMap { $0.init().check(context) }
+        }
+        var findings = check(spec)
+        // The same finding is the same rule saying the same thing at the same place.
+        func identity(_ finding: Diagnostic) -> String {
+            "\(finding.code)|\(finding.subject ?? "")|\(finding.location.map { "\($0)" } ?? "")|\(finding.message)"
+        }
+        var seen = Set(findings.map(identity))
+        for environment in spec.environments {
+            for var finding in check(spec.applying(environment)) where seen.insert(identity(finding)).inserted {
+                finding.message += " (in environment \(environment.name))"
+                finding.notes.append(RelatedNote("environment \(environment.name) is declared here", at: environment.location))
+                findings.append(finding)
+            }
+        }
+        return findings
     }
 
     static func matches(_ suppression: Suppression, _ finding: Diagnostic) -> Bool {

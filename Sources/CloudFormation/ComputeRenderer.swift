@@ -61,7 +61,7 @@ enum ComputeRenderer {
                     [
                         ("Description", .string("Runs pipeline \(pipeline.name)")),
                         ("ScheduleExpression", .string(schedule.expression)),
-                        ("State", "ENABLED"),
+                        ("State", schedule.enabled ? "ENABLED" : "DISABLED"),
                         (
                             "Targets",
                             .list([
@@ -163,7 +163,7 @@ enum ComputeRenderer {
             }
         }
         for host in spec.compute.hosts {
-            let arm = isGraviton(host.instanceType)
+            let arm = Host.isGraviton(host.instanceType)
             let ami = arm ? "LatestAmiArm64" : "LatestAmiX8664"
             t.parameter(
                 ami, type: "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
@@ -297,12 +297,5 @@ enum ComputeRenderer {
     static func isWarehouseHost(_ name: String, _ spec: Spec) -> Bool {
         if case .ec2(let host)? = spec.warehouse?.engine { return host == name }
         return false
-    }
-
-    /// Graviton types carry a `g` after the generation digit: t4g, r6g, m7gd, c7gn.
-    static func isGraviton(_ instanceType: String) -> Bool {
-        let family = instanceType.split(separator: ".").first.map(String.init) ?? instanceType
-        guard let digit = family.firstIndex(where: \.isNumber) else { return false }
-        return family[family.index(after: digit)...].hasPrefix("g")
     }
 }

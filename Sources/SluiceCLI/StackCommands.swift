@@ -13,8 +13,15 @@ struct StackOptions: ParsableArguments {
     @Option(help: "Bucket for packages and templates over 51,200 bytes (default: the one `sluice bootstrap` made in the account and region).")
     var artifactBucket: String?
 
+    @Option(help: "The spec's environment the stack is (default: the one the stack's name is or ends with, as in clickstream-dev).")
+    var environment: String?
+
+    func validate() throws {
+        if stack == nil && environment != nil { throw ValidationError("--environment needs --stack: it says which environment that stack is") }
+    }
+
     func target(wait: Bool = false) -> StackTarget? {
-        stack.map { StackTarget(stack: $0, region: region, artifactBucket: artifactBucket, wait: wait) }
+        stack.map { StackTarget(stack: $0, region: region, artifactBucket: artifactBucket, wait: wait, environment: environment) }
     }
 }
 
@@ -49,7 +56,7 @@ struct StackProgress: StackDeployment.Observer {
 
 enum StackText {
     static func proposal(_ proposal: StackDeployment.Proposal) -> String {
-        var text = "stack \(proposal.stack) (\(proposal.region)): "
+        var text = "stack \(proposal.stack) (\(proposal.region)\(proposal.environment.map { ", environment \($0)" } ?? "")): "
         if proposal.recreating {
             text += "ROLLBACK_COMPLETE, its first create failed; apply deletes it and creates it again\n"
         } else if proposal.upToDate {

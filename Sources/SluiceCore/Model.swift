@@ -12,6 +12,8 @@ public struct Spec: Sendable {
     public var warehouse: Warehouse?
     public var pipelines: [Pipeline]
     public var suppressions: [Suppression]
+    /// The stacks this spec deploys as, each with its own values; empty: one environment, the spec's.
+    public var environments: [DeploymentEnvironment]
 
     /// The spec's name in generated files: its file name without the extension, so a YAML spec and
     /// its Swift twin (`clickstream.yaml`, `clickstream.swift`) generate the same bytes.
@@ -24,7 +26,8 @@ public struct Spec: Sendable {
     public init(
         file: String, project: Project, network: Network, identity: Identity = .init(),
         storage: Storage = .init(), messaging: Messaging = .init(), compute: Compute = .init(),
-        warehouse: Warehouse? = nil, pipelines: [Pipeline] = [], suppressions: [Suppression] = []
+        warehouse: Warehouse? = nil, pipelines: [Pipeline] = [], suppressions: [Suppression] = [],
+        environments: [DeploymentEnvironment] = []
     ) {
         self.file = file
         self.project = project
@@ -36,6 +39,7 @@ public struct Spec: Sendable {
         self.warehouse = warehouse
         self.pipelines = pipelines
         self.suppressions = suppressions
+        self.environments = environments
     }
 }
 

@@ -264,9 +264,12 @@ public enum PostLoadStep: Hashable, Sendable {
 public struct Schedule: Hashable, Sendable {
     /// `cron(…)` or `rate(…)`, as EventBridge takes it; validated by a check.
     public var expression: String
+    /// False in an environment that switches the schedule off: the rule is kept, disabled.
+    public var enabled: Bool
     public var location: SourceLocation
-    public init(expression: String, location: SourceLocation = .unknown) {
+    public init(expression: String, enabled: Bool = true, location: SourceLocation = .unknown) {
         self.expression = expression
+        self.enabled = enabled
         self.location = location
     }
 }

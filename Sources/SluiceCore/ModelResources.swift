@@ -341,6 +341,16 @@ public struct Host: Named {
     }
 }
 
+extension Host {
+    /// Graviton types carry a `g` after the generation digit: t4g, r6g, m7gd, c7gn. The host's image
+    /// is chosen by it, so an environment may change a host's size but not this.
+    public static func isGraviton(_ instanceType: String) -> Bool {
+        let family = instanceType.split(separator: ".").first.map(String.init) ?? instanceType
+        guard let digit = family.firstIndex(where: \.isNumber) else { return false }
+        return family[family.index(after: digit)...].hasPrefix("g")
+    }
+}
+
 public struct Compute: Sendable {
     public var functions: [Function]
     public var hosts: [Host]

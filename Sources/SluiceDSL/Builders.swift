@@ -23,8 +23,12 @@ public protocol TablePart: Sendable { var contributions: [Contribution] { get } 
 /// A declaration inside `Pipeline { … }`: source, field rules, derived fields, filters, targets, steps.
 public protocol PipelinePart: Sendable { var contributions: [Contribution] { get } }
 
+/// A declaration inside `Environment { … }`: the values one environment sets differently.
+public protocol EnvironmentPart: Sendable { var contributions: [Contribution] { get } }
+
 public typealias SpecBuilder = PartsBuilder<any SpecPart>
 public typealias NetworkBuilder = PartsBuilder<any NetworkPart>
 public typealias WarehouseBuilder = PartsBuilder<any WarehousePart>
 public typealias TableBuilder = PartsBuilder<any TablePart>
 public typealias PipelineBuilder = PartsBuilder<any PipelinePart>
+public typealias EnvironmentBuilder = PartsBuilder<any EnvironmentPart>

@@ -14,6 +14,9 @@ public struct Schedule: Sendable {
 
     /// Any expression, checked by Sluice with EventBridge's rules (SL501).
     public static func expression(_ text: String) -> Schedule { Schedule(expression: text) }
+
+    /// In an environment's `PipelineSettings` only: the schedule's rule is kept, disabled.
+    public static let off = Schedule(expression: "off")
 }
 
 /// How a source's objects are read.

@@ -14,12 +14,38 @@ public struct StackTarget: Sendable {
     public var artifactBucket: String?
     /// Wait for a stack another deploy is updating instead of exiting busy (75).
     public var wait: Bool
+    /// The spec's environment the stack is; default: the one the stack's name ends with.
+    public var environment: String?
 
-    public init(stack: String, region: String? = nil, artifactBucket: String? = nil, wait: Bool = false) {
+    public init(stack: String, region: String? = nil, artifactBucket: String? = nil, wait: Bool = false, environment: String? = nil) {
         self.stack = stack
         self.region = region
         self.artifactBucket = artifactBucket
         self.wait = wait
+        self.environment = environment
+    }
+
+    /// Which of the spec's environments this stack is: the one named, else the one the stack's name
+    /// is or ends with (`clickstream-dev` is `dev`). A spec with environments deploys only as one of them.
+    public func environment(of spec: Spec) throws -> DeploymentEnvironment? {
+        let names = spec.environments.map(\.name)
+        if let environment {
+            guard !names.isEmpty else {
+                throw UsageError("--environment \(environment): the spec declares no environments; leave it out")
+            }
+            guard let chosen = spec.environment(environment) else {
+                throw UsageError("--environment \(environment) is not one of the spec's environments (\(names.joined(separator: ", ")))")
+            }
+            return chosen
+        }
+        guard !names.isEmpty else { return nil }
+        let matching = spec.environments.filter { stack == $0.name || stack.hasSuffix("-\($0.name)") }
+        guard matching.count == 1 else {
+            throw UsageError(
+                "stack \(stack) \(matching.isEmpty ? "is none" : "matches several") of the spec's environments (\(names.joined(separator: ", "))): name the stack after one (\(spec.project.name)-\(names[0])) or pass --environment"
+            )
+        }
+        return matching[0]
     }
 }
 
@@ -89,6 +115,8 @@ public enum StackDeployment {
     public struct Proposal: Encodable, Sendable {
         public var stack: String
         public var region: String
+        /// The spec's environment this stack is, when the spec declares environments.
+        public var environment: String?
         /// The stack's status before, nil when there is none.
         public var status: String?
         public var creating: Bool
@@ -110,7 +138,8 @@ public enum StackDeployment {
         public var destructive: [Change] { changes.filter(\.destructive) }
 
         enum CodingKeys: String, CodingKey {
-            case stack, region, status, creating, recreating, artifactBucket, templateURL, changeSet, changes, cloudformation, drift, packages, notes,
+            case stack, region, environment, status, creating, recreating, artifactBucket, templateURL, changeSet, changes, cloudformation, drift,
+                packages, notes,
                 upToDate
         }
 
@@ -118,6 +147,7 @@ public enum StackDeployment {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(stack, forKey: .stack)
             try container.encode(region, forKey: .region)
+            try container.encodeIfPresent(environment, forKey: .environment)
             try container.encodeIfPresent(status, forKey: .status)
             try container.encode(creating, forKey: .creating)
             try container.encode(recreating, forKey: .recreating)
@@ -188,6 +218,8 @@ public enum StackDeployment {
         public let spec: Spec
         public let target: StackTarget
         public let region: String
+        /// The spec's environment this stack is (nil when the spec declares none).
+        public let environment: DeploymentEnvironment?
         let folder: GeneratedFolder
         let cloudFormation: CloudFormationAPI
         let s3: S3Client
@@ -206,6 +238,7 @@ public enum StackDeployment {
             self.target = target
             region = target.region ?? spec.project.region
             try Self.checkNames(spec: spec, stack: target.stack, region: region)
+            environment = try target.environment(of: spec)
             folder = try GeneratedFolder(spec: spec, specPath: compilation.file, root: generated)
             let credentials = try await CredentialChain.resolve(region: region)
             cloudFormation = CloudFormationAPI(region: region, credentials: credentials)
@@ -297,11 +330,16 @@ public enum StackDeployment {
         let previous = deployedTemplate.flatMap { text in
             YAMLReader(file: "\(stackName) (deployed)").read(Array(text.utf8)).root.map(YAMLValue.init(readBack:))
         }
-        let diff = TemplateDiff(old: previous, new: session.folder.template, names: session.names)
+        // With environments, both sides read with this stack's values: the changes are this environment's.
+        let environmentName = session.environment?.name
+        let diff = TemplateDiff(
+            old: previous.map { TemplateRenderer.resolving($0, environment: environmentName) },
+            new: TemplateRenderer.resolving(session.folder.template, environment: environmentName), names: session.names)
         let templateChanges = TemplateChanges(diff)
 
         var proposal = Proposal(
-            stack: stackName, region: session.region, status: existing?.status, creating: !deployed, recreating: recreating,
+            stack: stackName, region: session.region, environment: environmentName, status: existing?.status, creating: !deployed,
+            recreating: recreating,
             artifactBucket: artifactBucket, changeSet: nil, changes: [], cloudformation: templateChanges.isEmpty ? nil : templateChanges,
             packages: packages, notes: notes)
         if case .url(let url) = template { proposal.templateURL = url }
@@ -391,6 +429,8 @@ public enum StackDeployment {
         for (name, declaration) in declared {
             if name == "ArtifactBucket" {
                 values.append((name, artifactBucket))
+            } else if name == TemplateRenderer.environmentParameter, let environment = session.environment {
+                values.append((name, environment.name))
             } else if let key = codeKeys[name] {
                 values.append((name, key))
             } else if name.hasPrefix("PrefixList") {

@@ -66,6 +66,32 @@ public struct SwiftExport {
                     S.call("Suppression", [("", string(item["rule"])), ("subject", string(item["subject"])), ("reason", string(item["reason"]))]))
             }
         }
+        for environment in root["environments"]?.items ?? [] { out.blank(); self.environment(environment, into: &out) }
+    }
+
+    private func environment(_ environment: YAMLNode, into out: inout SwiftSource) {
+        out.block(S.call("Environment", [("", string(environment["name"]))])) { out in
+            for function in environment["functions"]?.items ?? [] {
+                out.add(
+                    S.call(
+                        "FunctionSettings",
+                        [
+                            ("", string(function["name"])), ("memory", plain(function["memory"])), ("timeout", plain(function["timeout"])),
+                            ("reservedConcurrency", plain(function["reserved_concurrency"])),
+                            ("logRetentionDays", plain(function["log_retention_days"])),
+                        ]))
+            }
+            for host in environment["hosts"]?.items ?? [] {
+                out.add(S.call("HostSettings", [("", string(host["name"])), ("instanceType", string(host["instance_type"]))]))
+            }
+            if let warehouse = environment["warehouse"] {
+                out.add(S.call("WarehouseSettings", [("instanceClass", string(warehouse["instance_class"]))]))
+            }
+            for pipeline in environment["pipelines"]?.items ?? [] {
+                let schedule = pipeline["schedule"].map { $0.text == "off" ? ".off" : Self.schedule($0.text) }
+                out.add(S.call("PipelineSettings", [("", string(pipeline["name"])), ("schedule", schedule)]))
+            }
+        }
     }
 
     // MARK: Values

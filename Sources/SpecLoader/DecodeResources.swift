@@ -261,14 +261,7 @@ extension SpecDecoder {
         let architecture = r.word("architecture") ?? "arm64"
         let deadLetter = r.string("dead_letter_queue")
         if let deadLetter { refer("queue", deadLetter, at: r.location(of: "dead_letter_queue")) }
-        let retention = r.int("log_retention_days", in: 1...3653) ?? 30
-        let allowedRetention = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
-        if !allowedRetention.contains(retention) {
-            sink.add(
-                LoaderDiagnostics.invalid(
-                    "CloudWatch Logs keeps logs for one of \(allowedRetention.map(String.init).joined(separator: ", ")) days, not \(retention)",
-                    at: r.location(of: "log_retention_days")))
-        }
+        let retention = logRetentionDays(r) ?? 30
         let environment = r.stringMap("environment").map { (key: $0.key, value: $0.value) }
         let uses = decodeUses(r)
         guard let name else { return nil }
@@ -290,16 +283,35 @@ extension SpecDecoder {
         if let subnet { refer("subnet", subnet, at: r.location(of: "subnet")) }
         let groups = r.strings("security_groups", required: true)
         refer("security group", groups)
-        let instanceType = r.string("instance_type", required: true)
-        if let instanceType, !(instanceType.split(separator: ".").count == 2) {
-            sink.add(
-                LoaderDiagnostics.invalid(
-                    "'\(instanceType)' is not an EC2 instance type (family.size, e.g. t3.medium)", at: r.location(of: "instance_type")))
-        }
+        let instanceType = self.instanceType(r, required: true)
         let uses = decodeUses(r)
         guard let name, let subnet, let instanceType else { return nil }
         return Host(
             name: name.value, purpose: r.string("purpose"), instanceType: instanceType, subnet: subnet, securityGroups: groups.map(\.value),
             publicIP: r.bool("public_ip") ?? false, uses: uses, location: r.location)
+    }
+
+    /// `log_retention_days`: one of the periods CloudWatch Logs offers.
+    func logRetentionDays(_ r: MapReader) -> Int? {
+        guard let retention = r.int("log_retention_days", in: 1...3653) else { return nil }
+        let allowedRetention = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
+        if !allowedRetention.contains(retention) {
+            sink.add(
+                LoaderDiagnostics.invalid(
+                    "CloudWatch Logs keeps logs for one of \(allowedRetention.map(String.init).joined(separator: ", ")) days, not \(retention)",
+                    at: r.location(of: "log_retention_days")))
+        }
+        return retention
+    }
+
+    /// `instance_type`: `family.size`.
+    func instanceType(_ r: MapReader, required: Bool = false) -> String? {
+        let instanceType = r.string("instance_type", required: required)
+        if let instanceType, !(instanceType.split(separator: ".").count == 2) {
+            sink.add(
+                LoaderDiagnostics.invalid(
+                    "'\(instanceType)' is not an EC2 instance type (family.size, e.g. t3.medium)", at: r.location(of: "instance_type")))
+        }
+        return instanceType
     }
 }

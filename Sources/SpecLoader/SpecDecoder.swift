@@ -33,6 +33,9 @@ final class SpecDecoder {
         let warehouse = top.value("warehouse").flatMap { decodeWarehouse($0, compute: compute) }
         var pipelines = top.list("pipelines").compactMap { decodePipeline($0) }
         let suppressions = top.list("suppressions").compactMap(decodeSuppression)
+        let environments = top.list("environments").compactMap {
+            decodeEnvironment($0, compute: compute, warehouse: warehouse, pipelines: pipelines)
+        }
 
         resolveReferences()
         pipelines = resolvePipelineTables(pipelines, warehouse: warehouse)
@@ -43,7 +46,7 @@ final class SpecDecoder {
         return Spec(
             file: file, project: project, network: network, identity: Identity(roles: roles), storage: storage,
             messaging: messaging, compute: compute, warehouse: warehouse, pipelines: pipelines,
-            suppressions: suppressions)
+            suppressions: suppressions, environments: environments)
     }
 
     // MARK: Names and references

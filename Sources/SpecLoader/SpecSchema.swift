@@ -89,6 +89,9 @@ public enum SpecSchema {
             key("warehouse", "[warehouse](#warehouse)", none, "The PostgreSQL warehouse and its schema."),
             key("pipelines", "list of [pipelines](#pipelines)", emptyList, "Loads from S3 or a folder into the warehouse."),
             key("suppressions", "list of [suppressions](#suppressions)", emptyList, "Accepted findings, each with a written reason."),
+            key(
+                "environments", "list of [environments](#environments)", emptyList,
+                "The stacks the spec deploys as (dev, staging, prod), each with its own sizes, retention and schedules."),
         ])
     public static let project = SchemaSection(
         "project",
@@ -638,13 +641,52 @@ public enum SpecSchema {
                 "share of the records read in an hour that, quarantined, raises the pipeline's quarantine alarm (`2.5%`)"),
         ])
 
+    // MARK: Environments
+
+    public static let environment = SchemaSection(
+        "environment",
+        [
+            key("name", "name: letters, digits and `-`", .required, "`dev`; `sluice apply --stack` picks it (see below)"),
+            key("functions", "list of [environment function](#environment-function)", emptyList),
+            key("hosts", "list of [environment host](#environment-host)", emptyList),
+            key("warehouse", "[environment warehouse](#environment-warehouse)", none),
+            key("pipelines", "list of [environment pipeline](#environment-pipeline)", emptyList),
+        ])
+    public static let environmentFunction = SchemaSection(
+        "environment function",
+        [
+            key("name", "function name", .required, "`etl`"),
+            key("memory", "MB, 128–10240", .defaults("the function's")),
+            key("timeout", "seconds, 1–900", .defaults("the function's")),
+            key("reserved_concurrency", "0–10000", .defaults("the function's"), "only for a function that declares one"),
+            key("log_retention_days", "a CloudWatch Logs retention value", .defaults("the function's"), "`7`"),
+        ])
+    public static let environmentHost = SchemaSection(
+        "environment host",
+        [
+            key("name", "host name", .required, "`warehouse`"),
+            key("instance_type", "`family.size`", .defaults("the host's"), "same architecture as the host's (`t4g.large` for `r7g.xlarge`)"),
+        ])
+    public static let environmentWarehouse = SchemaSection(
+        "environment warehouse",
+        [key("instance_class", "RDS class", .defaults("the warehouse's"), "rds and aurora: `db.t4g.micro`")])
+    public static let environmentPipeline = SchemaSection(
+        "environment pipeline",
+        [
+            key("name", "pipeline name", .required, "`clickstream`"),
+            key(
+                "schedule", "EventBridge expression, or `off`", .defaults("the pipeline's"),
+                "`off` keeps the rule, disabled; only for a function's pipeline that has a schedule"),
+        ])
+
     /// Every section of a spec (the project file, sluice.yaml, is not a spec).
     public static let sections: [SchemaSection] = [
         spec, project, suppression, network, vpc, subnet, natGateway, routeTable, route, endpoint, endpointPolicy, securityGroup,
         securityGroupRule, networkACL, networkACLEntry, identity, role, policyStatement, storage, bucket, lifecycleRule, transition,
         bucketNotification, dynamoTable, dynamoKey, messaging, topic, queue, deadLetter, secret, compute, uses, function, host, warehouse,
         table, column, foreignKey, foreignKeyTarget, check, index, view, materializedView, databaseRole, grant, pipeline, pipelineSource,
-        csvOptions, field, derivation, filter, pipelineTarget, columnMapping, quarantine, postLoadStep, alarms,
+        csvOptions, field, derivation, filter, pipelineTarget, columnMapping, quarantine, postLoadStep, alarms, environment,
+        environmentFunction, environmentHost, environmentWarehouse, environmentPipeline,
     ]
 
     // The project file's sections: checked by the same reader, not part of a spec.

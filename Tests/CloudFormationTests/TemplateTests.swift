@@ -66,7 +66,7 @@ struct TemplateTests {
     }
 
     @Test func securityGroupsGetExactlyTheSpecsRules() throws {
-        let template = TemplateRenderer.template(spec: try load("clickstream.yaml"))
+        let template = try TemplateRenderer.template(spec: try load("clickstream.yaml"))
         // A rule naming another group is its own resource, so groups naming each other form no cycle.
         let separate = resources(template, type: "AWS::EC2::SecurityGroupIngress").map(\.0)
         #expect(separate.contains("SecurityGroupDwIngress1Etl5432"))
@@ -82,7 +82,7 @@ struct TemplateTests {
     }
 
     @Test func hostsRequireIMDSv2AndEncryptTheirDisks() throws {
-        let template = TemplateRenderer.template(spec: try load("clickstream.yaml"))
+        let template = try TemplateRenderer.template(spec: try load("clickstream.yaml"))
         let instances = resources(template, type: "AWS::EC2::Instance")
         #expect(instances.count == 3)
         for (_, instance) in instances {
@@ -93,7 +93,7 @@ struct TemplateTests {
     }
 
     @Test func bucketsAreTLSOnlyPrivateAndEncrypted() throws {
-        let template = TemplateRenderer.template(spec: try load("serverless-canonical.yaml"))
+        let template = try TemplateRenderer.template(spec: try load("serverless-canonical.yaml"))
         let text = try YAMLEmitter.emit(template)
         for (id, bucket) in resources(template, type: "AWS::S3::Bucket") {
             #expect(bucket["Properties"]?["PublicAccessBlockConfiguration"]?["RestrictPublicBuckets"] == true, "\(id)")
@@ -109,7 +109,7 @@ struct TemplateTests {
         for name in referenceSpecs() {
             let text = try TemplateRenderer.render(spec: try load(name))
             #expect(!text.contains("MasterUserPassword: "), "\(name): a literal password")
-            for (id, secret) in resources(TemplateRenderer.template(spec: try load(name)), type: "AWS::SecretsManager::Secret") {
+            for (id, secret) in resources(try TemplateRenderer.template(spec: try load(name)), type: "AWS::SecretsManager::Secret") {
                 #expect(secret["Properties"]?["GenerateSecretString"]?["PasswordLength"] == (id == "SecretMaskKey" ? 64 : 32))
                 #expect(secret["Properties"]?["SecretString"] == nil)
             }
@@ -130,7 +130,7 @@ struct TemplateTests {
         #expect(text.contains("arn:${AWS::Partition}:s3:::${AWS::StackName}-raw-${AWS::AccountId}-${AWS::Region}/events/*"))
         #expect(text.contains("s3:prefix:\n                - events/*"))
         // The only wildcard resource is the ENI management Lambda needs, which EC2 cannot scope.
-        let template = TemplateRenderer.template(spec: try load("clickstream.yaml"))
+        let template = try TemplateRenderer.template(spec: try load("clickstream.yaml"))
         let role = try #require(resources(template, type: "AWS::IAM::Role").first { $0.0 == "RoleEtlRole" }?.1)
         guard case .list(let policies)? = role["Properties"]?["Policies"],
             case .list(let statements)? = policies.first?["PolicyDocument"]?["Statement"]

@@ -203,7 +203,8 @@ import Testing
             ["bootstrap", "--region", "eu-west-1", "--auto-approve"], in: folder, environment: environment, removing: removed)
         #expect(bootstrapped.status == 0, "\(bootstrapped.stderr)")
         let applied = try CLI.run(
-            ["apply", "clickstream.yaml", "--stack", "cs-migrate", "--auto-approve", "--format", "json"], in: folder, environment: environment,
+            ["apply", "clickstream.yaml", "--stack", "cs-migrate", "--environment", "dev", "--auto-approve", "--format", "json"], in: folder,
+            environment: environment,
             removing: removed)
         #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)\n\(function.output)")
         let report = (try? JSONSerialization.jsonObject(with: Data(applied.stdout.utf8))) as? [String: Any]

@@ -1,4 +1,6 @@
+import AWSServices
 import Foundation
+import SluiceDriver
 import TestSupport
 import Testing
 
@@ -54,6 +56,13 @@ import Testing
         #expect(created.stdout.contains(".zip (uploaded)"))
         #expect(created.stdout.contains("stack cs-dev: CREATE_COMPLETE"))
         #expect(created.stdout.contains("RawBucketName = cs-dev-raw-123456789012-eu-west-1"))
+        // The stack is the spec's dev environment: its parameter says so, and its values are dev's.
+        #expect(created.stdout.contains("stack cs-dev (eu-west-1, environment dev): to be created"))
+        #expect(created.stdout.contains("Environment = dev"))
+        let devStack = try Blocking.run {
+            try await CloudFormationAPI(region: "eu-west-1", credentials: moto.credentials, environment: env).stack("cs-dev")
+        }
+        #expect(devStack?.parameters["Environment"] == "dev")
 
         // Nothing changed: no package uploaded, no change set executed.
         let again = try sluice(
@@ -104,6 +113,26 @@ import Testing
         #expect(prod.status == 0, "\(prod.stdout)\(prod.stderr)")
         #expect(prod.stdout.contains("RawBucketName = cs-prod-raw-123456789012-eu-west-1"))
         #expect(prod.stdout.contains("(already uploaded)"))
+        #expect(prod.stdout.contains("Environment = prod"))
+        // Each stack holds its environment's values (moto resolves Fn::FindInMap as CloudFormation does).
+        let retention = try Self.logRetention(moto, env)
+        #expect(retention["/sluice/cs-dev/etl"] == 7)
+        #expect(retention["/sluice/cs-prod/etl"] == 90)
+
+        // A value changed for dev only: dev's stack would change, prod's diff has nothing (each side read with the stack's values).
+        try edit(folder, "{ name: etl, memory: 512,", "{ name: etl, memory: 768,")
+        func templateChanges(_ stack: String) throws -> [String: Any] {
+            let plan = try sluice(["plan", "clickstream.yaml", "--stack", stack, "--format", "json"], in: folder, env)
+            #expect(plan.status == 0, "\(plan.stderr)")
+            let proposal = (json(plan.stdout)["specs"] as? [[String: Any]])?.first?["stack"] as? [String: Any] ?? [:]
+            #expect(proposal["environment"] as? String == String(stack.dropFirst(3)))
+            return proposal["cloudformation"] as? [String: Any] ?? [:]
+        }
+        let devChanges = try templateChanges("cs-dev")["modified"] as? [[String: Any]] ?? []
+        #expect(
+            devChanges.contains { $0["id"] as? String == "FunctionEtl" && $0["paths"] as? [String] == ["Properties.MemorySize"] }, "\(devChanges)")
+        let prodChanges = try templateChanges("cs-prod")["modified"] as? [[String: Any]] ?? []
+        #expect(!prodChanges.contains { $0["id"] as? String == "FunctionEtl" }, "\(prodChanges)")
 
         // Destroy lists what it keeps first. (moto cannot delete a stack with a VPC — DependencyViolation, a gap
         // of its CloudFormation — so the deletion itself is followed against the stand-in, below.)
@@ -112,6 +141,23 @@ import Testing
         #expect(destroyed.stdout.contains("bucket raw (BucketRaw) AWS::S3::Bucket: cs-dev-raw-123456789012-eu-west-1 [Retain]"))
         #expect(destroyed.stdout.contains("KeyData AWS::KMS::Key: "))
         #expect(destroyed.status == 0 || destroyed.stderr.contains("DependencyViolation"), "\(destroyed.stderr)")
+    }
+
+    /// Each log group's retention in days, as CloudWatch Logs (moto's) has it.
+    static func logRetention(_ moto: MotoServer.Instance, _ env: [String: String]) throws -> [String: Int] {
+        let logs = AWSService(
+            name: "CloudWatch Logs", signingName: "logs", host: "logs.eu-west-1.amazonaws.com", environmentKey: "CLOUDWATCH_LOGS",
+            region: "eu-west-1", credentials: moto.credentials, environment: env)
+        let response = try Blocking.run {
+            try await logs.send(
+                "DescribeLogGroups", method: "POST", path: "/",
+                headers: [("content-type", "application/x-amz-json-1.1"), ("x-amz-target", "Logs_20140328.DescribeLogGroups")], body: Array("{}".utf8)
+            )
+        }
+        let groups = (try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])?["logGroups"] as? [[String: Any]] ?? []
+        return Dictionary(groups.compactMap { group in (group["logGroupName"] as? String).map { ($0, group["retentionInDays"] as? Int ?? 0) } }) {
+            a, _ in a
+        }
     }
 
     /// CloudFormation takes at most 51,200 bytes of template in a request: a larger one is uploaded to
@@ -124,7 +170,8 @@ import Testing
         let env = environment(moto)
         #expect(try sluice(["bootstrap", "--region", "eu-west-1", "--auto-approve"], in: folder, env).status == 0)
         let applied = try sluice(
-            ["apply", "clickstream.yaml", "--stack", "cs-large", "--auto-approve", "--no-migrate", "--format", "json"], in: folder, env)
+            ["apply", "clickstream.yaml", "--stack", "cs-large", "--environment", "dev", "--auto-approve", "--no-migrate", "--format", "json"],
+            in: folder, env)
         #expect(applied.status == 0, "\(applied.stderr)")
         let report = json(applied.stdout)
         let url = (report["proposal"] as? [String: Any])?["templateURL"] as? String ?? ""
@@ -141,7 +188,8 @@ import Testing
         let moto = try MotoServer.shared.get()
         let folder = try project("approve")
         for arguments in [
-            ["apply", "clickstream.yaml", "--stack", "cs-x"], ["destroy", "clickstream.yaml", "--stack", "cs-x"],
+            ["apply", "clickstream.yaml", "--stack", "cs-x", "--environment", "dev"],
+            ["destroy", "clickstream.yaml", "--stack", "cs-x", "--environment", "dev"],
             ["bootstrap", "--region", "eu-west-1"],
         ] {
             let result = try sluice(arguments, in: folder, environment(moto))
@@ -151,6 +199,19 @@ import Testing
         let badName = try sluice(["plan", "clickstream.yaml", "--stack", "CS_Prod"], in: folder, environment(moto))
         #expect(badName.status == 64)
         #expect(badName.stderr.contains("must be lowercase letters, digits and hyphens"))
+
+        // A spec with environments deploys only as one of them: the stack's name or --environment says which.
+        let noEnvironment = try sluice(["plan", "clickstream.yaml", "--stack", "cs-qa"], in: folder, environment(moto))
+        #expect(noEnvironment.status == 64)
+        #expect(
+            noEnvironment.stderr.contains(
+                "stack cs-qa is none of the spec's environments (dev, prod): name the stack after one (clickstream-dev) or pass --environment"))
+        let unknown = try sluice(["plan", "clickstream.yaml", "--stack", "cs-qa", "--environment", "qa"], in: folder, environment(moto))
+        #expect(unknown.status == 64)
+        #expect(unknown.stderr.contains("--environment qa is not one of the spec's environments (dev, prod)"))
+        let withoutStack = try sluice(["plan", "clickstream.yaml", "--environment", "dev"], in: folder, environment(moto))
+        #expect(withoutStack.status == 64)
+        #expect(withoutStack.stderr.contains("--environment needs --stack"))
     }
 
     /// How a GitHub Actions job with OIDC gets its role: no keys, a role and a token file, exchanged
@@ -211,7 +272,8 @@ import Testing
         let env = environment(moto, extra: ["AWS_ENDPOINT_URL_CLOUDFORMATION": standIn.endpoint])
         try await moto.createBucket("cs-fail-artifacts")
         let arguments = [
-            "apply", "clickstream.yaml", "--stack", "cs-fail", "--auto-approve", "--no-migrate", "--artifact-bucket", "cs-fail-artifacts",
+            "apply", "clickstream.yaml", "--stack", "cs-fail", "--environment", "dev", "--auto-approve", "--no-migrate", "--artifact-bucket",
+            "cs-fail-artifacts",
         ]
         let failed = try sluice(arguments, in: folder, env)
         #expect(failed.status == 1)
@@ -226,11 +288,12 @@ import Testing
         #expect(recreated.stderr.contains("deleting cs-fail, whose first create rolled back"))
         #expect(recreated.stdout.contains("stack cs-fail: CREATE_COMPLETE"))
 
-        let destroyed = try sluice(["destroy", "clickstream.yaml", "--stack", "cs-fail", "--auto-approve", "--format", "json"], in: folder, env)
+        let destroyed = try sluice(
+            ["destroy", "clickstream.yaml", "--stack", "cs-fail", "--environment", "dev", "--auto-approve", "--format", "json"], in: folder, env)
         #expect(destroyed.status == 0, "\(destroyed.stderr)")
         #expect((json(destroyed.stdout)["outcome"] as? [String: Any])?["status"] as? String == "DELETE_COMPLETE")
         #expect(destroyed.stderr.contains("DELETE_COMPLETE"))
-        let gone = try sluice(["destroy", "clickstream.yaml", "--stack", "cs-fail", "--auto-approve"], in: folder, env)
+        let gone = try sluice(["destroy", "clickstream.yaml", "--stack", "cs-fail", "--environment", "dev", "--auto-approve"], in: folder, env)
         #expect(gone.status == 0)
         #expect(gone.stdout.contains("stack cs-fail: not deployed; nothing to delete"))
     }
@@ -252,7 +315,7 @@ import Testing
         let folder = try project("drift")
         try await moto.createBucket("cs-drift-artifacts")
         let env = environment(moto, extra: ["AWS_ENDPOINT_URL_CLOUDFORMATION": standIn.endpoint])
-        let arguments = ["plan", "clickstream.yaml", "--stack", "cs-drift", "--artifact-bucket", "cs-drift-artifacts"]
+        let arguments = ["plan", "clickstream.yaml", "--stack", "cs-drift", "--environment", "dev", "--artifact-bucket", "cs-drift-artifacts"]
         let text = try sluice(arguments, in: folder, env)
         #expect(text.status == 0, "\(text.stderr)")
         #expect(text.stdout.contains("changed outside CloudFormation (drift detection):"))
@@ -271,7 +334,8 @@ import Testing
         let folder = try project("busy")
         let env = environment(moto, extra: ["AWS_ENDPOINT_URL_CLOUDFORMATION": standIn.endpoint])
         let result = try sluice(
-            ["apply", "clickstream.yaml", "--stack", "cs-busy", "--auto-approve", "--artifact-bucket", "cs-busy-artifacts"], in: folder, env)
+            ["apply", "clickstream.yaml", "--stack", "cs-busy", "--environment", "dev", "--auto-approve", "--artifact-bucket", "cs-busy-artifacts"],
+            in: folder, env)
         #expect(result.status == 75)
         #expect(result.stderr.contains("stack cs-busy is UPDATE_IN_PROGRESS: another deploy is changing it"))
     }

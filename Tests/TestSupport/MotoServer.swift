@@ -57,7 +57,7 @@ public enum MotoServer {
             key = iam.create_access_key(UserName="sluice-etl")["AccessKey"]
             iam.put_user_policy(UserName="sluice-etl", PolicyName="s3", PolicyDocument=json.dumps({"Version": "2012-10-17",
                 "Statement": [{"Effect": "Allow", "Action": ["s3:*", "secretsmanager:*", "cloudformation:*", "ec2:Describe*", "sts:GetCallerIdentity",
-                    "lambda:InvokeFunction"], "Resource": "*"}]}))
+                    "lambda:InvokeFunction", "logs:DescribeLogGroups"], "Resource": "*"}]}))
             print(key["AccessKeyId"], key["SecretAccessKey"])
             """
         let bootstrap = Process()
