@@ -60,7 +60,7 @@ final class RecordProgram: @unchecked Sendable {
         case derived(Int)
         case constant(String)
         case lineage(PipelinePlan.Lineage)
-        /// Written by the merge (`now()`): staged as NULL.
+        /// Written by the merge (`now()`, a `sql` expression): staged as NULL.
         case writtenByMerge
     }
 
@@ -123,7 +123,7 @@ final class RecordProgram: @unchecked Sendable {
                     source = .constant(constant)
                 } else if let lineage = column.lineage {
                     source = .lineage(lineage)
-                } else if column.writtenAt == true {
+                } else if column.writtenAt == true || column.expression != nil {
                     source = .writtenByMerge
                 } else {
                     source = .path(index(""))
@@ -133,7 +133,7 @@ final class RecordProgram: @unchecked Sendable {
                     ColumnProgram(
                         name: "\(target.table).\(column.column)", source: source, transforms: column.transforms,
                         cast: column.cast.map(ColumnType.init), mask: column.mask, type: ColumnType(column.type),
-                        required: column.notNull && column.writtenAt != true, keyOfTarget: nil))
+                        required: column.notNull && column.writtenAt != true && column.expression == nil, keyOfTarget: nil))
             }
             if target.mode != .append {
                 let key = target.key.compactMap { name in target.columns.firstIndex { $0.column == name }.map { first + $0 } }

@@ -112,6 +112,19 @@ public enum PlanCompiler {
                 + "WHERE sluice_reason IS NOT NULL ORDER BY sluice_ordinal;")
     }
 
+    /// The prefix and suffix around a `sql` column's text in the merge: validation finds the text
+    /// in the statement by them, to place PostgreSQL's error position in the spec.
+    /// The text is on lines of its own, so a trailing `--` comment cannot swallow what follows.
+    public static func expression(_ sql: String, over fields: String) -> String {
+        "(SELECT (\n\(sql)\n) FROM (SELECT \(fields)) AS sluice_fields)"
+    }
+
+    /// The names a target's `sql` columns see: its staged columns under their own names.
+    public static func expressionFields(_ columns: [PipelinePlan.Column]) -> String {
+        columns.filter { $0.writtenAt != true && $0.expression == nil }
+            .map { "sluice_stage.\(SQL.identifier($0.staged)) AS \(SQL.identifier($0.column))" }.joined(separator: ", ")
+    }
+
     static func target(_ target: PipelineTarget, table: Table, index: Int) -> PipelinePlan.Target {
         let columns: [PipelinePlan.Column] = target.mappings.map { mapping in
             let column = table.column(mapping.column)
@@ -127,14 +140,22 @@ public enum PlanCompiler {
             case .constant(let value): entry.constant = value
             case .record: entry.record = true
             case .writtenAt: entry.writtenAt = true
+            case .expression(let sql): entry.expression = sql
             }
             return entry
         }
         let staging = "pg_temp.sluice_stage"
         // A column written at merge time (`on_update: now()`) takes the database's clock, not a staged value:
         // the insert writes it, and an update sets it again (COALESCE and EXCLUDED see now()).
+        // A `sql` column is its expression, evaluated in a scalar subquery whose only names are the
+        // target's staged columns under their own names: PostgreSQL resolves them, nothing is rewritten.
+        let fields = expressionFields(columns)
         let staged = Dictionary(
-            uniqueKeysWithValues: columns.map { ($0.column, $0.writtenAt == true ? "now()" : SQL.identifier($0.staged)) })
+            uniqueKeysWithValues: columns.map { column -> (String, String) in
+                if column.writtenAt == true { return (column.column, "now()") }
+                if let sql = column.expression { return (column.column, Self.expression(sql, over: fields)) }
+                return (column.column, SQL.identifier(column.staged))
+            })
         let names = columns.map(\.column)
         let list = SQL.list(names)
         let qualified = SQL.qualified(table.schema, table.name)

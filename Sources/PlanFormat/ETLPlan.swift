@@ -271,13 +271,15 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
         public var type: String
         public var notNull: Bool
         /// Exactly one of `path`, `derived`, `constant`, `record`, `lineage`, `writtenAt` (the merge
-        /// writes `now()`; nothing is staged).
+        /// writes `now()`; nothing is staged), `expression`.
         public var path: String?
         public var derived: String?
         public var constant: String?
         public var record: Bool?
         public var lineage: Lineage?
         public var writtenAt: Bool?
+        /// A SQL expression the merge evaluates over the target's other staged columns (nothing is staged).
+        public var expression: String?
         /// In order: `trim`, `lower`, `upper`, `null_if_empty`, `map`.
         public var transforms: [Transform]
         public var cast: String?
@@ -288,8 +290,9 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
         public init(
             column: String, staged: String, type: String, notNull: Bool, path: String? = nil, derived: String? = nil,
             constant: String? = nil, record: Bool? = nil, transforms: [Transform], cast: String? = nil,
-            mask: Mask? = nil, merge: ColumnMerge? = nil, lineage: Lineage? = nil, writtenAt: Bool? = nil
+            mask: Mask? = nil, merge: ColumnMerge? = nil, lineage: Lineage? = nil, writtenAt: Bool? = nil, expression: String? = nil
         ) {
+            self.expression = expression
             self.lineage = lineage
             self.writtenAt = writtenAt
             self.column = column

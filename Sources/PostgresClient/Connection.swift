@@ -95,6 +95,16 @@ public final class Connection: @unchecked Sendable {
         return try read(result)
     }
 
+    /// Parses, analyses and plans one statement without running it (a server-side prepared
+    /// statement, deallocated at once): errors carry the position in `sql` they are about.
+    public func prepare(_ sql: String) throws {
+        guard let handle else { throw PostgresError(sqlState: "08003", message: "connection is closed") }
+        let result = PQprepare(handle, "sluice_validate", sql, 0, nil)
+        defer { PQclear(result) }
+        _ = try read(result)
+        try query("DEALLOCATE sluice_validate")
+    }
+
     /// Runs a script of several statements (no parameters), as psql would; used for DDL.
     public func execute(_ script: String) throws {
         guard let handle else { throw PostgresError(sqlState: "08003", message: "connection is closed") }

@@ -18,8 +18,10 @@ struct PlanCommand: ParsableCommand {
             with its action, whether it replaces the resource, and the properties that cause it; stateful resources \
             replaced or removed marked destructive) and deleted. Nothing in the account changes. \
             With --database URL (one spec), also reads that database's catalog and prints the SQL `sluice apply` would run; \
-            nothing in the database changes.
-            Exit status: 0 ok; 1 a spec has errors, (--check) generated/ is stale, or (--detailed-exitcode) the migration has a step apply would refuse; 2 changes, with --detailed-exitcode; 64 usage error.
+            nothing in the database changes. With --validate-sql (implied by --database), PostgreSQL checks the spec's own SQL — \
+            view bodies and sql columns in a scratch copy of its schema, post_load calls in the database — each problem at its \
+            line and column (SL603).
+            Exit status: 0 ok; 1 a spec has errors, PostgreSQL refuses its SQL (--validate-sql, --database), (--check) generated/ is stale, or (--detailed-exitcode) the migration has a step apply would refuse; 2 changes, with --detailed-exitcode; 64 usage error.
             """)
 
     @Argument(help: "Spec files: YAML, Swift (compiled against SluiceDSL), or an executable calling `Spec.main()`. Default: the project's specs.")
@@ -39,8 +41,14 @@ struct PlanCommand: ParsableCommand {
     @Flag(help: "Exit 0 when nothing changed, 2 when something did, 1 on error (Terraform's convention).")
     var detailedExitcode = false
 
-    @Option(help: "A PostgreSQL URL: also plan the migration of this database (one spec only).")
+    @Option(help: "A PostgreSQL URL: also plan the migration of this database (one spec only); implies --validate-sql.")
     var database: String?
+
+    @Flag(
+        help:
+            "Have PostgreSQL check the spec's SQL (views, sql columns) against a scratch copy of its schema in the throwaway cluster; with --database, post_load calls too."
+    )
+    var validateSQL = false
 
     @Option(help: "Output format: text, json or github (default: the project file's plan.format, else text).")
     var format: PlanOutput?
@@ -68,10 +76,14 @@ struct PlanCommand: ParsableCommand {
             }
         let plan = try usage {
             try ProjectPlan.run(
-                .init(specPaths: paths, output: output, check: check, database: database, wholeProject: specs.isEmpty, stack: stackOptions.target()))
+                .init(
+                    specPaths: paths, output: output, check: check, database: database, wholeProject: specs.isEmpty, stack: stackOptions.target(),
+                    validateSQL: validateSQL))
         }
         try view.show(plan)
         if !plan.failed.isEmpty { throw ExitCode.failure }
+        // SQL PostgreSQL refuses is an error in the spec, found later than the loader's own.
+        if plan.specs.contains(where: { $0.sql.contains { $0.severity == .error } }) { throw ExitCode.failure }
         if check, !plan.stale.isEmpty { throw ExitCode.failure }
         // Terraform's convention: 1 is an error, and a migration `apply` would refuse is one.
         if detailedExitcode, plan.specs.contains(where: { !($0.migration?.findings.isEmpty ?? true) }) { throw ExitCode.failure }

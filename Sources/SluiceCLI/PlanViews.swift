@@ -18,7 +18,9 @@ extension PlanView {
         let reporter = TextReporter.standardError
         for spec in plan.specs {
             // Warnings, and the migration steps `apply` would refuse (destructive or blocked).
-            for finding in spec.warnings + (spec.migration?.findings ?? []) { FileHandle.standardError.write(Data(reporter.format(finding).utf8)) }
+            for finding in spec.warnings + spec.sql + (spec.migration?.findings ?? []) {
+                FileHandle.standardError.write(Data(reporter.format(finding).utf8))
+            }
         }
         if !plan.request.check {
             for orphan in plan.orphans where !orphan.removable {

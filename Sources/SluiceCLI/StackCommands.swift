@@ -125,6 +125,13 @@ enum StackApply {
     ) throws {
         try Approval.requireable(autoApprove: autoApprove, verb: "apply --stack")
         let compilation = try Compilation.clean(path: specPath)
+        if let spec = compilation.spec {
+            let findings = try SpecSQL.checkBeforeDeploy(spec)
+            let reporter = TextReporter.standardError
+            for finding in findings { FileHandle.standardError.write(Data(reporter.format(finding).utf8)) }
+            let errors = findings.filter { $0.severity == .error }.count
+            if errors > 0 { throw Failure("the spec's SQL is refused by PostgreSQL (\(errors) problem(s)); nothing was deployed") }
+        }
         let progress = StackProgress()
         let session = try Blocking.run { try await StackDeployment.Session(compilation: compilation, target: target) }
         let proposal = try Blocking.run { try await StackDeployment.propose(session, upload: true, observer: progress) }

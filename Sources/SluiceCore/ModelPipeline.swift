@@ -160,6 +160,9 @@ public enum MappingSource: Hashable, Sendable, CustomStringConvertible {
     case lineage(Lineage)
     /// `on_update: now()`: the time the row is inserted or last changed by a load (`updated_at`).
     case writtenAt
+    /// `sql: "quantity * unit_price"`: evaluated by PostgreSQL in the merge, over the target's other
+    /// columns as they are staged. Written in the spec only, never taken from data.
+    case expression(String)
 
     public var description: String {
         switch self {
@@ -169,6 +172,7 @@ public enum MappingSource: Hashable, Sendable, CustomStringConvertible {
         case .record: return "the whole record"
         case .lineage(let value): return "lineage value '\(value.rawValue)'"
         case .writtenAt: return "the time the row is written"
+        case .expression(let sql): return "SQL expression '\(sql)'"
         }
     }
 }
@@ -203,10 +207,13 @@ public struct Mapping: Hashable, Sendable {
     /// Upsert targets only.
     public var merge: MergeRule
     public var location: SourceLocation
+    /// Where the source's value is written (a SQL expression's text, for errors inside it).
+    public var sourceLocation: SourceLocation
     public init(
         column: String, source: MappingSource, cast: PostgresType? = nil, transforms: [Transform] = [],
-        mask: Mask? = nil, merge: MergeRule = .last, location: SourceLocation = .unknown
+        mask: Mask? = nil, merge: MergeRule = .last, location: SourceLocation = .unknown, sourceLocation: SourceLocation = .unknown
     ) {
+        self.sourceLocation = sourceLocation
         self.column = column
         self.source = source
         self.cast = cast

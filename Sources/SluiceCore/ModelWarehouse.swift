@@ -133,10 +133,13 @@ public struct View: Named {
     /// Materialized views: the columns of the unique index that REFRESH … CONCURRENTLY needs.
     public var uniqueKey: [String]
     public var location: SourceLocation
+    /// Where the `sql` text starts in the spec, for PostgreSQL's errors inside it.
+    public var sqlLocation: SourceLocation
     public init(
         schema: String, name: String, sql: String, materialized: Bool = false, uniqueKey: [String] = [],
-        location: SourceLocation = .unknown
+        location: SourceLocation = .unknown, sqlLocation: SourceLocation = .unknown
     ) {
+        self.sqlLocation = sqlLocation
         self.schema = schema
         self.name = name
         self.sql = sql

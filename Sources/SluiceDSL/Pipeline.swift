@@ -218,6 +218,8 @@ public enum ColumnSource: Sendable, ExpressibleByStringLiteral {
     case record
     /// `on_update: now()`: the time a load inserts or changes the row (`updated_at`).
     case writtenAt
+    /// `sql: "quantity * unit_price"`: evaluated by PostgreSQL in the merge over the target's other columns.
+    case sql(String)
 
     public init(stringLiteral value: String) { self = .field(value) }
 }
@@ -242,6 +244,7 @@ public struct Assign: TargetPart {
         case .constant(let value): sourcePair = ("const", at.string(value))
         case .record: sourcePair = ("record", at.bool(true))
         case .writtenAt: sourcePair = ("on_update", at.string("now()"))
+        case .sql(let expression): sourcePair = ("sql", at.string(expression))
         }
         let options: [(String, SpecNode?)] = [
             ("transform", at.words(transform)), ("map", at.stringMap(map)), ("map_default", at.string(mapDefault)),

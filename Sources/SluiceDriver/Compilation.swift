@@ -49,7 +49,7 @@ public enum RuleCatalog {
     public static var all: [RuleDocumentation] {
         (LoaderDiagnostics.catalog + [
             SwiftSpecDiagnostics.documentation, Checker.unusedSuppression, GeneratedFolder.stackQuota, WarehouseMigration.destructiveStep,
-            WarehouseMigration.blockedStep,
+            WarehouseMigration.blockedStep, SpecSQL.invalid,
         ]
             + Checker.catalog)
             .sorted { $0.id < $1.id }

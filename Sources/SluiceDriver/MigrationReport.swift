@@ -30,10 +30,38 @@ public struct MigrationReport: Encodable, Sendable {
     public let statementCount: Int
     /// Each step that cannot run as asked (blocked), or needs --allow-destructive, as a finding at
     /// the part of the spec it is about.
-    public let findings: [Diagnostic]
+    public internal(set) var findings: [Diagnostic]
 
     enum CodingKeys: String, CodingKey {
-        case database, target, upToDate, applied, steps, drift, notes, refusal
+        case database, target, upToDate, applied, steps, drift, notes, refusal, findings
+    }
+
+    /// A finding as scripts read it: what, where in the spec, and PostgreSQL's words.
+    struct EncodedFinding: Encodable {
+        var code: String
+        var severity: Severity
+        var message: String
+        var location: String?
+
+        init(_ finding: Diagnostic) {
+            code = finding.code
+            severity = finding.severity
+            message = finding.message
+            location = finding.location.map { "\($0)" }
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(database, forKey: .database)
+        try container.encode(target, forKey: .target)
+        try container.encode(upToDate, forKey: .upToDate)
+        try container.encode(applied, forKey: .applied)
+        try container.encode(steps, forKey: .steps)
+        try container.encode(drift, forKey: .drift)
+        try container.encode(notes, forKey: .notes)
+        try container.encodeIfPresent(refusal, forKey: .refusal)
+        try container.encode(findings.map(EncodedFinding.init), forKey: .findings)
     }
 
     init(_ plan: MigrationPlan, target: String, applied: Bool, refusal: String? = nil) {
@@ -113,6 +141,15 @@ public enum WarehouseMigration {
     public static func apply(_ spec: Spec, conninfo: String, target: String, allowDestructive: Bool) throws -> MigrationReport {
         guard let warehouse = spec.warehouse else { throw Failure("\(spec.sourceName) has no warehouse") }
         let migrator = Migrator(DesiredSchema(warehouse: warehouse, pipelines: spec.pipelines))
+        // The spec's SQL first: a wrong view or expression changes nothing, rather than failing halfway.
+        let invalidSQL = try SpecSQL.check(spec, database: conninfo).filter { $0.severity == .error }
+        if !invalidSQL.isEmpty {
+            var report = MigrationReport(try migrator.plan(on: try Connection(conninfo)), target: target, applied: false)
+            report.findings = invalidSQL
+            let description = "the spec's SQL is refused by PostgreSQL (\(invalidSQL.count) problem(s)); nothing was changed"
+            report.refusal = description
+            throw Refusal(report: report, description: description)
+        }
         do {
             let plan = try migrator.apply(on: try Connection(conninfo), allowDestructive: allowDestructive)
             return MigrationReport(plan, target: target, applied: !plan.isEmpty)

@@ -15,8 +15,14 @@ public struct ProjectPlan: Sendable {
         public var wholeProject: Bool
         /// Also compare with this deployed stack, through a change set that is described and deleted (one spec).
         public var stack: StackTarget?
+        /// Have PostgreSQL check the spec's SQL (implied by `database`).
+        public var validateSQL: Bool
 
-        public init(specPaths: [String], output: String, check: Bool, database: String?, wholeProject: Bool, stack: StackTarget? = nil) {
+        public init(
+            specPaths: [String], output: String, check: Bool, database: String?, wholeProject: Bool, stack: StackTarget? = nil,
+            validateSQL: Bool = false
+        ) {
+            self.validateSQL = validateSQL
             self.stack = stack
             self.specPaths = specPaths
             self.output = output
@@ -38,8 +44,20 @@ public struct ProjectPlan: Sendable {
         public var stack: StackDeployment.Proposal?
         /// The spec's own warnings and what rendering found.
         public var warnings: [Diagnostic]
+        /// What PostgreSQL said of the spec's SQL (`--validate-sql`, `--database`): errors fail the plan.
+        public var sql: [Diagnostic] = []
 
-        enum CodingKeys: String, CodingKey { case spec, files, cloudformation, migration, stack }
+        enum CodingKeys: String, CodingKey { case spec, files, cloudformation, migration, stack, sql }
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(spec, forKey: .spec)
+            try container.encode(files, forKey: .files)
+            try container.encodeIfPresent(cloudformation, forKey: .cloudformation)
+            try container.encodeIfPresent(migration, forKey: .migration)
+            try container.encodeIfPresent(stack, forKey: .stack)
+            try container.encode(sql.map(MigrationReport.EncodedFinding.init), forKey: .sql)
+        }
     }
 
     /// A generated/ file that differs from what the specs render, and why.
@@ -79,6 +97,7 @@ public struct ProjectPlan: Sendable {
                 guard spec.warehouse != nil else { throw Failure("\(compilation.file) has no warehouse to plan a migration for") }
                 result.migration = try WarehouseMigration.plan(spec, database: database)
             }
+            if request.database != nil || request.validateSQL { result.sql = try SpecSQL.check(spec, database: request.database) }
             if let target = request.stack {
                 result.stack = try Blocking.run {
                     let session = try await StackDeployment.Session(compilation: compilation, target: target, generated: request.output)

@@ -642,6 +642,8 @@ public struct SwiftExport {
                     source = ".constant(\(S.string(constant.text)))"
                 } else if value["on_update"] != nil {
                     source = ".writtenAt"
+                } else if let sql = value["sql"] {
+                    source = ".sql(\(S.string(sql.text)))"
                 } else {
                     source = ".record"
                 }

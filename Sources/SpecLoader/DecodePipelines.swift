@@ -316,6 +316,15 @@ extension SpecDecoder {
             }
             mappings = pairs.compactMap { decodeMapping(column: $0.key, value: $0.value, derivedNames: derivedNames) }
         }
+        // The key and version decide which rows meet before any expression is evaluated.
+        for mapping in mappings where key.contains(where: { $0.value == mapping.column }) || mapping.column == version {
+            if case .expression = mapping.source {
+                sink.add(
+                    LoaderDiagnostics.invalid(
+                        "column '\(mapping.column)' is the target's \(mapping.column == version ? "version column" : "key"): it must come from the record, not a sql expression",
+                        at: mapping.sourceLocation))
+            }
+        }
         return PipelineTarget(table: table, mode: mode, key: key.map(\.value), versionColumn: version, mappings: mappings, location: r.location)
     }
 
@@ -333,7 +342,7 @@ extension SpecDecoder {
         guard given.count == 1 else {
             sink.add(
                 LoaderDiagnostics.invalid(
-                    "column '\(columnName)' needs exactly one source: from, derived, const, record or on_update", at: r.location))
+                    "column '\(columnName)' needs exactly one source: from, derived, const, record, on_update or sql", at: r.location))
             return nil
         }
         var source: MappingSource?
@@ -363,7 +372,24 @@ extension SpecDecoder {
                     sink.add(LoaderDiagnostics.invalid("on_update takes now(): the time the load writes the row", at: r.location(of: "on_update")))
                 }
             }
+        case "sql":
+            if let sql = r.string("sql") {
+                if sql.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                    sink.add(LoaderDiagnostics.invalid("sql needs an expression, such as quantity * unit_price", at: r.location(of: "sql")))
+                } else {
+                    source = .expression(sql)
+                }
+            }
         default: source = r.bool("record") == true ? .record : nil
+        }
+        if case .expression? = source {
+            // The expression is the whole computation: the value-shaping keys have no value to work on.
+            for key in ["cast", "transform", "map", "map_default", "mask"] where r.has(key) {
+                sink.add(
+                    LoaderDiagnostics.invalid(
+                        "'\(key)' shapes a value read from the record; a sql column computes its own: write it in the expression",
+                        at: r.keyLocation(of: key)))
+            }
         }
         var transforms: [Transform] = []
         for word in r.words("transform") {
@@ -384,7 +410,9 @@ extension SpecDecoder {
         let mask = r.word("mask", as: Mask.self)
         let merge = r.word("merge", as: MergeRule.self) ?? .last
         guard let source else { return nil }
-        return Mapping(column: columnName, source: source, cast: cast, transforms: transforms, mask: mask, merge: merge, location: column.location)
+        return Mapping(
+            column: columnName, source: source, cast: cast, transforms: transforms, mask: mask, merge: merge, location: column.location,
+            sourceLocation: r.location(of: given[0]))
     }
 
     /// Target tables and refreshed views must exist (a view is not a load target); names become qualified
@@ -404,6 +432,11 @@ extension SpecDecoder {
                 }
             }
             pipeline.postLoad = pipeline.postLoad.map { step in
+                // A procedure without a schema is in the warehouse's default schema, as tables are: the
+                // writer's search_path is not the spec's, so the name is never left to it.
+                if case .call(let name, let location) = step, !name.contains("."), let schema = warehouse?.schemas.first {
+                    return .call("\(schema).\(name)", location: location)
+                }
                 guard case .refreshMaterializedView(let name, let location) = step else { return step }
                 let views = warehouse?.views.filter(\.materialized) ?? []
                 guard let view = views.first(where: { $0.qualifiedName == name || $0.name == name }) else {

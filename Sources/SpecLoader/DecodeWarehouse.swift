@@ -226,7 +226,7 @@ extension SpecDecoder {
         guard let sql = r.string("sql", required: true) else { return nil }
         return View(
             schema: schema, name: name, sql: sql.trimmingCharacters(in: .whitespacesAndNewlines), materialized: materialized,
-            uniqueKey: r.strings("unique_key").map(\.value), location: r.location)
+            uniqueKey: r.strings("unique_key").map(\.value), location: r.location, sqlLocation: r.location(of: "sql"))
     }
 
     private func decodeDatabaseRole(_ node: YAMLNode) -> DatabaseRole? {

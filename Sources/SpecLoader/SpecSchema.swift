@@ -605,6 +605,9 @@ public enum SpecSchema {
             key("const", "value", .alternative, "`const: web`"),
             key("record", "`true`", .alternative, "the whole record, for jsonb"),
             key("on_update", "`now()`", .alternative, "the time a load inserts or changes the row"),
+            key(
+                "sql", "SQL expression", .alternative,
+                "`quantity * unit_price`: PostgreSQL evaluates it in the merge over the target's other columns as staged; see below"),
             key("cast", "PostgreSQL type", none, "`cast: integer`"),
             key("transform", "list of words", emptyList, allowed: ["trim", "lower", "upper", "null_if_empty"]),
             key("map", "mapping from → to", .defaults("`{}`"), "`{ M: male, F: female }`"),
@@ -617,7 +620,7 @@ public enum SpecSchema {
                 "merge", "word", .defaults("`last`"), "upsert targets: how values for the same key combine; NULL never replaces a value",
                 allowed: words(MergeRule.self)),
         ],
-        exactlyOne: ["from", "derived", "const", "record", "on_update"])
+        exactlyOne: ["from", "derived", "const", "record", "on_update", "sql"])
     public static let quarantine = SchemaSection(
         "quarantine",
         [
@@ -628,7 +631,10 @@ public enum SpecSchema {
         "post-load step",
         [
             key("refresh", "materialized view name", .alternative, "`refresh: daily_revenue`"),
-            key("call", "procedure name", .alternative, "`call: analytics.rebuild_rollups`"),
+            key(
+                "call", "procedure name", .alternative,
+                "`call: analytics.rebuild_rollups`; without a schema, the warehouse's default one; it must be a procedure of the database, taking no arguments (`SL603`)"
+            ),
         ],
         exactlyOne: ["refresh", "call"])
     public static let alarms = SchemaSection(

@@ -18,11 +18,12 @@ struct CSVShapeTests {
     /// Loads the daily-sales pipeline from `files` (name → contents) under sales/2026/11/20/.
     static func load(
         _ files: [String: String], maxRejected: RejectLimit? = nil, prepare: (Connection) throws -> Void = { _ in },
-        fields: (inout [SluiceCore.FieldRule]) -> Void = { _ in }
+        fields: (inout [SluiceCore.FieldRule]) -> Void = { _ in }, change: (inout Spec) -> Void = { _ in }
     ) async throws
         -> (PipelineResult, Connection)
     {
         var spec = try #require(SpecLoader.load(path: packageRoot.appendingPathComponent("specs/sme-reporting.yaml").path).spec)
+        change(&spec)
         if let index = spec.pipelines.firstIndex(where: { $0.name == "daily-sales" }) { fields(&spec.pipelines[index].fields) }
         if let maxRejected, let index = spec.pipelines.firstIndex(where: { $0.name == "daily-sales" }) {
             spec.pipelines[index].maxRejected = maxRejected
@@ -130,6 +131,25 @@ struct CSVShapeTests {
         #expect(rejected.rows.first?[1] == "reporting.sales")
         #expect(rejected.rows.first?[2]?.contains("violates check constraint \"positive_quantity\" (23514)") == true, "\(rejected.rows)")
         #expect(try connection.query("SELECT count(*) FROM sluice.manifest").scalar == "1")
+    }
+
+    /// `sql` columns are computed by PostgreSQL in the merge; a row the expression fails on (a
+    /// division by zero) is that row's problem, quarantined with PostgreSQL's message.
+    @Test func aSQLColumnIsComputedAndARowItFailsOnIsQuarantined() async throws {
+        let (result, connection) = try await Self.load(
+            ["day.csv": Self.sales([2, 4, 0, 5])],
+            change: { spec in
+                let pipeline = spec.pipelines.firstIndex { $0.name == "daily-sales" }!
+                let mapping = spec.pipelines[pipeline].targets[0].mappings.firstIndex { $0.column == "unit_price" }!
+                spec.pipelines[pipeline].targets[0].mappings[mapping].source = .expression("net_amount / quantity")
+            })
+        #expect(result.succeeded, "\(result.objectsFailed)")
+        #expect(result.counts.recordsQuarantined == 1 && result.counts.recordsLoaded == 3)
+        let rows = try connection.query("SELECT invoice_no, unit_price::text, sold_week::text FROM reporting.sales ORDER BY invoice_no").rows
+        #expect(rows == [["INV-1", "9.95", "2026-11-16"], ["INV-2", "4.98", "2026-11-16"], ["INV-4", "3.98", "2026-11-16"]])
+        let rejected = try connection.query("SELECT line, reason FROM sluice.quarantine").rows
+        #expect(rejected.count == 1 && rejected.first?[0] == "4", "\(rejected)")
+        #expect(rejected.first?[1]?.contains("division by zero (22012)") == true, "\(rejected)")
     }
 
     /// A German export: dates `30.11.2026`, amounts `1.234,56`. Read as the fields say, stored as

@@ -51,6 +51,10 @@ struct SampleTests {
         if name == "sme-reporting" {
             #expect(try connection.query("SELECT string_agg(sku, ',' ORDER BY sku) FROM reporting.sales").scalar == "AB-100,AB-200,AB;300")
             #expect(try connection.query("SELECT customer FROM reporting.invoices WHERE invoice_no = 'R-1'").scalar == "Müller GmbH")
+            // `sql` columns, computed by PostgreSQL in the merge from the row's other columns.
+            #expect(
+                try connection.query("SELECT unit_price::text, sold_week::text FROM reporting.sales WHERE invoice_no = 'INV-1' AND line_no = 1").rows
+                    == [["9.95", "2026-11-16"]])
         }
     }
 }

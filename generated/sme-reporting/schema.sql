@@ -41,6 +41,8 @@ CREATE TABLE reporting.sales (
     sku text NOT NULL,
     quantity integer NOT NULL,
     net_amount numeric(12,2) NOT NULL,
+    unit_price numeric(12,2),
+    sold_week date NOT NULL,
     source_file text,
     source_line integer,
     load_run bigint,
@@ -396,8 +398,10 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('column', 'reporting.sales.quantity'),
     ('column', 'reporting.sales.sku'),
     ('column', 'reporting.sales.sold_on'),
+    ('column', 'reporting.sales.sold_week'),
     ('column', 'reporting.sales.source_file'),
     ('column', 'reporting.sales.source_line'),
+    ('column', 'reporting.sales.unit_price'),
     ('column', 'reporting.sales.updated_at'),
     ('column', 'reporting.stock_levels.counted_on'),
     ('column', 'reporting.stock_levels.on_hand'),
@@ -496,6 +500,6 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('table', 'sluice.quarantine'),
     ('table', 'sluice.schema_version');
 
-INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('477db42d3e790834', 'schema.sql', 102);
+INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('7feae1eb63e37b30', 'schema.sql', 102);
 
 COMMIT;

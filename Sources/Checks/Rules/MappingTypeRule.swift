@@ -107,6 +107,8 @@ struct MappingTypeRule: Rule {
                     case .derived(let d): valueType = derivedTypes[d] ?? .any
                     case .lineage(let value): valueType = value.valueType
                     case .writtenAt: valueType = .timestamp
+                    // PostgreSQL types the expression: `sluice plan --database` prepares it against the schema.
+                    case .expression: continue
                     case .constant: valueType = .any
                     case .record: valueType = .object
                     }
