@@ -36,10 +36,10 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("simdjson")]),
         // Runs plan.json: reads objects, applies the record program, loads exactly once.
         // Links the plan format, never the compiler: it runs where the spec is absent (SluiceCore for its
-        // did-you-mean suggestions).
+        // did-you-mean suggestions). ZIPFoundation opens xlsx workbooks (the package step has it already).
         .target(name: "PipelineExecutor", dependencies: [
             "CSimdJSON", "CSystemZlib", "PlanFormat", "PostgresClient", "S3Client", "AWSSigning", "SluiceCore",
-            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Crypto", package: "swift-crypto"), .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         // A small Swift API over libpq: parameterised queries, transactions, COPY, SQLSTATE errors.
         .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
@@ -119,7 +119,7 @@ let package = Package(
         // The real servers tests talk to: a throwaway PostgreSQL cluster and moto's S3 API.
         .target(name: "TestSupport", dependencies: ["LiveWarehouse", "PostgresClient", "AWSSigning", "S3Client", "SpecLoader", "YAML",
                                                     .product(name: "AsyncHTTPClient", package: "async-http-client")],
-                path: "Tests/TestSupport", exclude: ["fault_proxy.py", "run_action.py", "validate_sarif.py", "runtime_api.py", "moto_launcher.py", "cloudformation_standin.py"]),
+                path: "Tests/TestSupport", exclude: ["fault_proxy.py", "run_action.py", "validate_sarif.py", "runtime_api.py", "moto_launcher.py", "cloudformation_standin.py", "make_workbook.py"]),
         .testTarget(name: "S3ClientTests", dependencies: ["S3Client", "AWSSigning", "AWSServices", "CloudRuntime", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         .testTarget(name: "CloudFormationTests", dependencies: ["CloudFormation", "SpecLoader", "YAML", "Checks"]),
         .testTarget(name: "WarehouseTests", dependencies: ["TestSupport", "LiveWarehouse", "CloudFormation", "WarehouseDDL", "PostgresClient", "SluiceCore", "SpecLoader", "PlanCompiler", "PlanFormat"]),

@@ -62,6 +62,8 @@ struct RecordReader {
     private var gunzip: Gunzip?
     private var decided = false
     private var bom = BOMStripper()
+    /// An xlsx workbook is a zip, read from its end: its bytes are kept in a file until they are all here.
+    private var workbook: (file: URL, handle: FileHandle, options: PipelinePlan.XLSX)?
 
     init(pipeline: PipelinePlan, program: RecordProgram, key: String) throws {
         self.program = program
@@ -69,6 +71,14 @@ struct RecordReader {
         compression = pipeline.source.compression
         values = Array(repeating: .missing, count: program.paths.count)
         switch pipeline.source.format {
+        case .xlsx:
+            // A sheet's rows are read as a CSV export's records: the same header check, shapes and fields.
+            decoder = .csv(CSVRecordParser(paths: program.paths, delimiter: UInt8(ascii: ","), quote: UInt8(ascii: "\"")))
+            splitter = LineSplitter()
+            headerPending = true
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-workbook-\(UUID().uuidString).xlsx")
+            FileManager.default.createFile(atPath: file.path, contents: nil)
+            workbook = (file, try FileHandle(forWritingTo: file), pipeline.source.xlsx ?? .init(sheet: nil, sheetIndex: 1, headerRow: 1))
         case .csv:
             let options = pipeline.source.csv
             let delimiterText = options?.delimiter ?? ",", quoteText = options?.quote ?? "\""
@@ -94,6 +104,10 @@ struct RecordReader {
     }
 
     mutating func feed(_ chunk: UnsafeRawBufferPointer, _ handle: (Record) throws -> Void) throws {
+        if let workbook {
+            try workbook.handle.write(contentsOf: chunk)
+            return
+        }
         if !decided {
             decided = true
             if compression == .gzip || (compression == .auto && (key.hasSuffix(".gz") || Gunzip.looksCompressed(chunk))) {
@@ -118,11 +132,80 @@ struct RecordReader {
     }
 
     mutating func finish(_ handle: (Record) throws -> Void) throws {
+        if let workbook {
+            defer { try? FileManager.default.removeItem(at: workbook.file) }
+            try workbook.handle.close()
+            return try readSheet(workbook.file, workbook.options, handle)
+        }
         try gunzip?.finish()
         var bom = self.bom, splitter = self.splitter
         defer { self.bom = bom; self.splitter = splitter }
         try bom.finish { bytes in try splitter.feed(bytes) { try process($0, handle) } }
         try splitter.finish { try process($0, handle) }
+    }
+
+    /// The sheet's rows from the header row on, each as the CSV record an export of it would hold,
+    /// numbered as the sheet numbers its rows. A cell holding an error refuses its row, naming the cell.
+    private mutating func readSheet(_ file: URL, _ options: PipelinePlan.XLSX, _ handle: (Record) throws -> Void) throws {
+        let workbook: Workbook
+        do { workbook = try Workbook(file: file) } catch let failure as Workbook.Failure { throw ExecutorError.format(failure.description) }
+        let path: String
+        do { path = try workbook.sheetPath(name: options.sheet, index: options.sheetIndex) } catch let failure as Workbook.Failure {
+            throw ExecutorError.format(failure.description)
+        }
+        var width = 0
+        var header: [String] = []
+        var reader = self
+        defer { self = reader }
+        do {
+            try workbook.rows(of: path) { row in
+                guard row.number >= options.headerRow else { return }
+                if row.number > options.headerRow && header.isEmpty {
+                    throw Workbook.Failure(
+                        description:
+                            "the sheet's row \(options.headerRow) is empty: it should name the columns (header_row); the first row after it with cells is row \(row.number)"
+                    )
+                }
+                let last = row.cells.keys.max() ?? 0
+                if row.number == options.headerRow { width = last + 1 }
+                let count = max(width, last + 1)
+                var fields: [String] = []
+                var error: (column: Int, value: String)?
+                for column in 0..<count {
+                    switch row.cells[column] {
+                    case .text(let text)?: fields.append(text)
+                    case .error(let value)?:
+                        if error == nil { error = (column, value) }
+                        fields.append(value)
+                    case nil: fields.append("")
+                    }
+                }
+                if row.number == options.headerRow { header = fields }
+                let bytes = Array(Self.csvLine(fields).utf8)
+                try bytes.withUnsafeBytes { raw in
+                    if let error, row.number > options.headerRow {
+                        let cell = "\(Workbook.letters(of: error.column))\(row.number)"
+                        let column = header.indices.contains(error.column) ? header[error.column] : nil
+                        return try handle(
+                            Record(
+                                line: row.number, outcome: .refused(reason: "cell \(cell) holds the error \(error.value)", field: column),
+                                row: CopyRow(), rawBytes: raw))
+                    }
+                    try reader.process(RawRecord(bytes: raw, line: row.number), handle)
+                }
+            }
+        } catch let failure as Workbook.Failure {
+            throw ExecutorError.format(failure.description)
+        }
+        if header.isEmpty { throw ExecutorError.format("the sheet has no row \(options.headerRow) to name its columns") }
+    }
+
+    /// Fields joined as RFC 4180 writes them: quoted when they hold a comma, a quote or a line break.
+    static func csvLine(_ fields: [String]) -> String {
+        fields.map { field in
+            guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
+            return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }.joined(separator: ",")
     }
 
     private mutating func process(_ raw: RawRecord, _ handle: (Record) throws -> Void) throws {

@@ -30,11 +30,13 @@ public enum PlanCompiler {
             source = .init(
                 kind: .s3, bucket: name, bucketName: deployedBucketName(name, spec: spec), prefixTemplate: template,
                 staticPrefix: pipeline.source.staticPrefix,
-                format: format(pipeline.source.format), compression: compression(pipeline.source.compression), csv: csv(pipeline.source.csv))
+                format: format(pipeline.source.format), compression: compression(pipeline.source.compression), csv: csv(pipeline.source.csv),
+                xlsx: xlsx(pipeline.source.xlsx))
         case .folder(let path):
             source = .init(
                 kind: .folder, path: path,
-                format: format(pipeline.source.format), compression: compression(pipeline.source.compression), csv: csv(pipeline.source.csv))
+                format: format(pipeline.source.format), compression: compression(pipeline.source.compression), csv: csv(pipeline.source.csv),
+                xlsx: xlsx(pipeline.source.xlsx))
         }
         let targets = pipeline.targets.enumerated().compactMap { index, target -> PipelinePlan.Target? in
             guard let table = warehouse?.table(target.table) else { return nil }
@@ -80,6 +82,15 @@ public enum PlanCompiler {
     /// The name the template gives a bucket (StorageRenderer), with the spec's account and region.
     static func deployedBucketName(_ bucket: String, spec: Spec) -> String? {
         spec.project.account.map { "\(spec.project.name.lowercased())-\(bucket.lowercased())-\($0)-\(spec.project.region)" }
+    }
+
+    static func xlsx(_ options: XLSXOptions?) -> PipelinePlan.XLSX? {
+        options.map { options in
+            switch options.sheet {
+            case .name(let name): .init(sheet: name, sheetIndex: nil, headerRow: options.headerRow)
+            case .index(let index): .init(sheet: nil, sheetIndex: index, headerRow: options.headerRow)
+            }
+        }
     }
 
     static func csv(_ options: CSVOptions?) -> PipelinePlan.CSV? {
@@ -252,6 +263,7 @@ public enum PlanCompiler {
         case .jsonLines: .jsonLines
         case .jsonArray: .jsonArray
         case .csv: .csv
+        case .xlsx: .xlsx
         }
     }
 

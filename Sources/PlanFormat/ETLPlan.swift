@@ -110,7 +110,7 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
     }
 
     public enum SourceKind: String, PlanWord { case s3, folder }
-    public enum Format: String, PlanWord { case jsonLines = "jsonl", jsonArray = "json_array", csv }
+    public enum Format: String, PlanWord { case jsonLines = "jsonl", jsonArray = "json_array", csv, xlsx }
     /// `auto` decides by the `.gz` suffix and the gzip magic bytes.
     public enum Compression: String, PlanWord { case none, gzip, auto }
     public enum FieldType: String, PlanWord { case string, integer, number, boolean, timestamp, date, uuid, email, object, array, any }
@@ -141,12 +141,14 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
         public var format: Format
         public var compression: Compression
         public var csv: CSV?
+        public var xlsx: XLSX?
 
         public init(
             kind: SourceKind, bucket: String? = nil, bucketName: String? = nil, path: String? = nil,
             prefixTemplate: String? = nil, staticPrefix: String? = nil, format: Format, compression: Compression,
-            csv: CSV? = nil
+            csv: CSV? = nil, xlsx: XLSX? = nil
         ) {
+            self.xlsx = xlsx
             self.kind = kind
             self.bucket = bucket
             self.bucketName = bucketName
@@ -156,6 +158,19 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
             self.format = format
             self.compression = compression
             self.csv = csv
+        }
+    }
+
+    /// Which sheet of a workbook, by name or 1-based position, and the row naming its columns.
+    public struct XLSX: Codable, Equatable, Sendable {
+        public var sheet: String?
+        public var sheetIndex: Int?
+        public var headerRow: Int
+
+        public init(sheet: String?, sheetIndex: Int?, headerRow: Int) {
+            self.sheet = sheet
+            self.sheetIndex = sheetIndex
+            self.headerRow = headerRow
         }
     }
 
@@ -393,7 +408,7 @@ extension PlanWord {
 }
 
 extension DecodingError {
-    /// `pipelines[0].source.format: 'xml' is not one of jsonl, json_array, csv`
+    /// `pipelines[0].source.format: 'xml' is not one of jsonl, json_array, csv, xlsx`
     public var planProblem: String {
         func path(_ keys: [any CodingKey]) -> String {
             keys.reduce("") { text, key in

@@ -4,6 +4,8 @@ public enum SourceFormat: String, Sendable, CaseIterable {
     case jsonLines = "jsonl"
     case jsonArray = "json_array"
     case csv
+    /// An Excel workbook (Office Open XML): one sheet, read as CSV is, its first row naming the columns.
+    case xlsx
 }
 
 public enum Compression: String, Sendable, CaseIterable { case none, gzip, auto }
@@ -26,16 +28,33 @@ public struct CSVOptions: Hashable, Sendable {
     }
 }
 
+public struct XLSXOptions: Hashable, Sendable {
+    public enum Sheet: Hashable, Sendable {
+        case name(String)
+        /// 1-based, in the workbook's order.
+        case index(Int)
+    }
+    public var sheet: Sheet
+    /// The row that names the columns (1-based); the rows above it are not read.
+    public var headerRow: Int
+    public init(sheet: Sheet = .index(1), headerRow: Int = 1) {
+        self.sheet = sheet
+        self.headerRow = headerRow
+    }
+}
+
 public struct PipelineSource: Hashable, Sendable {
     public var kind: SourceLocationKind
     public var format: SourceFormat
     public var compression: Compression
     public var csv: CSVOptions?
+    public var xlsx: XLSXOptions?
     public var location: SourceLocation
     public init(
         kind: SourceLocationKind, format: SourceFormat, compression: Compression = .auto, csv: CSVOptions? = nil,
-        location: SourceLocation = .unknown
+        xlsx: XLSXOptions? = nil, location: SourceLocation = .unknown
     ) {
+        self.xlsx = xlsx
         self.kind = kind
         self.format = format
         self.compression = compression

@@ -23,6 +23,7 @@ public struct Schedule: Sendable {
 public struct SourceFormat: Sendable {
     let word: String
     let csvOptions: [(String, String?)]?
+    var xlsxOptions: [(String, SpecNode.Kind?)]? = nil
 
     public static let jsonl = SourceFormat(word: "jsonl", csvOptions: nil)
     public static let jsonArray = SourceFormat(word: "json_array", csvOptions: nil)
@@ -38,8 +39,24 @@ public struct SourceFormat: Sendable {
             ])
     }
 
+    /// An Excel workbook's first sheet, its first row naming the columns.
+    public static let xlsx = SourceFormat(word: "xlsx", csvOptions: nil)
+
+    /// A sheet by name, or by its position from 1; the row naming the columns.
+    public static func xlsx(sheet: String? = nil, sheetIndex: Int? = nil, headerRow: Int? = nil) -> SourceFormat {
+        var format = SourceFormat(word: "xlsx", csvOptions: nil)
+        format.xlsxOptions = [
+            ("sheet", sheet.map { .scalar($0, plain: false) } ?? sheetIndex.map { .scalar(String($0), plain: true) }),
+            ("header_row", headerRow.map { .scalar(String($0), plain: true) }),
+        ]
+        return format
+    }
+
     func pairs(_ at: DeclarationSite) -> [(String, SpecNode?)] {
         var pairs: [(String, SpecNode?)] = [("format", at.string(word))]
+        if let xlsxOptions {
+            pairs.append(("xlsx", .mapping(at, xlsxOptions.map { key, kind in (key, kind.map { SpecNode(kind: $0, site: at) }) })))
+        }
         if let csvOptions {
             pairs.append(
                 (

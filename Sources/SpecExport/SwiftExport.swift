@@ -609,6 +609,16 @@ public struct SwiftExport {
                     ), ("quote", string(csv["quote"])),
                 ])
         }
+        if let xlsx = source["xlsx"] {
+            let sheet = xlsx["sheet"]
+            format = S.call(
+                ".xlsx",
+                [
+                    ("sheet", sheet?.isPlainScalar == true && Int(sheet?.text ?? "") != nil ? nil : string(sheet)),
+                    ("sheetIndex", sheet?.isPlainScalar == true && Int(sheet?.text ?? "") != nil ? plain(sheet) : nil),
+                    ("headerRow", plain(xlsx["header_row"])),
+                ])
+        }
         let compression = word(source["compression"], ["none": "uncompressed"])
         if let folder = source["folder"] {
             return S.call("FolderSource", [("", S.string(folder.text)), ("format", format), ("compression", compression)])

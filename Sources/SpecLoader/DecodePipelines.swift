@@ -109,8 +109,35 @@ extension SpecDecoder {
         if format != .csv && r.has("csv"), format != nil {
             sink.add(LoaderDiagnostics.invalid("'csv' options apply only to format: csv", at: r.keyLocation(of: "csv")))
         }
+        var xlsx: XLSXOptions?
+        if let x = r.value("xlsx"), let xr = MapReader(x, SpecSchema.xlsxOptions, sink: sink) {
+            var sheet = XLSXOptions.Sheet.index(1)
+            if let text = xr.string("sheet") {
+                if let index = Int(text), xr.value("sheet")?.isPlainScalar == true {
+                    if index >= 1 {
+                        sheet = .index(index)
+                    } else {
+                        sink.add(LoaderDiagnostics.invalid("a sheet's position counts from 1", at: xr.location(of: "sheet")))
+                    }
+                } else {
+                    sheet = .name(text)
+                }
+            }
+            xlsx = XLSXOptions(sheet: sheet, headerRow: xr.int("header_row", in: 1...1_048_576) ?? 1)
+        }
+        if format == .xlsx {
+            if xlsx == nil { xlsx = XLSXOptions() }
+            // A workbook is a zip already: there is nothing to decompress.
+            if compression == .gzip {
+                sink.add(
+                    LoaderDiagnostics.invalid("an xlsx workbook is compressed already; leave out compression", at: r.location(of: "compression")))
+            }
+        } else if r.has("xlsx"), format != nil {
+            sink.add(LoaderDiagnostics.invalid("'xlsx' options apply only to format: xlsx", at: r.keyLocation(of: "xlsx")))
+        }
         guard let format, let kind else { return nil }
-        return PipelineSource(kind: kind, format: format, compression: compression, csv: csv, location: r.location)
+        return PipelineSource(
+            kind: kind, format: format, compression: format == .xlsx ? .none : compression, csv: csv, xlsx: xlsx, location: r.location)
     }
 
     /// `{yyyy}/{MM}/{dd}/{HH}` only, each at most once, coarse to fine, so an hour window expands to one prefix per hour.

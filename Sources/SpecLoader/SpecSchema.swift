@@ -540,6 +540,7 @@ public enum SpecSchema {
             key("format", "word", .required, allowed: words(SourceFormat.self)),
             key("compression", "word", .defaults("`auto` (by the `.gz` suffix)"), allowed: words(Compression.self)),
             key("csv", "[csv options](#csv-options)", .defaults("defaults for `csv`"), "`{ delimiter: \";\" }`"),
+            key("xlsx", "[xlsx options](#xlsx-options)", .defaults("the first sheet, header in row 1"), "`{ sheet: Payments }`"),
         ],
         exactlyOne: ["bucket", "folder"])
     public static let csvOptions = SchemaSection(
@@ -548,6 +549,12 @@ public enum SpecSchema {
             key("header", "bool", .defaults("`true`"), "the first line names the columns"),
             key("delimiter", "one character", .defaults("`\",\"`"), "`\";\"`, `\"\\t\"` for tabs"),
             key("quote", "one character", .defaults("`\"\\\"\"`")),
+        ])
+    public static let xlsxOptions = SchemaSection(
+        "xlsx options",
+        [
+            key("sheet", "sheet name, or its position from 1", .defaults("`1`"), "`Payments`, `2`"),
+            key("header_row", "row number, 1–1048576", .defaults("`1`"), "the row naming the columns; rows above it are not read"),
         ])
     public static let field = SchemaSection(
         "field",
@@ -691,7 +698,7 @@ public enum SpecSchema {
         securityGroupRule, networkACL, networkACLEntry, identity, role, policyStatement, storage, bucket, lifecycleRule, transition,
         bucketNotification, dynamoTable, dynamoKey, messaging, topic, queue, deadLetter, secret, compute, uses, function, host, warehouse,
         table, column, foreignKey, foreignKeyTarget, check, index, view, materializedView, databaseRole, grant, pipeline, pipelineSource,
-        csvOptions, field, derivation, filter, pipelineTarget, columnMapping, quarantine, postLoadStep, alarms, environment,
+        csvOptions, xlsxOptions, field, derivation, filter, pipelineTarget, columnMapping, quarantine, postLoadStep, alarms, environment,
         environmentFunction, environmentHost, environmentWarehouse, environmentPipeline,
     ]
 

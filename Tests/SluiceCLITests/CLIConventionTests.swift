@@ -44,7 +44,8 @@ import Testing
         #expect(result.status == 1, "a failure, not a usage error")
         #expect(
             result.stderr
-                == "error: \(file.path) is not a plan this sluice runs: pipelines[0].source.format: 'xml' is not one of jsonl, json_array, csv\n")
+                == "error: \(file.path) is not a plan this sluice runs: pipelines[0].source.format: 'xml' is not one of jsonl, json_array, csv, xlsx\n"
+        )
     }
 
     /// Errors are spelled one way, `error:`; only a usage error is followed by the usage line.

@@ -75,6 +75,18 @@ CREATE TABLE reporting.invoices (
     CONSTRAINT invoices_pkey PRIMARY KEY (invoice_no)
 );
 
+CREATE TABLE reporting.payments (
+    payment_ref text NOT NULL,
+    invoice_no text NOT NULL,
+    paid_on date NOT NULL,
+    amount numeric(12,2) NOT NULL,
+    method text,
+    reconciled boolean NOT NULL DEFAULT false,
+    source_file text,
+    source_row integer,
+    CONSTRAINT payments_pkey PRIMARY KEY (payment_ref)
+);
+
 CREATE TABLE sluice.schema_version (
     version bigint GENERATED ALWAYS AS IDENTITY,
     schema_digest text NOT NULL,
@@ -364,6 +376,8 @@ GRANT USAGE ON SCHEMA sluice TO loader_writer;
 
 GRANT SELECT, INSERT, UPDATE ON TABLE reporting.invoices TO loader_writer;
 
+GRANT SELECT, INSERT, UPDATE ON TABLE reporting.payments TO loader_writer;
+
 GRANT SELECT, INSERT, UPDATE ON TABLE reporting.payroll_summary TO loader_writer;
 
 GRANT SELECT, INSERT, UPDATE ON TABLE reporting.sales TO loader_writer;
@@ -387,6 +401,14 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('column', 'reporting.invoices.issued_on'),
     ('column', 'reporting.invoices.paid'),
     ('column', 'reporting.invoices.total'),
+    ('column', 'reporting.payments.amount'),
+    ('column', 'reporting.payments.invoice_no'),
+    ('column', 'reporting.payments.method'),
+    ('column', 'reporting.payments.paid_on'),
+    ('column', 'reporting.payments.payment_ref'),
+    ('column', 'reporting.payments.reconciled'),
+    ('column', 'reporting.payments.source_file'),
+    ('column', 'reporting.payments.source_row'),
     ('column', 'reporting.payroll_summary.gross_total'),
     ('column', 'reporting.payroll_summary.headcount'),
     ('column', 'reporting.payroll_summary.period'),
@@ -462,6 +484,7 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('column', 'sluice.schema_version.statements'),
     ('column', 'sluice.schema_version.version'),
     ('constraint', 'reporting.invoices.invoices_pkey'),
+    ('constraint', 'reporting.payments.payments_pkey'),
     ('constraint', 'reporting.payroll_summary.payroll_summary_pkey'),
     ('constraint', 'reporting.sales.sales_pkey'),
     ('constraint', 'reporting.stock_levels.stock_levels_pkey'),
@@ -490,6 +513,7 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('schema', 'reporting'),
     ('schema', 'sluice'),
     ('table', 'reporting.invoices'),
+    ('table', 'reporting.payments'),
     ('table', 'reporting.payroll_summary'),
     ('table', 'reporting.sales'),
     ('table', 'reporting.stock_levels'),
@@ -500,6 +524,6 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('table', 'sluice.quarantine'),
     ('table', 'sluice.schema_version');
 
-INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('7feae1eb63e37b30', 'schema.sql', 102);
+INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('0c8d8c17e40abfd1', 'schema.sql', 104);
 
 COMMIT;
