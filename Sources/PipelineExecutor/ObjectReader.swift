@@ -33,6 +33,7 @@ struct ObjectReader: @unchecked Sendable {
     private func read(_ object: SourceObject, into channel: StagedChannel) async throws -> (ObjectCounts, ReadReceipt) {
         var counts = ObjectCounts()
         var reader = try RecordReader(pipeline: pipeline, program: program, key: object.key)
+        defer { reader.discard() }
         var buffer: [UInt8] = []
         buffer.reserveCapacity(Self.chunkBytes + 64 << 10)
         var row = CopyRow()

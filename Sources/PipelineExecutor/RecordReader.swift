@@ -144,6 +144,14 @@ struct RecordReader {
         try splitter.finish { try process($0, handle) }
     }
 
+    /// Removes what the reader keeps on disk (a workbook's bytes), however its read ended.
+    func discard() {
+        // After `finish` the file is gone (and its handle closed): nothing is left to do.
+        guard let workbook, FileManager.default.fileExists(atPath: workbook.file.path) else { return }
+        try? workbook.handle.close()
+        try? FileManager.default.removeItem(at: workbook.file)
+    }
+
     /// The sheet's rows from the header row on, each as the CSV record an export of it would hold,
     /// numbered as the sheet numbers its rows. A cell holding an error refuses its row, naming the cell.
     private mutating func readSheet(_ file: URL, _ options: PipelinePlan.XLSX, _ handle: (Record) throws -> Void) throws {

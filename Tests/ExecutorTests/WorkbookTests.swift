@@ -135,6 +135,11 @@ struct WorkbookTests {
             "\(failures)")
         #expect(result.objectsLoaded == 1)
         #expect(try connection.query("SELECT string_agg(payment_ref, ',') FROM reporting.payments").scalar == "P-1")
+        // Nothing of the workbooks is left on disk, read to the end or failed.
+        let left = try FileManager.default.contentsOfDirectory(atPath: FileManager.default.temporaryDirectory.path).filter {
+            ["sluice-workbook-", "sluice-sheet-", "sluice-strings-"].contains(where: $0.hasPrefix)
+        }
+        #expect(left == [])
     }
 
     /// A long sheet streams through: every row loads (its memory is measured in bench/xlsx).
