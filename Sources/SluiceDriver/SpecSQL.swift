@@ -16,7 +16,10 @@ public enum SpecSQL {
     /// The scratch check and, with the target database, the calls.
     static func check(_ spec: Spec, database: String?) throws -> [Diagnostic] {
         guard let warehouse = spec.warehouse else { return [] }
-        var findings = try scratchCheck(spec, warehouse: warehouse, server: try scratchServer(fallback: database))
+        let scratch = try scratchServer(fallback: database)
+        // A cluster started only for the check is stopped after it: a check leaves no server running.
+        defer { try? scratch.startedHere?.stop() }
+        var findings = try scratchCheck(spec, warehouse: warehouse, server: scratch.url)
         if let database { findings += try checkCalls(spec, conninfo: database) }
         return findings
     }
@@ -38,18 +41,19 @@ public enum SpecSQL {
 
     /// The throwaway cluster when this machine can run one (nothing is created in a real server),
     /// else the target's server, which then must let the login create a database.
-    static func scratchServer(fallback: String?) throws -> String {
+    static func scratchServer(fallback: String?) throws -> (url: String, startedHere: LocalCluster?) {
         guard (try? LocalCluster.binDirectory()) != nil else {
             guard let fallback else {
                 throw Failure(
                     "checking the spec's SQL needs PostgreSQL's server programs on this machine (apt install postgresql), or --database URL of a server where the login may create a scratch database"
                 )
             }
-            return fallback
+            return (fallback, nil)
         }
         let cluster = LocalCluster.default()
+        let running = cluster.isRunning
         try cluster.start()
-        return cluster.url(database: "postgres")
+        return (cluster.url(database: "postgres"), running ? nil : cluster)
     }
 
     static func scratchCheck(_ spec: Spec, warehouse: Warehouse, server: String) throws -> [Diagnostic] {

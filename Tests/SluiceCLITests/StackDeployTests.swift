@@ -56,6 +56,8 @@ import Testing
         #expect(created.stdout.contains(".zip (uploaded)"))
         #expect(created.stdout.contains("stack cs-dev: CREATE_COMPLETE"))
         #expect(created.stdout.contains("RawBucketName = cs-dev-raw-123456789012-eu-west-1"))
+        // The spec's SQL was checked in a throwaway cluster started for it, and stopped after it.
+        #expect(!Self.serverRunning(in: folder), "a check leaves no PostgreSQL running")
         // The stack is the spec's dev environment: its parameter says so, and its values are dev's.
         #expect(created.stdout.contains("stack cs-dev (eu-west-1, environment dev): to be created"))
         #expect(created.stdout.contains("Environment = dev"))
@@ -141,6 +143,17 @@ import Testing
         #expect(destroyed.stdout.contains("bucket raw (BucketRaw) AWS::S3::Bucket: cs-dev-raw-123456789012-eu-west-1 [Retain]"))
         #expect(destroyed.stdout.contains("KeyData AWS::KMS::Key: "))
         #expect(destroyed.status == 0 || destroyed.stderr.contains("DependencyViolation"), "\(destroyed.stderr)")
+    }
+
+    /// Whether a PostgreSQL server runs with its data under `folder` (the throwaway cluster of a command run there).
+    static func serverRunning(in folder: URL) -> Bool {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
+        process.arguments = ["-f", "postgres -D \(folder.path)"]
+        process.standardOutput = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
     }
 
     /// Each log group's retention in days, as CloudWatch Logs (moto's) has it.
