@@ -36,9 +36,10 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("simdjson")]),
         // Runs plan.json: reads objects, applies the record program, loads exactly once.
         // Links the plan format, never the compiler: it runs where the spec is absent (SluiceCore for its
-        // did-you-mean suggestions). ZIPFoundation opens xlsx workbooks (the package step has it already).
+        // did-you-mean suggestions). ZIPFoundation opens xlsx workbooks (the package step has it already);
+        // AWSServices' XMLTree reads their directory and styles.
         .target(name: "PipelineExecutor", dependencies: [
-            "CSimdJSON", "CSystemZlib", "PlanFormat", "PostgresClient", "S3Client", "AWSSigning", "SluiceCore",
+            "CSimdJSON", "CSystemZlib", "PlanFormat", "PostgresClient", "S3Client", "AWSSigning", "AWSServices", "SluiceCore",
             .product(name: "Crypto", package: "swift-crypto"), .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         // A small Swift API over libpq: parameterised queries, transactions, COPY, SQLSTATE errors.

@@ -4,18 +4,22 @@ import Foundation
     import FoundationXML
 #endif
 
-/// An AWS answer in XML (the Query protocol of CloudFormation and STS, EC2's protocol) as a tree of
-/// local names and text. The answers are a few kilobytes, so one tree per answer is simpler than a
-/// delegate per operation; Foundation's XMLParser reads it (already linked for S3's listings).
+/// A small XML document as a tree of local names, attributes and text: an AWS answer (the Query
+/// protocol of CloudFormation and STS, EC2's protocol), or an xlsx workbook's directory and styles.
+/// These are a few kilobytes, so one tree per document is simpler than a delegate per shape;
+/// Foundation's XMLParser reads it (already linked for S3's listings).
 public struct XMLTree: Sendable, Equatable {
     public var name: String
     public var text: String
     public var children: [XMLTree]
+    /// As written, prefixes kept (`r:id`).
+    public var attributes: [String: String]
 
-    public init(name: String, text: String = "", children: [XMLTree] = []) {
+    public init(name: String, text: String = "", children: [XMLTree] = [], attributes: [String: String] = [:]) {
         self.name = name
         self.text = text
         self.children = children
+        self.attributes = attributes
     }
 
     /// The first child named `name`.
@@ -47,6 +51,11 @@ public struct XMLTree: Sendable, Equatable {
         return nil
     }
 
+    /// Every descendant named `name`, in document order.
+    public func all(_ name: String) -> [XMLTree] {
+        children.flatMap { child in (child.name == name ? [child] : []) + child.all(name) }
+    }
+
     /// Nil when `bytes` is not well-formed XML.
     public static func parse(_ bytes: [UInt8]) -> XMLTree? {
         let builder = Builder()
@@ -63,7 +72,7 @@ public struct XMLTree: Sendable, Equatable {
             _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]
         ) {
             // Local names: the answers use default namespaces only.
-            stack.append(XMLTree(name: name.split(separator: ":").last.map(String.init) ?? name))
+            stack.append(XMLTree(name: name.split(separator: ":").last.map(String.init) ?? name, attributes: attributes))
         }
 
         func parser(_ parser: XMLParser, foundCharacters string: String) { stack[stack.count - 1].text += string }

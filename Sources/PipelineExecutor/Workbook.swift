@@ -1,3 +1,4 @@
+import AWSServices
 import Foundation
 import ZIPFoundation
 
@@ -44,7 +45,7 @@ struct Workbook {
         guard let workbook = try Self.document(archive, "xl/workbook.xml") else {
             throw Failure(description: "not an xlsx workbook (no xl/workbook.xml)")
         }
-        let relations = try Self.document(archive, "xl/_rels/workbook.xml.rels") ?? XMLElementTree(name: "")
+        let relations = try Self.document(archive, "xl/_rels/workbook.xml.rels") ?? XMLTree(name: "")
         let targets = Dictionary(
             relations.all("Relationship").compactMap { relation in relation.attributes["Id"].map { ($0, relation.attributes["Target"] ?? "") } },
             uniquingKeysWith: { first, _ in first })
@@ -192,16 +193,11 @@ struct Workbook {
     }
 
     /// A small document of the package (directory, styles), read whole.
-    static func document(_ archive: Archive, _ path: String) throws -> XMLElementTree? {
+    static func document(_ archive: Archive, _ path: String) throws -> XMLTree? {
         guard let entry = archive[path] else { return nil }
         var data = Data()
         _ = try archive.extract(entry, skipCRC32: false) { data.append($0) }
-        let builder = XMLElementTree.Builder()
-        let parser = XMLParser(data: data)
-        parser.delegate = builder
-        guard parser.parse(), let root = builder.root else {
-            throw Failure(description: "\(path) is not well-formed XML")
-        }
+        guard let root = XMLTree.parse(Array(data)) else { throw Failure(description: "\(path) is not well-formed XML") }
         return root
     }
 
@@ -346,41 +342,5 @@ private final class SharedStringsReader: NSObject, XMLParserDelegate {
         case "t": inText = false
         default: break
         }
-    }
-}
-
-/// A whole small XML document as a tree: the workbook's directory and styles.
-final class XMLElementTree {
-    let name: String
-    var attributes: [String: String] = [:]
-    var children: [XMLElementTree] = []
-
-    init(name: String) { self.name = name }
-
-    /// Every descendant with this (local) name, in document order.
-    func all(_ local: String) -> [XMLElementTree] {
-        var found: [XMLElementTree] = []
-        for child in children {
-            if child.name == local || child.name.hasSuffix(":" + local) { found.append(child) }
-            found += child.all(local)
-        }
-        return found
-    }
-
-    final class Builder: NSObject, XMLParserDelegate {
-        var root: XMLElementTree?
-        private var stack: [XMLElementTree] = []
-
-        func parser(
-            _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]
-        ) {
-            let element = XMLElementTree(name: name)
-            element.attributes = attributes
-            stack.last?.children.append(element)
-            if root == nil { root = element }
-            stack.append(element)
-        }
-
-        func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) { _ = stack.popLast() }
     }
 }
