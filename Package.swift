@@ -41,6 +41,7 @@ let package = Package(
         .target(name: "PipelineExecutor", dependencies: [
             "CSimdJSON", "CSystemZlib", "PlanFormat", "PostgresClient", "S3Client", "AWSSigning", "AWSServices", "SluiceCore",
             .product(name: "Crypto", package: "swift-crypto"), .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         // A small Swift API over libpq: parameterised queries, transactions, COPY, SQLSTATE errors.
         .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
@@ -120,7 +121,7 @@ let package = Package(
         // The real servers tests talk to: a throwaway PostgreSQL cluster and moto's S3 API.
         .target(name: "TestSupport", dependencies: ["LiveWarehouse", "PostgresClient", "AWSSigning", "S3Client", "SpecLoader", "YAML",
                                                     .product(name: "AsyncHTTPClient", package: "async-http-client")],
-                path: "Tests/TestSupport", exclude: ["fault_proxy.py", "run_action.py", "validate_sarif.py", "runtime_api.py", "moto_launcher.py", "cloudformation_standin.py", "make_workbook.py"]),
+                path: "Tests/TestSupport", exclude: ["fault_proxy.py", "run_action.py", "validate_sarif.py", "runtime_api.py", "moto_launcher.py", "cloudformation_standin.py", "make_workbook.py", "api_server.py"]),
         .testTarget(name: "S3ClientTests", dependencies: ["S3Client", "AWSSigning", "AWSServices", "CloudRuntime", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         .testTarget(name: "CloudFormationTests", dependencies: ["CloudFormation", "SpecLoader", "YAML", "Checks"]),
         .testTarget(name: "WarehouseTests", dependencies: ["TestSupport", "LiveWarehouse", "CloudFormation", "WarehouseDDL", "PostgresClient", "SluiceCore", "SpecLoader", "PlanCompiler", "PlanFormat"]),

@@ -245,6 +245,12 @@ public enum ArchitectureDiagram {
             case .bucket(let name, let prefix):
                 let source = id("bucket", name)
                 declare(source, "  \(source)[(\"\(label("bucket \(name)"))\")]")
+                if let api = pipeline.source.api {
+                    // The pipeline fetches the API's pages into the landing bucket, then loads them from there.
+                    let remote = id("api", pipeline.name)
+                    declare(remote, "  \(remote){{\"\(label("API \(api.host)"))\"}}")
+                    lines.append("  \(remote) -- \"\(label("pages fetched by \(pipeline.name)"))\" --> \(source)")
+                }
                 lines.append("  \(source) -- \"\(label("\(prefix) · \(pipeline.source.format.rawValue)"))\" --> \(node)")
             case .folder(let path):
                 let source = id("folder", path)

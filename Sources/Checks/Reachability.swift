@@ -191,7 +191,7 @@ public struct ReachabilityEngine: Sendable {
 
     /// Out through the default route: a NAT gateway in a public subnet, or the internet gateway
     /// for an interface with a public address.
-    func reachInternet(from source: Placement, purpose: String, path: [String]) -> Verdict {
+    func reachInternet(from source: Placement, purpose: String, path: [String], port: Int = 443) -> Verdict {
         var path = path
         let table = network.routeTable(for: source.subnet.name)
         let tableName = table?.name ?? "main"
@@ -228,12 +228,12 @@ public struct ReachabilityEngine: Sendable {
             // The NAT subnet's ACL sees the request arrive from the source subnet and leave for the internet
             // (packets keep their internet destination), and the response come back the same way.
             if let blocked = aclBlocks(
-                request: (natSubnet, source.subnet.cidr, nil, source.subnet.cidr), port: PortRange(443), .every,
+                request: (natSubnet, source.subnet.cidr, nil, source.subnet.cidr), port: PortRange(port), .every,
                 path: path, inbound: true, ephemeral: source.ephemeralPorts)
             {
                 return blocked
             }
-            if let blocked = aclBlocks(request: (natSubnet, CIDR.anyIPv4, nil, CIDR.anyIPv4), port: PortRange(443), .every, path: path) {
+            if let blocked = aclBlocks(request: (natSubnet, CIDR.anyIPv4, nil, CIDR.anyIPv4), port: PortRange(port), .every, path: path) {
                 return blocked
             }
         case .internetGateway:
@@ -249,16 +249,16 @@ public struct ReachabilityEngine: Sendable {
             return .blocked(reason: "the default route does not leave the VPC", path: path)
         }
         if let blocked = aclBlocks(
-            request: (source.subnet, CIDR.anyIPv4, nil, CIDR.anyIPv4), port: PortRange(443), .every, path: path,
+            request: (source.subnet, CIDR.anyIPv4, nil, CIDR.anyIPv4), port: PortRange(port), .every, path: path,
             ephemeral: source.ephemeralPorts)
         {
             return blocked
         }
         let rules = allowingRules(
-            groups: source.securityGroups, egress: true, ports: PortRange(443), peerGroups: [], peerRange: CIDR.anyIPv4,
+            groups: source.securityGroups, egress: true, ports: PortRange(port), peerGroups: [], peerRange: CIDR.anyIPv4,
             prefixListOf: nil, .every)
         guard !rules.isEmpty else {
-            return .blocked(reason: "no egress rule of \(groupList(source.securityGroups)) allows TCP 443 to 0.0.0.0/0", path: path)
+            return .blocked(reason: "no egress rule of \(groupList(source.securityGroups)) allows TCP \(port) to 0.0.0.0/0", path: path)
         }
         path += describe(rules, egress: true)
         return .reachable(path: path + [purpose])

@@ -36,7 +36,7 @@ public enum Checker {
     public static let rules: [any Rule.Type] = [
         PrivateDefaultRouteRule.self, IsolatedNATRouteRule.self, NATPlacementRule.self, CIDROutsideVPCRule.self, CIDROverlapRule.self,
         CIDRSizeRule.self, SubnetCapacityRule.self, PrivateSubnetEgressRule.self, RouteInsideVPCRule.self,
-        PipelineReachesSourceRule.self, PipelineReachesWarehouseRule.self, WorkloadReachesServicesRule.self,
+        PipelineReachesSourceRule.self, PipelineReachesAPIRule.self, PipelineReachesWarehouseRule.self, WorkloadReachesServicesRule.self,
         WarehouseInternetExposureRule.self, WarehouseClientsOnlyRule.self, OpenAdminPortRule.self,
         IAMWildcardRule.self, EndpointPolicyScopeRule.self,
         BucketPublicAccessRule.self, BucketEncryptionRule.self, WarehousePublicRule.self, ManagedDatabaseAZRule.self,

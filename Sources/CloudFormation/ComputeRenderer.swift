@@ -275,6 +275,11 @@ enum ComputeRenderer {
         if let secret = spec.maskKeySecret, spec.pipelines.contains(where: { $0.workload == function && $0.hashesValues }) {
             variables.append(("SLUICE_MASK_KEY_SECRET", .ref(LogicalID.secret(secret))))
         }
+        // The secrets whose strings the function's API sources send: the spec's name → the deployed ARN.
+        let apiSecrets = Set(spec.pipelines.filter { $0.workload == function }.compactMap(\.source.api?.auth?.secret))
+        for secret in apiSecrets.sorted() {
+            variables.append((APISecretVariable.name(secret), .ref(LogicalID.secret(secret))))
+        }
         return variables
     }
 

@@ -72,13 +72,16 @@ enum MessagingRenderer {
             guard let name = login.secret, !secrets.contains(where: { $0.name == name }) else { continue }
             secrets.append(Secret(name: name, description: "Login of database role \(login.role)", generatedFor: login.role))
         }
+        // An API's credential is the API's to issue: the secret is created empty, and filled once by
+        // whoever holds the token (put-secret-value); a generated password would only look like one.
+        let apiCredentials = Set(t.spec.pipelines.compactMap(\.source.api?.auth?.secret))
         for secret in secrets {
             // Generated here, never written in the spec or the template.
             let username = secret.generatedFor ?? "sluice"
-            t.resource(
-                LogicalID.secret(secret.name), "AWS::SecretsManager::Secret",
-                [
-                    ("Description", .string(secret.description ?? "\(secret.name) (\(t.spec.project.name))")),
+            let generated: [(String, TemplateValue)] =
+                apiCredentials.contains(secret.name) && secret.generatedFor == nil
+                ? []
+                : [
                     (
                         "GenerateSecretString",
                         .map([
@@ -87,7 +90,11 @@ enum MessagingRenderer {
                             ("PasswordLength", 32),
                             ("SecretStringTemplate", .string("{\"username\":\"\(username)\"}")),
                         ])
-                    ),
+                    )
+                ]
+            t.resource(
+                LogicalID.secret(secret.name), "AWS::SecretsManager::Secret",
+                [("Description", .string(secret.description ?? "\(secret.name) (\(t.spec.project.name))"))] + generated + [
                     ("KmsKeyId", .ref(KeyRenderer.id)),
                     ("Tags", t.tags(secret.name)),
                 ], attributes: [("DeletionPolicy", "Retain"), ("UpdateReplacePolicy", "Retain")])  // credentials outlive a stack that keeps snapshots

@@ -209,3 +209,27 @@ extension S3Store: QuarantineSink {
         try await client.putObject(bucket: bucket, key: key, body: body)
     }
 }
+
+/// Where an API source's pages are written before they are loaded: the source's own store, which
+/// can also remove what an interrupted fetch left behind.
+public protocol LandingStore: ObjectStore, QuarantineSink {
+    func remove(key: String) async throws
+    /// Makes the store listable before anything is landed (a folder that does not exist yet).
+    func prepare() throws
+}
+
+extension FolderStore: LandingStore {
+    public func prepare() throws { try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true) }
+
+    public func remove(key: String) async throws {
+        let path = root.appendingPathComponent(key).path
+        guard unlink(path) == 0 || errno == ENOENT else {
+            throw ExecutorError.source("cannot remove \(key) in \(root.path): \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+extension S3Store: LandingStore {
+    public func prepare() throws {}
+    public func remove(key: String) async throws { try await client.deleteObject(bucket: bucket, key: key) }
+}

@@ -41,6 +41,8 @@ public struct RunOptions: Sendable {
     /// file): per object, in one transaction, its earlier load is replaced. Needs the warehouse's
     /// admin: the writer role may not delete.
     public var reload = false
+    /// How pipelines with an API source reach it; nil: their APIs are not fetched (what is landed loads).
+    public var api: APIAccess?
 
     public init(database: String, window: (from: Date, to: Date)? = nil, wait: Bool = false, maskKey: Data? = nil) {
         self.database = database
@@ -58,6 +60,8 @@ public enum RunEvent: Sendable {
     case records(key: String, count: Int)
     case objectFinished(key: String, counts: ObjectCounts)
     case retrying(key: String, attempt: Int, reason: String)
+    /// An API source's pages were fetched and landed.
+    case fetched(pipeline: String, pages: Int, records: Int)
 }
 
 /// One pipeline run's result: what `sluice run` prints and `sluice.load_runs` records.
@@ -95,9 +99,13 @@ public struct PipelineResult: Codable, Equatable, Sendable {
     /// for it (pages not yet listed may hold more): the next run loads them.
     public var objectsLeft = 0
     public var stoppedAtDeadline = false
+    /// What was fetched from the pipeline's API before loading, and why the fetch failed, if it did
+    /// (what it landed is loaded by the run that finishes it).
+    public var fetched: FetchReport?
+    public var fetchFailed: String?
     public var seconds = 0.0
 
-    public var succeeded: Bool { objectsFailed.isEmpty && postLoadFailed == nil }
+    public var succeeded: Bool { objectsFailed.isEmpty && postLoadFailed == nil && fetchFailed == nil }
 }
 
 /// Runs one pipeline of a plan: every listed object not yet in the manifest loaded in its own
@@ -117,6 +125,8 @@ public final class PipelineRunner: @unchecked Sendable {
     let events: @Sendable (RunEvent) -> Void
     private var connection: Connection?
     private var terminated = false
+    /// The landing folder of an API fetch that did not finish: its pages are not loaded.
+    private var unfinishedFetch: String?
     /// Once registered: taken again with the run's lock after a lost connection.
     private var runID: String?
     /// The first key of every run's `pg_advisory_lock(int, int)`; the second is the run id.
@@ -170,6 +180,18 @@ public final class PipelineRunner: @unchecked Sendable {
         var result = PipelineResult(pipeline: pipeline.name, runID: Int(runID) ?? 0)
         program.run = (Int64(runID) ?? 0, ISO8601DateFormatter().string(from: started))
         do {
+            if let api = pipeline.source.api, options.objectKeys == nil, !options.reload {
+                try (store as? LandingStore)?.prepare()
+                if let access = options.api, access.fetch {
+                    do { result.fetched = try await fetch(api, access: access, runID: runID) } catch let error as APIFetcher.Failure {
+                        // The pages landed before the failure stay unloaded; the next fetch lands them again.
+                        result.fetchFailed = "\(api.url): \(error)"
+                    }
+                } else {
+                    result.warnings.append("the API was not fetched: loading what is landed")
+                }
+                unfinishedFetch = try connection.query("SELECT fetching_into FROM sluice.api_cursors WHERE pipeline = $1", [pipeline.name]).scalar
+            }
             try await load(into: &result, program: program, runID: runID)
         } catch {
             try? record(result, runID: runID, status: "failed", error: "\(error)")
@@ -178,7 +200,7 @@ public final class PipelineRunner: @unchecked Sendable {
         result.seconds = Date().timeIntervalSince(started)
         try record(
             result, runID: runID, status: result.succeeded ? "succeeded" : "failed",
-            error: result.objectsFailed.first.map { "\($0.key): \($0.error)" }
+            error: result.fetchFailed.map { "fetching \($0)" } ?? result.objectsFailed.first.map { "\($0.key): \($0.error)" }
                 ?? result.postLoadFailed.map { "post-load \($0.key): \($0.error)" })
         return result
     }
@@ -199,6 +221,10 @@ public final class PipelineRunner: @unchecked Sendable {
                 let loaded = options.reload ? [:] : try manifest(of: page.map(\.key))
                 var pending: [SourceObject] = []
                 for object in page {
+                    if let unfinishedFetch, object.key.hasPrefix(unfinishedFetch) {
+                        result.objectsLeft += 1
+                        continue
+                    }
                     guard let previous = loaded[object.key] else { pending.append(object); continue }
                     // Same bytes: skip. Different bytes under a loaded key: say so, never load twice.
                     let same: Bool
@@ -223,12 +249,17 @@ public final class PipelineRunner: @unchecked Sendable {
         }
         if result.objectsListed == 0, options.objectKeys == nil {
             let message = "no objects under \(try prefixes().map { "'\($0)'" }.joined(separator: ", ")) in \(store.location)"
-            guard options.allowEmpty else {
+            // An API with nothing new since the last fetch lands nothing: that is no fault of the source.
+            guard options.allowEmpty || pipeline.source.api != nil else {
                 throw ExecutorError.source(
                     "\(message): nothing to load. Check the source's bucket, prefix or folder; when an empty source is expected, allow it (--allow-empty)"
                 )
             }
             result.warnings.append(message)
+        }
+        if let unfinishedFetch, result.objectsLeft > 0 {
+            result.warnings.append(
+                "\(result.objectsLeft) page(s) of the unfinished fetch under \(unfinishedFetch) are not loaded: the next fetch lands them again")
         }
         try await copyQuarantine(&result, runID: runID)
         if result.objectsLoaded > 0 {
@@ -244,6 +275,58 @@ public final class PipelineRunner: @unchecked Sendable {
                 result.postLoad.append(step.name)
             }
         }
+    }
+
+    /// Fetches the API's pages into a landing folder of their own and keeps where the next fetch
+    /// starts. The folder is noted before the first request: a fetch cut short (a crash, a timeout)
+    /// is repeated into the same folder, replacing its pages, so nothing it landed loads twice.
+    private func fetch(_ api: PipelinePlan.API, access: APIAccess, runID: String) async throws -> FetchReport {
+        guard let landing = store as? LandingStore else { throw ExecutorError.plan("pages cannot be landed in \(store.location)") }
+        let known = try liveConnection().query("SELECT cursor, fetching_into FROM sluice.api_cursors WHERE pipeline = $1", [pipeline.name]).rows.first
+        let since = known?[0] ?? nil
+        let interrupted = known?[1] ?? nil
+        let folder = interrupted ?? Self.landingFolder(prefix: pipeline.source.staticPrefix ?? "", at: Date(), runID: runID)
+        try liveConnection().query(
+            """
+            INSERT INTO sluice.api_cursors (pipeline, fetching_into, run_id) VALUES ($1, $2, $3::bigint)
+            ON CONFLICT (pipeline) DO UPDATE SET fetching_into = EXCLUDED.fetching_into, run_id = EXCLUDED.run_id
+            """, [pipeline.name, folder, runID])
+        var report = FetchReport(landedUnder: folder)
+        report.since = since
+        report.resumed = interrupted != nil
+        let fetcher = APIFetcher(api: api, access: access, landing: landing) { [events] url, attempt, reason in
+            events(.retrying(key: url, attempt: attempt, reason: reason))
+        }
+        let greatest = try await fetcher.fetch(since: since, folder: folder, deadline: options.deadline, report: &report)
+        if interrupted != nil {
+            // Pages of the interrupted fetch beyond this one's last are not this fetch's answer.
+            let kept = Set((0..<report.pages).map { folder + String(format: "page-%05d.json", $0 + 1) })
+            for object in try await landing.list(prefix: folder) where !kept.contains(object.key) { try await landing.remove(key: object.key) }
+        }
+        report.cursor = Self.later(since, greatest)
+        try liveConnection().query(
+            "UPDATE sluice.api_cursors SET cursor = $2, fetching_into = NULL, fetched_at = now(), run_id = $3::bigint WHERE pipeline = $1",
+            [pipeline.name, report.cursor, runID])
+        events(.fetched(pipeline: pipeline.name, pages: report.pages, records: report.records))
+        return report
+    }
+
+    /// `<prefix><yyyy>/<MM>/<dd>/<HHmmss>-<run>/`: fetches sort by when they started, as they must load.
+    static func landingFolder(prefix: String, at date: Date, runID: String) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        return prefix
+            + String(
+                format: "%04d/%02d/%02d/%02d%02d%02d-%@/", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0, parts.hour ?? 0, parts.minute ?? 0,
+                parts.second ?? 0, runID)
+    }
+
+    /// The cursor to keep: the fetch's greatest unless it sorts before the one it started from.
+    static func later(_ since: String?, _ greatest: String?) -> String? {
+        guard let since, let greatest else { return greatest ?? since }
+        if let a = Double(since), let b = Double(greatest) { return b >= a ? greatest : since }
+        return since.utf8.lexicographicallyPrecedes(greatest.utf8) || since == greatest ? greatest : since
     }
 
     /// Runs blocking work (libpq, waiting on the reader) on a thread of its own, never on the

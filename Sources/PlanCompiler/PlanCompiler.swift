@@ -31,7 +31,7 @@ public enum PlanCompiler {
                 kind: .s3, bucket: name, bucketName: deployedBucketName(name, spec: spec), prefixTemplate: template,
                 staticPrefix: pipeline.source.staticPrefix,
                 format: format(pipeline.source.format), compression: compression(pipeline.source.compression), csv: csv(pipeline.source.csv),
-                xlsx: xlsx(pipeline.source.xlsx))
+                xlsx: xlsx(pipeline.source.xlsx), api: api(pipeline.source.api))
         case .folder(let path):
             source = .init(
                 kind: .folder, path: path,
@@ -82,6 +82,24 @@ public enum PlanCompiler {
     /// The name the template gives a bucket (StorageRenderer), with the spec's account and region.
     static func deployedBucketName(_ bucket: String, spec: Spec) -> String? {
         spec.project.account.map { "\(spec.project.name.lowercased())-\(bucket.lowercased())-\($0)-\(spec.project.region)" }
+    }
+
+    static func api(_ source: APISource?) -> PipelinePlan.API? {
+        guard let source else { return nil }
+        var api = PipelinePlan.API(url: source.url, records: source.records, pagination: .none)
+        switch source.pagination {
+        case .none: api.pagination = .none
+        case .link: api.pagination = .link
+        case .cursor(let param, let from):
+            api.pagination = .cursor
+            (api.cursorParam, api.cursorFrom) = (param, from)
+        case .page(let param, let first, let sizeParameter, let size):
+            api.pagination = .page
+            (api.pageParam, api.firstPage, api.pageSizeParam, api.pageSize) = (param, first, sizeParameter, size)
+        }
+        (api.incrementalParam, api.incrementalFrom) = (source.incremental?.param, source.incremental?.from)
+        (api.authSecret, api.authHeader, api.authScheme) = (source.auth?.secret, source.auth?.header, source.auth?.scheme)
+        return api
     }
 
     static func xlsx(_ options: XLSXOptions?) -> PipelinePlan.XLSX? {

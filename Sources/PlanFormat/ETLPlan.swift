@@ -142,12 +142,15 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
         public var compression: Compression
         public var csv: CSV?
         public var xlsx: XLSX?
+        /// A web API whose pages are landed under the bucket's prefix before the objects there are loaded.
+        public var api: API?
 
         public init(
             kind: SourceKind, bucket: String? = nil, bucketName: String? = nil, path: String? = nil,
             prefixTemplate: String? = nil, staticPrefix: String? = nil, format: Format, compression: Compression,
-            csv: CSV? = nil, xlsx: XLSX? = nil
+            csv: CSV? = nil, xlsx: XLSX? = nil, api: API? = nil
         ) {
+            self.api = api
             self.xlsx = xlsx
             self.kind = kind
             self.bucket = bucket
@@ -158,6 +161,37 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
             self.format = format
             self.compression = compression
             self.csv = csv
+        }
+    }
+
+    /// How a web API is read: its URL, where a response's records are, how its pages follow each
+    /// other, what the next run starts from, and the header carrying its credential.
+    public struct API: Codable, Equatable, Sendable {
+        public enum Pagination: String, Codable, Sendable { case none, link, cursor, page }
+        public var url: String
+        /// Dotted path of the records' array; nil: the response is the array.
+        public var records: String?
+        public var pagination: Pagination
+        /// `cursor`: the query parameter the token is sent in, and its dotted path in a response.
+        public var cursorParam: String?
+        public var cursorFrom: String?
+        /// `page`: the page number's parameter and first value, and the page size's, if any.
+        public var pageParam: String?
+        public var firstPage: Int?
+        public var pageSizeParam: String?
+        public var pageSize: Int?
+        /// The query parameter carrying the kept cursor, and the records' field it is the greatest of.
+        public var incrementalParam: String?
+        public var incrementalFrom: String?
+        /// The secret (its name in the spec, and deployed) whose string goes in `authHeader`.
+        public var authSecret: String?
+        public var authHeader: String?
+        public var authScheme: String?
+
+        public init(url: String, records: String?, pagination: Pagination) {
+            self.url = url
+            self.records = records
+            self.pagination = pagination
         }
     }
 

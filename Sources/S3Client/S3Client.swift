@@ -158,6 +158,12 @@ public final class S3Client: Sendable {
         _ = try await retrying(operation) { try await self.collect(try await self.send("PUT", operation, headers: headers, body: body), operation) }
     }
 
+    /// DeleteObject: S3 answers 204 whether or not the key was there.
+    public func deleteObject(bucket: String, key: String) async throws {
+        let operation = self.operation("DeleteObject", bucket: bucket, key: key)
+        _ = try await retrying(operation) { try await self.collect(try await self.send("DELETE", operation), operation) }
+    }
+
     /// HeadObject: whether `key` is in `bucket` (404 is no; any other refusal is thrown).
     public func objectExists(bucket: String, key: String) async throws -> Bool {
         let operation = self.operation("HeadObject", bucket: bucket, key: key)

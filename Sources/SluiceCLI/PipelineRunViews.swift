@@ -17,6 +17,9 @@ struct PipelineTextView: PipelineRunObserver {
     /// Failed, unverified and changed objects and the run's warnings, on stderr, whatever the format.
     static func reportObjects(of result: PipelineResult) {
         let name = result.pipeline
+        if let failed = result.fetchFailed {
+            FileHandle.standardError.write(Data("error: \(name): fetching \(failed)\n".utf8))
+        }
         for failed in result.objectsFailed {
             FileHandle.standardError.write(Data("error: \(name): \(failed.key): \(failed.error)\n".utf8))
         }
@@ -47,6 +50,12 @@ struct PipelineTextView: PipelineRunObserver {
         let counts = result.counts
         let rate = result.seconds > 0 ? Double(counts.recordsRead) / result.seconds : 0
         var parts = ["\(result.pipeline): \(result.objectsLoaded) object(s) loaded, \(result.objectsSkipped) already loaded"]
+        if let fetched = result.fetched {
+            parts[0] =
+                "\(result.pipeline): \(fetched.pages) page(s) fetched (\(group(fetched.records)) records"
+                + (fetched.retries > 0 ? ", \(fetched.retries) retried" : "") + "), " + parts[0].dropFirst(result.pipeline.count + 2)
+        }
+        if result.fetchFailed != nil { parts[0] += ", fetch FAILED" }
         if !result.objectsChanged.isEmpty { parts[0] += ", \(result.objectsChanged.count) changed" }
         if !result.objectsFailed.isEmpty { parts[0] += ", \(result.objectsFailed.count) FAILED" }
         if let failed = result.postLoadFailed { parts[0] += ", post-load \(failed.key) FAILED" }
@@ -110,6 +119,7 @@ final class ProgressLine: @unchecked Sendable {
             done += 1; recordsBefore += counts.recordsRead; recordsInObject = 0
         case .retrying(let key, let attempt, let reason):
             FileHandle.standardError.write(Data("\r\u{1B}[2Kretrying \(key) (attempt \(attempt + 1)): \(reason)\n".utf8))
+        case .fetched: break
         }
         guard Date().timeIntervalSince(lastDraw) > 0.1 else { return }
         lastDraw = Date()

@@ -20,6 +20,9 @@ struct RunCommand: ParsableCommand {
             append targets are deleted through their `{ derived: object_key }` column, upserts merge over, and it is \
             loaded under a new manifest entry that names the run it replaced. It needs a login that may delete (the \
             warehouse's admin). docs/operations.md walks through it.
+            A pipeline with an API source first fetches the pages since its kept cursor and lands each one in its \
+            landing bucket (or folder), then loads what is landed as above; its credential is the string in \
+            SLUICE_API_CREDENTIAL_<SECRET>. --api PIPELINE=URL reads another server; --no-fetch loads only what is landed.
             Database: as for apply (--database, PG*, else the local cluster). Hashed columns need SLUICE_MASK_KEY.
             Exit status: 0 loaded; 1 an object failed or the run could not start; 75 another runner holds the \
             pipeline; 64 usage error.

@@ -28,7 +28,20 @@ struct SourceOptions: ParsableArguments {
     @Flag(name: .customLong("allow-empty"), help: "A source with no objects under its prefix is expected: warn instead of failing the run.")
     var allowEmpty = false
 
+    @Option(
+        name: .customLong("api"),
+        help: ArgumentHelp(
+            "Read pipeline PIPELINE's API at URL instead of the spec's (a test server, a staging API; repeatable). Its credential is the string in SLUICE_API_CREDENTIAL_<SECRET>.",
+            valueName: "PIPELINE=URL"))
+    var apis: [String] = []
+
+    @Flag(name: .customLong("no-fetch"), help: "Do not fetch API sources: load only the pages already landed.")
+    var noFetch = false
+
     func validate() throws {
+        for mapping in apis where mapping.split(separator: "=", maxSplits: 1).count != 2 || !mapping.contains("://") {
+            throw ValidationError("--api takes PIPELINE=URL, not '\(mapping)'")
+        }
         for mapping in buckets where mapping.split(separator: "=").count != 2 {
             throw ValidationError("--bucket takes NAME=DEPLOYED, not '\(mapping)'")
         }
@@ -37,6 +50,9 @@ struct SourceOptions: ParsableArguments {
 
     /// The driver's value for these options.
     var selection: SourceSelection {
-        SourceSelection(source: source, s3Endpoint: s3Endpoint, buckets: buckets, wait: wait, allowEmpty: allowEmpty)
+        var selection = SourceSelection(source: source, s3Endpoint: s3Endpoint, buckets: buckets, wait: wait, allowEmpty: allowEmpty)
+        selection.apis = apis
+        selection.fetch = !noFetch
+        return selection
     }
 }

@@ -43,17 +43,108 @@ public struct XLSXOptions: Hashable, Sendable {
     }
 }
 
+/// A web API read page by page. Each page's records are first written to the landing bucket (the
+/// source's `kind`), then loaded as that bucket's objects are: exactly once, quarantined, replayable.
+public struct APISource: Hashable, Sendable {
+    public enum Pagination: Hashable, Sendable {
+        /// One request.
+        case none
+        /// The next page is the response's `Link: <URL>; rel="next"` (RFC 8288).
+        case link
+        /// The response's field `from` holds the next page's token, sent as the query parameter `param`;
+        /// a response without one (absent, null or empty) is the last page.
+        case cursor(param: String, from: String)
+        /// Pages numbered from `first` in the query parameter `param` (with `size` records each in
+        /// `sizeParameter`, when given); a page without records is past the last.
+        case page(param: String, first: Int, sizeParameter: String?, size: Int?)
+    }
+
+    /// Where the next run starts: the greatest value of the records' field `from` seen so far, sent
+    /// as the query parameter `param` (kept in the warehouse, `sluice.api_cursors`).
+    public struct Incremental: Hashable, Sendable {
+        public var param: String
+        public var from: String
+        public init(param: String, from: String) {
+            self.param = param
+            self.from = from
+        }
+    }
+
+    /// A header carrying a Secrets Manager secret's string (`Authorization: Bearer <secret>`).
+    public struct Auth: Hashable, Sendable {
+        public var secret: String
+        public var header: String
+        /// Written before the secret, with a space: `Bearer`, `Token`.
+        public var scheme: String?
+        public init(secret: String, header: String = "Authorization", scheme: String? = nil) {
+            self.secret = secret
+            self.header = header
+            self.scheme = scheme
+        }
+    }
+
+    /// `https://host/path?fixed=query`.
+    public var url: String
+    /// The dotted path of the records' array in a response; nil when the response is the array.
+    public var records: String?
+    public var pagination: Pagination
+    public var incremental: Incremental?
+    public var auth: Auth?
+    public var location: SourceLocation
+
+    public init(
+        url: String, records: String? = nil, pagination: Pagination = .none, incremental: Incremental? = nil, auth: Auth? = nil,
+        location: SourceLocation = .unknown
+    ) {
+        self.url = url
+        self.records = records
+        self.pagination = pagination
+        self.incremental = incremental
+        self.auth = auth
+        self.location = location
+    }
+
+    /// The host the workload must reach (`api.example.com`).
+    public var host: String { URLParts(url)?.host ?? "" }
+
+    /// The scheme, host and port of an absolute URL, parsed without Foundation.
+    public struct URLParts: Hashable, Sendable {
+        public var scheme: String
+        public var host: String
+        public var port: Int
+        public init?(_ text: String) {
+            guard let separator = text.range(of: "://") else { return nil }
+            scheme = text[..<separator.lowerBound].lowercased()
+            let rest = text[separator.upperBound...]
+            let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+            guard !authority.contains("@") else { return nil }
+            if let colon = authority.lastIndex(of: ":"), !authority.hasSuffix("]") {
+                guard let port = Int(authority[authority.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+                host = String(authority[..<colon])
+                self.port = port
+            } else {
+                host = String(authority)
+                port = scheme == "https" ? 443 : 80
+            }
+            guard !host.isEmpty, scheme == "https" || scheme == "http" else { return nil }
+        }
+    }
+}
+
 public struct PipelineSource: Hashable, Sendable {
+    /// Where the objects are: for an API source, the landing bucket and prefix its pages are written to.
     public var kind: SourceLocationKind
     public var format: SourceFormat
     public var compression: Compression
     public var csv: CSVOptions?
     public var xlsx: XLSXOptions?
+    public var api: APISource?
     public var location: SourceLocation
     public init(
         kind: SourceLocationKind, format: SourceFormat, compression: Compression = .auto, csv: CSVOptions? = nil,
-        xlsx: XLSXOptions? = nil, location: SourceLocation = .unknown
+        xlsx: XLSXOptions? = nil, api: APISource? = nil, location: SourceLocation = .unknown
     ) {
+        self.api = api
         self.xlsx = xlsx
         self.kind = kind
         self.format = format
@@ -370,5 +461,17 @@ public struct Pipeline: Named {
     public var sourceBucket: String? {
         if case .bucket(let name, _) = source.kind { return name }
         return nil
+    }
+}
+
+/// The environment variables naming an API source's credential: in the function, the deployed
+/// secret (`SLUICE_API_SECRET_BANK_API`, its ARN, read from Secrets Manager); on a workstation or in
+/// CI, its string itself (`SLUICE_API_CREDENTIAL_BANK_API`), as `sluice run` takes it.
+public enum APISecretVariable {
+    public static func name(_ secret: String) -> String { "SLUICE_API_SECRET_" + normalized(secret) }
+    public static func credential(_ secret: String) -> String { "SLUICE_API_CREDENTIAL_" + normalized(secret) }
+
+    private static func normalized(_ secret: String) -> String {
+        String(secret.uppercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" })
     }
 }

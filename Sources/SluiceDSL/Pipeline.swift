@@ -95,6 +95,84 @@ public struct BucketSource: PipelinePart {
     }
 }
 
+/// How an API's pages follow each other.
+public enum APIPagination: Sendable {
+    /// One request.
+    case none
+    /// The `Link: <…>; rel="next"` header.
+    case link
+    /// The next page's token at `from` in a response, sent as `param`.
+    case cursor(param: String, from: String)
+    /// Numbered pages in `param` (default `page`) from `first` (default 1), `size` records each in `sizeParam`.
+    case page(param: String? = nil, first: Int? = nil, sizeParam: String? = nil, size: Int? = nil)
+}
+
+/// The records' field whose greatest value the next run starts from, sent as `param`.
+public struct APIIncremental: Sendable {
+    let param: String
+    let from: String
+    public init(param: String, from: String) {
+        self.param = param
+        self.from = from
+    }
+}
+
+/// A header carrying a secret's string: `APIAuth(secret: "bank-api", scheme: "Bearer")`.
+public struct APIAuth: Sendable {
+    let secret: String
+    let header: String?
+    let scheme: String?
+    public init(secret: String, header: String? = nil, scheme: String? = nil) {
+        self.secret = secret
+        self.header = header
+        self.scheme = scheme
+    }
+}
+
+/// A pipeline's source: a web API read page by page, each page's records landed in `landing`'s
+/// bucket under `prefix` first, then loaded from there.
+public struct APISource: PipelinePart {
+    public let contributions: [Contribution]
+
+    public init(
+        _ url: String, records: String? = nil, pagination: APIPagination? = nil, incremental: APIIncremental? = nil, auth: APIAuth? = nil,
+        landing bucket: String, prefix: String? = nil, file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
+        let at = DeclarationSite(file: file, line: line, column: column)
+        var api: [(String, SpecNode?)] = [("url", at.string(url)), ("records", at.string(records))]
+        switch pagination {
+        case nil: break
+        case .none?: api.append(("pagination", at.string("none")))
+        case .link?: api.append(("pagination", at.string("link")))
+        case .cursor(let param, let from)?:
+            api += [("pagination", at.string("cursor")), ("cursor", .mapping(at, [("param", at.string(param)), ("from", at.string(from))]))]
+        case .page(let param, let first, let sizeParam, let size)?:
+            api.append(("pagination", at.string("page")))
+            if param != nil || first != nil || sizeParam != nil || size != nil {
+                api.append(
+                    (
+                        "page",
+                        .mapping(
+                            at, [("param", at.string(param)), ("first", at.int(first)), ("size_param", at.string(sizeParam)), ("size", at.int(size))])
+                    ))
+            }
+        }
+        if let incremental {
+            api.append(("incremental", .mapping(at, [("param", at.string(incremental.param)), ("from", at.string(incremental.from))])))
+        }
+        if let auth {
+            api.append(
+                ("auth", .mapping(at, [("secret", at.string(auth.secret)), ("header", at.string(auth.header)), ("scheme", at.string(auth.scheme))])))
+        }
+        contributions = [
+            .set(
+                "source",
+                to: .mapping(
+                    at, [("api", .mapping(at, api)), ("landing", .mapping(at, [("bucket", at.string(bucket)), ("prefix", at.string(prefix))]))]))
+        ]
+    }
+}
+
 /// A pipeline's source: a local folder (embedded defaults, tests).
 public struct FolderSource: PipelinePart {
     public let contributions: [Contribution]

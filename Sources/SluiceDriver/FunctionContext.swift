@@ -24,6 +24,8 @@ final class FunctionContext: @unchecked Sendable {
     let maskKeySecret: String?
     let secrets: SecretsManager
     let credentials: AWSCredentials
+    /// The API credentials' deployed secrets, by their variables (`SLUICE_API_SECRET_<NAME>`).
+    let apiSecrets: [String: String]
     private var cached: [String: (user: String, password: String)] = [:]
     private var maskKey: Data?
 
@@ -36,6 +38,7 @@ final class FunctionContext: @unchecked Sendable {
     }
 
     init(environment: [String: String]) throws {
+        apiSecrets = environment.filter { $0.key.hasPrefix("SLUICE_API_SECRET_") }
         let root = environment["LAMBDA_TASK_ROOT"] ?? Bundle.main.bundlePath
         plan = try PipelineExecution.readPlan("\(root)/\(FunctionPackaging.planPath)")
         specPath = "\(root)/\(FunctionPackaging.specPath)"
@@ -148,7 +151,14 @@ final class FunctionContext: @unchecked Sendable {
         let (status, report) = try PipelineExecution.run(
             plan: plan, pipelines: pipelines, database: try database ?? runConninfo(), sources: sources, window: window, region: region,
             baseDirectory: URL(fileURLWithPath: specPath).deletingLastPathComponent(), observer: FunctionRunLog(log: log),
-            objectKeys: objectKeys, deadline: invocation.deadline, maskKey: try readMaskKey(), reload: reload)
+            objectKeys: objectKeys, deadline: invocation.deadline, maskKey: try readMaskKey(), reload: reload,
+            apiCredential: { [secrets, apiSecrets] secret in
+                // The template names each API credential's deployed secret (its ARN) in a variable of its own.
+                guard let arn = apiSecrets[APISecretVariable.name(secret)], !arn.isEmpty else {
+                    throw Failure("\(APISecretVariable.name(secret)) is not set: the template gives the function the secret of its API's credential")
+                }
+                return try await secrets.secretString(arn)
+            })
         guard status == 0 else {
             if status == PipelineExecution.busyExitCode {
                 // Another lister holds the pipeline past this invocation's deadline: it is doing the

@@ -219,6 +219,8 @@ struct FunctionRunLog: PipelineRunObserver {
             log.info("loaded \(key)", ["object": key, "records": counts.recordsRead, "quarantined": counts.recordsQuarantined])
         case .retrying(let key, let attempt, let reason):
             log.info("retrying \(key) (attempt \(attempt)): \(reason)", ["object": key])
+        case .fetched(let pipeline, let pages, let records):
+            log.info("fetched \(pages) page(s), \(records) record(s) from the API of \(pipeline)", ["pipeline": pipeline, "records": records])
         default: break
         }
     }

@@ -18,6 +18,10 @@ public struct SourceSelection: Sendable {
     public var wait: Bool
     /// A source with no objects under its prefix is expected: warn instead of failing the run.
     public var allowEmpty: Bool
+    /// `PIPELINE=URL`: read that pipeline's API at URL instead of the spec's (a test server, a staging API).
+    public var apis: [String] = []
+    /// false: API sources are not fetched; what is landed is loaded.
+    public var fetch = true
 
     public init(source: String = "s3", s3Endpoint: String? = nil, buckets: [String] = [], wait: Bool = false, allowEmpty: Bool = false) {
         self.source = source
@@ -65,6 +69,31 @@ public struct SourceSelection: Sendable {
         }
     }
 
+    /// How a pipeline reaches its API: the URL given for it, and its credential from `credential`.
+    func apiAccess(
+        for pipeline: PipelinePlan, credential: @escaping @Sendable (String) async throws -> String
+    ) throws -> APIAccess? {
+        guard pipeline.source.api != nil else { return nil }
+        var url: String?
+        for entry in apis {
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, URL(string: parts[1])?.host != nil else {
+                throw UsageError("--api takes PIPELINE=URL (an absolute URL), not '\(entry)'")
+            }
+            if parts[0] == pipeline.name { url = parts[1] }
+        }
+        return APIAccess(url: url, fetch: fetch, credential: credential)
+    }
+
+    /// On a workstation or in CI, an API's credential is the string in `SLUICE_API_CREDENTIAL_<SECRET>`.
+    public static let credentialFromEnvironment: @Sendable (String) async throws -> String = { secret in
+        let variable = APISecretVariable.credential(secret)
+        guard let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty else {
+            throw ExecutorError.source("the API's credential is the string of secret '\(secret)': set \(variable) to it (or run --no-fetch)")
+        }
+        return value
+    }
+
     /// The store a pipeline reads. Folder sources are relative to the spec's (or plan's) folder.
     func store(for pipeline: PipelinePlan, region: String, baseDirectory: URL) throws -> ObjectStore {
         if pipeline.source.kind == .folder {
@@ -109,7 +138,8 @@ public enum PipelineExecution {
     public static func run(
         plan: ETLPlan, pipelines: [PipelinePlan], database: String, sources: SourceSelection, window: (from: Date, to: Date)?,
         region: String, baseDirectory: URL, observer: any PipelineRunObserver, objectKeys: [String]? = nil, deadline: Date? = nil,
-        maskKey: Data? = ProcessInfo.processInfo.environment["SLUICE_MASK_KEY"].map { Data($0.utf8) }, reload: Bool = false
+        maskKey: Data? = ProcessInfo.processInfo.environment["SLUICE_MASK_KEY"].map { Data($0.utf8) }, reload: Bool = false,
+        apiCredential: @escaping @Sendable (String) async throws -> String = SourceSelection.credentialFromEnvironment
     ) throws -> (status: Int32, report: Report) {
         var results: [PipelineResult] = []
         var status: Int32 = 0
@@ -121,6 +151,7 @@ public enum PipelineExecution {
             options.deadline = deadline
             options.reload = reload
             options.quarantineSink = try sources.quarantineSink(for: pipeline, region: region)
+            options.api = try sources.apiAccess(for: pipeline, credential: apiCredential)
             let runner = PipelineRunner(
                 plan: plan, pipeline: pipeline, store: try sources.store(for: pipeline, region: region, baseDirectory: baseDirectory),
                 options: options, events: { observer.event($0) })

@@ -595,6 +595,36 @@ public struct SwiftExport {
     }
 
     private func source(_ source: YAMLNode) -> String {
+        if let api = source["api"] {
+            var pagination: String?
+            switch api["pagination"]?.text {
+            case "none"?: pagination = ".none"
+            case "link"?: pagination = ".link"
+            case "cursor"?:
+                pagination = ".cursor(param: \(string(api["cursor"]?["param"]) ?? "\"\""), from: \(string(api["cursor"]?["from"]) ?? "\"\""))"
+            case "page"?:
+                let page = api["page"]
+                pagination = S.call(
+                    ".page",
+                    [
+                        ("param", string(page?["param"])), ("first", plain(page?["first"])), ("sizeParam", string(page?["size_param"])),
+                        ("size", plain(page?["size"])),
+                    ])
+            default: pagination = nil
+            }
+            let incremental = api["incremental"].map {
+                S.call("APIIncremental", [("param", string($0["param"])), ("from", string($0["from"]))])
+            }
+            let auth = api["auth"].map {
+                S.call("APIAuth", [("secret", string($0["secret"])), ("header", string($0["header"])), ("scheme", string($0["scheme"]))])
+            }
+            return S.call(
+                "APISource",
+                [
+                    ("", string(api["url"])), ("records", string(api["records"])), ("pagination", pagination), ("incremental", incremental),
+                    ("auth", auth), ("landing", string(source["landing"]?["bucket"])), ("prefix", string(source["landing"]?["prefix"])),
+                ])
+        }
         var format = S.member(source["format"]?.text ?? "jsonl", ["json_array": "jsonArray"])
         if let csv = source["csv"] {
             format = S.call(

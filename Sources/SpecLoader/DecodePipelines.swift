@@ -76,10 +76,48 @@ extension SpecDecoder {
         guard
             let r = MapReader(node, SpecSchema.pipelineSource, sink: sink)
         else { return nil }
-        let format = r.word("format", as: SourceFormat.self, required: true)
+        let api = r.value("api").flatMap(decodeAPI)
+        let format = r.word("format", as: SourceFormat.self, required: !r.has("api")) ?? (r.has("api") ? .jsonArray : nil)
         let compression = r.word("compression", as: Compression.self) ?? .auto
         var kind: SourceLocationKind?
-        if let bucket = r.string("bucket") {
+        if r.has("api") {
+            // Each page's records are landed as a JSON array, byte for byte as the API sent them.
+            if r.has("format"), format != .jsonArray {
+                sink.add(
+                    LoaderDiagnostics.invalid(
+                        "an API source's pages are landed as JSON arrays: its format is json_array (or leave it out)", at: r.location(of: "format")))
+            }
+            if r.has("compression") {
+                sink.add(
+                    LoaderDiagnostics.invalid(
+                        "an API source lands its pages uncompressed; leave out compression", at: r.keyLocation(of: "compression")))
+            }
+            if let landing = r.value("landing", required: true), let lr = MapReader(landing, SpecSchema.apiLanding, sink: sink),
+                let bucket = lr.string("bucket", required: true)
+            {
+                refer("bucket", bucket, at: lr.location(of: "bucket"))
+                let prefix = lr.string("prefix") ?? ""
+                if prefix.contains("{") || (!prefix.isEmpty && !prefix.hasSuffix("/")) {
+                    sink.add(
+                        LoaderDiagnostics.invalid(
+                            "a landing prefix is a fixed folder ending in '/' (`bank/`): Sluice lays out the pages under it by the time they were fetched",
+                            at: lr.location(of: "prefix")))
+                }
+                kind = .bucket(name: bucket, prefixTemplate: prefix)
+            }
+        } else if r.has("landing") {
+            sink.add(
+                LoaderDiagnostics.invalid(
+                    "'landing' is where an API source's pages are written; this source reads no API", at: r.keyLocation(of: "landing")))
+        }
+        if r.has("api") {
+            for other in ["bucket", "folder", "prefix"] where r.has(other) {
+                sink.add(
+                    LoaderDiagnostics.invalid(
+                        "an API source's pages are written to its landing bucket and read from there: '\(other)' goes in 'landing'",
+                        at: r.keyLocation(of: other)))
+            }
+        } else if let bucket = r.string("bucket") {
             refer("bucket", bucket, at: r.location(of: "bucket"))
             let prefix = r.string("prefix") ?? ""
             validatePrefixTemplate(prefix, at: r.location(of: "prefix"))
@@ -90,7 +128,7 @@ extension SpecDecoder {
         } else if let folder = r.string("folder") {
             kind = .folder(path: folder)
         } else {
-            sink.add(LoaderDiagnostics.missingKey("bucket", in: "pipeline source (or 'folder')", at: r.location))
+            sink.add(LoaderDiagnostics.missingKey("bucket", in: "pipeline source (or 'folder', or 'api')", at: r.location))
         }
         var csv: CSVOptions?
         if let c = r.value("csv"), let cr = MapReader(c, SpecSchema.csvOptions, sink: sink) {
@@ -136,8 +174,97 @@ extension SpecDecoder {
             sink.add(LoaderDiagnostics.invalid("'xlsx' options apply only to format: xlsx", at: r.keyLocation(of: "xlsx")))
         }
         guard let format, let kind else { return nil }
+        if r.has("api") && api == nil { return nil }
         return PipelineSource(
-            kind: kind, format: format, compression: format == .xlsx ? .none : compression, csv: csv, xlsx: xlsx, location: r.location)
+            kind: kind, format: format, compression: format == .xlsx || api != nil ? .none : compression, csv: csv, xlsx: xlsx, api: api,
+            location: r.location)
+    }
+
+    /// `api: { url, records, pagination, cursor | page, incremental, auth }`.
+    private func decodeAPI(_ node: YAMLNode) -> APISource? {
+        guard let r = MapReader(node, SpecSchema.apiSource, sink: sink), let url = r.string("url", required: true) else { return nil }
+        var valid = true
+        func refuse(_ message: String, at location: SourceLocation) {
+            sink.add(LoaderDiagnostics.invalid(message, at: location))
+            valid = false
+        }
+        let parts = APISource.URLParts(url)
+        if parts == nil {
+            refuse(
+                "'\(url)' is not an absolute http(s) URL with a host (and no user:password@: credentials belong in auth)", at: r.location(of: "url"))
+        } else if parts?.scheme != "https" {
+            refuse("an API is read over https: its records and the credentials cross the internet", at: r.location(of: "url"))
+        }
+        if url.contains("#") || url.contains(" ") { refuse("an API URL has no fragment and no spaces (write %20)", at: r.location(of: "url")) }
+        let query =
+            url.split(separator: "?", maxSplits: 1).dropFirst().first.map { $0.split(separator: "&").map { String($0.prefix { $0 != "=" }) } } ?? []
+        func path(_ reader: MapReader, _ key: String) -> String? {
+            guard let text = reader.string(key, required: true) else { return nil }
+            if text.split(separator: ".", omittingEmptySubsequences: false).contains(where: \.isEmpty) {
+                refuse("'\(text)' is a dotted path of a response's keys (`meta.next_cursor`)", at: reader.location(of: key))
+                return nil
+            }
+            return text
+        }
+        func parameter(_ reader: MapReader, _ key: String, default fallback: String? = nil) -> String? {
+            guard let name = reader.string(key, required: fallback == nil) ?? fallback else { return nil }
+            if query.contains(name) {
+                refuse("the URL's query already sets '\(name)', which Sluice sets on each request", at: reader.location(of: key))
+            }
+            return name
+        }
+        var records: String?
+        if r.has("records") { records = path(r, "records") }
+        let style = r.word("pagination", required: false) ?? "none"
+        var pagination = APISource.Pagination.none
+        for (key, needed) in [("cursor", "cursor"), ("page", "page")] where r.has(key) && style != needed {
+            refuse("'\(key)' settings apply to pagination: \(needed)", at: r.keyLocation(of: key))
+        }
+        switch style {
+        case "none": pagination = .none
+        case "link": pagination = .link
+        case "cursor":
+            guard let c = r.value("cursor", required: true), let cr = MapReader(c, SpecSchema.apiCursor, sink: sink),
+                let param = parameter(cr, "param"), let from = path(cr, "from")
+            else { return nil }
+            pagination = .cursor(param: param, from: from)
+        case "page":
+            var param = "page", first = 1, sizeParameter: String?, size: Int?
+            if let p = r.value("page"), let pr = MapReader(p, SpecSchema.apiPages, sink: sink) {
+                param = parameter(pr, "param", default: "page") ?? "page"
+                first = pr.int("first", in: 0...1) ?? 1
+                if pr.has("size_param") { sizeParameter = parameter(pr, "size_param") }
+                size = pr.int("size", in: 1...100_000)
+                if (sizeParameter == nil) != (size == nil) {
+                    refuse("size_param and size go together: the parameter and the records per page it asks for", at: pr.location)
+                }
+            } else if query.contains("page") {
+                refuse("the URL's query already sets 'page', which Sluice sets on each request", at: r.location(of: "url"))
+            }
+            pagination = .page(param: param, first: first, sizeParameter: sizeParameter, size: size)
+        default:
+            refuse("pagination is none, link, cursor or page, not '\(style)'", at: r.location(of: "pagination"))
+        }
+        var incremental: APISource.Incremental?
+        if let i = r.value("incremental"), let ir = MapReader(i, SpecSchema.apiIncremental, sink: sink), let param = parameter(ir, "param"),
+            let from = path(ir, "from")
+        {
+            incremental = .init(param: param, from: from)
+        }
+        var auth: APISource.Auth?
+        if let a = r.value("auth"), let ar = MapReader(a, SpecSchema.apiAuth, sink: sink), let secret = ar.string("secret", required: true) {
+            refer("secret", secret, at: ar.location(of: "secret"))
+            let header = ar.string("header") ?? "Authorization"
+            if header.isEmpty || !header.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_".contains($0)) }) {
+                refuse("'\(header)' is not an HTTP header name", at: ar.location(of: "header"))
+            }
+            auth = .init(secret: secret, header: header, scheme: ar.string("scheme"))
+        }
+        if case .cursor = pagination, records == nil, !r.has("records") {
+            refuse("a cursor is read from a response object: say where its records are in it (records: data)", at: r.keyLocation(of: "pagination"))
+        }
+        guard valid else { return nil }
+        return APISource(url: url, records: records, pagination: pagination, incremental: incremental, auth: auth, location: r.location)
     }
 
     /// `{yyyy}/{MM}/{dd}/{HH}` only, each at most once, coarse to fine, so an hour window expands to one prefix per hour.

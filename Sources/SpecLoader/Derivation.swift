@@ -152,6 +152,20 @@ extension SpecDecoder {
                         conditions: prefix.isEmpty ? [:] : ["StringLike": ["s3:prefix": ["\(prefix)*"]]],
                         location: pipeline.source.location))
             }
+            if let api = pipeline.source.api, let bucket = pipeline.sourceBucket {
+                // Pages are written under the landing prefix; an interrupted fetch's pages beyond
+                // the ones fetched again are removed, so they are never loaded.
+                statements.append(
+                    PolicyStatement(
+                        sid: "\(id)LandPages", actions: ["s3:DeleteObject", "s3:PutObject"],
+                        resources: [.bucketObjects(bucket, prefix: pipeline.source.staticPrefix)], location: api.location))
+                if let auth = api.auth {
+                    statements.append(
+                        PolicyStatement(
+                            sid: "\(id)ReadAPICredential", actions: ["secretsmanager:GetSecretValue"], resources: [.secret(auth.secret)],
+                            location: api.location))
+                }
+            }
             if let bucket = pipeline.quarantine.bucket {
                 statements.append(
                     PolicyStatement(

@@ -533,16 +533,68 @@ public enum SpecSchema {
         "pipeline source",
         [
             key("bucket", "bucket name", .alternative, "`raw`"),
+            key("api", "[api source](#api-source)", .alternative, "a web API read page by page, each page landed in a bucket first"),
+            key("landing", "[landing](#landing)", .requiredWhen("with `api`"), "`{ bucket: exports, prefix: bank/ }`"),
             key(
                 "prefix", "template", .defaults("`\"\"`"),
                 "`events/{yyyy}/{MM}/{dd}/{HH}/`: placeholders `{yyyy}`, `{MM}`, `{dd}`, `{HH}`, in that order, each once, no gaps (UTC)"),
             key("folder", "path", .alternative, "a local folder (embedded default, tests)"),
-            key("format", "word", .required, allowed: words(SourceFormat.self)),
+            key("format", "word", .requiredWhen("for a bucket or folder (an API's pages are `json_array`)"), allowed: words(SourceFormat.self)),
             key("compression", "word", .defaults("`auto` (by the `.gz` suffix)"), allowed: words(Compression.self)),
             key("csv", "[csv options](#csv-options)", .defaults("defaults for `csv`"), "`{ delimiter: \";\" }`"),
             key("xlsx", "[xlsx options](#xlsx-options)", .defaults("the first sheet, header in row 1"), "`{ sheet: Payments }`"),
         ],
-        exactlyOne: ["bucket", "folder"])
+        exactlyOne: ["bucket", "api", "folder"])
+    public static let apiSource = SchemaSection(
+        "api source",
+        [
+            key("url", "https URL", .required, "`https://api.bank.example/v1/transactions?status=booked`"),
+            key("records", "dotted path", .defaults("the response is the array"), "`data`: where a response's records are"),
+            key(
+                "pagination", "word", .defaults("`none`"),
+                "`link`: the `Link: <…>; rel=\"next\"` header; `cursor`: a token in the response; `page`: numbered pages until one has no records",
+                allowed: ["none", "link", "cursor", "page"]),
+            key("cursor", "[api cursor](#api-cursor)", .requiredWhen("with `pagination: cursor`")),
+            key("page", "[api pages](#api-pages)", .defaults("`{ param: page, first: 1 }`")),
+            key("incremental", "[api incremental](#api-incremental)", .defaults("every run reads from the start")),
+            key("auth", "[api auth](#api-auth)", .defaults("no credentials")),
+        ])
+    public static let apiCursor = SchemaSection(
+        "api cursor",
+        [
+            key("param", "query parameter", .required, "`cursor`: sent with the token"),
+            key("from", "dotted path", .required, "`meta.next_cursor`: the next page's token in a response; absent, null or empty on the last"),
+        ])
+    public static let apiPages = SchemaSection(
+        "api pages",
+        [
+            key("param", "query parameter", .defaults("`page`")),
+            key("first", "0 or 1", .defaults("`1`")),
+            key("size_param", "query parameter", .defaults("none"), "`per_page`"),
+            key("size", "records per page, 1–100000", .requiredWhen("with `size_param`")),
+        ])
+    public static let apiIncremental = SchemaSection(
+        "api incremental",
+        [
+            key("param", "query parameter", .required, "`updated_since`: sent with the greatest value seen so far"),
+            key(
+                "from", "dotted path of a record", .required,
+                "`updated_at`: numbers compare as numbers, text as text (RFC 3339 in one zone sorts right); kept per pipeline in `sluice.api_cursors`"
+            ),
+        ])
+    public static let apiAuth = SchemaSection(
+        "api auth",
+        [
+            key("secret", "secret name", .required, "the Secrets Manager secret whose string is the credential"),
+            key("header", "HTTP header name", .defaults("`Authorization`")),
+            key("scheme", "word", .defaults("none"), "`Bearer`: written before the secret"),
+        ])
+    public static let apiLanding = SchemaSection(
+        "landing",
+        [
+            key("bucket", "bucket name", .required),
+            key("prefix", "fixed prefix ending in `/`", .defaults("`\"\"`"), "pages land at `<prefix><yyyy>/<MM>/<dd>/<HHmmss>-<n>/page-00001.json`"),
+        ])
     public static let csvOptions = SchemaSection(
         "csv options",
         [
@@ -698,7 +750,8 @@ public enum SpecSchema {
         securityGroupRule, networkACL, networkACLEntry, identity, role, policyStatement, storage, bucket, lifecycleRule, transition,
         bucketNotification, dynamoTable, dynamoKey, messaging, topic, queue, deadLetter, secret, compute, uses, function, host, warehouse,
         table, column, foreignKey, foreignKeyTarget, check, index, view, materializedView, databaseRole, grant, pipeline, pipelineSource,
-        csvOptions, xlsxOptions, field, derivation, filter, pipelineTarget, columnMapping, quarantine, postLoadStep, alarms, environment,
+        apiSource, apiCursor, apiPages, apiIncremental, apiAuth, apiLanding, csvOptions, xlsxOptions, field, derivation, filter, pipelineTarget,
+        columnMapping, quarantine, postLoadStep, alarms, environment,
         environmentFunction, environmentHost, environmentWarehouse, environmentPipeline,
     ]
 

@@ -102,6 +102,24 @@ public enum ControlSchema {
                 Index(name: "quarantine_run_id_idx", columns: ["run_id"]),
                 Index(name: "quarantine_pipeline_quarantined_at_idx", columns: ["pipeline", "quarantined_at"]),
             ], description: "Records a pipeline refused, kept whole with the reason, so nothing is lost."),
+        Table(
+            schema: name, name: "api_cursors",
+            columns: [
+                column("pipeline", .text, "Pipeline name from the spec (one with an API source)."),
+                column(
+                    "cursor", .text, notNull: false,
+                    "The greatest value of the records' incremental field landed so far: the next fetch starts from it."),
+                column(
+                    "fetching_into", .text, notNull: false,
+                    "While a fetch runs: the folder its pages are landed in. Left set by an interrupted fetch, whose pages are not loaded; the next fetch lands there again."
+                ),
+                column("fetched_at", .timestamptz, notNull: false, "When the last fetch finished."),
+                column("run_id", .bigint, "The run that fetched last (or is fetching)."),
+            ], primaryKey: ["pipeline"],
+            foreignKeys: [
+                ForeignKey(columns: ["run_id"], referencedTable: "\(name).load_runs", referencedColumns: ["run_id"])
+            ],
+            description: "Where each API source's next fetch starts, kept with the loads it leads to."),
     ]
 
     /// What a manifest entry says of one load of one object; a replaced entry keeps all of it.
@@ -122,6 +140,7 @@ public enum ControlSchema {
         ("\(name).manifest", ["INSERT", "SELECT"]),
         ("\(name).schema_version", ["SELECT"]),
         ("\(name).quarantine", ["INSERT", "SELECT"]),
+        ("\(name).api_cursors", ["INSERT", "SELECT", "UPDATE"]),
     ]
 
     /// PostgreSQL lets only a materialized view's owner refresh it. This function runs as its owner

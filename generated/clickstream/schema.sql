@@ -288,6 +288,28 @@ COMMENT ON COLUMN sluice.quarantine.quarantined_at IS 'When it was refused.';
 
 COMMENT ON COLUMN sluice.quarantine.replaced_by_run IS 'A reload of its object replaced the load that refused it: kept, but no longer current.';
 
+CREATE TABLE sluice.api_cursors (
+    pipeline text NOT NULL,
+    cursor text,
+    fetching_into text,
+    fetched_at timestamptz,
+    run_id bigint NOT NULL,
+    CONSTRAINT api_cursors_pkey PRIMARY KEY (pipeline),
+    CONSTRAINT api_cursors_run_id_fkey FOREIGN KEY (run_id) REFERENCES sluice.load_runs (run_id)
+);
+
+COMMENT ON TABLE sluice.api_cursors IS 'Where each API source''s next fetch starts, kept with the loads it leads to.';
+
+COMMENT ON COLUMN sluice.api_cursors.pipeline IS 'Pipeline name from the spec (one with an API source).';
+
+COMMENT ON COLUMN sluice.api_cursors.cursor IS 'The greatest value of the records'' incremental field landed so far: the next fetch starts from it.';
+
+COMMENT ON COLUMN sluice.api_cursors.fetching_into IS 'While a fetch runs: the folder its pages are landed in. Left set by an interrupted fetch, whose pages are not loaded; the next fetch lands there again.';
+
+COMMENT ON COLUMN sluice.api_cursors.fetched_at IS 'When the last fetch finished.';
+
+COMMENT ON COLUMN sluice.api_cursors.run_id IS 'The run that fetched last (or is fetching).';
+
 -- Indexes
 
 CREATE INDEX fact_events_event_date_idx ON analytics.fact_events USING brin (event_date);
@@ -373,6 +395,8 @@ GRANT SELECT, INSERT, UPDATE ON TABLE analytics.fact_events TO etl_writer;
 
 GRANT SELECT, INSERT, UPDATE ON TABLE analytics.fact_sessions TO etl_writer;
 
+GRANT SELECT, INSERT, UPDATE ON TABLE sluice.api_cursors TO etl_writer;
+
 GRANT SELECT, INSERT, UPDATE ON TABLE sluice.load_runs TO etl_writer;
 
 GRANT SELECT, INSERT ON TABLE sluice.manifest TO etl_writer;
@@ -413,6 +437,11 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('column', 'analytics.fact_sessions.traffic_source'),
     ('column', 'analytics.fact_sessions.updated_at'),
     ('column', 'analytics.fact_sessions.user_id'),
+    ('column', 'sluice.api_cursors.cursor'),
+    ('column', 'sluice.api_cursors.fetched_at'),
+    ('column', 'sluice.api_cursors.fetching_into'),
+    ('column', 'sluice.api_cursors.pipeline'),
+    ('column', 'sluice.api_cursors.run_id'),
     ('column', 'sluice.load_runs.database_role'),
     ('column', 'sluice.load_runs.error'),
     ('column', 'sluice.load_runs.finished_at'),
@@ -476,6 +505,8 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('constraint', 'analytics.fact_events.fact_events_user_id_fkey'),
     ('constraint', 'analytics.fact_sessions.fact_sessions_pkey'),
     ('constraint', 'analytics.fact_sessions.fact_sessions_user_id_fkey'),
+    ('constraint', 'sluice.api_cursors.api_cursors_pkey'),
+    ('constraint', 'sluice.api_cursors.api_cursors_run_id_fkey'),
     ('constraint', 'sluice.load_runs.load_runs_pkey'),
     ('constraint', 'sluice.load_runs.load_runs_status_check'),
     ('constraint', 'sluice.managed_objects.managed_objects_pkey'),
@@ -503,6 +534,7 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('table', 'analytics.dim_users'),
     ('table', 'analytics.fact_events'),
     ('table', 'analytics.fact_sessions'),
+    ('table', 'sluice.api_cursors'),
     ('table', 'sluice.load_runs'),
     ('table', 'sluice.managed_objects'),
     ('table', 'sluice.manifest'),
@@ -510,6 +542,6 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('table', 'sluice.quarantine'),
     ('table', 'sluice.schema_version');
 
-INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('2cee621f6f0eaf3b', 'schema.sql', 102);
+INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('84ef6d0bde3a97be', 'schema.sql', 110);
 
 COMMIT;

@@ -248,6 +248,28 @@ COMMENT ON COLUMN sluice.quarantine.quarantined_at IS 'When it was refused.';
 
 COMMENT ON COLUMN sluice.quarantine.replaced_by_run IS 'A reload of its object replaced the load that refused it: kept, but no longer current.';
 
+CREATE TABLE sluice.api_cursors (
+    pipeline text NOT NULL,
+    cursor text,
+    fetching_into text,
+    fetched_at timestamptz,
+    run_id bigint NOT NULL,
+    CONSTRAINT api_cursors_pkey PRIMARY KEY (pipeline),
+    CONSTRAINT api_cursors_run_id_fkey FOREIGN KEY (run_id) REFERENCES sluice.load_runs (run_id)
+);
+
+COMMENT ON TABLE sluice.api_cursors IS 'Where each API source''s next fetch starts, kept with the loads it leads to.';
+
+COMMENT ON COLUMN sluice.api_cursors.pipeline IS 'Pipeline name from the spec (one with an API source).';
+
+COMMENT ON COLUMN sluice.api_cursors.cursor IS 'The greatest value of the records'' incremental field landed so far: the next fetch starts from it.';
+
+COMMENT ON COLUMN sluice.api_cursors.fetching_into IS 'While a fetch runs: the folder its pages are landed in. Left set by an interrupted fetch, whose pages are not loaded; the next fetch lands there again.';
+
+COMMENT ON COLUMN sluice.api_cursors.fetched_at IS 'When the last fetch finished.';
+
+COMMENT ON COLUMN sluice.api_cursors.run_id IS 'The run that fetched last (or is fetching).';
+
 -- Indexes
 
 CREATE INDEX load_runs_pipeline_started_at_idx ON sluice.load_runs (pipeline, started_at);
@@ -303,6 +325,8 @@ GRANT USAGE ON SCHEMA sluice TO transform_writer;
 
 GRANT SELECT, INSERT, UPDATE ON TABLE serving.orders TO transform_writer;
 
+GRANT SELECT, INSERT, UPDATE ON TABLE sluice.api_cursors TO transform_writer;
+
 GRANT SELECT, INSERT, UPDATE ON TABLE sluice.load_runs TO transform_writer;
 
 GRANT SELECT, INSERT ON TABLE sluice.manifest TO transform_writer;
@@ -319,6 +343,11 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('column', 'serving.orders.partner'),
     ('column', 'serving.orders.payload'),
     ('column', 'serving.orders.placed_at'),
+    ('column', 'sluice.api_cursors.cursor'),
+    ('column', 'sluice.api_cursors.fetched_at'),
+    ('column', 'sluice.api_cursors.fetching_into'),
+    ('column', 'sluice.api_cursors.pipeline'),
+    ('column', 'sluice.api_cursors.run_id'),
     ('column', 'sluice.load_runs.database_role'),
     ('column', 'sluice.load_runs.error'),
     ('column', 'sluice.load_runs.finished_at'),
@@ -375,6 +404,8 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('column', 'sluice.schema_version.statements'),
     ('column', 'sluice.schema_version.version'),
     ('constraint', 'serving.orders.orders_pkey'),
+    ('constraint', 'sluice.api_cursors.api_cursors_pkey'),
+    ('constraint', 'sluice.api_cursors.api_cursors_run_id_fkey'),
     ('constraint', 'sluice.load_runs.load_runs_pkey'),
     ('constraint', 'sluice.load_runs.load_runs_status_check'),
     ('constraint', 'sluice.managed_objects.managed_objects_pkey'),
@@ -395,6 +426,7 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('schema', 'serving'),
     ('schema', 'sluice'),
     ('table', 'serving.orders'),
+    ('table', 'sluice.api_cursors'),
     ('table', 'sluice.load_runs'),
     ('table', 'sluice.managed_objects'),
     ('table', 'sluice.manifest'),
@@ -402,6 +434,6 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('table', 'sluice.quarantine'),
     ('table', 'sluice.schema_version');
 
-INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('796a46adf59a73fa', 'schema.sql', 87);
+INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('d11fb57c03006490', 'schema.sql', 95);
 
 COMMIT;

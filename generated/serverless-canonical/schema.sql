@@ -262,6 +262,28 @@ COMMENT ON COLUMN sluice.quarantine.quarantined_at IS 'When it was refused.';
 
 COMMENT ON COLUMN sluice.quarantine.replaced_by_run IS 'A reload of its object replaced the load that refused it: kept, but no longer current.';
 
+CREATE TABLE sluice.api_cursors (
+    pipeline text NOT NULL,
+    cursor text,
+    fetching_into text,
+    fetched_at timestamptz,
+    run_id bigint NOT NULL,
+    CONSTRAINT api_cursors_pkey PRIMARY KEY (pipeline),
+    CONSTRAINT api_cursors_run_id_fkey FOREIGN KEY (run_id) REFERENCES sluice.load_runs (run_id)
+);
+
+COMMENT ON TABLE sluice.api_cursors IS 'Where each API source''s next fetch starts, kept with the loads it leads to.';
+
+COMMENT ON COLUMN sluice.api_cursors.pipeline IS 'Pipeline name from the spec (one with an API source).';
+
+COMMENT ON COLUMN sluice.api_cursors.cursor IS 'The greatest value of the records'' incremental field landed so far: the next fetch starts from it.';
+
+COMMENT ON COLUMN sluice.api_cursors.fetching_into IS 'While a fetch runs: the folder its pages are landed in. Left set by an interrupted fetch, whose pages are not loaded; the next fetch lands there again.';
+
+COMMENT ON COLUMN sluice.api_cursors.fetched_at IS 'When the last fetch finished.';
+
+COMMENT ON COLUMN sluice.api_cursors.run_id IS 'The run that fetched last (or is fetching).';
+
 -- Indexes
 
 CREATE INDEX customers_attributes_idx ON canonical.customers USING gin (attributes);
@@ -321,6 +343,8 @@ GRANT SELECT, INSERT, UPDATE ON TABLE canonical.customers TO loader_writer;
 
 GRANT SELECT, INSERT, UPDATE ON TABLE canonical.orders TO loader_writer;
 
+GRANT SELECT, INSERT, UPDATE ON TABLE sluice.api_cursors TO loader_writer;
+
 GRANT SELECT, INSERT, UPDATE ON TABLE sluice.load_runs TO loader_writer;
 
 GRANT SELECT, INSERT ON TABLE sluice.manifest TO loader_writer;
@@ -351,6 +375,11 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('column', 'canonical.orders.total'),
     ('column', 'canonical.orders.updated_at'),
     ('column', 'canonical.orders.version'),
+    ('column', 'sluice.api_cursors.cursor'),
+    ('column', 'sluice.api_cursors.fetched_at'),
+    ('column', 'sluice.api_cursors.fetching_into'),
+    ('column', 'sluice.api_cursors.pipeline'),
+    ('column', 'sluice.api_cursors.run_id'),
     ('column', 'sluice.load_runs.database_role'),
     ('column', 'sluice.load_runs.error'),
     ('column', 'sluice.load_runs.finished_at'),
@@ -410,6 +439,8 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('constraint', 'canonical.customers.source_system_known'),
     ('constraint', 'canonical.orders.orders_customer_id_fkey'),
     ('constraint', 'canonical.orders.orders_pkey'),
+    ('constraint', 'sluice.api_cursors.api_cursors_pkey'),
+    ('constraint', 'sluice.api_cursors.api_cursors_run_id_fkey'),
     ('constraint', 'sluice.load_runs.load_runs_pkey'),
     ('constraint', 'sluice.load_runs.load_runs_status_check'),
     ('constraint', 'sluice.managed_objects.managed_objects_pkey'),
@@ -433,6 +464,7 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('schema', 'sluice'),
     ('table', 'canonical.customers'),
     ('table', 'canonical.orders'),
+    ('table', 'sluice.api_cursors'),
     ('table', 'sluice.load_runs'),
     ('table', 'sluice.managed_objects'),
     ('table', 'sluice.manifest'),
@@ -440,6 +472,6 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('table', 'sluice.quarantine'),
     ('table', 'sluice.schema_version');
 
-INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('8f597ee0a701d0c3', 'schema.sql', 90);
+INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('9959f8c5f5bb5b8a', 'schema.sql', 98);
 
 COMMIT;

@@ -87,6 +87,17 @@ CREATE TABLE reporting.payments (
     CONSTRAINT payments_pkey PRIMARY KEY (payment_ref)
 );
 
+CREATE TABLE reporting.bank_transactions (
+    transaction_id text NOT NULL,
+    booked_on date NOT NULL,
+    amount numeric(12,2) NOT NULL,
+    counterparty text,
+    updated_at timestamptz NOT NULL,
+    source_file text,
+    load_run bigint,
+    CONSTRAINT bank_transactions_pkey PRIMARY KEY (transaction_id)
+);
+
 CREATE TABLE sluice.schema_version (
     version bigint GENERATED ALWAYS AS IDENTITY,
     schema_digest text NOT NULL,
@@ -292,6 +303,28 @@ COMMENT ON COLUMN sluice.quarantine.quarantined_at IS 'When it was refused.';
 
 COMMENT ON COLUMN sluice.quarantine.replaced_by_run IS 'A reload of its object replaced the load that refused it: kept, but no longer current.';
 
+CREATE TABLE sluice.api_cursors (
+    pipeline text NOT NULL,
+    cursor text,
+    fetching_into text,
+    fetched_at timestamptz,
+    run_id bigint NOT NULL,
+    CONSTRAINT api_cursors_pkey PRIMARY KEY (pipeline),
+    CONSTRAINT api_cursors_run_id_fkey FOREIGN KEY (run_id) REFERENCES sluice.load_runs (run_id)
+);
+
+COMMENT ON TABLE sluice.api_cursors IS 'Where each API source''s next fetch starts, kept with the loads it leads to.';
+
+COMMENT ON COLUMN sluice.api_cursors.pipeline IS 'Pipeline name from the spec (one with an API source).';
+
+COMMENT ON COLUMN sluice.api_cursors.cursor IS 'The greatest value of the records'' incremental field landed so far: the next fetch starts from it.';
+
+COMMENT ON COLUMN sluice.api_cursors.fetching_into IS 'While a fetch runs: the folder its pages are landed in. Left set by an interrupted fetch, whose pages are not loaded; the next fetch lands there again.';
+
+COMMENT ON COLUMN sluice.api_cursors.fetched_at IS 'When the last fetch finished.';
+
+COMMENT ON COLUMN sluice.api_cursors.run_id IS 'The run that fetched last (or is fetching).';
+
 -- Indexes
 
 CREATE INDEX sales_sold_on_idx ON reporting.sales (sold_on);
@@ -374,6 +407,8 @@ GRANT USAGE ON SCHEMA reporting TO loader_writer;
 
 GRANT USAGE ON SCHEMA sluice TO loader_writer;
 
+GRANT SELECT, INSERT, UPDATE ON TABLE reporting.bank_transactions TO loader_writer;
+
 GRANT SELECT, INSERT, UPDATE ON TABLE reporting.invoices TO loader_writer;
 
 GRANT SELECT, INSERT, UPDATE ON TABLE reporting.payments TO loader_writer;
@@ -383,6 +418,8 @@ GRANT SELECT, INSERT, UPDATE ON TABLE reporting.payroll_summary TO loader_writer
 GRANT SELECT, INSERT, UPDATE ON TABLE reporting.sales TO loader_writer;
 
 GRANT SELECT, INSERT, UPDATE ON TABLE reporting.stock_levels TO loader_writer;
+
+GRANT SELECT, INSERT, UPDATE ON TABLE sluice.api_cursors TO loader_writer;
 
 GRANT SELECT, INSERT, UPDATE ON TABLE sluice.load_runs TO loader_writer;
 
@@ -395,6 +432,13 @@ GRANT SELECT ON TABLE sluice.schema_version TO loader_writer;
 -- What this script made Sluice responsible for; `sluice apply` reports anything else as drift
 
 INSERT INTO sluice.managed_objects (kind, name) VALUES
+    ('column', 'reporting.bank_transactions.amount'),
+    ('column', 'reporting.bank_transactions.booked_on'),
+    ('column', 'reporting.bank_transactions.counterparty'),
+    ('column', 'reporting.bank_transactions.load_run'),
+    ('column', 'reporting.bank_transactions.source_file'),
+    ('column', 'reporting.bank_transactions.transaction_id'),
+    ('column', 'reporting.bank_transactions.updated_at'),
     ('column', 'reporting.invoices.customer'),
     ('column', 'reporting.invoices.due_on'),
     ('column', 'reporting.invoices.invoice_no'),
@@ -428,6 +472,11 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('column', 'reporting.stock_levels.counted_on'),
     ('column', 'reporting.stock_levels.on_hand'),
     ('column', 'reporting.stock_levels.sku'),
+    ('column', 'sluice.api_cursors.cursor'),
+    ('column', 'sluice.api_cursors.fetched_at'),
+    ('column', 'sluice.api_cursors.fetching_into'),
+    ('column', 'sluice.api_cursors.pipeline'),
+    ('column', 'sluice.api_cursors.run_id'),
     ('column', 'sluice.load_runs.database_role'),
     ('column', 'sluice.load_runs.error'),
     ('column', 'sluice.load_runs.finished_at'),
@@ -483,11 +532,14 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('column', 'sluice.schema_version.source'),
     ('column', 'sluice.schema_version.statements'),
     ('column', 'sluice.schema_version.version'),
+    ('constraint', 'reporting.bank_transactions.bank_transactions_pkey'),
     ('constraint', 'reporting.invoices.invoices_pkey'),
     ('constraint', 'reporting.payments.payments_pkey'),
     ('constraint', 'reporting.payroll_summary.payroll_summary_pkey'),
     ('constraint', 'reporting.sales.sales_pkey'),
     ('constraint', 'reporting.stock_levels.stock_levels_pkey'),
+    ('constraint', 'sluice.api_cursors.api_cursors_pkey'),
+    ('constraint', 'sluice.api_cursors.api_cursors_run_id_fkey'),
     ('constraint', 'sluice.load_runs.load_runs_pkey'),
     ('constraint', 'sluice.load_runs.load_runs_status_check'),
     ('constraint', 'sluice.managed_objects.managed_objects_pkey'),
@@ -512,11 +564,13 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('role', 'loader_writer'),
     ('schema', 'reporting'),
     ('schema', 'sluice'),
+    ('table', 'reporting.bank_transactions'),
     ('table', 'reporting.invoices'),
     ('table', 'reporting.payments'),
     ('table', 'reporting.payroll_summary'),
     ('table', 'reporting.sales'),
     ('table', 'reporting.stock_levels'),
+    ('table', 'sluice.api_cursors'),
     ('table', 'sluice.load_runs'),
     ('table', 'sluice.managed_objects'),
     ('table', 'sluice.manifest'),
@@ -524,6 +578,6 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('table', 'sluice.quarantine'),
     ('table', 'sluice.schema_version');
 
-INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('0c8d8c17e40abfd1', 'schema.sql', 104);
+INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('040a91288110fe6b', 'schema.sql', 114);
 
 COMMIT;

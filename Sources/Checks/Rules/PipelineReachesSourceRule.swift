@@ -68,7 +68,17 @@ struct PipelineReachesSourceRule: Rule {
         context.spec.pipelines.flatMap { pipeline -> [Diagnostic] in
             // The calls it makes: list and read its source prefix, write rejects under the quarantine prefix.
             let buckets: [(String, String, [S3Access])] = [
-                pipeline.sourceBucket.map { ("source", $0, S3Access.reading($0, prefix: pipeline.source.staticPrefix)) },
+                pipeline.sourceBucket.map { bucket in
+                    // An API source's pages are written there first (and an interrupted fetch's extra pages removed).
+                    let landing =
+                        pipeline.source.api == nil
+                        ? []
+                        : ["s3:PutObject", "s3:DeleteObject"].map { S3Access($0, bucket: bucket, keyPrefix: pipeline.source.staticPrefix) }
+                    return (
+                        pipeline.source.api == nil ? "source" : "landing", bucket,
+                        S3Access.reading(bucket, prefix: pipeline.source.staticPrefix) + landing
+                    )
+                },
                 pipeline.quarantine.bucket.map { ("quarantine", $0, [S3Access("s3:PutObject", bucket: $0, keyPrefix: pipeline.quarantine.prefix)]) },
             ].compactMap { $0 }
             let placements = context.reachability.placements(ofWorkload: pipeline.workload)
@@ -93,7 +103,7 @@ struct PipelineReachesSourceRule: Rule {
                     return BlockedCut.gather(answers).map { cut in
                         finding(
                             "pipeline '\(pipeline.name)': \(placements[0].owner) cannot reach \(role) bucket '\(bucket)' from \(BlockedCut.subnets(cut.sources)): \(cut.reason)",
-                            at: role == "source" ? pipeline.source.location : pipeline.location, subject: "pipeline:\(pipeline.name)",
+                            at: role == "quarantine" ? pipeline.location : pipeline.source.location, subject: "pipeline:\(pipeline.name)",
                             evidence: cut.path)
                     }
                 }
