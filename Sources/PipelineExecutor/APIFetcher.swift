@@ -45,6 +45,20 @@ public struct FetchReport: Codable, Equatable, Sendable {
     public var resumed = false
 }
 
+/// Where an unfinished fetch stands after its last landed page: enough for the next run to go on
+/// from there (kept in `sluice.api_cursors.resume` as JSON).
+public struct FetchProgress: Codable, Equatable, Sendable {
+    /// The request for the page after the last landed one.
+    public var next: String
+    /// That page's number, for numbered pages.
+    public var page: Int
+    /// Pages landed in the fetch's folder so far.
+    public var landed: Int
+    /// The greatest value of the incremental field landed so far, and whether it compares as a number.
+    public var greatest: String?
+    public var greatestIsNumber: Bool?
+}
+
 /// Reads a pipeline's API page by page and writes each page's records to the landing store, byte for
 /// byte as the API sent them (the array at `records`), as `page-00001.json`, `page-00002.json`, ….
 /// The runner then loads them as any objects: exactly once, quarantined, replayable.
@@ -58,10 +72,13 @@ struct APIFetcher {
         var description: String
     }
 
-    /// Fetches from `since` (the kept cursor) and lands under `folder`; returns the greatest value of
-    /// the incremental field seen (nil when no record had one).
-    func fetch(since: String?, folder: String, deadline: Date?, report: inout FetchReport) async throws -> String? {
-        let base = access.url ?? api.url
+    /// Fetches from `since` (the kept cursor), or goes on from where an unfinished fetch stopped, and
+    /// lands under `folder`, telling `progress` after each page; returns the greatest value of the
+    /// incremental field landed (nil when no record had one) and how many pages the folder holds.
+    func fetch(
+        since: String?, resuming: FetchProgress?, folder: String, deadline: Date?, report: inout FetchReport,
+        progress: (FetchProgress) throws -> Void
+    ) async throws -> (greatest: String?, pages: Int) {
         let credential: String?
         if let secret = api.authSecret {
             do { credential = try await access.credential(secret) } catch {
@@ -75,9 +92,11 @@ struct APIFetcher {
             eventLoopGroupProvider: .singleton,
             configuration: HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10), read: .seconds(60))))
         do {
-            let greatest = try await fetchPages(since: since, folder: folder, deadline: deadline, http: http, credential: credential, report: &report)
+            let result = try await fetchPages(
+                since: since, resuming: resuming, folder: folder, deadline: deadline, http: http, credential: credential, report: &report,
+                progress: progress)
             try await http.shutdown()
-            return greatest
+            return result
         } catch {
             try? await http.shutdown()
             throw error
@@ -85,62 +104,77 @@ struct APIFetcher {
     }
 
     private func fetchPages(
-        since: String?, folder: String, deadline: Date?, http: HTTPClient, credential: String?, report: inout FetchReport
-    ) async throws -> String? {
+        since: String?, resuming: FetchProgress?, folder: String, deadline: Date?, http: HTTPClient, credential: String?,
+        report: inout FetchReport, progress: (FetchProgress) throws -> Void
+    ) async throws -> (greatest: String?, pages: Int) {
         let base = access.url ?? api.url
         var incremental: [(String, String)] = []
         if let param = api.incrementalParam, let since { incremental.append((param, since)) }
-        var pageNumber = api.firstPage ?? 1
+        var pageNumber = resuming?.page ?? api.firstPage ?? 1
         func pageQuery() -> [(String, String)] {
             guard api.pagination == .page else { return [] }
             var query = [(api.pageParam ?? "page", String(pageNumber))]
             if let sizeParam = api.pageSizeParam, let size = api.pageSize { query.append((sizeParam, String(size))) }
             return query
         }
-        var url = Self.adding(incremental + pageQuery(), to: base)
-        var greatest: Greatest?
+        var url = resuming?.next ?? Self.adding(incremental + pageQuery(), to: base)
+        var landed = resuming?.landed ?? 0
+        var greatest = resuming?.greatest.map { Greatest(text: $0, number: resuming?.greatestIsNumber == true ? Double($0) : nil) }
         var tokens: Set<String> = []
         let recordFields = try JSONRecordParser(paths: api.incrementalFrom.map { [$0] } ?? [])
+        var asked = 0
         while true {
-            guard report.requests < access.maxPages else {
-                throw Failure(description: "the API gave more than \(access.maxPages) pages in one run; the next run goes on from the kept cursor")
+            asked += 1
+            guard asked <= access.maxPages else {
+                throw Failure(description: "the API gave more than \(access.maxPages) pages in one run; the next run goes on from there")
             }
-            if let deadline, Date() > deadline { throw Failure(description: "the deadline came before the API's last page") }
+            if let deadline, Date() > deadline {
+                throw Failure(description: "the deadline came before the API's last page; the next run goes on from there")
+            }
             let (body, headers) = try await get(url, http: http, credential: credential, report: &report)
             let page = try Page(body: body, records: api.records, cursorFrom: api.pagination == .cursor ? api.cursorFrom : nil, url: url)
             if !page.elements.isEmpty {
+                landed += 1
                 report.pages += 1
                 report.records += page.elements.count
-                let key = folder + String(format: "page-%05d.json", report.pages)
-                try await landing.write(key: key, body: Array(body[page.array]))
+                try await landing.write(key: folder + Self.pageName(landed), body: Array(body[page.array]))
                 if let from = api.incrementalFrom {
                     greatest = try Self.greatest(of: from, in: page, body: body, parser: recordFields, after: greatest)
                 }
             }
+            var next: String?
             switch api.pagination {
             case .none:
-                return greatest?.text
+                next = nil
             case .link:
-                guard let next = Self.nextLink(headers, relativeTo: url) else { return greatest?.text }
-                guard Self.origin(next) == Self.origin(url) else {
+                next = Self.nextLink(headers, relativeTo: url)
+                if let next, Self.origin(next) != Self.origin(url) {
                     throw Failure(description: "the API's next link \(next) leaves \(Self.origin(url)): the credential is not sent elsewhere")
                 }
-                url = next
             case .cursor:
-                guard let token = page.cursor, !token.isEmpty else { return greatest?.text }
-                guard tokens.insert(token).inserted else {
-                    throw Failure(description: "the API gave the cursor '\(token)' twice: its pages would never end")
+                if let token = page.cursor, !token.isEmpty {
+                    guard tokens.insert(token).inserted else {
+                        throw Failure(description: "the API gave the cursor '\(token)' twice: its pages would never end")
+                    }
+                    next = Self.adding(incremental + [(api.cursorParam ?? "cursor", token)], to: base)
                 }
-                url = Self.adding(incremental + [(api.cursorParam ?? "cursor", token)], to: base)
             case .page:
                 // An empty page is past the last; a short one is the last.
-                if page.elements.isEmpty { return greatest?.text }
-                if let size = api.pageSize, page.elements.count < size { return greatest?.text }
-                pageNumber += 1
-                url = Self.adding(incremental + pageQuery(), to: base)
+                if !page.elements.isEmpty && page.elements.count >= (api.pageSize ?? 1) {
+                    pageNumber += 1
+                    next = Self.adding(incremental + pageQuery(), to: base)
+                }
             }
+            guard let next else { return (greatest?.text, landed) }
+            url = next
+            try progress(
+                FetchProgress(
+                    next: next, page: pageNumber, landed: landed, greatest: greatest?.text, greatestIsNumber: greatest.map { $0.number != nil }))
         }
     }
+
+    /// `page-00001.json`: pages sort, and load, in the order they came.
+    static func pageName(_ number: Int) -> String { String(format: "page-%05d.json", number) }
 
     /// One GET, retried on 429, 5xx and failed connections: after `Retry-After` when the API says it
     /// (seconds or an HTTP date), else after a doubling delay.
@@ -205,7 +239,8 @@ struct APIFetcher {
             guard attempt < access.maxAttempts else {
                 throw Failure(description: "\(url): \(reason), \(attempt) times; giving up until the next run")
             }
-            let delay = wait ?? Double((access.retryDelay * (1 << (attempt - 1))).components.seconds)
+            let backoff = (access.retryDelay * (1 << (attempt - 1))).components
+            let delay = wait ?? Double(backoff.seconds) + Double(backoff.attoseconds) / 1e18
             retrying(url, attempt, reason + (wait != nil ? ", Retry-After \(Int(delay)) s" : ""))
             report.retries += 1
             try await Task.sleep(for: .milliseconds(Int(delay * 1000)))

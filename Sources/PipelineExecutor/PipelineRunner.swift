@@ -278,13 +278,17 @@ public final class PipelineRunner: @unchecked Sendable {
     }
 
     /// Fetches the API's pages into a landing folder of their own and keeps where the next fetch
-    /// starts. The folder is noted before the first request: a fetch cut short (a crash, a timeout)
-    /// is repeated into the same folder, replacing its pages, so nothing it landed loads twice.
+    /// starts. The folder is noted before the first request and the way on after each page: a fetch
+    /// cut short (a deadline, a crash, an API that gave up) is gone on with by the next run, into the
+    /// same folder, and its pages load once it is complete.
     private func fetch(_ api: PipelinePlan.API, access: APIAccess, runID: String) async throws -> FetchReport {
         guard let landing = store as? LandingStore else { throw ExecutorError.plan("pages cannot be landed in \(store.location)") }
-        let known = try liveConnection().query("SELECT cursor, fetching_into FROM sluice.api_cursors WHERE pipeline = $1", [pipeline.name]).rows.first
+        let known = try liveConnection().query(
+            "SELECT cursor, fetching_into, resume FROM sluice.api_cursors WHERE pipeline = $1", [pipeline.name]
+        ).rows.first
         let since = known?[0] ?? nil
         let interrupted = known?[1] ?? nil
+        let resuming = (known?[2] ?? nil).flatMap { try? JSONDecoder().decode(FetchProgress.self, from: Data($0.utf8)) }
         let folder = interrupted ?? Self.landingFolder(prefix: pipeline.source.staticPrefix ?? "", at: Date(), runID: runID)
         try liveConnection().query(
             """
@@ -297,16 +301,26 @@ public final class PipelineRunner: @unchecked Sendable {
         let fetcher = APIFetcher(api: api, access: access, landing: landing) { [events] url, attempt, reason in
             events(.retrying(key: url, attempt: attempt, reason: reason))
         }
-        let greatest = try await fetcher.fetch(since: since, folder: folder, deadline: options.deadline, report: &report)
+        let (greatest, pages) = try await fetcher.fetch(
+            since: since, resuming: interrupted == nil ? nil : resuming, folder: folder,
+            // The time kept back for loading what is landed is not spent fetching.
+            deadline: options.deadline?.addingTimeInterval(-options.deadlineReserve), report: &report
+        ) { progress in
+            try liveConnection().query(
+                "UPDATE sluice.api_cursors SET resume = $2 WHERE pipeline = $1",
+                [pipeline.name, String(decoding: try JSONEncoder().encode(progress), as: UTF8.self)])
+        }
         if interrupted != nil {
-            // Pages of the interrupted fetch beyond this one's last are not this fetch's answer.
-            let kept = Set((0..<report.pages).map { folder + String(format: "page-%05d.json", $0 + 1) })
+            // A page written just before the fetch was cut short, beyond what the fetch now ends with.
+            let kept = Set((0..<pages).map { folder + APIFetcher.pageName($0 + 1) })
             for object in try await landing.list(prefix: folder) where !kept.contains(object.key) { try await landing.remove(key: object.key) }
         }
         report.cursor = Self.later(since, greatest)
         try liveConnection().query(
-            "UPDATE sluice.api_cursors SET cursor = $2, fetching_into = NULL, fetched_at = now(), run_id = $3::bigint WHERE pipeline = $1",
-            [pipeline.name, report.cursor, runID])
+            """
+            UPDATE sluice.api_cursors SET cursor = $2, fetching_into = NULL, resume = NULL, fetched_at = now(), run_id = $3::bigint
+            WHERE pipeline = $1
+            """, [pipeline.name, report.cursor, runID])
         events(.fetched(pipeline: pipeline.name, pages: report.pages, records: report.records))
         return report
     }

@@ -111,7 +111,11 @@ public enum ControlSchema {
                     "The greatest value of the records' incremental field landed so far: the next fetch starts from it."),
                 column(
                     "fetching_into", .text, notNull: false,
-                    "While a fetch runs: the folder its pages are landed in. Left set by an interrupted fetch, whose pages are not loaded; the next fetch lands there again."
+                    "While a fetch runs: the folder its pages are landed in. Left set by a fetch cut short, whose pages are not loaded until the next run has gone on with it."
+                ),
+                column(
+                    "resume", .text, notNull: false,
+                    "While a fetch runs: the request for its next page, the pages landed and the greatest cursor value so far (JSON), for going on after it is cut short."
                 ),
                 column("fetched_at", .timestamptz, notNull: false, "When the last fetch finished."),
                 column("run_id", .bigint, "The run that fetched last (or is fetching)."),

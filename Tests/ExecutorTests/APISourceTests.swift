@@ -177,7 +177,7 @@ struct APISourceTests {
         #expect(result.fetchFailed?.contains("has no 'items'") == true, "\(result.fetchFailed ?? "")")
     }
 
-    @Test func aFetchCutShortIsRepeatedIntoItsFolderAndNothingOfItLoadsTwice() async throws {
+    @Test func aFetchCutShortIsGoneOnWithAndNothingOfItLoadsBeforeItIsComplete() async throws {
         let setting = try Setting()
         // One record a page; the third request is refused (a 400 is not retried): two pages are landed.
         try await setting.api.setup(["records": Self.five, "page_size": 1, "refuse_after": 2])
@@ -185,31 +185,37 @@ struct APISourceTests {
         #expect(!first.succeeded && first.fetchFailed?.contains("answered 400") == true, "\(first.fetchFailed ?? "")")
         let folder = try #require(setting.query("SELECT fetching_into FROM sluice.api_cursors").first?[0])
         #expect(try setting.landed().keys.sorted() == [folder + "page-00001.json", folder + "page-00002.json"])
-        // What it landed is not loaded: the next fetch lands it again.
+        let resume = try #require(setting.query("SELECT resume::json->>'next', resume::json->>'landed' FROM sluice.api_cursors").first)
+        #expect(resume[0]?.hasSuffix("?cursor=c2") == true && resume[1] == "2", "\(resume)")
+        // What it landed is not loaded while the fetch is unfinished.
         #expect(first.objectsLoaded == 0 && first.objectsLeft == 2)
         #expect(first.warnings.contains { $0.contains("unfinished fetch") })
 
-        // The API now answers in pages of three: the repeated fetch writes pages 1 and 2 into the same
-        // folder and removes the interrupted fetch's pages beyond them (none here: two each).
+        // The next run goes on from the third record, into the same folder, and then loads it all.
         try await setting.api.setup(["records": Self.five, "page_size": 3])
         let second = try await setting.run()
         #expect(second.succeeded, "\(second.fetchFailed ?? "")")
-        #expect(second.fetched?.resumed == true && second.fetched?.landedUnder == folder && second.fetched?.pages == 2)
-        #expect(try setting.landed().keys.sorted() == [folder + "page-00001.json", folder + "page-00002.json"])
-        #expect(second.counts.recordsLoaded == 5 && second.objectsLoaded == 2)
+        #expect(second.fetched?.resumed == true && second.fetched?.landedUnder == folder && second.fetched?.pages == 1)
+        let last = try await setting.api.requests().last?.path ?? ""
+        #expect(last.hasSuffix("cursor=c2"), "\(last)")
+        #expect(try setting.landed().keys.sorted() == (1...3).map { folder + "page-0000\($0).json" })
+        #expect(second.counts.recordsLoaded == 5 && second.objectsLoaded == 3)
         #expect(try setting.query("SELECT count(*) FROM reporting.bank_transactions") == [["5"]])
-        #expect(try setting.query("SELECT fetching_into FROM sluice.api_cursors") == [[nil]])
+        #expect(try setting.query("SELECT fetching_into, resume, cursor FROM sluice.api_cursors") == [[nil, nil, "2026-11-25T08:00:00Z"]])
     }
 
-    @Test func pagesOfAnInterruptedFetchBeyondTheRepeatedOnesAreRemoved() async throws {
+    @Test func aPageWrittenAsTheFetchWasCutShortIsRemovedWhenTheFetchEndsBeforeIt() async throws {
         let setting = try Setting()
-        try await setting.api.setup(["records": Self.five, "page_size": 1, "refuse_after": 4])
+        try await setting.api.setup(["records": Self.five, "page_size": 2, "refuse_after": 1])
         let first = try await setting.run()
-        #expect(first.fetchFailed != nil && first.objectsLeft == 4)
-        try await setting.api.setup(["records": Self.five, "page_size": 5])
+        #expect(first.fetchFailed != nil)
+        let folder = try #require(try setting.query("SELECT fetching_into FROM sluice.api_cursors").first?[0])
+        // As if the process died after writing page 2 and before noting it: the API has nothing more now.
+        try Data("[{\"id\": \"T-9\"}]".utf8).write(to: setting.landing.appendingPathComponent(folder + "page-00002.json"))
+        try await setting.api.setup(["records": Array(Self.five[0..<2]), "page_size": 2])
         let second = try await setting.run()
-        #expect(second.succeeded && second.fetched?.pages == 1)
-        #expect(try setting.landed().count == 1)
-        #expect(second.counts.recordsLoaded == 5 && second.counts.recordsRead == 5)
+        #expect(second.succeeded && second.fetched?.pages == 0)
+        #expect(try setting.landed().keys.sorted() == [folder + "page-00001.json"])
+        #expect(try setting.query("SELECT count(*) FROM reporting.bank_transactions") == [["2"]])
     }
 }

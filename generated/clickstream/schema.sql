@@ -292,6 +292,7 @@ CREATE TABLE sluice.api_cursors (
     pipeline text NOT NULL,
     cursor text,
     fetching_into text,
+    resume text,
     fetched_at timestamptz,
     run_id bigint NOT NULL,
     CONSTRAINT api_cursors_pkey PRIMARY KEY (pipeline),
@@ -304,7 +305,9 @@ COMMENT ON COLUMN sluice.api_cursors.pipeline IS 'Pipeline name from the spec (o
 
 COMMENT ON COLUMN sluice.api_cursors.cursor IS 'The greatest value of the records'' incremental field landed so far: the next fetch starts from it.';
 
-COMMENT ON COLUMN sluice.api_cursors.fetching_into IS 'While a fetch runs: the folder its pages are landed in. Left set by an interrupted fetch, whose pages are not loaded; the next fetch lands there again.';
+COMMENT ON COLUMN sluice.api_cursors.fetching_into IS 'While a fetch runs: the folder its pages are landed in. Left set by a fetch cut short, whose pages are not loaded until the next run has gone on with it.';
+
+COMMENT ON COLUMN sluice.api_cursors.resume IS 'While a fetch runs: the request for its next page, the pages landed and the greatest cursor value so far (JSON), for going on after it is cut short.';
 
 COMMENT ON COLUMN sluice.api_cursors.fetched_at IS 'When the last fetch finished.';
 
@@ -441,6 +444,7 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('column', 'sluice.api_cursors.fetched_at'),
     ('column', 'sluice.api_cursors.fetching_into'),
     ('column', 'sluice.api_cursors.pipeline'),
+    ('column', 'sluice.api_cursors.resume'),
     ('column', 'sluice.api_cursors.run_id'),
     ('column', 'sluice.load_runs.database_role'),
     ('column', 'sluice.load_runs.error'),
@@ -542,6 +546,6 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('table', 'sluice.quarantine'),
     ('table', 'sluice.schema_version');
 
-INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('84ef6d0bde3a97be', 'schema.sql', 110);
+INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('a0df3a8707cdc5bd', 'schema.sql', 111);
 
 COMMIT;
