@@ -6,6 +6,7 @@ import io
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -94,25 +95,26 @@ def esc(value):
     return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def staging_rows(lines):
-    """The straightforward Python ETL's transform: one staging row per line (refused ones too)."""
-    ordinal = 0
+def staged_values(lines, key):
+    """The straightforward Python ETL's transform: per line, the values of every target column by
+    (table, column), or the reason it is refused; filtered lines and duplicates yield nothing."""
     seen = set()
     for number, line in enumerate(lines, 1):
-        ordinal += 1
         try:
             r = json.loads(line)
         except ValueError as error:
-            yield f"{ordinal}\t{number}\t{esc('invalid JSON: ' + str(error))}\t\\N\t{esc(line)}" + "\t\\N" * 24 + "\n"
+            yield number, line, "invalid JSON: " + str(error), None
             continue
         ctx, user, product, session = r.get("context") or {}, r.get("user") or {}, r.get("product") or {}, r.get("session") or {}
         if str(ctx.get("is_test")).lower() == "true" or (user.get("email") or "").endswith("@qa.example.com"):
+            yield number, line, None, None
             continue
         ts = parse_time(r.get("event_timestamp"))
         if not is_uuid(r.get("event_id")) or ts is None or not r.get("event_name"):
-            yield f"{ordinal}\t{number}\tinvalid\t\\N\t{esc(line)}" + "\t\\N" * 24 + "\n"
+            yield number, line, "invalid", None
             continue
         if r["event_id"] in seen:
+            yield number, line, None, None
             continue
         seen.add(r["event_id"])
         email = user.get("email")
@@ -120,12 +122,39 @@ def staging_rows(lines):
         name = r["event_name"].strip().lower()
         name = CANONICAL.get(name, name)
         t = ts.strftime("%Y-%m-%d %H:%M:%S.%f+00")
-        values = [user.get("id"), email_hash, user.get("country"), t,
-                  product.get("id"), product.get("name"), product.get("category"), product.get("price"),
-                  session.get("id"), user.get("id"), ctx.get("client_id"), t, ctx.get("traffic_source"),
-                  r["event_id"], t, ts.date().isoformat(), ts.hour, name, user.get("id"), session.get("id"), ctx.get("client_id"),
-                  product.get("id"), ctx.get("page_url"), ctx.get("traffic_source")]
-        yield f"{ordinal}\t{number}\t\\N\t\\N\t\\N\t" + "\t".join(esc(v) for v in values) + "\n"
+        values = {
+            ("analytics.dim_users", "user_id"): user.get("id"), ("analytics.dim_users", "email_hash"): email_hash,
+            ("analytics.dim_users", "country"): user.get("country"), ("analytics.dim_users", "first_seen_at"): t,
+            ("analytics.dim_products", "product_id"): product.get("id"), ("analytics.dim_products", "name"): product.get("name"),
+            ("analytics.dim_products", "category"): product.get("category"), ("analytics.dim_products", "price"): product.get("price"),
+            ("analytics.fact_sessions", "session_id"): session.get("id"), ("analytics.fact_sessions", "user_id"): user.get("id"),
+            ("analytics.fact_sessions", "client_id"): ctx.get("client_id"), ("analytics.fact_sessions", "started_at"): t,
+            ("analytics.fact_sessions", "traffic_source"): ctx.get("traffic_source"),
+            ("analytics.fact_events", "event_id"): r["event_id"], ("analytics.fact_events", "event_timestamp"): t,
+            ("analytics.fact_events", "event_date"): ts.date().isoformat(), ("analytics.fact_events", "event_hour"): ts.hour,
+            ("analytics.fact_events", "event_name"): name, ("analytics.fact_events", "user_id"): user.get("id"),
+            ("analytics.fact_events", "session_id"): session.get("id"), ("analytics.fact_events", "client_id"): ctx.get("client_id"),
+            ("analytics.fact_events", "product_id"): product.get("id"), ("analytics.fact_events", "page_url"): ctx.get("page_url"),
+            ("analytics.fact_events", "traffic_source"): ctx.get("traffic_source"), ("analytics.fact_events", "source_object"): key,
+        }
+        yield number, line, None, values
+
+
+def staging_rows(lines, plan, key):
+    """One staging row per line (refused ones too), in the layout of `plan`'s staging table."""
+    staged = {column["staged"]: (target["table"], column["column"]) for target in plan["targets"] for column in target["columns"]}
+    layout = [staged.get(name) for name in plan["staging"]["columns"][5:]]
+    if None in layout:
+        raise SystemExit(f"the plan stages a column the bench does not compute: {plan['staging']['columns']}")
+    ordinal = 0
+    for number, line, reason, values in staged_values(lines, key):
+        if reason is None and values is None:
+            continue
+        ordinal += 1
+        if reason is not None:
+            yield f"{ordinal}\t{number}\t{esc(reason)}\t\\N\t{esc(line)}" + "\t\\N" * len(layout) + "\n"
+        else:
+            yield f"{ordinal}\t{number}\t\\N\t\\N\t\\N\t" + "\t".join(esc(values[column]) for column in layout) + "\n"
 
 
 def objects():
@@ -143,69 +172,117 @@ def merges_sql():
     return "\n".join(t["merge"] for t in PLAN["targets"])
 
 
-def main():
-    t0 = time.perf_counter()
-    generate()
-    files = objects()
-    size = sum(os.path.getsize(f) for f in files)
-    print(f"input: {EVENTS:,} events in {len(files)} objects, {size / 1e6:.0f} MB (generated in {time.perf_counter() - t0:.0f} s)")
-    if len(PLAN["staging"]["columns"]) != 29:
-        raise SystemExit("the plan's staging table changed; update staging_rows()")
+def append_only_spec():
+    """specs/clickstream.yaml with fact_events as the pipeline's only target (and no foreign keys to
+    the dimensions it no longer writes): the append-only path. Its plan is compiled by sluice plan.
+    Edited as text: a YAML 1.1 reader would take the grants' `on:` for true."""
+    lines = open("specs/clickstream.yaml").read().splitlines()
+    kept, skipping = [], False
+    for line in lines:
+        if line.startswith("      - table: "):
+            skipping = line.strip() != "- table: fact_events"
+        elif skipping and not line.startswith("        "):
+            skipping = False
+        if not skipping:
+            kept.append(re.sub(r", references: [a-z_.]+ \}", " }", line))
+    text = "\n".join(kept) + "\n"
+    if text.count("- table: ") != 1:
+        raise SystemExit("specs/clickstream.yaml's targets changed shape; update append_only_spec()")
+    path = os.path.join(ROOT, "clickstream-append-only.yaml")
+    with open(path, "w") as out:
+        out.write("# Generated by bench/etl from specs/clickstream.yaml: fact_events only.\n" + text)
+    output = os.path.join(ROOT, "append-only-generated")
+    subprocess.run([SLUICE, "plan", path, "--output", output, "--quiet"], env=ENV, check=True)
+    return path, json.load(open(os.path.join(output, "clickstream-append-only", "plan.json")))["pipelines"][0]
 
-    # (a) Sluice, end to end.
-    url_a = database("bench_sluice")
-    log = open(os.path.join(ROOT, "etl-sluice.log"), "w+")
-    status, time_a, rss = peakrss.run([SLUICE, "apply", "--database", url_a, "--source", DATA, "specs/clickstream.yaml"], ENV, log)
+
+def time_sluice(label, spec, connections):
+    """(a) sluice apply end to end, on a fresh database: (seconds, peak RSS MB, url, summary line)."""
+    url = fresh_database(SLUICE, ENV, f"bench_{label}", spec)
+    log = open(os.path.join(ROOT, f"etl-{label}.log"), "w+")
+    status, seconds, rss = peakrss.run(
+        [SLUICE, "apply", "--database", url, "--source", DATA, "--connections", str(connections), spec], ENV, log)
     log.seek(0)
     output = log.read()
     if status != 0:
         raise SystemExit(output)
     summary = [line for line in output.splitlines() if line.startswith("clickstream:")]
-    print("(a) " + (summary[0] if summary else output))
-    if SLUICE_ONLY:
-        print(f"\n(a) sluice apply, end to end: {time_a:.1f} s, peak RSS {rss:.0f} MB, {EVENTS / time_a:,.0f} events/s")
-        return
+    return seconds, rss, url, summary[0] if summary else output
 
-    # (b) the floor: staging rows prepared beforehand (not timed), then psql per object.
-    prepared = os.path.join(ROOT, "etl-staging")
+
+def time_floor(label, spec, plan, files):
+    """(b) the database's single-session floor: the plan's staging rows prepared beforehand (not
+    timed), then per object psql's COPY of them and the plan's own merges, in one transaction."""
+    prepared = os.path.join(ROOT, f"etl-staging-{label}")
     shutil.rmtree(prepared, ignore_errors=True)
     os.makedirs(prepared)
     for index, path in enumerate(files):
+        key = os.path.relpath(path, os.path.join(DATA, "raw"))
         with open(path) as source, open(os.path.join(prepared, f"{index:05d}.tsv"), "w") as out:
-            out.writelines(staging_rows(source.read().splitlines()))
-    url_b = database("bench_floor")
+            out.writelines(staging_rows(source.read().splitlines(), plan, key))
+    url = fresh_database(SLUICE, ENV, f"bench_floor_{label}", spec)
+    merges = "\n".join(t["merge"] for t in plan["targets"])
     start = time.perf_counter()
     for index in range(len(files)):
-        script = "BEGIN;\n" + PLAN["staging"]["create"] + "\n" + f"\\copy pg_temp.sluice_stage FROM '{prepared}/{index:05d}.tsv'\n" + merges_sql() + "\nCOMMIT;\n"
-        subprocess.run(["psql", url_b, "-X", "-q", "-v", "ON_ERROR_STOP=1"], input=script, text=True, check=True, stdout=subprocess.DEVNULL)
-    time_b = time.perf_counter() - start
+        script = "BEGIN;\n" + plan["staging"]["create"] + "\n" + f"\\copy pg_temp.sluice_stage FROM '{prepared}/{index:05d}.tsv'\n" + merges + "\nCOMMIT;\n"
+        subprocess.run(["psql", url, "-X", "-q", "-v", "ON_ERROR_STOP=1"], input=script, text=True, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start, url
 
-    # (c) a straightforward Python ETL.
-    import psycopg
-    url_c = database("bench_python")
-    start = time.perf_counter()
-    with psycopg.connect(url_c) as connection:
-        for path in files:
-            with connection.transaction():
-                connection.execute(PLAN["staging"]["create"])
-                with open(path) as source, connection.cursor().copy(PLAN["staging"]["copy"]) as copy:
-                    for row in staging_rows(source):
-                        copy.write(row)
-                for target in PLAN["targets"]:
-                    connection.execute(target["merge"])
-    time_c = time.perf_counter() - start
 
-    counts = {}
-    for name, url in (("a", url_a), ("b", url_b), ("c", url_c)):
-        counts[name] = subprocess.run(["psql", url, "-X", "-At", "-c", "SELECT (SELECT count(*) FROM analytics.fact_events) || ' events, ' || (SELECT count(*) FROM analytics.dim_users) || ' users'"],
-                                      capture_output=True, text=True).stdout.strip()
+def rows(url):
+    return subprocess.run(
+        ["psql", url, "-X", "-At", "-c",
+         "SELECT (SELECT count(*) FROM analytics.fact_events) || ' events, ' || (SELECT count(*) FROM analytics.dim_users) || ' users'"],
+        capture_output=True, text=True).stdout.strip()
+
+
+def main():
+    t0 = time.perf_counter()
+    generate()
+    files = objects()
+    size = sum(os.path.getsize(f) for f in files)
+    cores = os.cpu_count() or 1
+    print(f"input: {EVENTS:,} events in {len(files)} objects, {size / 1e6:.0f} MB (generated in {time.perf_counter() - t0:.0f} s); {cores} cores")
+
+    if SLUICE_ONLY:
+        seconds, rss, _, summary = time_sluice("sluice", "specs/clickstream.yaml", cores)
+        print("(a) " + summary)
+        print(f"\n(a) sluice apply, end to end: {seconds:.1f} s, peak RSS {rss:.0f} MB, {EVENTS / seconds:,.0f} events/s")
+        return
+
+    append_spec, append_plan = append_only_spec()
+    table = []
+    for label, spec, plan in (("append_only", append_spec, append_plan), ("clickstream", "specs/clickstream.yaml", PLAN)):
+        floor, floor_url = time_floor(label, spec, plan, files)
+        table.append((label, "(b) psql COPY + the plan's merges (floor)", floor, floor, None, rows(floor_url)))
+        for connections in sorted({1, cores}):
+            seconds, rss, url, summary = time_sluice(f"{label}_{connections}", spec, connections)
+            print(f"{label}, {connections} connection(s): {summary}")
+            table.append((label, f"(a) sluice apply, {connections} connection(s)", seconds, floor, rss, rows(url)))
+        if label == "clickstream":
+            # (c) a straightforward Python ETL, one session.
+            import psycopg
+            url_c = fresh_database(SLUICE, ENV, "bench_python")
+            start = time.perf_counter()
+            with psycopg.connect(url_c) as connection:
+                for path in files:
+                    key = os.path.relpath(path, os.path.join(DATA, "raw"))
+                    with connection.transaction():
+                        connection.execute(plan["staging"]["create"])
+                        with open(path) as source, connection.cursor().copy(plan["staging"]["copy"]) as copy:
+                            for row in staging_rows(source, plan, key):
+                                copy.write(row)
+                        for target in plan["targets"]:
+                            connection.execute(target["merge"])
+            seconds = time.perf_counter() - start
+            table.append((label, "(c) Python: json + psycopg COPY", seconds, floor, None, rows(url_c)))
+
     print()
-    print(f"{'':44} {'seconds':>8} {'vs floor':>9}   rows")
-    print(f"{'(a) sluice apply, end to end':44} {time_a:8.1f} {time_a / time_b:8.2f}x   {counts['a']}")
-    print(f"{'(b) psql COPY + INSERT … ON CONFLICT (floor)':44} {time_b:8.1f} {1:8.2f}x   {counts['b']}")
-    print(f"{'(c) Python: json + psycopg COPY':44} {time_c:8.1f} {time_c / time_b:8.2f}x   {counts['c']}")
-    print(f"\nsluice: peak RSS {rss:.0f} MB, {EVENTS / time_a:,.0f} events/s, {size / 1e6 / time_a:.0f} MB/s")
-    print("targets (issue 5): (a) <= 1.2x (b); peak RSS <= 256 MB")
+    print(f"{'spec':12} {'':42} {'seconds':>8} {'vs floor':>9} {'peak RSS':>9}   rows")
+    for label, what, seconds, floor, rss, counted in table:
+        memory = f"{rss:.0f} MB" if rss is not None else ""
+        print(f"{label:12} {what:42} {seconds:8.1f} {seconds / floor:8.2f}x {memory:>9}   {counted}")
+    print("\ntargets (issue 18): sluice with N connections <= 0.9x the floor, for both specs; peak RSS <= 256 MB")
 
 
 main()

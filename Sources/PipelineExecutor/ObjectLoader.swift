@@ -47,6 +47,9 @@ struct ObjectLoader {
     /// Told the counts just before COMMIT: if the connection dies during it, the runner can tell
     /// whether the server committed, and credit the run with exactly what the manifest credits it.
     var committing: (ObjectCounts) -> Void = { _ in }
+    /// Called once the object's rows are staged, before anything is written to a target: where a
+    /// load beside others waits for its turn when the order of loads decides what a row holds.
+    var beforeMerge: () throws -> Void = {}
 
     enum Outcome {
         case loaded(ObjectCounts, ReadReceipt)
@@ -114,6 +117,7 @@ struct ObjectLoader {
             counts.loadsReplaced = replaced.counts.loadsReplaced
             let receipt = ending.1
             try connection.finishCopy()
+            try beforeMerge()
             let limit = pipeline.maxRejected ?? .standard
             func overLimit() throws -> Outcome {
                 if replaced.run != nil {

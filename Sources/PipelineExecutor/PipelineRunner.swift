@@ -43,6 +43,9 @@ public struct RunOptions: Sendable {
     public var reload = false
     /// How pipelines with an API source reach it; nil: their APIs are not fetched (what is landed loads).
     public var api: APIAccess?
+    /// Objects loaded at once, each in its own transaction on its own connection. Where the order of
+    /// loads decides what a row holds (upserts whose last value wins), objects still merge in key order.
+    public var connections = 1
 
     public init(database: String, window: (from: Date, to: Date)? = nil, wait: Bool = false, maskKey: Data? = nil) {
         self.database = database
@@ -127,6 +130,20 @@ public final class PipelineRunner: @unchecked Sendable {
     private var terminated = false
     /// The landing folder of an API fetch that did not finish: its pages are not loaded.
     private var unfinishedFetch: String?
+    /// The run's id and start, which lineage columns write.
+    private var stamp: (Int64, String)?
+    /// The run's own connection, as the loading loop takes it (the side-by-side workers have their own).
+    private lazy var mainSession = Session(open: { [unowned self] in try self.liveConnection() }) { [unowned self] in
+        self.connection?.close()
+        self.connection = nil
+    }
+
+    /// A record program for one reader: it keeps per-object state, so each reader has its own.
+    private func makeProgram() throws -> RecordProgram {
+        let program = try RecordProgram(pipeline, maskKey: options.maskKey.map { SymmetricKey(data: $0) })
+        if let stamp { program.run = stamp }
+        return program
+    }
     /// Once registered: taken again with the run's lock after a lost connection.
     private var runID: String?
     /// The first key of every run's `pg_advisory_lock(int, int)`; the second is the run id.
@@ -151,7 +168,7 @@ public final class PipelineRunner: @unchecked Sendable {
                         + "so the rows one object put there cannot be told from the others'; add one (a text column) to reload")
             }
         }
-        let program = try RecordProgram(pipeline, maskKey: options.maskKey.map { SymmetricKey(data: $0) })
+        var program = try makeProgram()
         let connection = try connect()
         defer { connection.close() }
         try checkSchema(connection)
@@ -178,7 +195,8 @@ public final class PipelineRunner: @unchecked Sendable {
                   AND l.classid = $3::bigint::oid AND l.objid = (r.run_id % 2147483648)::oid)
             """, [pipeline.name, runID, String(Self.runLockClass)])
         var result = PipelineResult(pipeline: pipeline.name, runID: Int(runID) ?? 0)
-        program.run = (Int64(runID) ?? 0, ISO8601DateFormatter().string(from: started))
+        stamp = (Int64(runID) ?? 0, ISO8601DateFormatter().string(from: started))
+        program = try makeProgram()
         do {
             if let api = pipeline.source.api, options.objectKeys == nil, !options.reload {
                 try (store as? LandingStore)?.prepare()
@@ -242,7 +260,12 @@ public final class PipelineRunner: @unchecked Sendable {
                 guard !pending.isEmpty else { return }
                 result = try await onOwnThread { [self, result, pending] in
                     var result = result
-                    try self.load(pending, into: &result, program: program, runID: runID)
+                    let workers = options.reload || options.terminateBackendAt != nil ? 1 : min(options.connections, pending.count)
+                    if workers > 1 {
+                        try self.loadSideBySide(pending, workers: workers, into: &result, runID: runID)
+                    } else {
+                        try self.load(Array(pending.enumerated()), into: &result, program: program, runID: runID, session: mainSession, turns: nil)
+                    }
                     return result
                 }
             }
@@ -359,7 +382,21 @@ public final class PipelineRunner: @unchecked Sendable {
     /// objects ahead. A lost connection, an object the server refuses, or one whose bytes did not
     /// match what the store holds stops the reader; it starts again from the next object to load (or
     /// the same one, to read it again). Blocking: runs on its own thread.
-    private func load(_ pending: [SourceObject], into result: inout PipelineResult, program: RecordProgram, runID: String) throws {
+    private func load(
+        _ numbered: [(offset: Int, element: SourceObject)], into result: inout PipelineResult, program: RecordProgram, runID: String,
+        session: Session, turns: MergeTurns?
+    ) throws {
+        let pending = numbered.map(\.element)
+        // However this worker's objects end, loaded, failed or left, the loads after them may merge.
+        var settled = 0
+        func settle(through index: Int) {
+            guard let turns else { return }
+            while settled <= index && settled < numbered.count {
+                turns.finished(numbered[settled].offset)
+                settled += 1
+            }
+        }
+        defer { settle(through: numbered.count - 1) }
         var next = 0
         var attempt = 1
         var reads = 1
@@ -390,7 +427,7 @@ public final class PipelineRunner: @unchecked Sendable {
                 defer { slowest = max(slowest, Date().timeIntervalSince(started)) }
                 events(.objectStarted(key: object.key))
                 do {
-                    let connection = try liveConnection()
+                    let connection = try session.live()
                     // (A reload finds the load it replaces there until its own commits.)
                     if afterConnectionLoss, let loadedBy = try committedBy(object, on: connection), !options.reload || loadedBy == runID {
                         // The COMMIT went through before the connection was lost: credit the run that
@@ -402,6 +439,7 @@ public final class PipelineRunner: @unchecked Sendable {
                         } else {
                             result.objectsSkipped += 1
                         }
+                        settle(through: next)
                         next += 1
                         afterConnectionLoss = false
                         restart = true
@@ -412,6 +450,7 @@ public final class PipelineRunner: @unchecked Sendable {
                     loader.reload = options.reload
                     loader.fault = { [self] point in try self.fault(point, connection: connection) }
                     loader.committing = { counts in lastCommit = (object.key, counts) }
+                    if let turns { loader.beforeMerge = { [next] in turns.wait(for: numbered[next].offset) } }
                     switch try loader.load(object, from: channel) {
                     case .loaded(let counts, let receipt):
                         result.objectsLoaded += 1
@@ -439,18 +478,18 @@ public final class PipelineRunner: @unchecked Sendable {
                         result.objectsFailed.append(.init(key: object.key, error: reason))
                         events(.objectFinished(key: object.key, counts: counts))
                     }
+                    settle(through: next)
                     next += 1
                     attempt = 1
                     reads = 1
-                } catch let error as PostgresError where error.isConnectionFailure || !(connection?.isAlive ?? false) {
+                } catch let error as PostgresError where error.isConnectionFailure || !session.isAlive {
                     guard attempt < options.maxAttempts else {
                         channel.cancel()
                         stopped.wait()
                         throw error
                     }
                     events(.retrying(key: object.key, attempt: attempt, reason: error.message))
-                    connection?.close()
-                    connection = nil
+                    session.drop()
                     Self.sleep(delay(after: attempt))
                     attempt += 1
                     afterConnectionLoss = true
@@ -468,6 +507,7 @@ public final class PipelineRunner: @unchecked Sendable {
                     // The server refused the data (a constraint, a type the executor does not check):
                     // the object rolled back whole; the next run tries it again once fixed.
                     result.objectsFailed.append(.init(key: object.key, error: error.description))
+                    settle(through: next)
                     next += 1
                     restart = true
                     break taking
@@ -482,6 +522,58 @@ public final class PipelineRunner: @unchecked Sendable {
             }
             if !restart { break }
         }
+    }
+
+    /// Loads `pending` on `workers` connections at once: object i goes to worker i mod N, each worker
+    /// loads its objects in key order with its own reader, record program and connection, and the
+    /// counts are added up at the end. When the order of loads decides what a row holds (an upsert
+    /// whose last value wins), each object merges only once every object before it has committed
+    /// (or failed): the reading, checking and COPY go on side by side, the merges one after another.
+    /// Merges take the rows of each target in key order, so loads beside each other never wait on
+    /// each other's rows in opposite orders (a deadlock, retried if it happens all the same).
+    private func loadSideBySide(_ pending: [SourceObject], workers: Int, into result: inout PipelineResult, runID: String) throws {
+        let turns = pipeline.targets.contains { $0.mode == .upsert } ? MergeTurns(count: pending.count) : nil
+        let numbered = Array(pending.enumerated())
+        /// What the workers hand back, under its lock.
+        final class Gathered: @unchecked Sendable {
+            let lock = NSLock()
+            var partials: [(worker: Int, result: PipelineResult)] = []
+            var failure: Error?
+        }
+        let gathered = Gathered()
+        let runNumber = result.runID
+        let group = DispatchGroup()
+        for worker in 0..<workers {
+            let mine = numbered.filter { $0.offset % workers == worker }
+            group.enter()
+            let thread = Thread { [self] in
+                defer { group.leave() }
+                var partial = PipelineResult(pipeline: pipeline.name, runID: runNumber)
+                // The first worker loads on the run's own connection; the others open their own, without
+                // the pipeline's lock (the run holds it) and named so pg_stat_activity tells them apart.
+                let session =
+                    worker == 0
+                    ? mainSession
+                    : Session { [options, pipeline] in
+                        try Connection(options.database, applicationName: "sluice run \(pipeline.name) (\(worker + 1) of \(workers))")
+                    }
+                defer { if worker > 0 { session.drop() } }
+                do {
+                    let program = try makeProgram()
+                    try load(mine, into: &partial, program: program, runID: runID, session: session, turns: turns)
+                } catch {
+                    gathered.lock.withLock { if gathered.failure == nil { gathered.failure = error } }
+                }
+                gathered.lock.withLock { gathered.partials.append((worker, partial)) }
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+        group.wait()
+        for (_, partial) in gathered.partials.sorted(by: { $0.worker < $1.worker }) { result.add(partial) }
+        let order = Dictionary(uniqueKeysWithValues: pending.enumerated().map { ($0.element.key, $0.offset) })
+        result.objectsFailed.sort { (order[$0.key] ?? 0) < (order[$1.key] ?? 0) }
+        if let failure = gathered.failure { throw failure }
     }
 
     /// Bytes that did not match what the store holds were altered or cut on the way (or the file was
@@ -709,5 +801,72 @@ public final class PipelineRunner: @unchecked Sendable {
             guard prefixes.count <= 24 * 366 else { throw ExecutorError.plan("the window spans more than a year of hourly prefixes") }
         }
         return prefixes
+    }
+}
+
+/// A connection as one loading loop uses it: opened when first needed or after it was lost.
+final class Session: @unchecked Sendable {
+    private var connection: Connection?
+    private let open: () throws -> Connection
+    private let close: () -> Void
+
+    init(open: @escaping () throws -> Connection, close: @escaping () -> Void = {}) {
+        self.open = open
+        self.close = close
+    }
+
+    func live() throws -> Connection {
+        if let connection, connection.isAlive { return connection }
+        let opened = try open()
+        connection = opened
+        return opened
+    }
+
+    var isAlive: Bool { connection?.isAlive ?? false }
+
+    func drop() {
+        connection?.close()
+        connection = nil
+        close()
+    }
+}
+
+/// Which objects of a page have settled (committed, failed, skipped or left), so that a load whose
+/// merge must follow theirs waits for exactly them.
+final class MergeTurns: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var settled: [Bool]
+    /// Every object before this one has settled.
+    private var prefix = 0
+
+    init(count: Int) { settled = Array(repeating: false, count: count) }
+
+    func wait(for index: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        while prefix < index { condition.wait() }
+    }
+
+    func finished(_ index: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        settled[index] = true
+        while prefix < settled.count && settled[prefix] { prefix += 1 }
+        condition.broadcast()
+    }
+}
+
+extension PipelineResult {
+    /// Adds what a worker loading beside others did.
+    mutating func add(_ other: PipelineResult) {
+        objectsLoaded += other.objectsLoaded
+        objectsSkipped += other.objectsSkipped
+        objectsChanged += other.objectsChanged
+        objectsFailed += other.objectsFailed
+        objectsUnverified += other.objectsUnverified
+        counts.add(other.counts)
+        for warning in other.warnings where !warnings.contains(warning) { warnings.append(warning) }
+        objectsLeft += other.objectsLeft
+        stoppedAtDeadline = stoppedAtDeadline || other.stoppedAtDeadline
     }
 }

@@ -224,6 +224,8 @@ public enum PlanCompiler {
                 text =
                     "INSERT INTO \(qualified) AS target (\(list))\nSELECT \(values.joined(separator: ", "))\nFROM \(staging)\n"
                     + "WHERE \(present.joined(separator: " AND "))\nGROUP BY \(key)\n"
+                    // Rows in key order: loads merging side by side take their rows' locks in one order.
+                    + "ORDER BY \(key)\n"
             } else {
                 text =
                     "INSERT INTO \(qualified) AS target (\(list))\nSELECT DISTINCT ON (\(key)) \(names.map { staged[$0]! }.joined(separator: ", ")) FROM \(staging)\n"

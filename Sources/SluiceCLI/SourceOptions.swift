@@ -38,7 +38,14 @@ struct SourceOptions: ParsableArguments {
     @Flag(name: .customLong("no-fetch"), help: "Do not fetch API sources: load only the pages already landed.")
     var noFetch = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Objects loaded at once, each in its own transaction on its own database connection (default: the number of cores).",
+            valueName: "N"))
+    var connections: Int?
+
     func validate() throws {
+        if let connections, !(1...64).contains(connections) { throw ValidationError("--connections takes 1 to 64, not \(connections)") }
         for mapping in apis where mapping.split(separator: "=", maxSplits: 1).count != 2 || !mapping.contains("://") {
             throw ValidationError("--api takes PIPELINE=URL, not '\(mapping)'")
         }
@@ -53,6 +60,7 @@ struct SourceOptions: ParsableArguments {
         var selection = SourceSelection(source: source, s3Endpoint: s3Endpoint, buckets: buckets, wait: wait, allowEmpty: allowEmpty)
         selection.apis = apis
         selection.fetch = !noFetch
+        if let connections { selection.connections = connections }
         return selection
     }
 }

@@ -22,6 +22,8 @@ public struct SourceSelection: Sendable {
     public var apis: [String] = []
     /// false: API sources are not fetched; what is landed is loaded.
     public var fetch = true
+    /// Objects loaded at once, each on its own connection: one per core unless told.
+    public var connections = ProcessInfo.processInfo.activeProcessorCount
 
     public init(source: String = "s3", s3Endpoint: String? = nil, buckets: [String] = [], wait: Bool = false, allowEmpty: Bool = false) {
         self.source = source
@@ -152,6 +154,7 @@ public enum PipelineExecution {
             options.reload = reload
             options.quarantineSink = try sources.quarantineSink(for: pipeline, region: region)
             options.api = try sources.apiAccess(for: pipeline, credential: apiCredential)
+            options.connections = sources.connections
             let runner = PipelineRunner(
                 plan: plan, pipeline: pipeline, store: try sources.store(for: pipeline, region: region, baseDirectory: baseDirectory),
                 options: options, events: { observer.event($0) })
