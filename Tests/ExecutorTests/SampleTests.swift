@@ -55,6 +55,15 @@ struct SampleTests {
             #expect(
                 try connection.query("SELECT unit_price::text, sold_week::text FROM reporting.sales WHERE invoice_no = 'INV-1' AND line_no = 1").rows
                     == [["9.95", "2026-11-16"]])
+            // A German export: `1.234,56` and `03.11.2026`, a byte-order mark and CRLF; 31.11. is no date.
+            #expect(
+                try connection.query("SELECT document_no, booked_on::text, amount::text, description FROM reporting.expenses ORDER BY 1").rows
+                    == [
+                        ["RE-2026-101", "2026-11-03", "1234.56", "Büromaterial"], ["RE-2026-102", "2026-11-15", "850.00", "Miete; November"],
+                        ["RE-2026-104", "2026-11-28", "-12.30", "Bewirtung"],
+                    ])
+            #expect(
+                try connection.query("SELECT line, reason FROM sluice.quarantine WHERE pipeline = 'monthly-expenses'").rows.first?[0] == "4")
         }
     }
 }

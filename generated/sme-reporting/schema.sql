@@ -87,6 +87,17 @@ CREATE TABLE reporting.payments (
     CONSTRAINT payments_pkey PRIMARY KEY (payment_ref)
 );
 
+CREATE TABLE reporting.expenses (
+    document_no text NOT NULL,
+    booked_on date NOT NULL,
+    account integer NOT NULL,
+    amount numeric(12,2) NOT NULL,
+    description text,
+    source_file text,
+    source_line integer,
+    CONSTRAINT expenses_pkey PRIMARY KEY (document_no)
+);
+
 CREATE TABLE reporting.bank_transactions (
     transaction_id text NOT NULL,
     booked_on date NOT NULL,
@@ -412,6 +423,8 @@ GRANT USAGE ON SCHEMA sluice TO loader_writer;
 
 GRANT SELECT, INSERT, UPDATE ON TABLE reporting.bank_transactions TO loader_writer;
 
+GRANT SELECT, INSERT, UPDATE ON TABLE reporting.expenses TO loader_writer;
+
 GRANT SELECT, INSERT, UPDATE ON TABLE reporting.invoices TO loader_writer;
 
 GRANT SELECT, INSERT, UPDATE ON TABLE reporting.payments TO loader_writer;
@@ -442,6 +455,13 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('column', 'reporting.bank_transactions.source_file'),
     ('column', 'reporting.bank_transactions.transaction_id'),
     ('column', 'reporting.bank_transactions.updated_at'),
+    ('column', 'reporting.expenses.account'),
+    ('column', 'reporting.expenses.amount'),
+    ('column', 'reporting.expenses.booked_on'),
+    ('column', 'reporting.expenses.description'),
+    ('column', 'reporting.expenses.document_no'),
+    ('column', 'reporting.expenses.source_file'),
+    ('column', 'reporting.expenses.source_line'),
     ('column', 'reporting.invoices.customer'),
     ('column', 'reporting.invoices.due_on'),
     ('column', 'reporting.invoices.invoice_no'),
@@ -537,6 +557,7 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('column', 'sluice.schema_version.statements'),
     ('column', 'sluice.schema_version.version'),
     ('constraint', 'reporting.bank_transactions.bank_transactions_pkey'),
+    ('constraint', 'reporting.expenses.expenses_pkey'),
     ('constraint', 'reporting.invoices.invoices_pkey'),
     ('constraint', 'reporting.payments.payments_pkey'),
     ('constraint', 'reporting.payroll_summary.payroll_summary_pkey'),
@@ -569,6 +590,7 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('schema', 'reporting'),
     ('schema', 'sluice'),
     ('table', 'reporting.bank_transactions'),
+    ('table', 'reporting.expenses'),
     ('table', 'reporting.invoices'),
     ('table', 'reporting.payments'),
     ('table', 'reporting.payroll_summary'),
@@ -582,6 +604,6 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('table', 'sluice.quarantine'),
     ('table', 'sluice.schema_version');
 
-INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('d5c59ad7f932910c', 'schema.sql', 115);
+INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('db7c6a30cf0201bf', 'schema.sql', 117);
 
 COMMIT;
