@@ -284,5 +284,10 @@ def main():
         print(f"{label:12} {what:42} {seconds:8.1f} {seconds / floor:8.2f}x {memory:>9}   {counted}")
     print("\ntargets (issue 18): sluice with N connections <= 0.9x the floor, for both specs; peak RSS <= 256 MB")
 
+    # One large file each: a 1M-row CSV export and a 100k-row workbook (sme-reporting's payments).
+    print("\none large object (bench/xlsx):", flush=True)
+    subprocess.run([sys.executable, "bench/xlsx.py", "1000000", "1", "--only", "csv"], check=True)
+    subprocess.run([sys.executable, "bench/xlsx.py", "100000", "1", "--only", "xlsx"], check=True)
+
 
 main()
