@@ -659,9 +659,8 @@ struct MigrationPlanner {
                 recreated.insert(function.signature)
                 continue
             }
-            let settings = ["search_path=pg_catalog, pg_temp"]
             if current.body.trimmingCharacters(in: .whitespacesAndNewlines) != function.body.trimmingCharacters(in: .whitespacesAndNewlines)
-                || !current.securityDefiner || current.settings != settings
+                || current.securityDefiner != function.securityDefiner || current.settings != function.settings
             {
                 functions.append(
                     MigrationStep("replace function \(function.signature)", Array(DDL.createFunction(function, replacing: true).prefix(1))))
@@ -669,7 +668,7 @@ struct MigrationPlanner {
         }
         for (signature, _) in live.functions.sorted(by: { $0.key < $1.key }) where !desired.functions.contains(where: { $0.signature == signature }) {
             if isManaged("function", signature) {
-                functions.append(MigrationStep("drop function \(signature) (no longer used)", ["DROP FUNCTION \(signature);"]))
+                functions.append(MigrationStep("drop function \(signature) (no longer used)", ["DROP ROUTINE \(signature);"]))
             } else {
                 drift.append(DriftItem(kind: "function", name: signature, detail: "not created by Sluice"))
             }

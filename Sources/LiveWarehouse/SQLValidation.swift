@@ -8,6 +8,8 @@ public struct SQLUnderTest: Sendable {
     public enum Mode: Sendable {
         /// DDL (a view's CREATE): executed in the scratch database, so what follows can read it.
         case execute
+        /// A routine's CREATE, with its body checked by PostgreSQL (`check_function_bodies`).
+        case define
         /// DML (a merge): parsed, analysed and planned, never run; `setup` runs first in the same transaction.
         case prepare(setup: [String])
     }
@@ -53,8 +55,11 @@ public enum SQLValidation {
 
         // The schemas and tables, as `schema.sql` creates them; roles and grants belong to the real
         // cluster and are left out, and views are pieces of their own below.
+        // The spec's routines too are pieces of their own.
+        let declared = Set(schema.functions.filter { $0.declared != nil }.flatMap { DDL.createFunction($0) })
         for section in schema.creationSections where !section.heading.hasPrefix("Roles") && !section.heading.hasPrefix("Privileges") {
-            for statement in section.statements where !statement.hasPrefix("CREATE VIEW") && !statement.hasPrefix("CREATE MATERIALIZED VIEW") {
+            for statement in section.statements
+            where !statement.hasPrefix("CREATE VIEW") && !statement.hasPrefix("CREATE MATERIALIZED VIEW") && !declared.contains(statement) {
                 if statement.hasPrefix("CREATE UNIQUE INDEX"), section.heading.hasPrefix("Views") { continue }
                 try scratch.execute(statement)
             }
@@ -64,6 +69,10 @@ public enum SQLValidation {
             do {
                 switch piece.mode {
                 case .execute:
+                    try scratch.execute(piece.statement)
+                case .define:
+                    try scratch.execute("SET check_function_bodies = on")
+                    defer { _ = try? scratch.execute("SET check_function_bodies = off") }
                     try scratch.execute(piece.statement)
                 case .prepare(let setup):
                     try scratch.query("BEGIN")

@@ -150,6 +150,50 @@ public struct View: Named {
     public var qualifiedName: String { "\(schema).\(name)" }
 }
 
+/// A procedure or function the spec declares in the warehouse (`post_load: {call: …}` runs a
+/// procedure): created, replaced and dropped by migrations like the spec's views.
+public struct Routine: Named {
+    public enum Kind: String, Sendable, CaseIterable { case procedure, function }
+    public enum Language: String, Sendable, CaseIterable { case plpgsql, sql }
+    public struct Argument: Hashable, Sendable {
+        public var name: String
+        public var type: PostgresType
+        public init(name: String, type: PostgresType) {
+            self.name = name
+            self.type = type
+        }
+    }
+
+    public var schema: String
+    public var name: String
+    public var kind: Kind
+    public var arguments: [Argument]
+    /// A function's result type as PostgreSQL writes it (`void`, `integer`, `TABLE (…)`); nil for procedures.
+    public var returns: String?
+    public var language: Language
+    public var body: String
+    public var location: SourceLocation
+    /// Where the `body` text starts in the spec, for PostgreSQL's errors inside it.
+    public var bodyLocation: SourceLocation
+
+    public init(
+        schema: String, name: String, kind: Kind = .procedure, arguments: [Argument] = [], returns: String? = nil,
+        language: Language = .plpgsql, body: String, location: SourceLocation = .unknown, bodyLocation: SourceLocation = .unknown
+    ) {
+        self.schema = schema
+        self.name = name
+        self.kind = kind
+        self.arguments = arguments
+        self.returns = returns
+        self.language = language
+        self.body = body
+        self.location = location
+        self.bodyLocation = bodyLocation
+    }
+
+    public var qualifiedName: String { "\(schema).\(name)" }
+}
+
 public struct Grant: Hashable, Sendable {
     /// SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, USAGE, EXECUTE
     public var privileges: [String]
@@ -193,13 +237,15 @@ public struct Warehouse: Named {
     public var tables: [Table]
     public var views: [View]
     public var roles: [DatabaseRole]
+    public var routines: [Routine]
     public var location: SourceLocation
     public init(
         name: String, engine: WarehouseEngine, subnets: [String], securityGroups: [String], port: Int = 5432,
         database: String, credentialsSecret: String, clients: [String], publiclyAccessible: Bool = false,
-        schemas: [String], tables: [Table] = [], views: [View] = [], roles: [DatabaseRole] = [],
+        schemas: [String], tables: [Table] = [], views: [View] = [], roles: [DatabaseRole] = [], routines: [Routine] = [],
         location: SourceLocation = .unknown
     ) {
+        self.routines = routines
         self.name = name
         self.engine = engine
         self.subnets = subnets
@@ -214,6 +260,12 @@ public struct Warehouse: Named {
         self.views = views
         self.roles = roles
         self.location = location
+    }
+
+    /// Looks a routine up by `schema.name` or, for the first schema, by bare name.
+    public func routine(_ reference: String) -> Routine? {
+        if reference.contains(".") { return routines.first { $0.qualifiedName == reference } }
+        return routines.first { $0.name == reference && $0.schema == schemas.first }
     }
 
     /// Looks a table up by `schema.name` or, for the first schema, by bare name.

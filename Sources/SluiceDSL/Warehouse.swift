@@ -229,6 +229,34 @@ public struct MaterializedView: WarehousePart {
     }
 }
 
+/// A procedure (what `post_load` calls) or a function the spec declares in the warehouse.
+public struct Routine: WarehousePart {
+    public enum Kind: String, Sendable { case procedure, function }
+    public enum Language: String, Sendable { case plpgsql, sql }
+    public let contributions: [Contribution]
+
+    /// `arguments`: names and PostgreSQL types, in order; `returns` for functions only.
+    public init(
+        _ name: String, schema: String? = nil, kind: Kind? = nil, arguments: KeyValuePairs<String, String> = [:], returns: String? = nil,
+        language: Language? = nil, body: String, file: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
+        let at = DeclarationSite(file: file, line: line, column: column)
+        let argumentList: SpecNode? =
+            arguments.isEmpty
+            ? nil : .list(arguments.map { .mapping(at, [("name", at.string($0.key)), ("type", at.string($0.value))]) }, at: at)
+        contributions = [
+            .append(
+                "routines",
+                item: .mapping(
+                    at,
+                    [
+                        ("name", at.string(name)), ("schema", at.string(schema)), ("kind", at.word(kind)), ("arguments", argumentList),
+                        ("returns", at.string(returns)), ("language", at.word(language)), ("body", at.string(body)),
+                    ]))
+        ]
+    }
+}
+
 public enum Privilege: String, Sendable {
     case select = "SELECT", insert = "INSERT", update = "UPDATE", delete = "DELETE", truncate = "TRUNCATE"
     case references = "REFERENCES", trigger = "TRIGGER", usage = "USAGE", execute = "EXECUTE"

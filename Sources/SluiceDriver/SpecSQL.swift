@@ -10,7 +10,7 @@ public enum SpecSQL {
     public static let invalid = RuleDocumentation(
         id: "SL603", name: "invalid-sql", severity: .error, summary: "PostgreSQL refuses a piece of SQL the spec writes.",
         explanation:
-            "View and materialized-view bodies and `sql` columns are created and prepared by PostgreSQL against a scratch copy of the spec's schema (a database made for the check in the throwaway cluster, or, without PostgreSQL's server programs on this machine, in the target server, and dropped afterwards); each `post_load: {call: …}` must name a procedure of the target database. A problem is reported at its line and column in the spec with PostgreSQL's message, by `sluice plan --database` and by `sluice apply`, which changes nothing while one remains — so a wrong view no longer fails a migration halfway through a deploy."
+            "Routine, view and materialized-view bodies and `sql` columns are created and prepared by PostgreSQL against a scratch copy of the spec's schema (a database made for the check in the throwaway cluster, or, without PostgreSQL's server programs on this machine, in the target server, and dropped afterwards); each `post_load: {call: …}` must name a procedure of the spec (`warehouse.routines`) or of the target database. A problem is reported at its line and column in the spec with PostgreSQL's message, by `sluice plan --database` and by `sluice apply`, which changes nothing while one remains — so a wrong view no longer fails a migration halfway through a deploy."
     )
 
     /// The scratch check and, with the target database, the calls.
@@ -59,6 +59,16 @@ public enum SpecSQL {
     static func scratchCheck(_ spec: Spec, warehouse: Warehouse, server: String) throws -> [Diagnostic] {
         let schema = DesiredSchema(warehouse: warehouse, pipelines: spec.pipelines)
         var pieces: [(piece: SQLUnderTest, text: String, location: SourceLocation)] = []
+        // Routines first, as PostgreSQL checks their bodies when they are created: views may call them.
+        for function in schema.functions {
+            guard let declared = function.declared else { continue }
+            let statement = DDL.createFunction(function)[0]
+            pieces.append(
+                (
+                    SQLUnderTest(label: declared.label, statement: statement, fragment: range(of: function.body, in: statement), mode: .define),
+                    function.body, declared.bodyLocation
+                ))
+        }
         for view in schema.views {
             let body = DDL.viewQuery(view)
             let statement = DDL.createView(view)[0]
@@ -136,10 +146,12 @@ public enum SpecSQL {
                 return (pipeline.name, name, location)
             }
         }
-        guard !calls.isEmpty else { return [] }
+        // The spec's own procedures are checked by the loader and created by the migration.
+        let undeclared = calls.filter { spec.warehouse?.routine($0.1) == nil }
+        guard !undeclared.isEmpty else { return [] }
         let connection = try Connection(conninfo)
         defer { connection.close() }
-        return try calls.compactMap { pipeline, name, location in
+        return try undeclared.compactMap { pipeline, name, location in
             let kind = try connection.query(
                 "SELECT p.prokind FROM pg_proc p WHERE p.oid = to_regprocedure($1)", [SQL.qualified(name) + "()"]
             ).scalar

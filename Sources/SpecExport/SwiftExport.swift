@@ -452,6 +452,17 @@ public struct SwiftExport {
                             ("uniqueKey", strings(view["unique_key"])), ("sql", string(view["sql"])),
                         ]))
             }
+            for routine in warehouse["routines"]?.items ?? [] {
+                let arguments = (routine["arguments"]?.items ?? []).map { "\(S.string($0["name"]?.text ?? "")): \(S.string($0["type"]?.text ?? ""))" }
+                out.add(
+                    S.call(
+                        "Routine",
+                        [
+                            ("", string(routine["name"])), ("schema", string(routine["schema"])), ("kind", word(routine["kind"], [:])),
+                            ("arguments", arguments.isEmpty ? nil : "[" + arguments.joined(separator: ", ") + "]"),
+                            ("returns", string(routine["returns"])), ("language", word(routine["language"], [:])), ("body", string(routine["body"])),
+                        ]))
+            }
             for role in warehouse["roles"]?.items ?? [] {
                 let grants = (role["grants"]?.items ?? []).map { grant in
                     S.call(

@@ -588,8 +588,21 @@ extension SpecDecoder {
             pipeline.postLoad = pipeline.postLoad.map { step in
                 // A procedure without a schema is in the warehouse's default schema, as tables are: the
                 // writer's search_path is not the spec's, so the name is never left to it.
-                if case .call(let name, let location) = step, !name.contains("."), let schema = warehouse?.schemas.first {
-                    return .call("\(schema).\(name)", location: location)
+                if case .call(let name, let location) = step {
+                    let qualified = name.contains(".") ? name : warehouse?.schemas.first.map { "\($0).\(name)" } ?? name
+                    // A routine of the spec is checked here; another is looked for in the database (`plan --validate-sql`).
+                    if let routine = warehouse?.routine(qualified) {
+                        if routine.kind != .procedure {
+                            sink.add(
+                                LoaderDiagnostics.invalid(
+                                    "'\(routine.qualifiedName)' is a function: CALL runs procedures (declare it with kind: procedure)", at: location))
+                        } else if !routine.arguments.isEmpty {
+                            sink.add(
+                                LoaderDiagnostics.invalid(
+                                    "procedure '\(routine.qualifiedName)' takes arguments; a post-load step calls it with none", at: location))
+                        }
+                    }
+                    return .call(qualified, location: location)
                 }
                 guard case .refreshMaterializedView(let name, let location) = step else { return step }
                 let views = warehouse?.views.filter(\.materialized) ?? []

@@ -49,13 +49,60 @@ extension SpecDecoder {
             r.list("views").compactMap { decodeView($0, materialized: false, defaultSchema: schemas[0], schemas: schemas) }
             + r.list("materialized_views").compactMap { decodeView($0, materialized: true, defaultSchema: schemas[0], schemas: schemas) }
         let roles = r.list("roles").compactMap(decodeDatabaseRole)
+        let routines = r.list("routines").compactMap { decodeRoutine($0, defaultSchema: schemas[0], schemas: schemas) }
         checkForeignKeys(tables)
         guard let name, let engine, let database, let secret else { return nil }
         return Warehouse(
             name: name, engine: engine, subnets: subnets, securityGroups: groups,
             port: r.int("port", in: 1...65535) ?? 5432, database: database, credentialsSecret: secret,
             clients: clients.map(\.value), publiclyAccessible: r.bool("publicly_accessible") ?? false, schemas: schemas,
-            tables: tables, views: views, roles: roles, location: r.location)
+            tables: tables, views: views, roles: roles, routines: routines, location: r.location)
+    }
+
+    private func decodeRoutine(_ node: YAMLNode, defaultSchema: String, schemas: [String]) -> Routine? {
+        guard let r = MapReader(node, SpecSchema.routine, sink: sink), let name = r.string("name", required: true) else { return nil }
+        guard Self.isIdentifier(name) else {
+            sink.add(LoaderDiagnostics.invalid("routine name '\(name)' must be a lower-case SQL identifier", at: r.location(of: "name")))
+            return nil
+        }
+        let schema = self.schema(r, defaultSchema: defaultSchema, schemas: schemas)
+        let kind = r.word("kind", as: Routine.Kind.self) ?? .procedure
+        var valid = true
+        let arguments: [Routine.Argument] = r.list("arguments").compactMap { node in
+            guard let a = MapReader(node, SpecSchema.routineArgument, sink: sink), let argument = a.string("name", required: true),
+                let typeText = a.string("type", required: true)
+            else { return nil }
+            guard Self.isIdentifier(argument) else {
+                sink.add(LoaderDiagnostics.invalid("argument name '\(argument)' must be a lower-case SQL identifier", at: a.location(of: "name")))
+                return nil
+            }
+            guard let type = PostgresType(parsing: typeText), !type.hasImplicitDefault else {
+                sink.add(LoaderDiagnostics.invalid("'\(typeText)' is not a PostgreSQL type an argument can have", at: a.location(of: "type")))
+                valid = false
+                return nil
+            }
+            return Routine.Argument(name: argument, type: type)
+        }
+        // A procedure and a function of the same name and arguments would be one object to PostgreSQL.
+        define("routine", "\(schema).\(name)", at: r.location(of: "name"))
+        let returns = r.string("returns")
+        if kind == .function && returns == nil {
+            sink.add(LoaderDiagnostics.missingKey("returns", in: "function", at: r.location))
+            valid = false
+        }
+        if kind == .procedure && returns != nil {
+            sink.add(LoaderDiagnostics.invalid("a procedure returns nothing: 'returns' is for functions", at: r.keyLocation(of: "returns")))
+            valid = false
+        }
+        guard let body = r.string("body", required: true), valid else { return nil }
+        if body.contains("$function$") {
+            sink.add(LoaderDiagnostics.invalid("a routine's body cannot contain '$function$', which quotes it", at: r.location(of: "body")))
+            return nil
+        }
+        return Routine(
+            schema: schema, name: name, kind: kind, arguments: arguments, returns: returns,
+            language: r.word("language", as: Routine.Language.self) ?? .plpgsql, body: body, location: r.location,
+            bodyLocation: r.location(of: "body"))
     }
 
     /// Lower-case identifiers never need quoting in PostgreSQL and read the same everywhere.

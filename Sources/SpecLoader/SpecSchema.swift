@@ -414,6 +414,24 @@ public enum SpecSchema {
             key("views", "list of [view](#view)", emptyList),
             key("materialized_views", "list of [materialized view](#materialized-view)", emptyList),
             key("roles", "list of [database role](#database-role)", emptyList),
+            key("routines", "list of [routine](#routine)", emptyList, "procedures for `post_load: {call: …}`, and functions"),
+        ])
+    public static let routine = SchemaSection(
+        "routine",
+        [
+            key("name", "identifier", .required, "`close_month`"),
+            key("schema", "one of `schemas`", .defaults("the first schema")),
+            key("kind", "word", .defaults("`procedure`"), "a `post_load` step calls a procedure", allowed: words(Routine.Kind.self)),
+            key("arguments", "list of [routine argument](#routine-argument)", emptyList, "a procedure a pipeline calls takes none"),
+            key("returns", "PostgreSQL type", .requiredWhen("for functions"), "`integer`, `void`, `TABLE (month date, total numeric)`"),
+            key("language", "word", .defaults("`plpgsql`"), allowed: words(Routine.Language.self)),
+            key("body", "text", .required, "the routine's body, checked by PostgreSQL (`sluice plan --validate-sql`, `SL603`)"),
+        ])
+    public static let routineArgument = SchemaSection(
+        "routine argument",
+        [
+            key("name", "identifier", .required, "`month`"),
+            key("type", "PostgreSQL type", .required, "`date`"),
         ])
     public static let table = SchemaSection(
         "table",
@@ -749,7 +767,8 @@ public enum SpecSchema {
         spec, project, suppression, network, vpc, subnet, natGateway, routeTable, route, endpoint, endpointPolicy, securityGroup,
         securityGroupRule, networkACL, networkACLEntry, identity, role, policyStatement, storage, bucket, lifecycleRule, transition,
         bucketNotification, dynamoTable, dynamoKey, messaging, topic, queue, deadLetter, secret, compute, uses, function, host, warehouse,
-        table, column, foreignKey, foreignKeyTarget, check, index, view, materializedView, databaseRole, grant, pipeline, pipelineSource,
+        table, column, foreignKey, foreignKeyTarget, check, index, view, materializedView, databaseRole, grant, routine, routineArgument, pipeline,
+        pipelineSource,
         apiSource, apiCursor, apiPages, apiIncremental, apiAuth, apiLanding, csvOptions, xlsxOptions, field, derivation, filter, pipelineTarget,
         columnMapping, quarantine, postLoadStep, alarms, environment,
         environmentFunction, environmentHost, environmentWarehouse, environmentPipeline,

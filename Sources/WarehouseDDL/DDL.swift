@@ -128,9 +128,14 @@ public enum DDL {
     }
 
     public static func createFunction(_ function: FunctionDefinition, replacing: Bool = false) -> [String] {
-        [
-            "CREATE \(replacing ? "OR REPLACE " : "")FUNCTION \(function.qualifiedName)(\(function.arguments)) RETURNS \(function.returns)\n\(function.attributes)\nAS $function$\n\(function.body)\n$function$;",
-            "REVOKE ALL ON FUNCTION \(function.signature) FROM PUBLIC;",
+        let head =
+            function.isProcedure
+            ? "PROCEDURE \(function.qualifiedName)(\(function.arguments))"
+            : "FUNCTION \(function.qualifiedName)(\(function.arguments)) RETURNS \(function.returns)"
+        return [
+            "CREATE \(replacing ? "OR REPLACE " : "")\(head)\n\(function.attributes)\nAS $function$\n\(function.body)\n$function$;",
+            // PostgreSQL lets PUBLIC execute a new routine; here only the roles granted it may.
+            "REVOKE ALL ON ROUTINE \(function.signature) FROM PUBLIC;",
         ]
     }
 
@@ -138,7 +143,7 @@ public enum DDL {
         switch group.kind {
         case .schema: return "SCHEMA \(SQL.identifier(group.object))"
         case .table: return "TABLE \(SQL.qualified(group.object))"
-        case .function: return "FUNCTION \(group.object)"
+        case .function: return "ROUTINE \(group.object)"
         }
     }
 

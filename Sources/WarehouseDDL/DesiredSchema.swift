@@ -44,7 +44,7 @@ public struct DesiredSchema: Sendable {
         tables = Self.inForeignKeyOrder(warehouse.tables + ControlSchema.tables)
         views = Self.inDependencyOrder(warehouse.views)
         roles = warehouse.roles.sorted { $0.name < $1.name }
-        functions = [ControlSchema.refreshFunction]
+        functions = [ControlSchema.refreshFunction] + warehouse.routines.map(FunctionDefinition.init(routine:))
         privileges = Self.privileges(warehouse: warehouse, pipelines: pipelines)
     }
 
@@ -150,6 +150,12 @@ public struct DesiredSchema: Sendable {
                 if pipeline.postLoad.contains(where: { if case .refreshMaterializedView = $0 { true } else { false } }) {
                     result.insert(Privilege(role: writer, privilege: "EXECUTE", kind: .function, object: ControlSchema.refreshFunction.signature))
                 }
+                // The spec's procedures its post-load steps call (others are the database's own business).
+                for case .call(let name, _) in pipeline.postLoad {
+                    guard let routine = warehouse.routine(name) else { continue }
+                    result.insert(
+                        Privilege(role: writer, privilege: "EXECUTE", kind: .function, object: FunctionDefinition(routine: routine).signature))
+                }
             }
         }
         return result.sorted()
@@ -159,13 +165,62 @@ public struct DesiredSchema: Sendable {
     public static func writerRoles(of pipeline: Pipeline, in warehouse: Warehouse) -> [String] { warehouse.writerRoles(of: pipeline) }
 }
 
-/// A function Sluice owns in its control schema.
+/// A function Sluice owns in its control schema, or a routine the spec declares.
 public struct FunctionDefinition: Hashable, Sendable {
     /// `sluice.name(argument types)`, as `regprocedure` prints it.
     public var signature: String
     public var qualifiedName: String
     public var arguments: String
+    /// Empty for a procedure.
     public var returns: String
     public var attributes: String
     public var body: String
+    public var isProcedure = false
+    /// What the catalog shows of it when it is as declared: SECURITY DEFINER, and its settings.
+    public var securityDefiner = true
+    public var settings = ["search_path=pg_catalog, pg_temp"]
+    /// A routine of the spec (not Sluice's): what it is called and where its body is, for PostgreSQL's errors in it.
+    public var declared: (label: String, bodyLocation: SourceLocation)? {
+        get { declaredLabel.map { ($0, declaredBody) } }
+        set {
+            declaredLabel = newValue?.label
+            declaredBody = newValue?.bodyLocation ?? .unknown
+        }
+    }
+    private var declaredLabel: String?
+    private var declaredBody = SourceLocation.unknown
+
+    init(signature: String, qualifiedName: String, arguments: String, returns: String, attributes: String, body: String) {
+        self.signature = signature
+        self.qualifiedName = qualifiedName
+        self.arguments = arguments
+        self.returns = returns
+        self.attributes = attributes
+        self.body = body
+    }
+
+    /// A routine of the spec: SECURITY INVOKER (it runs with the rights of the role that calls it),
+    /// no settings of its own.
+    public init(routine: Routine) {
+        let qualified = SQL.qualified(routine.schema, routine.name)
+        signature = "\(qualified)(\(routine.arguments.map { Self.catalogName($0.type) }.joined(separator: ", ")))"
+        qualifiedName = qualified
+        arguments = routine.arguments.map { "\(SQL.identifier($0.name)) \($0.type)" }.joined(separator: ", ")
+        returns = routine.returns ?? ""
+        attributes = "LANGUAGE \(routine.language.rawValue)"
+        body = routine.body
+        isProcedure = routine.kind == .procedure
+        securityDefiner = false
+        settings = []
+        declared = ("\(routine.kind.rawValue) \(routine.qualifiedName)", routine.bodyLocation)
+    }
+
+    /// A type as `format_type` names it in `regprocedure` (no modifiers: PostgreSQL ignores them there).
+    static func catalogName(_ type: PostgresType) -> String {
+        let names: [PostgresType.Base: String] = [
+            .varchar: "character varying", .char: "character", .time: "time without time zone", .timestamp: "timestamp without time zone",
+            .timestamptz: "timestamp with time zone",
+        ]
+        return (names[type.base] ?? type.base.rawValue) + (type.isArray ? "[]" : "")
+    }
 }

@@ -115,3 +115,93 @@ import Testing
         #expect(!present.stderr.contains("SL603"), "\(present.stderr)")
     }
 }
+
+/// Routines declared in the spec: created by the migration with EXECUTE for the writers that call
+/// them only, checked by PostgreSQL in the scratch database, replaced and dropped as the spec changes.
+@Suite(.serialized) struct RoutineTests {
+    let sql = SpecSQLTests()
+
+    @Test func aRoutineIsCreatedCalledReplacedAndDropped() throws {
+        let (folder, environment) = try SpecSQLTests.workspace("routines")
+        defer { SpecSQLTests.clean(folder, environment) }
+        let (path, _) = try sql.spec([], in: folder)
+        let database = try TestServer.freshDatabase("routines")
+        let applied = try CLI.run(["apply", path, "--database", database, "--no-run"], environment: environment)
+        #expect(applied.status == 0, "\(applied.stderr)")
+        let connection = try Connection(database)
+        #expect(
+            try connection.query("SELECT prokind, prosecdef FROM pg_proc WHERE oid = to_regprocedure('reporting.mark_paid_invoices()')").rows == [
+                ["p", "f"]
+            ])
+        // Only the writer that calls it may run it.
+        #expect(try connection.query("SELECT has_function_privilege('loader_writer', 'reporting.mark_paid_invoices()', 'EXECUTE')").scalar == "t")
+        #expect(try connection.query("SELECT has_function_privilege('bi_reader', 'reporting.mark_paid_invoices()', 'EXECUTE')").scalar == "f")
+        // It does what it says, as the writer: a reconciled payment marks its invoice paid.
+        try connection.execute(
+            """
+            INSERT INTO reporting.invoices (invoice_no, customer, issued_on, total) VALUES ('R-9', 'Ada', '2026-11-01', 10), ('R-10', 'Bob', '2026-11-01', 5);
+            INSERT INTO reporting.payments (payment_ref, invoice_no, paid_on, amount, reconciled) VALUES ('P-9', 'R-9', '2026-11-20', 10, true);
+            SET ROLE loader_writer; CALL reporting.mark_paid_invoices(); RESET ROLE;
+            """)
+        #expect(try connection.query("SELECT invoice_no, paid FROM reporting.invoices ORDER BY 1").rows == [["R-10", "f"], ["R-9", "t"]])
+
+        // A changed body replaces it; the plan says so.
+        let (changed, _) = try sql.spec([("SET paid = true", "SET paid = true, total = total")], in: folder)
+        let planned = try CLI.run(
+            ["plan", changed, "--database", database, "--output", folder.appendingPathComponent("generated").path], environment: environment)
+        #expect(planned.stdout.contains("replace function reporting.mark_paid_invoices()"), "\(planned.stdout)")
+        #expect(try CLI.run(["apply", changed, "--database", database, "--no-run"], environment: environment).status == 0)
+        #expect(try connection.query("SELECT prosrc LIKE '%total = total%' FROM pg_proc WHERE proname = 'mark_paid_invoices'").scalar == "t")
+
+        // Gone from the spec (and from the post-load step): dropped.
+        let (removed, _) = try sql.spec(
+            [
+                ("      - call: mark_paid_invoices\n", ""),
+                (
+                    """
+                      routines:
+                        - name: mark_paid_invoices
+                          body: |
+                            BEGIN
+                              UPDATE reporting.invoices i SET paid = true
+                              WHERE NOT i.paid
+                                AND EXISTS (SELECT FROM reporting.payments p WHERE p.invoice_no = i.invoice_no AND p.reconciled);
+                            END
+
+                    """, ""
+                ),
+            ], in: folder)
+        let dropped = try CLI.run(["apply", removed, "--database", database, "--no-run"], environment: environment)
+        #expect(dropped.status == 0, "\(dropped.stderr)")
+        #expect(try connection.query("SELECT count(*) FROM pg_proc WHERE proname = 'mark_paid_invoices'").scalar == "0")
+    }
+
+    @Test func aWrongBodyIsFoundAtItsLine() throws {
+        let (folder, environment) = try SpecSQLTests.workspace("routine-body")
+        defer { SpecSQLTests.clean(folder, environment) }
+        let (path, text) = try sql.spec([("UPDATE reporting.invoices i SET", "UPDATE reporting.invoices i SETT")], in: folder)
+        let database = try TestServer.freshDatabase("routinebody")
+        let planned = try CLI.run(
+            ["plan", path, "--database", database, "--output", folder.appendingPathComponent("generated").path, "--quiet"],
+            environment: environment)
+        #expect(planned.status == 1)
+        let line = sql.position(of: "SETT", in: text).split(separator: ":")[0]
+        #expect(planned.stderr.contains("\(path):\(line):"), "\(planned.stderr)")
+        #expect(planned.stderr.contains("procedure reporting.mark_paid_invoices: syntax error"), "\(planned.stderr)")
+    }
+
+    @Test func aPostLoadStepCallsAProcedureOfTheSpecWithoutArguments() throws {
+        let folder = try temporaryFolder("routine-call")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (function, _) = try sql.spec(
+            [("    - name: mark_paid_invoices\n", "    - name: mark_paid_invoices\n      kind: function\n      returns: void\n")], in: folder)
+        let refused = try CLI.run(["check", function])
+        #expect(refused.status == 1)
+        #expect((refused.stdout + refused.stderr).contains("'reporting.mark_paid_invoices' is a function: CALL runs procedures"), "\(refused.stdout)")
+        let (arguments, _) = try sql.spec(
+            [("    - name: mark_paid_invoices\n", "    - name: mark_paid_invoices\n      arguments: [{ name: since, type: date }]\n")], in: folder)
+        let refusedToo = try CLI.run(["check", arguments])
+        #expect(refusedToo.status == 1)
+        #expect((refusedToo.stdout + refusedToo.stderr).contains("procedure 'reporting.mark_paid_invoices' takes arguments"), "\(refusedToo.stdout)")
+    }
+}

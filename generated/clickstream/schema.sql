@@ -368,7 +368,7 @@ BEGIN
 END;
 $function$;
 
-REVOKE ALL ON FUNCTION sluice.refresh_materialized_view(regclass) FROM PUBLIC;
+REVOKE ALL ON ROUTINE sluice.refresh_materialized_view(regclass) FROM PUBLIC;
 
 -- Privileges: exactly what the spec grants, and what each pipeline's writer needs of the sluice schema
 
@@ -384,7 +384,7 @@ GRANT SELECT ON TABLE analytics.fact_events TO dashboard_reader;
 
 GRANT SELECT ON TABLE analytics.fact_sessions TO dashboard_reader;
 
-GRANT EXECUTE ON FUNCTION sluice.refresh_materialized_view(regclass) TO etl_writer;
+GRANT EXECUTE ON ROUTINE sluice.refresh_materialized_view(regclass) TO etl_writer;
 
 GRANT USAGE ON SCHEMA analytics TO etl_writer;
 
@@ -546,6 +546,6 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('table', 'sluice.quarantine'),
     ('table', 'sluice.schema_version');
 
-INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('a0df3a8707cdc5bd', 'schema.sql', 111);
+INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('b3b185f59dadbb4d', 'schema.sql', 111);
 
 COMMIT;

@@ -314,7 +314,7 @@ BEGIN
 END;
 $function$;
 
-REVOKE ALL ON FUNCTION sluice.refresh_materialized_view(regclass) FROM PUBLIC;
+REVOKE ALL ON ROUTINE sluice.refresh_materialized_view(regclass) FROM PUBLIC;
 
 -- Privileges: exactly what the spec grants, and what each pipeline's writer needs of the sluice schema
 
@@ -438,6 +438,6 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('table', 'sluice.quarantine'),
     ('table', 'sluice.schema_version');
 
-INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('9a289fc5be0303c5', 'schema.sql', 96);
+INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('2918956d70614f0d', 'schema.sql', 96);
 
 COMMIT;

@@ -334,7 +334,7 @@ BEGIN
 END;
 $function$;
 
-REVOKE ALL ON FUNCTION sluice.refresh_materialized_view(regclass) FROM PUBLIC;
+REVOKE ALL ON ROUTINE sluice.refresh_materialized_view(regclass) FROM PUBLIC;
 
 -- Privileges: exactly what the spec grants, and what each pipeline's writer needs of the sluice schema
 
@@ -476,6 +476,6 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('table', 'sluice.quarantine'),
     ('table', 'sluice.schema_version');
 
-INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('412b7703e5b3db53', 'schema.sql', 99);
+INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('46653edff1f1ff6b', 'schema.sql', 99);
 
 COMMIT;

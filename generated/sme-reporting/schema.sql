@@ -401,7 +401,20 @@ BEGIN
 END;
 $function$;
 
-REVOKE ALL ON FUNCTION sluice.refresh_materialized_view(regclass) FROM PUBLIC;
+REVOKE ALL ON ROUTINE sluice.refresh_materialized_view(regclass) FROM PUBLIC;
+
+CREATE PROCEDURE reporting.mark_paid_invoices()
+LANGUAGE plpgsql
+AS $function$
+BEGIN
+  UPDATE reporting.invoices i SET paid = true
+  WHERE NOT i.paid
+    AND EXISTS (SELECT FROM reporting.payments p WHERE p.invoice_no = i.invoice_no AND p.reconciled);
+END
+
+$function$;
+
+REVOKE ALL ON ROUTINE reporting.mark_paid_invoices() FROM PUBLIC;
 
 -- Privileges: exactly what the spec grants, and what each pipeline's writer needs of the sluice schema
 
@@ -415,7 +428,9 @@ GRANT SELECT ON TABLE reporting.open_receivables TO bi_reader;
 
 GRANT SELECT ON TABLE reporting.sales TO bi_reader;
 
-GRANT EXECUTE ON FUNCTION sluice.refresh_materialized_view(regclass) TO loader_writer;
+GRANT EXECUTE ON ROUTINE reporting.mark_paid_invoices() TO loader_writer;
+
+GRANT EXECUTE ON ROUTINE sluice.refresh_materialized_view(regclass) TO loader_writer;
 
 GRANT USAGE ON SCHEMA reporting TO loader_writer;
 
@@ -575,6 +590,7 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('constraint', 'sluice.quarantine.quarantine_pkey'),
     ('constraint', 'sluice.quarantine.quarantine_run_id_fkey'),
     ('constraint', 'sluice.schema_version.schema_version_pkey'),
+    ('function', 'reporting.mark_paid_invoices()'),
     ('function', 'sluice.refresh_materialized_view(regclass)'),
     ('index', 'reporting.monthly_revenue_key'),
     ('index', 'reporting.open_receivables_key'),
@@ -604,6 +620,6 @@ INSERT INTO sluice.managed_objects (kind, name) VALUES
     ('table', 'sluice.quarantine'),
     ('table', 'sluice.schema_version');
 
-INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('db7c6a30cf0201bf', 'schema.sql', 117);
+INSERT INTO sluice.schema_version (schema_digest, source, statements) VALUES ('1ed83ea5884c014d', 'schema.sql', 120);
 
 COMMIT;
