@@ -131,7 +131,7 @@ struct APIFetcher {
             if let deadline, Date() > deadline {
                 throw Failure(description: "the deadline came before the API's last page; the next run goes on from there")
             }
-            let (body, headers) = try await get(url, http: http, credential: credential, report: &report)
+            let (body, headers) = try await get(url, http: http, credential: credential, deadline: deadline, report: &report)
             let page = try Page(body: body, records: api.records, cursorFrom: api.pagination == .cursor ? api.cursorFrom : nil, url: url)
             if !page.elements.isEmpty {
                 landed += 1
@@ -178,7 +178,9 @@ struct APIFetcher {
 
     /// One GET, retried on 429, 5xx and failed connections: after `Retry-After` when the API says it
     /// (seconds or an HTTP date), else after a doubling delay.
-    private func get(_ url: String, http: HTTPClient, credential: String?, report: inout FetchReport) async throws -> ([UInt8], HTTPHeaders) {
+    private func get(
+        _ url: String, http: HTTPClient, credential: String?, deadline: Date?, report: inout FetchReport
+    ) async throws -> ([UInt8], HTTPHeaders) {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "User-Agent", value: "sluice")
@@ -241,6 +243,10 @@ struct APIFetcher {
             }
             let backoff = (access.retryDelay * (1 << (attempt - 1))).components
             let delay = wait ?? Double(backoff.seconds) + Double(backoff.attoseconds) / 1e18
+            if let deadline, Date().addingTimeInterval(delay) > deadline {
+                throw Failure(
+                    description: "\(url): \(reason); waiting \(Int(delay.rounded(.up))) s more would pass the deadline: the next run goes on")
+            }
             retrying(url, attempt, reason + (wait != nil ? ", Retry-After \(Int(delay)) s" : ""))
             report.retries += 1
             try await Task.sleep(for: .milliseconds(Int(delay * 1000)))

@@ -202,7 +202,7 @@ public final class PipelineRunner: @unchecked Sendable {
                 try (store as? LandingStore)?.prepare()
                 if let access = options.api, access.fetch {
                     do { result.fetched = try await fetch(api, access: access, runID: runID) } catch let error as APIFetcher.Failure {
-                        // The pages landed before the failure stay unloaded; the next fetch lands them again.
+                        // The pages landed before the failure stay unloaded until a later run completes the fetch.
                         result.fetchFailed = "\(api.url): \(error)"
                     }
                 } else {
@@ -570,9 +570,15 @@ public final class PipelineRunner: @unchecked Sendable {
             thread.start()
         }
         group.wait()
-        for (_, partial) in gathered.partials.sorted(by: { $0.worker < $1.worker }) { result.add(partial) }
+        // Failures in the page's key order, as one connection would have met them.
         let order = Dictionary(uniqueKeysWithValues: pending.enumerated().map { ($0.element.key, $0.offset) })
-        result.objectsFailed.sort { (order[$0.key] ?? 0) < (order[$1.key] ?? 0) }
+        var failed: [PipelineResult.Failure] = []
+        for (_, var partial) in gathered.partials.sorted(by: { $0.worker < $1.worker }) {
+            failed += partial.objectsFailed
+            partial.objectsFailed = []
+            result.add(partial)
+        }
+        result.objectsFailed += failed.sorted { (order[$0.key] ?? 0) < (order[$1.key] ?? 0) }
         if let failure = gathered.failure { throw failure }
     }
 

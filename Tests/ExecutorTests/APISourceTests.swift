@@ -49,8 +49,9 @@ struct APISourceTests {
             try? FileManager.default.removeItem(at: landing)
         }
 
-        func run(credential: String = "s3cret", longestWait: TimeInterval = 300) async throws -> PipelineResult {
+        func run(credential: String = "s3cret", longestWait: TimeInterval = 300, deadline: Date? = nil) async throws -> PipelineResult {
             var options = RunOptions(database: database)
+            options.deadline = deadline
             var access = APIAccess(url: api.url) { secret in
                 #expect(secret == "bank-api")
                 return credential
@@ -158,6 +159,16 @@ struct APISourceTests {
         #expect(failure.contains("asks to wait") && failure.contains("Retry-After"), "\(failure)")
         #expect(try setting.query("SELECT status, error LIKE 'fetching %' FROM sluice.load_runs") == [["failed", "t"]])
         #expect(try setting.landed().isEmpty)
+    }
+
+    @Test func aWaitPastTheDeadlineIsNotSlept() async throws {
+        let setting = try Setting()
+        try await setting.api.setup(["records": Self.five, "faults": [["status": 503, "retry_after": "30"]]])
+        let started = Date()
+        // Five seconds are kept back for loading: the fetch has three.
+        let result = try await setting.run(deadline: Date().addingTimeInterval(8))
+        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(result.fetchFailed?.contains("would pass the deadline") == true, "\(result.fetchFailed ?? "")")
     }
 
     @Test func aRefusedCredentialSaysWhichSecretToFill() async throws {
