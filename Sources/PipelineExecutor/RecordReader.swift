@@ -77,7 +77,7 @@ struct RecordReader {
             splitter = LineSplitter()
             headerPending = true
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-workbook-\(UUID().uuidString).xlsx")
-            FileManager.default.createFile(atPath: file.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: file.path, contents: nil)
             workbook = (file, try FileHandle(forWritingTo: file), pipeline.source.xlsx ?? .init(sheet: nil, sheetIndex: 1, headerRow: 1))
         case .csv:
             let options = pipeline.source.csv

@@ -11,7 +11,7 @@ enum ChildProcess {
 
     static func run(_ executable: String, _ arguments: [String], timeout: TimeInterval) throws -> Result {
         let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-stderr-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: errorFile) }
         let errors = try FileHandle(forWritingTo: errorFile)
         let process = Process()
