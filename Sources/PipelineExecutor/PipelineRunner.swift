@@ -208,6 +208,10 @@ public final class PipelineRunner: @unchecked Sendable {
                 } else {
                     result.warnings.append("the API was not fetched: loading what is landed")
                 }
+            }
+            if pipeline.source.api != nil {
+                // Whoever asks (a listing run, an S3 notification of a landed page, a reload), the pages of
+                // a fetch still going on are not loaded: a continued fetch may write them again.
                 unfinishedFetch = try connection.query("SELECT fetching_into FROM sluice.api_cursors WHERE pipeline = $1", [pipeline.name]).scalar
             }
             try await load(into: &result, program: program, runID: runID)

@@ -202,6 +202,14 @@ struct APISourceTests {
         #expect(first.objectsLoaded == 0 && first.objectsLeft == 2)
         #expect(first.warnings.contains { $0.contains("unfinished fetch") })
 
+        // Named by an S3 notification, a page of the unfinished fetch is still not loaded.
+        var named = RunOptions(database: setting.database)
+        named.objectKeys = [folder + "page-00001.json"]
+        let notified = try await PipelineRunner(
+            plan: setting.plan, pipeline: setting.pipeline, store: FolderStore(root: setting.landing), options: named
+        ).run()
+        #expect(notified.objectsLoaded == 0 && notified.objectsLeft == 1)
+
         // The next run goes on from the third record, into the same folder, and then loads it all.
         try await setting.api.setup(["records": Self.five, "page_size": 3])
         let second = try await setting.run()
