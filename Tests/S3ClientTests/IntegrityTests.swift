@@ -36,15 +36,25 @@ struct IntegrityTests {
     static func quick() -> RetryPolicy {
         var policy = RetryPolicy()
         policy.maxAttempts = 5
-        policy.budget = .seconds(30)
+        // CI runs the suites side by side on two cores: one moto request has been seen to take minutes.
+        policy.budget = .seconds(600)
         policy.transientBaseDelay = .milliseconds(10)
         policy.throttlingBaseDelay = .milliseconds(50)
         return policy
     }
 
+    /// Timeouts no loaded machine reaches, for the tests that are not about timeouts.
+    static let patient: S3Client.Timeouts = {
+        var timeouts = S3Client.Timeouts()
+        timeouts.connect = .seconds(60)
+        timeouts.read = .seconds(300)
+        timeouts.response = .seconds(600)
+        return timeouts
+    }()
+
     @Test func aShortBodyWithAMatchingLengthIsNeverTakenForTheObject() async throws {
         let (moto, proxy, bucket, object) = try await setUp()
-        let client = moto.client(endpoint: proxy.endpoint, retryPolicy: Self.quick())
+        let client = moto.client(endpoint: proxy.endpoint, retryPolicy: Self.quick(), timeouts: Self.patient)
         // Once: the length disagrees with the listing before a byte is used, so the request is sent again.
         try await proxy.inject([["op": "get", "kind": "truncate", "times": 1]])
         let (read, bytes) = try await self.read(client, bucket, object)
@@ -74,7 +84,7 @@ struct IntegrityTests {
         }
         // moto miscomputes the signature of a listing prefix holding "/" (see S3ClientTests): list "events".
         let object = try #require(try await moto.client().listObjects(bucket: bucket, prefix: "events").first { $0.key == key })
-        let client = moto.client(endpoint: proxy.endpoint, retryPolicy: Self.quick())
+        let client = moto.client(endpoint: proxy.endpoint, retryPolicy: Self.quick(), timeouts: Self.patient)
         try await proxy.inject([["op": "get", "kind": "bitflip", "bits": 5, "times": 1]])
         let error = await #expect(throws: S3IntegrityError.self) { try await self.read(client, bucket, object) }
         #expect(error?.problem.contains("its \(algorithm.rawValue) is") == true, "\(String(describing: error))")
@@ -90,7 +100,7 @@ struct IntegrityTests {
         try uploadWithBoto(moto, bucket: bucket, key: "events/multipart.bin", size: 11 << 20, extra: ", ExtraArgs={'ChecksumAlgorithm': 'CRC64NVME'}")
         let object = try #require(try await moto.client().listObjects(bucket: bucket, prefix: "events").first { $0.key == "events/multipart.bin" })
         #expect(object.etag.hasSuffix("-3"))
-        let client = moto.client(endpoint: proxy.endpoint, retryPolicy: Self.quick())
+        let client = moto.client(endpoint: proxy.endpoint, retryPolicy: Self.quick(), timeouts: Self.patient)
         let (read, bytes) = try await self.read(client, bucket, object)
         #expect(read.verification == .verified(.crc64nvme))
         #expect(bytes.count == 11 << 20)
@@ -125,7 +135,7 @@ struct IntegrityTests {
         let (moto, proxy, bucket, _) = try await setUp()
         let direct = moto.client()
         for index in 0..<25 { try await direct.putObject(bucket: bucket, key: String(format: "events/many/%03d.json", index), body: [123, 125]) }
-        let client = moto.client(endpoint: proxy.endpoint, retryPolicy: Self.quick())
+        let client = moto.client(endpoint: proxy.endpoint, retryPolicy: Self.quick(), timeouts: Self.patient)
         try await proxy.inject([
             ["op": "list", "kind": "reset", "times": 1], ["op": "list", "kind": "truncate", "times": 1],
             ["op": "list", "kind": "status", "status": 500, "code": "InternalError", "times": 1],
@@ -152,7 +162,7 @@ struct IntegrityTests {
     @Test func aRefusedConnectionIsSaidAsOneAndFailsWithinTheBudget() async throws {
         let moto = try MotoServer.shared.get()
         let endpoint = URL(string: "http://127.0.0.1:\(refusedPort())")!
-        let client = moto.client(endpoint: endpoint, retryPolicy: Self.quick())
+        let client = moto.client(endpoint: endpoint, retryPolicy: Self.quick(), timeouts: Self.patient)
         let started = ContinuousClock.now
         let error = await #expect(throws: S3TransportError.self) { try await client.listObjects(bucket: "raw", prefix: "events/") }
         #expect(ContinuousClock.now - started < .seconds(5))
@@ -173,7 +183,7 @@ struct IntegrityTests {
     @Test func anObjectRewrittenAfterItsListingIsNotRead() async throws {
         let (moto, proxy, bucket, object) = try await setUp()
         try await moto.client().putObject(bucket: bucket, key: object.key, body: Array("rewritten".utf8))
-        let client = moto.client(endpoint: proxy.endpoint, retryPolicy: Self.quick())
+        let client = moto.client(endpoint: proxy.endpoint, retryPolicy: Self.quick(), timeouts: Self.patient)
         let error = await #expect(throws: S3Error.self) { try await self.read(client, bucket, object) }
         #expect(error?.status == 412)
         #expect(error?.message.contains("changed after it was listed") == true)
