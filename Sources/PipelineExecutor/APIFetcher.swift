@@ -78,7 +78,7 @@ struct APIFetcher {
     func fetch(
         since: String?, resuming: FetchProgress?, folder: String, deadline: Date?, report: inout FetchReport,
         progress: (FetchProgress) throws -> Void
-    ) async throws -> (greatest: String?, pages: Int) {
+    ) async throws -> (greatest: Greatest?, pages: Int) {
         let credential: String?
         if let secret = api.authSecret {
             do { credential = try await access.credential(secret) } catch {
@@ -106,7 +106,7 @@ struct APIFetcher {
     private func fetchPages(
         since: String?, resuming: FetchProgress?, folder: String, deadline: Date?, http: HTTPClient, credential: String?,
         report: inout FetchReport, progress: (FetchProgress) throws -> Void
-    ) async throws -> (greatest: String?, pages: Int) {
+    ) async throws -> (greatest: Greatest?, pages: Int) {
         let base = access.url ?? api.url
         var incremental: [(String, String)] = []
         if let param = api.incrementalParam, let since { incremental.append((param, since)) }
@@ -122,6 +122,7 @@ struct APIFetcher {
         var greatest = resuming?.greatest.map { Greatest(text: $0, number: resuming?.greatestIsNumber == true ? Double($0) : nil) }
         var tokens: Set<String> = []
         let recordFields = try JSONRecordParser(paths: api.incrementalFrom.map { [$0] } ?? [])
+        let cursorField = try api.pagination == .cursor ? api.cursorFrom.map { try JSONRecordParser(paths: [$0]) } : nil
         var asked = 0
         while true {
             asked += 1
@@ -132,14 +133,14 @@ struct APIFetcher {
                 throw Failure(description: "the deadline came before the API's last page; the next run goes on from there")
             }
             let (body, headers) = try await get(url, http: http, credential: credential, deadline: deadline, report: &report)
-            let page = try Page(body: body, records: api.records, cursorFrom: api.pagination == .cursor ? api.cursorFrom : nil, url: url)
+            let page = try Page(body: body, records: api.records, cursor: cursorField, url: url)
             if !page.elements.isEmpty {
                 landed += 1
                 report.pages += 1
                 report.records += page.elements.count
                 try await landing.write(key: folder + Self.pageName(landed), body: Array(body[page.array]))
                 if let from = api.incrementalFrom {
-                    greatest = try Self.greatest(of: from, in: page, body: body, parser: recordFields, after: greatest)
+                    greatest = try Self.greatest(of: from, in: page, parser: recordFields, after: greatest)
                 }
             }
             var next: String?
@@ -165,7 +166,7 @@ struct APIFetcher {
                     next = Self.adding(incremental + pageQuery(), to: base)
                 }
             }
-            guard let next else { return (greatest?.text, landed) }
+            guard let next else { return (greatest, landed) }
             url = next
             try progress(
                 FetchProgress(
@@ -302,18 +303,34 @@ struct APIFetcher {
         return url + (url.contains("?") ? (url.hasSuffix("?") || url.hasSuffix("&") ? "" : "&") : "?") + query
     }
 
-    /// The greatest of the incremental field so far: numbers compare as numbers, text as text.
+    /// The greatest of the incremental field so far: numbers (as JSON writes them) compare as
+    /// numbers, text as text.
     struct Greatest {
         var text: String
         var number: Double?
+
+        /// Whether this sorts after `other`; nil when one is a number and the other text.
+        func isAfter(_ other: Greatest) -> Bool? {
+            switch (number, other.number) {
+            case (let a?, let b?): return a > b
+            case (nil, nil): return other.text.utf8.lexicographicallyPrecedes(text.utf8)
+            default: return nil
+            }
+        }
+
+        /// The cursor to keep: `greatest` unless it sorts before the one the fetch started from
+        /// (kept as text, and read as `greatest` is: a number when it is one).
+        static func kept(since: String?, greatest: Greatest?) -> String? {
+            guard let since, let greatest else { return greatest?.text ?? since }
+            let started = Greatest(text: since, number: greatest.number == nil ? nil : Double(since))
+            return started.isAfter(greatest) == true ? since : greatest.text
+        }
     }
 
-    static func greatest(of field: String, in page: Page, body: [UInt8], parser: JSONRecordParser, after current: Greatest?) throws -> Greatest? {
+    static func greatest(of field: String, in page: Page, parser: JSONRecordParser, after current: Greatest?) throws -> Greatest? {
         var best = current
         var values: [Value] = [.missing]
-        // simdjson reads past a record's end: the body is copied with its padding once per page.
-        let padded = body + [UInt8](repeating: 0x20, count: sluice_json_padding())
-        try padded.withUnsafeBytes { bytes in
+        try page.padded.withUnsafeBytes { bytes in
             for element in page.elements {
                 guard parser.parse(UnsafeRawBufferPointer(rebasing: bytes[element]), into: &values) == nil else { continue }
                 let candidate: Greatest
@@ -328,13 +345,10 @@ struct APIFetcher {
                     best = candidate
                     continue
                 }
-                if let a = candidate.number, let b = known.number {
-                    if a > b { best = candidate }
-                } else if candidate.number == nil && known.number == nil {
-                    if known.text.utf8.lexicographicallyPrecedes(candidate.text.utf8) { best = candidate }
-                } else {
+                guard let after = candidate.isAfter(known) else {
                     throw Failure(description: "the records' '\(field)' is a number in one and text in another: it cannot be a cursor")
                 }
+                if after { best = candidate }
             }
         }
         return best
@@ -343,11 +357,15 @@ struct APIFetcher {
 
 /// A response: where its records' array is, its elements, and the next page's token.
 struct Page {
+    /// The body followed by the padding simdjson reads past a value's end: copied once per page.
+    let padded: [UInt8]
     var array: Range<Int>
     var elements: [Range<Int>]
     var cursor: String?
 
-    init(body: [UInt8], records: String?, cursorFrom: String?, url: String) throws {
+    /// `cursor` reads the next page's token (its one path), when the pages follow a cursor.
+    init(body: [UInt8], records: String?, cursor cursorField: JSONRecordParser?, url: String) throws {
+        padded = body + [UInt8](repeating: 0x20, count: sluice_json_padding())
         let path = records.map { $0.split(separator: ".").map { Array($0.utf8) } } ?? []
         var scanner = JSONScanner(bytes: body)
         do {
@@ -365,20 +383,18 @@ struct Page {
                         "the response of \(url) holds no array at \(records.map { "'\($0)'" } ?? "its top"): its records are not where the spec says")
             }
             array = range
-            var elementScanner = JSONScanner(bytes: body)
-            elements = try elementScanner.elements(of: range)
+            elements = try scanner.elements(of: range)
         } catch let error as JSONScanner.Malformed {
             throw APIFetcher.Failure(description: "the response of \(url) is not JSON: \(error.description) at byte \(error.offset)")
         }
-        guard let cursorFrom else {
+        guard let cursorField else {
             cursor = nil
             return
         }
+        let cursorFrom = cursorField.paths[0]
         // The whole document through simdjson: it is valid JSON, and the token is read as JSON says.
-        let parser = try JSONRecordParser(paths: [cursorFrom])
         var values: [Value] = [.missing]
-        let padded = body + [UInt8](repeating: 0x20, count: sluice_json_padding())
-        let problem = padded.withUnsafeBytes { parser.parse(UnsafeRawBufferPointer(rebasing: $0[0..<body.count]), into: &values) }
+        let problem = padded.withUnsafeBytes { cursorField.parse(UnsafeRawBufferPointer(rebasing: $0[0..<body.count]), into: &values) }
         if let problem { throw APIFetcher.Failure(description: "the response of \(url) is refused: \(problem)") }
         switch values[0] {
         case .string(let text): cursor = text

@@ -168,7 +168,7 @@ public final class PipelineRunner: @unchecked Sendable {
                         + "so the rows one object put there cannot be told from the others'; add one (a text column) to reload")
             }
         }
-        var program = try makeProgram()
+        let program = try makeProgram()
         let connection = try connect()
         defer { connection.close() }
         try checkSchema(connection)
@@ -195,8 +195,9 @@ public final class PipelineRunner: @unchecked Sendable {
                   AND l.classid = $3::bigint::oid AND l.objid = (r.run_id % 2147483648)::oid)
             """, [pipeline.name, runID, String(Self.runLockClass)])
         var result = PipelineResult(pipeline: pipeline.name, runID: Int(runID) ?? 0)
-        stamp = (Int64(runID) ?? 0, ISO8601DateFormatter().string(from: started))
-        program = try makeProgram()
+        let stamp = (Int64(runID) ?? 0, ISO8601DateFormatter().string(from: started))
+        self.stamp = stamp
+        program.run = stamp
         do {
             if let api = pipeline.source.api, options.objectKeys == nil, !options.reload {
                 try (store as? LandingStore)?.prepare()
@@ -342,7 +343,7 @@ public final class PipelineRunner: @unchecked Sendable {
             let kept = Set((0..<pages).map { folder + APIFetcher.pageName($0 + 1) })
             for object in try await landing.list(prefix: folder) where !kept.contains(object.key) { try await landing.remove(key: object.key) }
         }
-        report.cursor = Self.later(since, greatest)
+        report.cursor = APIFetcher.Greatest.kept(since: since, greatest: greatest)
         try liveConnection().query(
             """
             UPDATE sluice.api_cursors SET cursor = $2, fetching_into = NULL, resume = NULL, fetched_at = now(), run_id = $3::bigint
@@ -361,13 +362,6 @@ public final class PipelineRunner: @unchecked Sendable {
             + String(
                 format: "%04d/%02d/%02d/%02d%02d%02d-%@/", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0, parts.hour ?? 0, parts.minute ?? 0,
                 parts.second ?? 0, runID)
-    }
-
-    /// The cursor to keep: the fetch's greatest unless it sorts before the one it started from.
-    static func later(_ since: String?, _ greatest: String?) -> String? {
-        guard let since, let greatest else { return greatest ?? since }
-        if let a = Double(since), let b = Double(greatest) { return b >= a ? greatest : since }
-        return since.utf8.lexicographicallyPrecedes(greatest.utf8) || since == greatest ? greatest : since
     }
 
     /// Runs blocking work (libpq, waiting on the reader) on a thread of its own, never on the

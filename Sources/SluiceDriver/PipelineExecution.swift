@@ -48,11 +48,15 @@ public struct SourceSelection: Sendable {
     /// names the account).
     func deployedBucket(_ logical: String, planned: String?) -> String? { overrides[logical] ?? planned }
 
-    private var overrides: [String: String] {
+    private var overrides: [String: String] { Self.assignments(buckets) }
+
+    /// `NAME=VALUE` options as a dictionary, the last one given for a name winning (the CLI has
+    /// checked their shape).
+    static func assignments(_ entries: [String]) -> [String: String] {
         Dictionary(
-            buckets.map { entry -> (String, String) in
+            entries.map { entry -> (String, String) in
                 let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
-                return (parts[0], parts[1])
+                return (parts[0], parts.count > 1 ? parts[1] : "")
             }, uniquingKeysWith: { $1 })
     }
 
@@ -76,15 +80,11 @@ public struct SourceSelection: Sendable {
         for pipeline: PipelinePlan, credential: @escaping @Sendable (String) async throws -> String
     ) throws -> APIAccess? {
         guard pipeline.source.api != nil else { return nil }
-        var url: String?
-        for entry in apis {
-            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, URL(string: parts[1])?.host != nil else {
-                throw UsageError("--api takes PIPELINE=URL (an absolute URL), not '\(entry)'")
-            }
-            if parts[0] == pipeline.name { url = parts[1] }
+        let urls = Self.assignments(apis)
+        for (name, url) in urls.sorted(by: { $0.key < $1.key }) where URL(string: url)?.host == nil {
+            throw UsageError("--api takes PIPELINE=URL (an absolute URL), not '\(name)=\(url)'")
         }
-        return APIAccess(url: url, fetch: fetch, credential: credential)
+        return APIAccess(url: urls[pipeline.name], fetch: fetch, credential: credential)
     }
 
     /// On a workstation or in CI, an API's credential is the string in `SLUICE_API_CREDENTIAL_<SECRET>`.

@@ -92,43 +92,32 @@ extension SpecDecoder {
                     LoaderDiagnostics.invalid(
                         "an API source lands its pages uncompressed; leave out compression", at: r.keyLocation(of: "compression")))
             }
-            if let landing = r.value("landing", required: true), let lr = MapReader(landing, SpecSchema.apiLanding, sink: sink),
-                let bucket = lr.string("bucket", required: true)
-            {
-                refer("bucket", bucket, at: lr.location(of: "bucket"))
-                let prefix = lr.string("prefix") ?? ""
-                if prefix.contains("{") || (!prefix.isEmpty && !prefix.hasSuffix("/")) {
-                    sink.add(
-                        LoaderDiagnostics.invalid(
-                            "a landing prefix is a fixed folder ending in '/' (`bank/`): Sluice lays out the pages under it by the time they were fetched",
-                            at: lr.location(of: "prefix")))
-                }
-                kind = .bucket(name: bucket, prefixTemplate: prefix)
-            }
-        } else if r.has("landing") {
-            sink.add(
-                LoaderDiagnostics.invalid(
-                    "'landing' is where an API source's pages are written; this source reads no API", at: r.keyLocation(of: "landing")))
-        }
-        if r.has("api") {
+            kind = r.value("landing", required: true).flatMap(decodeLanding)
             for other in ["bucket", "folder", "prefix"] where r.has(other) {
                 sink.add(
                     LoaderDiagnostics.invalid(
                         "an API source's pages are written to its landing bucket and read from there: '\(other)' goes in 'landing'",
                         at: r.keyLocation(of: other)))
             }
-        } else if let bucket = r.string("bucket") {
-            refer("bucket", bucket, at: r.location(of: "bucket"))
-            let prefix = r.string("prefix") ?? ""
-            validatePrefixTemplate(prefix, at: r.location(of: "prefix"))
-            kind = .bucket(name: bucket, prefixTemplate: prefix)
-            if r.has("folder") {
-                sink.add(LoaderDiagnostics.invalid("a source reads a bucket or a folder, not both", at: r.keyLocation(of: "folder")))
-            }
-        } else if let folder = r.string("folder") {
-            kind = .folder(path: folder)
         } else {
-            sink.add(LoaderDiagnostics.missingKey("bucket", in: "pipeline source (or 'folder', or 'api')", at: r.location))
+            if r.has("landing") {
+                sink.add(
+                    LoaderDiagnostics.invalid(
+                        "'landing' is where an API source's pages are written; this source reads no API", at: r.keyLocation(of: "landing")))
+            }
+            if let bucket = r.string("bucket") {
+                refer("bucket", bucket, at: r.location(of: "bucket"))
+                let prefix = r.string("prefix") ?? ""
+                validatePrefixTemplate(prefix, at: r.location(of: "prefix"))
+                kind = .bucket(name: bucket, prefixTemplate: prefix)
+                if r.has("folder") {
+                    sink.add(LoaderDiagnostics.invalid("a source reads a bucket or a folder, not both", at: r.keyLocation(of: "folder")))
+                }
+            } else if let folder = r.string("folder") {
+                kind = .folder(path: folder)
+            } else {
+                sink.add(LoaderDiagnostics.missingKey("bucket", in: "pipeline source (or 'folder', or 'api')", at: r.location))
+            }
         }
         var csv: CSVOptions?
         if let c = r.value("csv"), let cr = MapReader(c, SpecSchema.csvOptions, sink: sink) {
@@ -178,6 +167,20 @@ extension SpecDecoder {
         return PipelineSource(
             kind: kind, format: format, compression: format == .xlsx || api != nil ? .none : compression, csv: csv, xlsx: xlsx, api: api,
             location: r.location)
+    }
+
+    /// `landing: { bucket, prefix }`: a fixed folder, under which Sluice lays out the fetched pages.
+    private func decodeLanding(_ node: YAMLNode) -> SourceLocationKind? {
+        guard let r = MapReader(node, SpecSchema.apiLanding, sink: sink), let bucket = r.string("bucket", required: true) else { return nil }
+        refer("bucket", bucket, at: r.location(of: "bucket"))
+        let prefix = r.string("prefix") ?? ""
+        if prefix.contains("{") || (!prefix.isEmpty && !prefix.hasSuffix("/")) {
+            sink.add(
+                LoaderDiagnostics.invalid(
+                    "a landing prefix is a fixed folder ending in '/' (`bank/`): Sluice lays out the pages under it by the time they were fetched",
+                    at: r.location(of: "prefix")))
+        }
+        return .bucket(name: bucket, prefixTemplate: prefix)
     }
 
     /// `api: { url, records, pagination, cursor | page, incremental, auth }`.

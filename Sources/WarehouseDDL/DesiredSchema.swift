@@ -180,15 +180,12 @@ public struct FunctionDefinition: Hashable, Sendable {
     public var securityDefiner = true
     public var settings = ["search_path=pg_catalog, pg_temp"]
     /// A routine of the spec (not Sluice's): what it is called and where its body is, for PostgreSQL's errors in it.
-    public var declared: (label: String, bodyLocation: SourceLocation)? {
-        get { declaredLabel.map { ($0, declaredBody) } }
-        set {
-            declaredLabel = newValue?.label
-            declaredBody = newValue?.bodyLocation ?? .unknown
-        }
+    public var declared: Declaration?
+
+    public struct Declaration: Hashable, Sendable {
+        public var label: String
+        public var bodyLocation: SourceLocation
     }
-    private var declaredLabel: String?
-    private var declaredBody = SourceLocation.unknown
 
     init(signature: String, qualifiedName: String, arguments: String, returns: String, attributes: String, body: String) {
         self.signature = signature
@@ -212,7 +209,7 @@ public struct FunctionDefinition: Hashable, Sendable {
         isProcedure = routine.kind == .procedure
         securityDefiner = false
         settings = []
-        declared = ("\(routine.kind.rawValue) \(routine.qualifiedName)", routine.bodyLocation)
+        declared = Declaration(label: "\(routine.kind.rawValue) \(routine.qualifiedName)", bodyLocation: routine.bodyLocation)
     }
 
     /// A type as `format_type` names it in `regprocedure` (no modifiers: PostgreSQL ignores them there).
