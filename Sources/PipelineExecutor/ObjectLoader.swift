@@ -47,9 +47,9 @@ struct ObjectLoader {
     /// Told the counts just before COMMIT: if the connection dies during it, the runner can tell
     /// whether the server committed, and credit the run with exactly what the manifest credits it.
     var committing: (ObjectCounts) -> Void = { _ in }
-    /// Called once the object's rows are staged, before anything is written to a target: where a
-    /// load beside others waits for its turn when the order of loads decides what a row holds.
-    var beforeMerge: () throws -> Void = {}
+    /// A load beside others, when the order of loads decides what a row holds: where it waits for
+    /// its turn. Nil when it loads alone.
+    var turn: MergeTurn?
 
     enum Outcome {
         case loaded(ObjectCounts, ReadReceipt)
@@ -117,7 +117,6 @@ struct ObjectLoader {
             counts.loadsReplaced = replaced.counts.loadsReplaced
             let receipt = ending.1
             try connection.finishCopy()
-            try beforeMerge()
             let limit = pipeline.maxRejected ?? .standard
             func overLimit() throws -> Outcome {
                 if replaced.run != nil {
@@ -176,56 +175,124 @@ struct ObjectLoader {
         try connection.query(pipeline.staging.quarantine, [runID, pipeline.name, object.key])
     }
 
+    /// One statement of the merge, and the target whose rows it writes (nil: it writes none).
+    struct MergeStep {
+        var sql: String
+        var target: Int?
+    }
+
+    /// Every target's merge, in order.
+    private var stepsInOrder: [MergeStep] { pipeline.targets.enumerated().map { MergeStep(sql: $1.merge, target: $0) } }
+
+    /// The merges split around the load's turn (see `PipelinePlan.Target.appendAhead`): ahead of it,
+    /// the held rows listed and the append targets' other rows; in turn, every target in order, the
+    /// append targets with their held rows only. Nil when the plan has no append to split.
+    private var stepsAroundTheTurn: (ahead: [MergeStep], inTurn: [MergeStep])? {
+        guard pipeline.targets.contains(where: { $0.appendAhead != nil }) else { return nil }
+        var ahead = pipeline.staging.heldRows.map { [MergeStep(sql: $0, target: nil)] } ?? []
+        var inTurn: [MergeStep] = []
+        for (index, target) in pipeline.targets.enumerated() {
+            if let early = target.appendAhead {
+                ahead.append(.init(sql: early, target: index))
+                if let held = target.appendInTurn { inTurn.append(.init(sql: held, target: index)) }
+            } else {
+                inTurn.append(.init(sql: target.merge, target: index))
+            }
+        }
+        return (ahead, inTurn)
+    }
+
     /// Every target's merge, in order. A row that breaks a constraint (CHECK, foreign key, NOT NULL,
     /// a value out of range) is that row's problem: the rows are found by bisecting the staged rows
     /// under savepoints, refused with PostgreSQL's reason, and the rest merged in the same transaction.
     /// Rows written per target; nil when the refusals take the object over `limit` (nothing merged).
+    ///
+    /// A load beside others whose turn is still to come appends ahead of it what needs no turn, then
+    /// waits. While it waits, it never keeps another session waiting for rows it appended ahead (the
+    /// same key on a unique index, written by an earlier load): it gives them back, and appends them
+    /// in turn. A wait the server cannot see (for the turn) so never closes a circle of waits.
     private func mergeTargets(_ counts: inout ObjectCounts, limit: PipelinePlan.RejectLimitPlan) throws -> [String: Int]? {
         var probes = 0
+        var turnTaken = turn == nil
+        var around = turnTaken ? nil : stepsAroundTheTurn
+        if around != nil { turn?.waitToAppendAhead() }
         while true {
+            let steps = around.map { $0.ahead + $0.inTurn } ?? stepsInOrder
+            let turnAt = turnTaken ? -1 : (around?.ahead.count ?? 0)
             try connection.query("SAVEPOINT sluice_merge")
             var written: [String: Int] = [:]
-            var failing: (target: Int, error: PostgresError)?
-            for (index, target) in pipeline.targets.enumerated() {
+            var failing: (step: Int, error: PostgresError)?
+            var steppedBack = false
+            for (index, step) in steps.enumerated() {
+                if index == turnAt, let turn {
+                    turn.appendedAhead()
+                    try turn.waitForTurn {
+                        if around != nil, !steppedBack, try holdsUpAnotherSession() {
+                            try connection.query("ROLLBACK TO SAVEPOINT sluice_merge")
+                            steppedBack = true
+                        }
+                    }
+                    turnTaken = true
+                    if steppedBack { break }
+                }
                 do {
-                    written[target.table] = try connection.query(target.merge).affectedRows
-                } catch let error as PostgresError where error.isAboutARow {
+                    let rows = try connection.query(step.sql).affectedRows
+                    if let target = step.target { written[pipeline.targets[target].table, default: 0] += rows }
+                } catch let error as PostgresError where error.isAboutARow && step.target != nil {
                     failing = (index, error)
                     break
                 }
             }
-            guard let failing else {
+            if steppedBack {
+                try connection.query("RELEASE SAVEPOINT sluice_merge")
+                around = nil
+                continue
+            }
+            guard let failing, let target = steps[failing.step].target else {
                 try connection.query("RELEASE SAVEPOINT sluice_merge")
                 return written
             }
             try connection.query("ROLLBACK TO SAVEPOINT sluice_merge")
             try connection.query("RELEASE SAVEPOINT sluice_merge")
             let allowed = { (found: Int) in !limit.exceeded(rejected: counts.recordsQuarantined + found, of: counts.recordsRead) }
-            let bad = try rowsBreaking(target: failing.target, error: failing.error, probes: &probes, while: allowed)
+            let bad = try rowsBreaking(steps: steps, failing: failing.step, error: failing.error, probes: &probes, while: allowed)
             // Not one row alone: rows that conflict only together (or a problem of the batch) fail the object.
             guard !bad.isEmpty else { throw failing.error }
             for row in bad {
                 try connection.query(
                     "UPDATE \(pipeline.staging.table) SET sluice_reason = $2, sluice_field = $3 WHERE sluice_ordinal = $1::bigint",
-                    [String(row.ordinal), row.reason, pipeline.targets[failing.target].table])
+                    [String(row.ordinal), row.reason, pipeline.targets[target].table])
             }
             counts.recordsQuarantined += bad.count
             counts.recordsLoaded -= bad.count
             if limit.exceeded(rejected: counts.recordsQuarantined, of: counts.recordsRead) { return nil }
+            // In its turn, the load merges in order: the same rows, nothing ahead to give back.
+            if turnTaken { around = nil }
         }
+    }
+
+    /// Whether another session waits for a lock this transaction holds. (pg_locks shows every
+    /// session's waits whatever the role; pg_blocking_pids is asked only about sessions that wait.)
+    private func holdsUpAnotherSession() throws -> Bool {
+        try connection.query(
+            """
+            SELECT EXISTS (SELECT FROM (SELECT DISTINCT pid FROM pg_locks WHERE NOT granted OFFSET 0) AS waiting
+                           WHERE pg_backend_pid() = ANY (pg_blocking_pids(waiting.pid)))
+            """
+        ).scalar == "t"
     }
 
     /// Probing more than this many row ranges to isolate the failing rows gives up: the object fails
     /// with PostgreSQL's error, as it would without isolation.
     static let maximumProbes = 4096
 
-    /// The staged rows (by ordinal) that make `target`'s merge fail on their own, with the reason,
+    /// The staged rows (by ordinal) that make step `failing` fail on their own, with the reason,
     /// by bisection: a range that fails is halved until single rows remain. Each probe runs the
-    /// earlier targets' merges in full (they succeeded with every row, and later targets may
-    /// reference what they wrote) and `target`'s for the range alone, then rolls all of it back.
+    /// earlier steps in full (they succeeded with every row, and later targets may reference what
+    /// they wrote) and the failing one for the range alone, then rolls all of it back.
     /// Stops once `allowed` says more would be over the object's limit.
     private func rowsBreaking(
-        target: Int, error: PostgresError, probes: inout Int, while allowed: (Int) -> Bool
+        steps: [MergeStep], failing: Int, error: PostgresError, probes: inout Int, while allowed: (Int) -> Bool
     ) throws
         -> [(ordinal: Int64, reason: String)]
     {
@@ -247,12 +314,12 @@ struct ObjectLoader {
                 _ = try? connection.query("ROLLBACK TO SAVEPOINT sluice_probe")
                 _ = try? connection.query("RELEASE SAVEPOINT sluice_probe")
             }
-            for earlier in pipeline.targets[..<target] { try connection.query(earlier.merge) }
+            for earlier in steps[..<failing] { try connection.query(earlier.sql) }
             // The merge over the range alone: its staging table read through a subquery of that range
             // (marking the other rows instead would leave a dead version of every row per probe, and
             // each probe would scan all of them again).
             let whole = "FROM \(stage)\n"
-            let merge = pipeline.targets[target].merge
+            let merge = steps[failing].sql
             let ranged: String
             if merge.contains(whole) {
                 ranged = merge.replacingOccurrences(

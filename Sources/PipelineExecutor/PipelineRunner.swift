@@ -448,7 +448,7 @@ public final class PipelineRunner: @unchecked Sendable {
                     loader.reload = options.reload
                     loader.fault = { [self] point in try self.fault(point, connection: connection) }
                     loader.committing = { counts in lastCommit = (object.key, counts) }
-                    if let turns { loader.beforeMerge = { [next] in turns.wait(for: numbered[next].offset) } }
+                    loader.turn = turns?.turn(of: numbered[next].offset)
                     switch try loader.load(object, from: channel) {
                     case .loaded(let counts, let receipt):
                         result.objectsLoaded += 1
@@ -526,9 +526,11 @@ public final class PipelineRunner: @unchecked Sendable {
     /// loads its objects in key order with its own reader, record program and connection, and the
     /// counts are added up at the end. When the order of loads decides what a row holds (an upsert
     /// whose last value wins), each object merges only once every object before it has committed
-    /// (or failed): the reading, checking and COPY go on side by side, the merges one after another.
-    /// Merges take the rows of each target in key order, so loads beside each other never wait on
-    /// each other's rows in opposite orders (a deadlock, retried if it happens all the same).
+    /// (or failed): the reading, checking and COPY go on side by side, and so do the appends of rows
+    /// that reference nothing uncommitted (see `ObjectLoader.mergeTargets`); the rest merges one
+    /// object after another. Merges take the rows of each target in key order, so loads beside each
+    /// other never wait on each other's rows in opposite orders (a deadlock, retried if it happens
+    /// all the same).
     private func loadSideBySide(_ pending: [SourceObject], workers: Int, into result: inout PipelineResult, runID: String) throws {
         let turns = pipeline.targets.contains { $0.mode == .upsert } ? MergeTurns(count: pending.count) : nil
         let numbered = Array(pending.enumerated())
@@ -835,27 +837,62 @@ final class Session: @unchecked Sendable {
     }
 }
 
-/// Which objects of a page have settled (committed, failed, skipped or left), so that a load whose
-/// merge must follow theirs waits for exactly them.
+/// Where a load beside others stands in its page's order, when the order of loads decides what a
+/// row holds (an upsert whose last value wins).
+struct MergeTurn {
+    /// Waits until every earlier load has appended ahead of its turn, or settled.
+    var waitToAppendAhead: () -> Void
+    /// This load has appended what it appends ahead of its turn (or will not): the next may.
+    var appendedAhead: () -> Void
+    /// Waits until every earlier load has settled, calling `meanwhile` every 200 ms of waiting.
+    var waitForTurn: (_ meanwhile: () throws -> Void) throws -> Void
+}
+
+/// Which objects of a page have settled (committed, failed, skipped or left), and which have
+/// appended ahead of their turn, so that a load waits for exactly the loads before it.
 final class MergeTurns: @unchecked Sendable {
     private let condition = NSCondition()
     private var settled: [Bool]
+    private var appended: [Bool]
     /// Every object before this one has settled.
     private var prefix = 0
+    /// Every object before this one has appended ahead, or settled.
+    private var appendedPrefix = 0
 
-    init(count: Int) { settled = Array(repeating: false, count: count) }
-
-    func wait(for index: Int) {
-        condition.lock()
-        defer { condition.unlock() }
-        while prefix < index { condition.wait() }
+    init(count: Int) {
+        settled = Array(repeating: false, count: count)
+        appended = settled
     }
 
-    func finished(_ index: Int) {
+    func turn(of index: Int) -> MergeTurn {
+        MergeTurn(
+            waitToAppendAhead: { [self] in
+                condition.lock()
+                defer { condition.unlock() }
+                while appendedPrefix < index { condition.wait() }
+            },
+            appendedAhead: { [self] in mark(index, settled: false) },
+            waitForTurn: { [self] meanwhile in
+                while true {
+                    condition.lock()
+                    if prefix < index { _ = condition.wait(until: Date().addingTimeInterval(0.2)) }
+                    let ready = prefix >= index
+                    condition.unlock()
+                    if ready { return }
+                    try meanwhile()
+                }
+            })
+    }
+
+    func finished(_ index: Int) { mark(index, settled: true) }
+
+    private func mark(_ index: Int, settled isSettled: Bool) {
         condition.lock()
         defer { condition.unlock() }
-        settled[index] = true
+        appended[index] = true
+        if isSettled { settled[index] = true }
         while prefix < settled.count && settled[prefix] { prefix += 1 }
+        while appendedPrefix < appended.count && appended[appendedPrefix] { appendedPrefix += 1 }
         condition.broadcast()
     }
 }

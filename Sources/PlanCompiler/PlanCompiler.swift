@@ -38,10 +38,11 @@ public enum PlanCompiler {
                 format: format(pipeline.source.format), compression: compression(pipeline.source.compression), csv: csv(pipeline.source.csv),
                 xlsx: xlsx(pipeline.source.xlsx))
         }
-        let targets = pipeline.targets.enumerated().compactMap { index, target -> PipelinePlan.Target? in
+        var targets = pipeline.targets.enumerated().compactMap { index, target -> PipelinePlan.Target? in
             guard let table = warehouse?.table(target.table) else { return nil }
             return self.target(target, table: table, index: index)
         }
+        let heldRows = warehouse.flatMap { splitAppendsAroundTheTurn(&targets, warehouse: $0) }
         let postLoad: [PipelinePlan.PostLoad] = pipeline.postLoad.map { step in
             switch step {
             case .refreshMaterializedView(let view, _):
@@ -72,7 +73,7 @@ public enum PlanCompiler {
                 case .exists: return .init(name: filter.name, path: filter.path, exists: true)
                 }
             },
-            dedupeKey: pipeline.dedupeKey, targets: targets, staging: staging(targets),
+            dedupeKey: pipeline.dedupeKey, targets: targets, staging: staging(targets, heldRows: heldRows),
             quarantine: .init(
                 table: "sluice.quarantine", bucket: pipeline.quarantine.bucket,
                 bucketName: pipeline.quarantine.bucket.flatMap { deployedBucketName($0, spec: spec) }, prefix: pipeline.quarantine.prefix),
@@ -126,7 +127,65 @@ public enum PlanCompiler {
         ("sluice_record", "text"),
     ]
 
-    static func staging(_ targets: [PipelinePlan.Target]) -> PipelinePlan.Staging {
+    /// Loads side by side take turns to merge when an upsert's last value wins (each object after
+    /// every earlier one has committed). Their append targets need not wait for it, except for rows
+    /// that reference a row another target of the pipeline writes and that is not committed yet
+    /// (a new user's first event). Those rows are held for the turn; the rest may be appended ahead
+    /// of it. Sets each eligible append target's `appendAhead`/`appendInTurn` and returns the SQL that
+    /// lists the held rows (nil when there is nothing to split, or nothing needs holding).
+    static func splitAppendsAroundTheTurn(_ targets: inout [PipelinePlan.Target], warehouse: Warehouse) -> String? {
+        guard targets.contains(where: { $0.mode == .upsert }) else { return nil }
+        let written = Set(targets.map(\.table))
+        let stage = "pg_temp.sluice_stage"
+        let accepted = "WHERE sluice_reason IS NULL "
+        var held: [String] = []
+        var split: [(index: Int, holds: Bool)] = []
+        for (index, target) in targets.enumerated() where target.mode == .append {
+            guard let table = warehouse.table(target.table), target.merge.contains(accepted) else { continue }
+            let columns = Dictionary(target.columns.map { ($0.column, $0) }, uniquingKeysWith: { first, _ in first })
+            var conditions: [String] = []
+            var eligible = true
+            for foreignKey in table.foreignKeys
+            where written.contains(foreignKey.referencedTable) && foreignKey.referencedTable != table.qualifiedName {
+                let values = foreignKey.columns.map { columns[$0] }
+                // A column the target does not write is NULL (or its default): nothing of it to wait for.
+                if values.contains(where: { $0 == nil }) { continue }
+                let mapped = values.compactMap { $0 }
+                // A `sql` column's value exists only in the merge: such a target merges in turn, whole.
+                if mapped.contains(where: { $0.expression != nil || $0.writtenAt == true }) {
+                    eligible = false
+                    break
+                }
+                let pairs = zip(foreignKey.referencedColumns, mapped).map {
+                    "referenced.\(SQL.identifier($0)) = sluice_stage.\(SQL.identifier($1.staged))"
+                }
+                conditions.append(
+                    "(" + mapped.map { "\(SQL.identifier($0.staged)) IS NOT NULL" }.joined(separator: " AND ")
+                        + " AND NOT EXISTS (SELECT FROM \(SQL.qualified(foreignKey.referencedTable)) AS referenced WHERE \(pairs.joined(separator: " AND "))))"
+                )
+            }
+            guard eligible else { continue }
+            held += conditions
+            split.append((index, !conditions.isEmpty))
+        }
+        let heldOrdinals = "SELECT sluice_ordinal FROM pg_temp.sluice_held"
+        for (index, holds) in split {
+            let merge = targets[index].merge
+            guard holds else {
+                targets[index].appendAhead = merge
+                continue
+            }
+            targets[index].appendAhead = merge.replacingOccurrences(
+                of: accepted, with: "WHERE sluice_reason IS NULL AND sluice_ordinal NOT IN (\(heldOrdinals)) ")
+            targets[index].appendInTurn = merge.replacingOccurrences(
+                of: accepted, with: "WHERE sluice_reason IS NULL AND sluice_ordinal IN (\(heldOrdinals)) ")
+        }
+        guard !held.isEmpty else { return nil }
+        return "CREATE TEMP TABLE sluice_held ON COMMIT DROP AS\nSELECT sluice_ordinal FROM \(stage)\n"
+            + "WHERE sluice_reason IS NULL AND (\n    " + held.joined(separator: "\n    OR ") + "\n);"
+    }
+
+    static func staging(_ targets: [PipelinePlan.Target], heldRows: String? = nil) -> PipelinePlan.Staging {
         let table = "pg_temp.sluice_stage"
         let columns = targets.flatMap(\.columns)
         let names = controlColumns.map(\.name) + columns.map(\.staged)
@@ -138,7 +197,8 @@ public enum PlanCompiler {
             copy: "COPY \(table) (\(SQL.list(names))) FROM STDIN;",
             quarantine: "INSERT INTO sluice.quarantine (run_id, pipeline, object_key, line, field, reason, record)\n"
                 + "SELECT $1::bigint, $2::text, $3::text, sluice_line, sluice_field, sluice_reason, sluice_record FROM \(table)\n"
-                + "WHERE sluice_reason IS NOT NULL ORDER BY sluice_ordinal;")
+                + "WHERE sluice_reason IS NOT NULL ORDER BY sluice_ordinal;",
+            heldRows: heldRows)
     }
 
     /// The prefix and suffix around a `sql` column's text in the merge: validation finds the text

@@ -297,10 +297,16 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
         /// Append targets with an `object_key` lineage column: deletes the rows one object put there
         /// (`$1` is its key), so a reload can load it again. Upserts re-merge instead; nil otherwise.
         public var removeObjectRows: String?
+        /// Append targets of a pipeline with an upsert whose last value wins: `merge` split in two for
+        /// loads side by side. `appendAhead` writes the rows not in `staging.heldRows`, before the load's
+        /// turn (the rows they reference are already committed); `appendInTurn` writes the held rows, in
+        /// the target's place among the merges made in turn. Together they write what `merge` writes.
+        public var appendAhead: String?
+        public var appendInTurn: String?
 
         public init(
             table: String, mode: WriteMode, key: [String], versionColumn: String? = nil, columns: [Column],
-            merge: String, removeObjectRows: String? = nil
+            merge: String, removeObjectRows: String? = nil, appendAhead: String? = nil, appendInTurn: String? = nil
         ) {
             self.table = table
             self.mode = mode
@@ -309,6 +315,8 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
             self.columns = columns
             self.merge = merge
             self.removeObjectRows = removeObjectRows
+            self.appendAhead = appendAhead
+            self.appendInTurn = appendInTurn
         }
     }
 
@@ -384,14 +392,21 @@ public struct PipelinePlan: Codable, Equatable, Sendable {
         public var copy: String
         /// Refused records (`sluice_reason` set) into `sluice.quarantine`; `$1` run, `$2` pipeline, `$3` object key.
         public var quarantine: String
+        /// With `appendAhead` targets: creates `pg_temp.sluice_held`, the ordinals of the accepted rows
+        /// that reference a row of another target's table not yet committed (a new user, a new product).
+        /// Those rows wait for the load's turn; the rest may be appended before it.
+        public var heldRows: String?
 
-        public init(table: String, columns: [String], drop: String, create: String, copy: String, quarantine: String) {
+        public init(
+            table: String, columns: [String], drop: String, create: String, copy: String, quarantine: String, heldRows: String? = nil
+        ) {
             self.table = table
             self.columns = columns
             self.drop = drop
             self.create = create
             self.copy = copy
             self.quarantine = quarantine
+            self.heldRows = heldRows
         }
     }
 

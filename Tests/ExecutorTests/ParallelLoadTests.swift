@@ -101,3 +101,128 @@ struct ParallelLoadTests {
         #expect(try Connection(database).query("SELECT status FROM sluice.load_runs").scalar == "failed")
     }
 }
+
+/// What loads beside each other append ahead of their turn, and what they give back.
+@Suite("appending ahead of the turn", .serialized)
+struct AppendAheadTests {
+    static func event(_ id: String, user: String, hour: Int, page: String, country: String = "DE") -> String {
+        #"{"event_id": "\#(id)", "event_timestamp": "2026-11-21T\#(String(format: "%02d", hour)):00:00.000Z", "event_name": "page_view", "user": {"id": "\#(user)", "country": "\#(country)"}, "session": {"id": "s-\#(user)"}, "context": {"page_url": "\#(page)"}, "product": {"id": "p1", "name": "Product 1"}}"#
+    }
+
+    static func id(_ object: Int, _ line: Int) -> String { String(format: "%08x-0000-4000-8000-%012x", object, line) }
+
+    /// Object 0 is long and introduces its users; its last event, `shared`, has a new user, so it is
+    /// held for object 0's turn. Object 1 is short and has `shared` too, with a user already
+    /// committed: it appends it ahead, while object 0 merges. Object 0's append of `shared` then waits
+    /// for object 1, which waits for object 0's turn to end. Object 1 must give its row back.
+    /// It also references users object 0 introduces (held until object 0 commits) and a new one.
+    static func objects(in root: URL) throws {
+        let shared = "ffffffff-0000-4000-8000-000000000000"
+        var first = (0..<20_000).map { event(id(0, $0), user: "a\($0 % 5000)", hour: 0, page: "https://shop.example.com/0") }
+        first.append(event(shared, user: "late-user", hour: 0, page: "https://shop.example.com/from-0"))
+        let second = [
+            event(shared, user: "known", hour: 1, page: "https://shop.example.com/from-1"),
+            event(id(1, 1), user: "a7", hour: 1, page: "https://shop.example.com/1"),
+            event(id(1, 2), user: "b1", hour: 1, page: "https://shop.example.com/1"),
+        ]
+        let third = [
+            event(id(2, 1), user: "known", hour: 2, page: "https://shop.example.com/2"),
+            event(id(2, 2), user: "b1", hour: 2, page: "https://shop.example.com/2"),
+        ]
+        for (index, lines) in [first, second, third].enumerated() {
+            let folder = root.appendingPathComponent(String(format: "raw/events/2026/11/21/%02d", index))
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try (lines.joined(separator: "\n") + "\n").write(
+                to: folder.appendingPathComponent("part-0000.jsonl"), atomically: true, encoding: .utf8)
+        }
+    }
+
+    /// A database where `known` is a user and `p1` a product already, and where a lock waited for longer than 30 s fails
+    /// the statement: a circle of waits through the turn would fail the test, not hang it.
+    static func database() throws -> String {
+        let url = try TestServer.freshDatabase("ahead")
+        let spec = try #require(SpecLoader.load(path: packageRoot.appendingPathComponent("specs/clickstream.yaml").path).spec)
+        try Migrator(DesiredSchema(warehouse: spec.warehouse!, pipelines: spec.pipelines)).apply(on: try Connection(url))
+        let connection = try Connection(url)
+        let name = try #require(try connection.query("SELECT current_database()").scalar)
+        try connection.query("ALTER DATABASE \"\(name)\" SET lock_timeout = '30s'")
+        try connection.query("INSERT INTO analytics.dim_users (user_id, country, first_seen_at) VALUES ('known', 'FR', '2026-11-01T00:00:00Z')")
+        try connection.query("INSERT INTO analytics.dim_products (product_id, name) VALUES ('p1', 'Product 1')")
+        return url
+    }
+
+    @Test func rowsAppendedAheadAreGivenBackToTheLoadWhoseTurnItIs() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("ahead-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try Self.objects(in: root)
+        let (alone, first) = try await ParallelLoadTests.load(root, connections: 1, database: try Self.database())
+        let (together, second) = try await ParallelLoadTests.load(root, connections: 2, database: try Self.database())
+        #expect(alone.succeeded && together.succeeded, "\(together.objectsFailed)")
+        #expect(together.objectsLoaded == 3 && together.counts == alone.counts, "\(together.counts)")
+        #expect(try ParallelLoadTests.contents(second) == ParallelLoadTests.contents(first))
+        // The shared event is object 0's, as one after another: the first append of a key wins.
+        let shared = "SELECT user_id, page_url FROM analytics.fact_events WHERE event_id = 'ffffffff-0000-4000-8000-000000000000'"
+        #expect(try Connection(second).query(shared).rows == [["late-user", "https://shop.example.com/from-0"]])
+        #expect(together.counts.recordsDuplicate == 1)
+        // Events of users another object introduced, or introduced themselves, are in.
+        #expect(
+            try Connection(second).query(
+                "SELECT user_id FROM analytics.fact_events WHERE event_id::text LIKE '0000000_-%' AND event_id::text NOT LIKE '00000000-%' ORDER BY 1"
+            ).column("user_id")
+                == ["a7", "b1", "b1", "known"])
+    }
+
+    /// Rows breaking a constraint, found beside other loads: in an append made ahead of the turn, in
+    /// one held for it, and in an upsert made in turn (which takes back what was appended ahead, so
+    /// the refused record is in no table). The same rows and the same refusals as one after another.
+    @Test func aBadRowFoundBesideOtherLoadsIsRefusedAsItIsAlone() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("ahead-bad-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        for index in 0..<4 {
+            let lines = (0..<300).map { line -> String in
+                // Known's last value in each object is a country dim_users refuses.
+                let user = line % 3 == 0 || line == 299 ? "known" : "u\(index)-\(line % 40)"
+                let page = line % 97 == 5 ? "https://shop.example.com/bad" : "https://shop.example.com/\(index)"
+                return Self.event(Self.id(index, line), user: user, hour: index, page: page, country: line == 299 ? "XX" : "DE")
+            }
+            let folder = root.appendingPathComponent(String(format: "raw/events/2026/11/21/%02d", index))
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try (lines.joined(separator: "\n") + "\n").write(to: folder.appendingPathComponent("part-0000.jsonl"), atomically: true, encoding: .utf8)
+        }
+        func database() throws -> String {
+            let url = try Self.database()
+            try Connection(url).execute(
+                """
+                ALTER TABLE analytics.fact_events ADD CONSTRAINT no_bad_pages CHECK (page_url NOT LIKE '%/bad');
+                ALTER TABLE analytics.dim_users ADD CONSTRAINT no_xx CHECK (country <> 'XX');
+                """)
+            return url
+        }
+        let (alone, first) = try await ParallelLoadTests.load(root, connections: 1, database: try database())
+        let (together, second) = try await ParallelLoadTests.load(root, connections: 3, database: try database())
+        #expect(alone.succeeded && together.succeeded, "\(together.objectsFailed)")
+        #expect(together.counts == alone.counts, "\(together.counts)")
+        #expect(alone.counts.recordsQuarantined == 4 * 5, "\(alone.counts)")
+        #expect(try ParallelLoadTests.contents(second) == ParallelLoadTests.contents(first))
+        // The same records refused, for the same constraint (the detail shows the row, with the time it was written).
+        let refusals = "SELECT object_key, line, field, split_part(reason, ' (', 1) FROM sluice.quarantine ORDER BY 1, 2"
+        #expect(try Connection(second).query(refusals).rows == Connection(first).query(refusals).rows)
+        #expect(try Connection(second).query("SELECT count(*) FROM sluice.quarantine WHERE reason LIKE '%\"no_xx\"%'").scalar == "4")
+        // A record refused by dim_users (its event appended ahead, then taken back) is in none of the tables.
+        let refused = (0..<4).map { "'\(Self.id($0, 299))'" }.joined(separator: ", ")
+        #expect(try Connection(second).query("SELECT count(*) FROM analytics.fact_events WHERE event_id IN (\(refused))").scalar == "0")
+    }
+
+    @Test func thePlanSplitsOnlyAppendsThatReferenceWhatThePipelineWrites() throws {
+        let spec = try #require(SpecLoader.load(path: packageRoot.appendingPathComponent("specs/clickstream.yaml").path).spec)
+        let pipeline = try #require(PlanCompiler.compile(spec)?.pipelines.first)
+        let held = try #require(pipeline.staging.heldRows)
+        #expect(held.contains("NOT EXISTS (SELECT FROM analytics.dim_users AS referenced WHERE referenced.user_id = sluice_stage.t4_user_id)"))
+        #expect(
+            held.contains("NOT EXISTS (SELECT FROM analytics.dim_products AS referenced WHERE referenced.product_id = sluice_stage.t4_product_id)"))
+        let events = try #require(pipeline.targets.first { $0.table == "analytics.fact_events" })
+        #expect(events.appendAhead?.contains("sluice_ordinal NOT IN (SELECT sluice_ordinal FROM pg_temp.sluice_held)") == true)
+        #expect(events.appendInTurn?.contains("sluice_ordinal IN (SELECT sluice_ordinal FROM pg_temp.sluice_held)") == true)
+        #expect(pipeline.targets.filter { $0.mode != .append }.allSatisfy { $0.appendAhead == nil && $0.appendInTurn == nil })
+    }
+}

@@ -26,6 +26,14 @@ struct PlanSQLTests {
     /// tab-separated, `\N` for NULL; the other targets' staging columns NULL), the target's merge.
     @discardableResult
     func batch(_ target: PipelinePlan.Target, of pipeline: PipelinePlan, _ rows: [String], on connection: Connection) throws -> Int {
+        try connection.transaction {
+            try stage(rows, for: target, of: pipeline, on: connection)
+            return try connection.query(target.merge).affectedRows
+        }
+    }
+
+    /// The staging table of `pipeline` with `rows` for `target` copied in (see `batch`).
+    func stage(_ rows: [String], for target: PipelinePlan.Target, of pipeline: PipelinePlan, on connection: Connection) throws {
         let staged = rows.map { row -> String in
             let fields = row.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
             var line = [fields[0], "\\N", "\\N", "\\N", "\\N"]
@@ -34,13 +42,10 @@ struct PlanSQLTests {
             }
             return line.joined(separator: "\t") + "\n"
         }
-        return try connection.transaction {
-            try connection.execute(pipeline.staging.drop)
-            try connection.execute(pipeline.staging.create)
-            try connection.copyIn(pipeline.staging.copy) { send in
-                try Array(staged.joined().utf8).withUnsafeBytes { try send($0) }
-            }
-            return try connection.query(target.merge).affectedRows
+        try connection.execute(pipeline.staging.drop)
+        try connection.execute(pipeline.staging.create)
+        try connection.copyIn(pipeline.staging.copy) { send in
+            try Array(staged.joined().utf8).withUnsafeBytes { try send($0) }
         }
     }
 
@@ -71,6 +76,31 @@ struct PlanSQLTests {
         #expect(
             try batch(facts, of: plan.pipelines[0], ["1\t\(id2)\(event)"], on: connection) == 0, "a re-sent event is a duplicate, not a second row")
         #expect(try connection.query("SELECT count(*) FROM analytics.fact_events").scalar == "2")
+    }
+
+    /// Loads beside each other append ahead of their turn the rows whose references are committed;
+    /// `heldRows` lists the others (a user no committed row has), written in turn. Together: `merge`.
+    @Test func anAppendSplitAroundTheTurnHoldsRowsThatReferenceUncommittedKeys() throws {
+        let (plan, connection) = try prepared("clickstream.yaml")
+        let pipeline = plan.pipelines[0]
+        let facts = try #require(pipeline.targets.first { $0.table == "analytics.fact_events" })
+        let (ahead, inTurn, held) = try (#require(facts.appendAhead), #require(facts.appendInTurn), #require(pipeline.staging.heldRows))
+        try connection.query("INSERT INTO analytics.dim_users (user_id, first_seen_at) VALUES ('known', now())")
+        let event = "\t2026-01-01 10:00:00+00\t2026-01-01\t10\tpage_view\t%@\ts1\tc1\t\\N\t/home\tads\tevents/part-0000.jsonl"
+        let rows = [("1", "known"), ("2", "new"), ("3", "\\N")].map { ordinal, user in
+            "\(ordinal)\t7f0c7a52-2c5b-4c43-9d0e-7c1a8f7f1a0\(ordinal)" + event.replacingOccurrences(of: "%@", with: user)
+        }
+        let written = try connection.transaction { () -> [Int] in
+            try stage(rows, for: facts, of: pipeline, on: connection)
+            try connection.execute(held)
+            #expect(try connection.query("SELECT sluice_ordinal FROM pg_temp.sluice_held").rows == [["2"]])
+            let first = try connection.query(ahead).affectedRows
+            try connection.query("INSERT INTO analytics.dim_users (user_id, first_seen_at) VALUES ('new', now())")
+            return [first, try connection.query(inTurn).affectedRows]
+        }
+        #expect(written == [2, 1])
+        let users = try connection.query("SELECT coalesce(user_id, '-') FROM analytics.fact_events ORDER BY event_id").rows.map { $0[0] }
+        #expect(users == ["known", "new", "-"])
     }
 
     @Test func versionedUpsertIgnoresOlderVersions() throws {
