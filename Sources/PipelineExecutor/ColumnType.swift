@@ -144,29 +144,38 @@ enum ColumnType: Equatable {
 
     /// Lower-case canonical form of a UUID written with or without hyphens.
     static func uuid(_ text: String) -> String? {
-        let utf8 = Array(text.utf8)
-        let hex: [UInt8]
-        if utf8.count == 36 {
-            guard utf8[8] == 45, utf8[13] == 45, utf8[18] == 45, utf8[23] == 45 else { return nil }
-            hex = utf8.enumerated().filter { ![8, 13, 18, 23].contains($0.offset) }.map(\.element)
-        } else if utf8.count == 32 {
-            hex = utf8
-        } else {
-            return nil
-        }
-        var out = [UInt8]()
-        out.reserveCapacity(36)
-        for (index, byte) in hex.enumerated() {
-            let lower: UInt8
-            switch byte {
-            case 48...57, 97...102: lower = byte
-            case 65...70: lower = byte + 32
-            default: return nil
+        var text = text
+        // One pass into the result's own storage: every id of a load comes through here.
+        return text.withUTF8 { utf8 -> String? in
+            let hyphenated = utf8.count == 36
+            guard hyphenated || utf8.count == 32 else { return nil }
+            if hyphenated, utf8[8] != 45 || utf8[13] != 45 || utf8[18] != 45 || utf8[23] != 45 { return nil }
+            var valid = true
+            let canonical = String(unsafeUninitializedCapacity: 36) { out in
+                var written = 0
+                for byte in utf8 {
+                    if hyphenated, byte == 45, written == 8 || written == 13 || written == 18 || written == 23 {
+                        out[written] = 45
+                        written += 1
+                        continue
+                    }
+                    if !hyphenated, written == 8 || written == 13 || written == 18 || written == 23 {
+                        out[written] = 45
+                        written += 1
+                    }
+                    switch byte {
+                    case 48...57, 97...102: out[written] = byte
+                    case 65...70: out[written] = byte + 32
+                    default:
+                        valid = false
+                        return 0
+                    }
+                    written += 1
+                }
+                return written
             }
-            if [8, 12, 16, 20].contains(index) { out.append(45) }
-            out.append(lower)
+            return valid ? canonical : nil
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// The value as a reason quotes it: short, and never the whole of a long string.

@@ -24,14 +24,22 @@ struct CopyRow {
     }
 
     mutating func append(escaping raw: UnsafeRawBufferPointer) {
-        for byte in raw {
-            switch byte {
-            case 92: bytes.append(92); bytes.append(92)
-            case 9: bytes.append(92); bytes.append(116)
-            case 10: bytes.append(92); bytes.append(110)
-            case 13: bytes.append(92); bytes.append(114)
-            default: bytes.append(byte)
+        // Runs without a byte to escape, which is nearly every field, are copied whole.
+        var run = raw.startIndex
+        for index in raw.indices {
+            let escaped: UInt8
+            switch raw[index] {
+            case 92: escaped = 92
+            case 9: escaped = 116
+            case 10: escaped = 110
+            case 13: escaped = 114
+            default: continue
             }
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[run..<index]))
+            bytes.append(92)
+            bytes.append(escaped)
+            run = index + 1
         }
+        bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[run..<raw.endIndex]))
     }
 }

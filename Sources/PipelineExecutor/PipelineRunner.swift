@@ -139,8 +139,12 @@ public final class PipelineRunner: @unchecked Sendable {
     }
 
     /// A record program for one reader: it keeps per-object state, so each reader has its own.
+    /// It is built from the reader's own decoded copy of the plan: the strings and arrays its rules
+    /// hold are retained for every record, and shared with another reader's program those reference
+    /// counts bounced between the cores (with two connections, a third more CPU; bench/etl).
     private func makeProgram() throws -> RecordProgram {
-        let program = try RecordProgram(pipeline, maskKey: options.maskKey.map { SymmetricKey(data: $0) })
+        let unshared = try JSONDecoder().decode(PipelinePlan.self, from: JSONEncoder().encode(pipeline))
+        let program = try RecordProgram(unshared, maskKey: options.maskKey.map { SymmetricKey(data: $0) })
         if let stamp { program.run = stamp }
         return program
     }

@@ -159,33 +159,36 @@ final class RecordProgram: @unchecked Sendable {
 
     /// Evaluates one record and appends its staging columns (every target's, in order) to `row`.
     func run(_ values: [Value], into row: inout CopyRow, objectKey: String, line: Int) -> Outcome {
+        // The rules are read by position, not copied out of their arrays: a copy retains every
+        // string and set a rule holds, for every record.
         var values = values
-        for field in fields {
-            guard let reading = field.reading, !values[field.index].isAbsent else { continue }
-            switch reading.read(values[field.index]) {
-            case .success(let value): values[field.index] = value
-            case .failure(let problem): return .refused(reason: "field \(field.path): \(problem.reason)", field: field.path)
+        for rule in fields.indices where fields[rule].reading != nil {
+            let index = fields[rule].index
+            guard !values[index].isAbsent else { continue }
+            switch fields[rule].reading!.read(values[index]) {
+            case .success(let value): values[index] = value
+            case .failure(let problem): return .refused(reason: "field \(fields[rule].path): \(problem.reason)", field: fields[rule].path)
             }
         }
-        for filter in filters {
-            let value = values[filter.index]
+        for rule in filters.indices {
+            let value = values[filters[rule].index]
             let text = value.text
             let hit: Bool
-            if filter.exists {
+            if filters[rule].exists {
                 hit = !value.isAbsent
-            } else if let equals = filter.equals {
+            } else if let equals = filters[rule].equals {
                 hit = text == equals
-            } else if let oneOf = filter.oneOf {
+            } else if let oneOf = filters[rule].oneOf {
                 hit = text.map(oneOf.contains) ?? false
-            } else if let pattern = filter.pattern {
+            } else if let pattern = filters[rule].pattern {
                 hit = text.map(pattern.matches) ?? false
             } else {
                 hit = false
             }
-            if hit { return .filtered(filter.name) }
+            if hit { return .filtered(filters[rule].name) }
         }
-        for field in fields {
-            if let reason = check(field, values[field.index]) { return .refused(reason: reason, field: field.path) }
+        for rule in fields.indices {
+            if let reason = check(fields[rule], values[fields[rule].index]) { return .refused(reason: reason, field: fields[rule].path) }
         }
         var key: DedupeKey?
         // A record without its whole key cannot repeat one: records lacking it are not one another's duplicates.
@@ -211,16 +214,16 @@ final class RecordProgram: @unchecked Sendable {
         }
         var encoded: [String?] = []
         encoded.reserveCapacity(columns.count)
-        for column in columns {
-            switch evaluate(column, values, derivedValues, objectKey: objectKey, line: line) {
+        for position in columns.indices {
+            switch evaluate(columns[position], values, derivedValues, objectKey: objectKey, line: line) {
             case .value(let text): encoded.append(text)
-            case .refused(let reason): return .refused(reason: "\(column.name): \(reason)", field: nil)
+            case .refused(let reason): return .refused(reason: "\(columns[position].name): \(reason)", field: nil)
             }
         }
         // NOT NULL columns, once the values are known: for upsert targets only rows that have their key.
-        for (position, column) in columns.enumerated() where column.required && encoded[position] == nil {
-            if let key = column.keyOfTarget, key.contains(where: { encoded[$0] == nil }) { continue }
-            return .refused(reason: "\(column.name) is NOT NULL, but the record gives it no value", field: nil)
+        for position in columns.indices where encoded[position] == nil && columns[position].required {
+            if let key = columns[position].keyOfTarget, key.contains(where: { encoded[$0] == nil }) { continue }
+            return .refused(reason: "\(columns[position].name) is NOT NULL, but the record gives it no value", field: nil)
         }
         for text in encoded {
             row.separator()

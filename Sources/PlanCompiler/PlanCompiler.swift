@@ -255,9 +255,19 @@ public enum PlanCompiler {
         switch target.mode {
         case .append:
             // Rows already there (a re-sent event) are skipped and counted as duplicates.
+            // Rows go in primary-key order, the file's order among equal keys: loads side by side that
+            // append the same re-sent rows then meet them in one order. In the file's order, each could
+            // insert a key the other then waits for: a deadlock PostgreSQL breaks only after
+            // deadlock_timeout. Where another unique constraint decides which of two rows is kept, the
+            // file's order stays.
+            let plainlyStaged = Set(columns.filter { $0.writtenAt != true && $0.expression == nil }.map(\.column))
+            let keyOrdered =
+                !table.primaryKey.isEmpty && table.primaryKey.allSatisfy(plainlyStaged.contains)
+                && table.uniques.isEmpty && !table.indexes.contains(where: \.unique)
+            let order = (keyOrdered ? table.primaryKey.map { staged[$0]! } : []) + ["sluice_ordinal"]
             merge =
                 "INSERT INTO \(qualified) (\(list))\nSELECT \(names.map { staged[$0]! }.joined(separator: ", ")) FROM \(staging)\n"
-                + "WHERE \(accepted) ORDER BY sluice_ordinal\nON CONFLICT DO NOTHING;"
+                + "WHERE \(accepted) ORDER BY \(order.joined(separator: ", "))\nON CONFLICT DO NOTHING;"
         case .upsert, .versionedUpsert:
             let version = target.versionColumn.map { staged[$0] ?? SQL.identifier($0) }
             let present =

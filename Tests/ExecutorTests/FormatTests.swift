@@ -192,3 +192,35 @@ extension ColumnType.Encoded: Equatable {
         }
     }
 }
+
+/// The encoders every staged value goes through, on their own.
+@Suite("staged values")
+struct StagedValueTests {
+    @Test(arguments: [
+        ("0B6A1C1E-3F2D-4C5B-9A8E-7D6C5B4A3F2E", "0b6a1c1e-3f2d-4c5b-9a8e-7d6c5b4a3f2e"),
+        ("0b6a1c1e3f2d4c5b9a8e7d6c5b4a3f2e", "0b6a1c1e-3f2d-4c5b-9a8e-7d6c5b4a3f2e"),
+        ("0b6a1c1e-3f2d-4c5b-9a8e-7d6c5b4a3f2e", "0b6a1c1e-3f2d-4c5b-9a8e-7d6c5b4a3f2e"),
+    ])
+    func aUUIDIsWrittenInItsCanonicalForm(_ text: String, _ canonical: String) {
+        #expect(ColumnType.uuid(text) == canonical)
+    }
+
+    @Test(arguments: [
+        "0b6a1c1e-3f2d-4c5b-9a8e-7d6c5b4a3f2", "0b6a1c1e3-f2d-4c5b-9a8e-7d6c5b4a3f2e", "0b6a1c1e-3f2d-4c5b-9a8e-7d6c5b4a3f2g",
+        "0b6a1c1e-3f2d-4c5b-9a8e--d6c5b4a3f2e", "0b6a1c1e3f2d4c5b9a8e7d6c5b4a3f-e", "", "not a uuid",
+    ])
+    func anythingElseIsNotAUUID(_ text: String) {
+        #expect(ColumnType.uuid(text) == nil)
+    }
+
+    @Test func copyTextEscapesOnlyWhatCOPYReadsAsSpecial() {
+        var row = CopyRow()
+        row.field("plain ü text")
+        row.separator()
+        row.field("a\tb\\c\nd\re\\")
+        row.separator()
+        row.field(nil)
+        row.end()
+        #expect(String(decoding: row.bytes, as: UTF8.self) == "plain ü text\ta\\tb\\\\c\\nd\\re\\\\\t\\N\n")
+    }
+}

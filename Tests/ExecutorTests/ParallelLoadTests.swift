@@ -213,6 +213,55 @@ struct AppendAheadTests {
         #expect(try Connection(second).query("SELECT count(*) FROM analytics.fact_events WHERE event_id IN (\(refused))").scalar == "0")
     }
 
+    /// Re-sent events in another order, appended side by side (fact_events alone, so no load waits
+    /// for a turn). Rows go in key order: in the file's order, each load inserted keys the other then
+    /// waited for, a deadlock PostgreSQL broke after a second by failing one load, which was loaded again.
+    @Test func reSentRowsInAnotherOrderAppendSideBySideWithoutADeadlock() async throws {
+        var spec = try #require(SpecLoader.load(path: packageRoot.appendingPathComponent("specs/clickstream.yaml").path).spec)
+        spec.pipelines[0].targets.removeAll { $0.table != "analytics.fact_events" }
+        let events = try #require(spec.warehouse?.tables.firstIndex { $0.name == "fact_events" })
+        spec.warehouse!.tables[events].foreignKeys = []
+        let plan = try #require(PlanCompiler.compile(spec))
+        #expect(plan.pipelines[0].targets[0].merge.contains("ORDER BY t1_event_id, sluice_ordinal\n"))
+        // Where another unique constraint decides which of two rows is kept, the file's order decides.
+        var unique = spec
+        unique.warehouse!.tables[events].uniques = [["page_url", "event_timestamp"]]
+        #expect(try #require(PlanCompiler.compile(unique)).pipelines[0].targets[0].merge.contains("ORDER BY sluice_ordinal\n"))
+        let database = try TestServer.freshDatabase("resent")
+        try Migrator(DesiredSchema(warehouse: spec.warehouse!, pipelines: spec.pipelines)).apply(on: try Connection(database))
+        // Every row takes a millisecond to write, so the two appends overlap for certain.
+        try Connection(database).execute(
+            """
+            CREATE FUNCTION public.slowly() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.001); RETURN NEW; END $$;
+            CREATE TRIGGER slowly BEFORE INSERT ON analytics.fact_events FOR EACH ROW EXECUTE FUNCTION public.slowly();
+            """)
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("resent-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let ids = (0..<1500).map { Self.id(9, $0) }
+        for (index, order) in [ids, ids.reversed()].enumerated() {
+            let folder = root.appendingPathComponent(String(format: "raw/events/2026/11/21/%02d", index))
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let lines = order.map { Self.event($0, user: "u1", hour: index, page: "https://shop.example.com/\(index)") }
+            try (lines.joined(separator: "\n") + "\n").write(to: folder.appendingPathComponent("part-0000.jsonl"), atomically: true, encoding: .utf8)
+        }
+        final class Retries: @unchecked Sendable {
+            let lock = NSLock()
+            var reasons: [String] = []
+        }
+        let retries = Retries()
+        var options = RunOptions(database: database, maskKey: Data("k".utf8))
+        options.connections = 2
+        let result = try await PipelineRunner(
+            plan: plan, pipeline: plan.pipelines[0], store: FolderStore(root: root.appendingPathComponent("raw")), options: options
+        ) { event in
+            if case .retrying(_, _, let reason) = event { retries.lock.withLock { retries.reasons.append(reason) } }
+        }.run()
+        #expect(result.succeeded && result.objectsLoaded == 2, "\(result.objectsFailed)")
+        #expect(retries.reasons.isEmpty, "\(retries.reasons)")
+        #expect(result.counts.recordsLoaded == 1500 && result.counts.recordsDuplicate == 1500, "\(result.counts)")
+        #expect(try Connection(database).query("SELECT count(*) FROM analytics.fact_events").scalar == "1500")
+    }
+
     @Test func thePlanSplitsOnlyAppendsThatReferenceWhatThePipelineWrites() throws {
         let spec = try #require(SpecLoader.load(path: packageRoot.appendingPathComponent("specs/clickstream.yaml").path).spec)
         let pipeline = try #require(PlanCompiler.compile(spec)?.pipelines.first)
