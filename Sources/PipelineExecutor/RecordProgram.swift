@@ -215,7 +215,7 @@ final class RecordProgram: @unchecked Sendable {
         var encoded: [String?] = []
         encoded.reserveCapacity(columns.count)
         for position in columns.indices {
-            switch evaluate(columns[position], values, derivedValues, objectKey: objectKey, line: line) {
+            switch evaluate(column: position, values, derivedValues, objectKey: objectKey, line: line) {
             case .value(let text): encoded.append(text)
             case .refused(let reason): return .refused(reason: "\(columns[position].name): \(reason)", field: nil)
             }
@@ -301,9 +301,10 @@ final class RecordProgram: @unchecked Sendable {
         return String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     }
 
-    private func evaluate(_ column: ColumnProgram, _ values: [Value], _ derivedValues: [Value], objectKey: String, line: Int) -> ColumnType.Encoded {
+    /// Column `position`'s staged value, read in place like the rules in `run`.
+    private func evaluate(column position: Int, _ values: [Value], _ derivedValues: [Value], objectKey: String, line: Int) -> ColumnType.Encoded {
         var value: Value
-        switch column.source {
+        switch columns[position].source {
         case .path(let index): value = values[index]
         case .derived(let index): value = derivedValues[index]
         case .constant(let text): value = .string(text)
@@ -313,7 +314,7 @@ final class RecordProgram: @unchecked Sendable {
         case .lineage(.loadedAt): value = .string(run.startedAt)
         case .writtenByMerge: return .value(nil)
         }
-        for transform in column.transforms {
+        for transform in columns[position].transforms {
             guard let text = value.text else { break }
             switch transform.name {
             case .trim: value = .string(Self.trimmed(text))
@@ -328,22 +329,22 @@ final class RecordProgram: @unchecked Sendable {
                 }
             }
         }
-        if let cast = column.cast {
+        if let cast = columns[position].cast {
             switch cast.encode(value) {
             case .value(let text): value = text.map(Value.string) ?? .null
             case .refused(let reason): return .refused("cast: \(reason)")
             }
         }
-        if let mask = column.mask, let text = value.text {
+        if let mask = columns[position].mask, let text = value.text {
             switch mask {
             case .hash:
                 let code = HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: maskKey!)
                 value = .string(hex(code))
             case .redact:
-                if case .text = column.type { value = .string("[redacted]") } else { value = .null }
+                if case .text = columns[position].type { value = .string("[redacted]") } else { value = .null }
             }
         }
-        return column.type.encode(value)
+        return columns[position].type.encode(value)
     }
 }
 
