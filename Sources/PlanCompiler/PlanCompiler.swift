@@ -136,8 +136,8 @@ public enum PlanCompiler {
     static func splitAppendsAroundTheTurn(_ targets: inout [PipelinePlan.Target], warehouse: Warehouse) -> String? {
         guard targets.contains(where: { $0.mode == .upsert }) else { return nil }
         let written = Set(targets.map(\.table))
-        let stage = "pg_temp.sluice_stage"
-        let accepted = "WHERE sluice_reason IS NULL "
+        // The append merges are cut where `target` wrote their filter of accepted rows.
+        let accepted = "WHERE \(acceptedRows) "
         var held: [String] = []
         var split: [(index: Int, holds: Bool)] = []
         for (index, target) in targets.enumerated() where target.mode == .append {
@@ -176,17 +176,21 @@ public enum PlanCompiler {
                 continue
             }
             targets[index].appendAhead = merge.replacingOccurrences(
-                of: accepted, with: "WHERE sluice_reason IS NULL AND sluice_ordinal NOT IN (\(heldOrdinals)) ")
+                of: accepted, with: "WHERE \(acceptedRows) AND sluice_ordinal NOT IN (\(heldOrdinals)) ")
             targets[index].appendInTurn = merge.replacingOccurrences(
-                of: accepted, with: "WHERE sluice_reason IS NULL AND sluice_ordinal IN (\(heldOrdinals)) ")
+                of: accepted, with: "WHERE \(acceptedRows) AND sluice_ordinal IN (\(heldOrdinals)) ")
         }
         guard !held.isEmpty else { return nil }
-        return "CREATE TEMP TABLE sluice_held ON COMMIT DROP AS\nSELECT sluice_ordinal FROM \(stage)\n"
-            + "WHERE sluice_reason IS NULL AND (\n    " + held.joined(separator: "\n    OR ") + "\n);"
+        return "CREATE TEMP TABLE sluice_held ON COMMIT DROP AS\nSELECT sluice_ordinal FROM \(stagingTable)\n"
+            + "WHERE \(acceptedRows) AND (\n    " + held.joined(separator: "\n    OR ") + "\n);"
     }
 
+    /// The staging table every merge reads, and its rows that passed: refused records share it.
+    static let stagingTable = "pg_temp.sluice_stage"
+    static let acceptedRows = "sluice_reason IS NULL"
+
     static func staging(_ targets: [PipelinePlan.Target], heldRows: String? = nil) -> PipelinePlan.Staging {
-        let table = "pg_temp.sluice_stage"
+        let table = stagingTable
         let columns = targets.flatMap(\.columns)
         let names = controlColumns.map(\.name) + columns.map(\.staged)
         let definitions = controlColumns.map { "\($0.name) \($0.type)" } + columns.map { "\(SQL.identifier($0.staged)) \($0.type)" }
@@ -233,7 +237,7 @@ public enum PlanCompiler {
             }
             return entry
         }
-        let staging = "pg_temp.sluice_stage"
+        let staging = stagingTable
         // A column written at merge time (`on_update: now()`) takes the database's clock, not a staged value:
         // the insert writes it, and an update sets it again (COALESCE and EXCLUDED see now()).
         // A `sql` column is its expression, evaluated in a scalar subquery whose only names are the
@@ -248,8 +252,7 @@ public enum PlanCompiler {
         let names = columns.map(\.column)
         let list = SQL.list(names)
         let qualified = SQL.qualified(table.schema, table.name)
-        // Only the records that passed: refused ones share the staging table.
-        let accepted = "sluice_reason IS NULL"
+        let accepted = acceptedRows
         let merge: String
         let key = target.key.map { staged[$0] ?? SQL.identifier($0) }.joined(separator: ", ")
         switch target.mode {
