@@ -244,20 +244,16 @@ struct AppendAheadTests {
             let lines = order.map { Self.event($0, user: "u1", hour: index, page: "https://shop.example.com/\(index)") }
             try (lines.joined(separator: "\n") + "\n").write(to: folder.appendingPathComponent("part-0000.jsonl"), atomically: true, encoding: .utf8)
         }
-        final class Retries: @unchecked Sendable {
-            let lock = NSLock()
-            var reasons: [String] = []
-        }
-        let retries = Retries()
+        let retries = Notes()
         var options = RunOptions(database: database, maskKey: Data("k".utf8))
         options.connections = 2
         let result = try await PipelineRunner(
             plan: plan, pipeline: plan.pipelines[0], store: FolderStore(root: root.appendingPathComponent("raw")), options: options
         ) { event in
-            if case .retrying(_, _, let reason) = event { retries.lock.withLock { retries.reasons.append(reason) } }
+            if case .retrying(_, _, let reason) = event { retries.add(reason) }
         }.run()
         #expect(result.succeeded && result.objectsLoaded == 2, "\(result.objectsFailed)")
-        #expect(retries.reasons.isEmpty, "\(retries.reasons)")
+        #expect(retries.all.isEmpty, "\(retries.all)")
         #expect(result.counts.recordsLoaded == 1500 && result.counts.recordsDuplicate == 1500, "\(result.counts)")
         #expect(try Connection(database).query("SELECT count(*) FROM analytics.fact_events").scalar == "1500")
     }

@@ -212,11 +212,3 @@ struct IntegrityTests {
         #expect(process.terminationStatus == 0, "\(message)")
     }
 }
-
-/// Retry notes, collected from any thread.
-final class Notes: @unchecked Sendable {
-    private let lock = NSLock()
-    private var notes: [String] = []
-    var all: [String] { lock.withLock { notes } }
-    var add: @Sendable (String) -> Void { { [self] note in lock.withLock { notes.append(note) } } }
-}

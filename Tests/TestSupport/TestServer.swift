@@ -43,6 +43,15 @@ public enum TestServer {
 
 nonisolated(unsafe) var testClusterRoot: String?
 
+/// Notes (retries, events) collected from any thread.
+public final class Notes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var notes: [String] = []
+    public init() {}
+    public var all: [String] { lock.withLock { notes } }
+    public var add: @Sendable (String) -> Void { { [self] note in lock.withLock { notes.append(note) } } }
+}
+
 public final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private var value = 0
